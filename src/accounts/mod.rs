@@ -1,0 +1,346 @@
+//! Accounts: agents, inboxes and memberships, bearer tokens, settings.
+//!
+//! The [`Directory`] keeps all of it in memory (a helpdesk has hundreds of
+//! agents, not millions) in front of the store, so every request's token and
+//! access check is a hash lookup.
+//!
+//! Invariants:
+//! - Memory changes only after the store acknowledged the write, and every
+//!   change is made under one async write lock, so two concurrent requests
+//!   cannot both take the same handle or e-mail.
+//! - A disabled agent has no tokens: `authenticate` never returns it.
+//! - Passwords are hashed with argon2 off the async threads.
+
+pub mod limiter;
+pub mod password;
+pub mod token;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::domain::agent::{TokenRecord, normalize_email, normalize_handle};
+use crate::domain::settings::Settings;
+use crate::domain::{Agent, AgentId, Inbox, InboxId, Role, Timestamp};
+use crate::store::{Store, StoreError, reads, writes};
+use limiter::LoginLimiter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Taken(String),
+    #[error("no such agent")]
+    NoSuchAgent,
+    #[error("wrong login or password")]
+    BadCredentials,
+    #[error("too many failed logins; try again in a minute")]
+    RateLimited,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct NewAgent {
+    pub handle: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub password: String,
+    pub inboxes: Vec<InboxId>,
+}
+
+#[derive(Default)]
+pub struct AgentPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password: Option<String>,
+    pub inboxes: Option<Vec<InboxId>>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Default)]
+struct State {
+    agents: HashMap<AgentId, Arc<Agent>>,
+    /// Lower-case handles and e-mails → agent.
+    logins: HashMap<String, AgentId>,
+    inboxes: HashMap<InboxId, Inbox>,
+    tokens: HashMap<[u8; 32], AgentId>,
+    settings: Arc<Settings>,
+}
+
+pub struct Directory {
+    store: Arc<Store>,
+    state: RwLock<State>,
+    writes: tokio::sync::Mutex<()>,
+    limiter: LoginLimiter,
+    /// Verified against when a login names nobody, so timing does not tell.
+    dummy_hash: String,
+}
+
+impl Directory {
+    pub fn load(store: Arc<Store>) -> Result<Directory, StoreError> {
+        let tx = store.read()?;
+        let mut state = State { settings: Arc::new(reads::settings(&tx)?), ..State::default() };
+        for agent in reads::agents(&tx)? {
+            state.logins.insert(agent.handle.clone(), agent.id);
+            state.logins.insert(agent.email.clone(), agent.id);
+            state.agents.insert(agent.id, Arc::new(agent));
+        }
+        for inbox in reads::inboxes(&tx)? {
+            state.inboxes.insert(inbox.id, inbox);
+        }
+        for (hash, record) in reads::tokens(&tx)? {
+            state.tokens.insert(hash, record.agent);
+        }
+        drop(tx);
+        Ok(Directory {
+            store,
+            state: RwLock::new(state),
+            writes: tokio::sync::Mutex::new(()),
+            limiter: LoginLimiter::default(),
+            dummy_hash: password::hash("tandem-dummy-password"),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().expect("directory lock poisoned")
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().expect("directory lock poisoned")
+    }
+
+    // ---- lookups -------------------------------------------------------
+
+    /// The active agent a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Option<Arc<Agent>> {
+        let state = self.read();
+        let id = state.tokens.get(&token::digest(token))?;
+        state.agents.get(id).filter(|a| !a.disabled).cloned()
+    }
+
+    pub fn agent(&self, id: AgentId) -> Option<Arc<Agent>> {
+        self.read().agents.get(&id).cloned()
+    }
+
+    pub fn agent_by_handle(&self, handle: &str) -> Option<Arc<Agent>> {
+        let state = self.read();
+        let id = state.logins.get(&handle.to_ascii_lowercase())?;
+        state.agents.get(id).filter(|a| a.handle.eq_ignore_ascii_case(handle)).cloned()
+    }
+
+    /// Every agent, ordered by handle.
+    pub fn agents(&self) -> Vec<Arc<Agent>> {
+        let mut all: Vec<_> = self.read().agents.values().cloned().collect();
+        all.sort_by(|a, b| a.handle.cmp(&b.handle));
+        all
+    }
+
+    pub fn agent_count(&self) -> usize {
+        self.read().agents.len()
+    }
+
+    pub fn inbox(&self, id: InboxId) -> Option<Inbox> {
+        self.read().inboxes.get(&id).cloned()
+    }
+
+    /// Every inbox, ordered by name.
+    pub fn inboxes(&self) -> Vec<Inbox> {
+        let mut all: Vec<_> = self.read().inboxes.values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        all
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.read().settings.clone()
+    }
+
+    // ---- sessions ------------------------------------------------------
+
+    /// Checks a login (handle or e-mail) and password and issues a token.
+    pub async fn login(&self, login: &str, password: &str, address: &str) -> Result<(String, Arc<Agent>), AccountError> {
+        let login_key = format!("login:{}", login.trim().to_lowercase());
+        let keys = [login_key.clone(), format!("addr:{address}")];
+        if self.limiter.is_blocked(&keys, Instant::now()) {
+            return Err(AccountError::RateLimited);
+        }
+        let agent = {
+            let state = self.read();
+            state.logins.get(&login.trim().to_lowercase()).and_then(|id| state.agents.get(id)).cloned()
+        };
+        let phc = agent.as_ref().map_or(self.dummy_hash.clone(), |a| a.password_hash.clone());
+        let password = password.to_owned();
+        let matches = blocking(move || password::verify(&password, &phc)).await;
+        let agent = match agent {
+            Some(agent) if matches && !agent.disabled => agent,
+            _ => {
+                self.limiter.record_failure(&keys, Instant::now());
+                return Err(AccountError::BadCredentials);
+            }
+        };
+        self.limiter.record_success(&login_key);
+        let token = token::generate();
+        let hash = token::digest(&token);
+        let record = TokenRecord { agent: agent.id, created_at: Timestamp::now() };
+        self.store.write(move |tx| writes::put_token(tx, &hash, &record)).await?;
+        self.write_state().tokens.insert(hash, agent.id);
+        Ok((token, agent))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), AccountError> {
+        let hash = token::digest(token);
+        self.store.write(move |tx| writes::delete_token(tx, &hash)).await?;
+        self.write_state().tokens.remove(&hash);
+        Ok(())
+    }
+
+    // ---- administration ------------------------------------------------
+
+    pub async fn create_agent(&self, new: NewAgent) -> Result<Arc<Agent>, AccountError> {
+        let handle = normalize_handle(&new.handle)
+            .ok_or_else(|| invalid("handle must be 1-32 characters of a-z, 0-9, _ and -"))?;
+        let email = normalize_email(&new.email).ok_or_else(|| invalid("email is not an e-mail address"))?;
+        let name = check_name(&new.name)?;
+        check_password(&new.password)?;
+        let _guard = self.writes.lock().await;
+        {
+            let state = self.read();
+            if state.logins.contains_key(&handle) {
+                return Err(AccountError::Taken(format!("the handle {handle} is taken")));
+            }
+            if state.logins.contains_key(&email) {
+                return Err(AccountError::Taken(format!("the e-mail {email} is taken")));
+            }
+            check_inboxes(&state, &new.inboxes)?;
+        }
+        let password = new.password;
+        let agent = Agent {
+            id: AgentId::new(),
+            handle,
+            name,
+            email,
+            role: new.role,
+            inboxes: dedup(new.inboxes),
+            disabled: false,
+            password_hash: blocking(move || password::hash(&password)).await,
+            created_at: Timestamp::now(),
+        };
+        let record = agent.clone();
+        self.store.write(move |tx| writes::put_agent(tx, &record)).await?;
+        let agent = Arc::new(agent);
+        let mut state = self.write_state();
+        state.logins.insert(agent.handle.clone(), agent.id);
+        state.logins.insert(agent.email.clone(), agent.id);
+        state.agents.insert(agent.id, agent.clone());
+        Ok(agent)
+    }
+
+    /// Applies `patch`; returns the agent before and after.
+    pub async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> Result<(Arc<Agent>, Arc<Agent>), AccountError> {
+        if let Some(name) = &patch.name {
+            check_name(name)?;
+        }
+        if let Some(password) = &patch.password {
+            check_password(password)?;
+        }
+        let _guard = self.writes.lock().await;
+        let before = self.agent(id).ok_or(AccountError::NoSuchAgent)?;
+        if let Some(inboxes) = &patch.inboxes {
+            check_inboxes(&self.read(), inboxes)?;
+        }
+        let mut agent = (*before).clone();
+        if let Some(name) = patch.name {
+            agent.name = name.trim().to_owned();
+        }
+        if let Some(role) = patch.role {
+            agent.role = role;
+        }
+        if let Some(inboxes) = patch.inboxes {
+            agent.inboxes = dedup(inboxes);
+        }
+        if let Some(disabled) = patch.disabled {
+            agent.disabled = disabled;
+        }
+        if let Some(password) = patch.password {
+            agent.password_hash = blocking(move || password::hash(&password)).await;
+        }
+        let record = agent.clone();
+        let revoke = agent.disabled;
+        self.store
+            .write(move |tx| {
+                writes::put_agent(tx, &record)?;
+                if revoke {
+                    writes::delete_tokens_of(tx, record.id)?;
+                }
+                Ok(())
+            })
+            .await?;
+        let after = Arc::new(agent);
+        let mut state = self.write_state();
+        if revoke {
+            state.tokens.retain(|_, owner| *owner != id);
+        }
+        state.agents.insert(id, after.clone());
+        Ok((before, after))
+    }
+
+    pub async fn create_inbox(&self, name: &str) -> Result<Inbox, AccountError> {
+        let name = check_name(name)?;
+        let _guard = self.writes.lock().await;
+        let inbox = Inbox { id: InboxId::new(), name, created_at: Timestamp::now() };
+        let record = inbox.clone();
+        self.store.write(move |tx| writes::put_inbox(tx, &record)).await?;
+        self.write_state().inboxes.insert(inbox.id, inbox.clone());
+        Ok(inbox)
+    }
+
+    /// Applies `change` to the settings and persists them; returns the new settings.
+    pub async fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<Arc<Settings>, AccountError> {
+        let _guard = self.writes.lock().await;
+        let mut settings = (*self.settings()).clone();
+        change(&mut settings);
+        let record = settings.clone();
+        self.store.write(move |tx| writes::put_settings(tx, &record)).await?;
+        let settings = Arc::new(settings);
+        self.write_state().settings = settings.clone();
+        Ok(settings)
+    }
+}
+
+fn invalid(message: &str) -> AccountError {
+    AccountError::Invalid(message.to_owned())
+}
+
+fn check_name(name: &str) -> Result<String, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid("name must be 1-100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_password(password: &str) -> Result<(), AccountError> {
+    if password.is_empty() || password.len() > 1024 {
+        return Err(invalid("password must be 1-1024 bytes"));
+    }
+    Ok(())
+}
+
+fn check_inboxes(state: &State, inboxes: &[InboxId]) -> Result<(), AccountError> {
+    match inboxes.iter().find(|id| !state.inboxes.contains_key(id)) {
+        Some(id) => Err(AccountError::Invalid(format!("no inbox {id}"))),
+        None => Ok(()),
+    }
+}
+
+fn dedup(mut ids: Vec<InboxId>) -> Vec<InboxId> {
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    ids
+}
+
+/// Runs CPU-heavy work (argon2) on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    actix_web::web::block(f).await.expect("blocking task panicked")
+}

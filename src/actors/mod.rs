@@ -1,0 +1,18 @@
+//! The actors of DESIGN.md, and how they find each other.
+//!
+//! - [`ticket::TicketActor`]: one per live ticket; decides every mutation of
+//!   its ticket, one at a time, and publishes the outcome.
+//! - [`inbox::InboxActor`]: one per inbox with subscribers; fans the same
+//!   serialized bytes out to every subscribed session.
+//! - [`session::SessionActor`]: one per agent session (browser tab); survives
+//!   a lost socket for the reconnect grace period.
+//! - [`connection`]: the socket pump of one WebSocket (hello, heartbeats, rate
+//!   limit, bounded outbound queue); not an actor, a pair of local tasks.
+//! - [`registry::Registry`]: finds or spawns ticket and inbox actors, and finds
+//!   every live session of an agent.
+
+pub mod connection;
+pub mod inbox;
+pub mod registry;
+pub mod session;
+pub mod ticket;

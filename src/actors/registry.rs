@@ -1,0 +1,170 @@
+//! Finds or spawns the actor of a ticket or inbox, and keeps the live sessions
+//! of every agent.
+//!
+//! Invariants:
+//! - At most one live actor per ticket and per inbox: lookup-or-spawn happens
+//!   under the map's lock, and an actor removes its own entry (and only its
+//!   own) when it stops.
+//! - Ticket and inbox actors run on a fixed pool of arbiters, placed by id, so
+//!   work spreads over cores and a ticket always lands on the same thread.
+//! - A message sent to an actor that stopped before handling it fails with
+//!   `MailboxError::Closed`; [`Core::ask_ticket`] then retries on a fresh actor,
+//!   which is safe because a stopped actor handled nothing it did not answer.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError, Message};
+
+use super::inbox::InboxActor;
+use super::session::SessionActor;
+use super::ticket::TicketActor;
+use crate::core::Core;
+use crate::domain::{AgentId, InboxId, SessionId, TicketId};
+use crate::error::Error;
+
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<SessionId, (AgentId, Addr<SessionActor>)>,
+    sockets: HashMap<AgentId, usize>,
+}
+
+pub struct Registry {
+    arbiters: Vec<ArbiterHandle>,
+    tickets: Mutex<HashMap<TicketId, Addr<TicketActor>>>,
+    inboxes: Mutex<HashMap<InboxId, Addr<InboxActor>>>,
+    sessions: Mutex<Sessions>,
+}
+
+impl Registry {
+    pub fn new(arbiters: Vec<ArbiterHandle>) -> Registry {
+        assert!(!arbiters.is_empty(), "the registry needs at least one arbiter");
+        Registry {
+            arbiters,
+            tickets: Mutex::default(),
+            inboxes: Mutex::default(),
+            sessions: Mutex::default(),
+        }
+    }
+
+    fn arbiter_for(&self, id: impl Hash) -> &ArbiterHandle {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut hasher);
+        &self.arbiters[(hasher.finish() % self.arbiters.len() as u64) as usize]
+    }
+
+    /// The live actor of `id`, spawned (and loaded from the store) if needed.
+    pub fn ticket(&self, core: &Arc<Core>, id: TicketId) -> Addr<TicketActor> {
+        let mut tickets = self.tickets.lock().expect("registry lock");
+        if let Some(addr) = tickets.get(&id).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let core = core.clone();
+        let addr = TicketActor::start_in_arbiter(self.arbiter_for(id), move |_| TicketActor::new(id, core));
+        tickets.insert(id, addr.clone());
+        addr
+    }
+
+    /// The actor of `id` if it is running (it has subscribers), without spawning one.
+    pub fn live_inbox(&self, id: InboxId) -> Option<Addr<InboxActor>> {
+        self.inboxes.lock().expect("registry lock").get(&id).filter(|a| a.connected()).cloned()
+    }
+
+    /// The actor of an inbox, spawned if needed.
+    pub fn inbox(&self, core: &Arc<Core>, id: InboxId) -> Addr<InboxActor> {
+        let mut inboxes = self.inboxes.lock().expect("registry lock");
+        if let Some(addr) = inboxes.get(&id).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let core = core.clone();
+        let addr = InboxActor::start_in_arbiter(self.arbiter_for(id), move |_| InboxActor::new(id, core));
+        inboxes.insert(id, addr.clone());
+        addr
+    }
+
+    pub(super) fn forget_ticket(&self, id: TicketId, addr: &Addr<TicketActor>) {
+        let mut tickets = self.tickets.lock().expect("registry lock");
+        if tickets.get(&id) == Some(addr) {
+            tickets.remove(&id);
+        }
+    }
+
+    pub(super) fn forget_inbox(&self, id: InboxId, addr: &Addr<InboxActor>) {
+        let mut inboxes = self.inboxes.lock().expect("registry lock");
+        if inboxes.get(&id) == Some(addr) {
+            inboxes.remove(&id);
+        }
+    }
+
+    pub fn live_ticket_actors(&self) -> usize {
+        self.tickets.lock().expect("registry lock").len()
+    }
+
+    // ---- sessions ------------------------------------------------------
+
+    pub(super) fn register_session(&self, id: SessionId, agent: AgentId, addr: Addr<SessionActor>) {
+        self.sessions.lock().expect("registry lock").by_id.insert(id, (agent, addr));
+    }
+
+    pub(super) fn unregister_session(&self, id: SessionId) {
+        self.sessions.lock().expect("registry lock").by_id.remove(&id);
+    }
+
+    /// A live (possibly detached) session and its agent.
+    pub fn session(&self, id: SessionId) -> Option<(AgentId, Addr<SessionActor>)> {
+        self.sessions.lock().expect("registry lock").by_id.get(&id).cloned()
+    }
+
+    /// Every live session of `agent`.
+    pub fn sessions_of(&self, agent: AgentId) -> Vec<Addr<SessionActor>> {
+        let sessions = self.sessions.lock().expect("registry lock");
+        sessions.by_id.values().filter(|(a, _)| *a == agent).map(|(_, addr)| addr.clone()).collect()
+    }
+
+    pub fn all_sessions(&self) -> Vec<Addr<SessionActor>> {
+        let sessions = self.sessions.lock().expect("registry lock");
+        sessions.by_id.values().map(|(_, addr)| addr.clone()).collect()
+    }
+
+    /// Counts a new socket of `agent`; `false` (and nothing counted) if it has `max` already.
+    pub(super) fn try_open_socket(&self, agent: AgentId, max: usize) -> bool {
+        let mut sessions = self.sessions.lock().expect("registry lock");
+        let count = sessions.sockets.entry(agent).or_default();
+        if *count >= max {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    pub(super) fn close_socket(&self, agent: AgentId) {
+        let mut sessions = self.sessions.lock().expect("registry lock");
+        if let Some(count) = sessions.sockets.get_mut(&agent) {
+            *count -= 1;
+            if *count == 0 {
+                sessions.sockets.remove(&agent);
+            }
+        }
+    }
+}
+
+impl Core {
+    /// Sends `msg` to the ticket's actor and awaits its decision, retrying on a
+    /// fresh actor if the one found stopped before handling it.
+    pub async fn ask_ticket<M, R>(self: &Arc<Self>, id: TicketId, msg: M) -> Result<R, Error>
+    where
+        M: Message<Result = Result<R, Error>> + Clone + Send + 'static,
+        R: Send + 'static,
+        TicketActor: Handler<M>,
+    {
+        for _ in 0..3 {
+            match self.registry.ticket(self, id).send(msg.clone()).await {
+                Ok(result) => return result,
+                Err(MailboxError::Closed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Internal("ticket actor keeps stopping".into()))
+    }
+}

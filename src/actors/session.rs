@@ -1,0 +1,259 @@
+//! The session actor: one agent's browser tab.
+//!
+//! It owns what the tab is doing (its inbox subscription, and in later issues
+//! its claims and visibility) and outlives its socket: a socket lost without a
+//! close frame detaches it for `reconnect_grace_s`, during which a `hello`
+//! with `resume` re-attaches a new socket; after that it stops.
+//!
+//! Invariants:
+//! - Frames reach the client only through the current [`Outlet`]; frames from
+//!   an older connection of the same session are ignored.
+//! - A client that cannot keep up (outlet backlog full) is disconnected, never
+//!   buffered without bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use serde_json::Value;
+
+use super::connection::{Ended, Outlet, OutletError, close};
+use super::inbox::{Subscribe, Unsubscribe};
+use crate::core::Core;
+use crate::domain::access::can_view_inbox;
+use crate::domain::{Agent, InboxId, SessionId};
+use crate::error::Error;
+use crate::protocol::dto::{AgentDto, seconds};
+use crate::protocol::frames::{ClientFrame, Incoming, ServerFrame};
+
+/// Bytes to send to the client as one text frame (shared with other recipients).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Deliver(pub ByteString);
+
+/// A new socket for this session (a fresh one, or a resume). Answers `false`
+/// if the session is stopping and cannot take it.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Attach {
+    pub outlet: Outlet,
+    pub reference: Option<Value>,
+    pub resumed: bool,
+}
+
+/// A client frame read from connection `connection`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Inbound {
+    pub connection: u64,
+    pub incoming: Incoming,
+}
+
+/// Connection `connection` ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SocketEnded {
+    pub connection: u64,
+    pub cause: Ended,
+}
+
+/// Ends the session now, closing its socket with `code` (agent disabled: 4403,
+/// server shutting down: 1001).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+pub struct SessionActor {
+    id: SessionId,
+    core: Arc<Core>,
+    agent: Arc<Agent>,
+    outlet: Option<Outlet>,
+    inbox: Option<InboxId>,
+    grace: Option<SpawnHandle>,
+}
+
+impl SessionActor {
+    pub fn new(core: Arc<Core>, agent: Arc<Agent>) -> SessionActor {
+        SessionActor { id: SessionId::new(), core, agent, outlet: None, inbox: None, grace: None }
+    }
+
+    /// Sends a frame to the client; a client too slow to take it is disconnected.
+    fn send(&mut self, frame: ByteString, ctx: &mut Context<Self>) {
+        let Some(outlet) = &self.outlet else { return };
+        match outlet.send(frame) {
+            Ok(()) => {}
+            Err(OutletError::Backlog) => {
+                tracing::warn!(session = %self.id, agent = %self.agent.handle, "outbound backlog full; disconnecting");
+                self.core.metrics.slow_sessions_dropped.inc();
+                outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
+                ctx.stop();
+            }
+            Err(OutletError::Closed) => {}
+        }
+    }
+
+    fn send_error(&mut self, reference: Option<Value>, error: &Error, ctx: &mut Context<Self>) {
+        let frame = ServerFrame::Error { reference, code: error.code(), message: error.to_string() };
+        self.send(frame.encode(), ctx);
+    }
+
+    fn handle_frame(&mut self, reference: Option<Value>, frame: ClientFrame, ctx: &mut Context<Self>) {
+        match frame {
+            ClientFrame::Ping => self.send(ServerFrame::Pong { reference }.encode(), ctx),
+            ClientFrame::Hello { .. } => {
+                self.send_error(reference, &Error::bad_request("already authenticated"), ctx);
+            }
+            ClientFrame::Subscribe { inbox } => self.subscribe(inbox, reference, ctx),
+            ClientFrame::Leave => self.unsubscribe(),
+            ClientFrame::Open { .. }
+            | ClientFrame::Close { .. }
+            | ClientFrame::ForceRelease { .. }
+            | ClientFrame::Visibility { .. }
+            | ClientFrame::Draft { .. } => {
+                self.send_error(reference, &Error::bad_request("not available in this version"), ctx);
+            }
+        }
+    }
+
+    fn subscribe(&mut self, inbox: InboxId, reference: Option<Value>, ctx: &mut Context<Self>) {
+        let fresh = self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone());
+        if self.core.directory.inbox(inbox).is_none() || !can_view_inbox(&fresh, inbox) {
+            return self.send_error(reference, &Error::NotFound, ctx);
+        }
+        self.unsubscribe();
+        let core = self.core.clone();
+        let request = (self.id, self.agent.id, ctx.address().recipient::<super::session::Deliver>());
+        let subscribe = async move {
+            // Retried: an idle inbox actor may stop between lookup and delivery.
+            for _ in 0..3 {
+                let (session, agent, recipient) = request.clone();
+                let addr = core.registry.inbox(&core, inbox);
+                if let Ok(presence) = addr.send(Subscribe { session, agent, recipient }).await {
+                    return Some(presence);
+                }
+            }
+            None
+        };
+        // `wait`: later frames of this tab are handled after the subscription exists.
+        ctx.wait(subscribe.into_actor(self).map(move |presence, act, ctx| match presence {
+            Some(presence) => {
+                act.inbox = Some(inbox);
+                act.send(ServerFrame::Snapshot { reference, inbox, presence }.encode(), ctx);
+            }
+            None => act.send_error(reference, &Error::Unavailable, ctx),
+        }));
+    }
+
+    fn unsubscribe(&mut self) {
+        if let Some(inbox) = self.inbox.take() {
+            if let Some(addr) = self.core.registry.live_inbox(inbox) {
+                addr.do_send(Unsubscribe { session: self.id });
+            }
+        }
+    }
+
+    fn welcome(&mut self, reference: Option<Value>, resumed: bool, ctx: &mut Context<Self>) {
+        let agent = self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone());
+        let frame = ServerFrame::Welcome {
+            reference,
+            session: self.id,
+            agent: AgentDto::from(&*agent),
+            resumed,
+            heartbeat_s: seconds(self.core.config.ws.heartbeat.as_millis() as u64),
+        };
+        self.send(frame.encode(), ctx);
+        if let (true, Some(inbox)) = (resumed, self.inbox) {
+            // A fresh snapshot: the client may have missed anything while away.
+            self.subscribe(inbox, None, ctx);
+        }
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(usize::MAX);
+        self.core.metrics.sessions.inc();
+        self.core.registry.register_session(self.id, self.agent.id, ctx.address());
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.unsubscribe();
+        self.core.registry.unregister_session(self.id);
+        self.core.metrics.sessions.dec();
+    }
+}
+
+impl Handler<Attach> for SessionActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Attach, ctx: &mut Context<Self>) -> bool {
+        if ctx.state() != ActorState::Running {
+            return false;
+        }
+        if let Some(grace) = self.grace.take() {
+            ctx.cancel_future(grace);
+        }
+        if let Some(old) = self.outlet.replace(msg.outlet) {
+            old.close(1000, "session resumed on another socket");
+        }
+        self.welcome(msg.reference, msg.resumed, ctx);
+        true
+    }
+}
+
+impl Handler<Inbound> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+        if self.outlet.as_ref().map(|o| o.connection) != Some(msg.connection) {
+            return;
+        }
+        match msg.incoming.frame {
+            Ok(frame) => self.handle_frame(msg.incoming.reference, frame, ctx),
+            Err(message) => self.send_error(msg.incoming.reference, &Error::BadRequest(message), ctx),
+        }
+    }
+}
+
+impl Handler<Deliver> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, Deliver(bytes): Deliver, ctx: &mut Context<Self>) {
+        self.send(bytes, ctx);
+    }
+}
+
+impl Handler<SocketEnded> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SocketEnded, ctx: &mut Context<Self>) {
+        if self.outlet.as_ref().map(|o| o.connection) != Some(msg.connection) {
+            return;
+        }
+        self.outlet = None;
+        match msg.cause {
+            Ended::ClientClosed | Ended::ServerClosed => ctx.stop(),
+            Ended::Lost => {
+                let grace = Duration::from_millis(self.core.directory.settings().reconnect_grace_ms);
+                self.grace = Some(ctx.run_later(grace, |_, ctx| ctx.stop()));
+            }
+        }
+    }
+}
+
+impl Handler<Disconnect> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
+        if let Some(outlet) = self.outlet.take() {
+            outlet.close(msg.code, msg.reason);
+        }
+        ctx.stop();
+    }
+}

@@ -1,0 +1,141 @@
+//! Building and running one server: used by `main`, the tests and the benches.
+//!
+//! [`App::build`] opens the store, loads the directory, starts the actor
+//! arbiters, applies the bootstrap, and binds the listener (port 0 works);
+//! [`Server::run`] serves until SIGTERM, Ctrl-C or [`ShutdownHandle::shutdown`],
+//! then closes every socket with 1001, drains HTTP, and commits pending writes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix::Arbiter;
+use actix_web::{HttpServer, web};
+use tokio::sync::Notify;
+
+use crate::accounts::Directory;
+use crate::actors::connection::close;
+use crate::actors::registry::Registry;
+use crate::actors::session::Disconnect;
+use crate::bootstrap::{self, Bootstrap};
+use crate::config::Config;
+use crate::core::Core;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("bootstrap failed: {0}")]
+    Bootstrap(crate::error::Error),
+}
+
+pub struct App;
+
+/// Asks a running server to shut down (as SIGTERM would). Cheap to clone.
+#[derive(Clone, Default)]
+pub struct ShutdownHandle(Arc<Notify>);
+
+impl ShutdownHandle {
+    pub fn shutdown(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct Server {
+    addr: SocketAddr,
+    core: Arc<Core>,
+    server: actix_web::dev::Server,
+    arbiters: Vec<Arbiter>,
+    shutdown: ShutdownHandle,
+}
+
+impl App {
+    /// Must run inside an actix `System`.
+    pub async fn build(config: Config, bootstrap: Bootstrap) -> Result<Server, AppError> {
+        let metrics = Arc::new(Metrics::default());
+        let store = Arc::new(Store::open(&config.data_dir, config.store_max_batch, metrics.clone())?);
+        let directory = Directory::load(store.clone())?;
+        let threads = match config.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
+        let registry = Registry::new(arbiters.iter().map(Arbiter::handle).collect());
+        let core = Arc::new(Core { config, store, directory, metrics, registry });
+        bootstrap::run(&core, &bootstrap).await.map_err(AppError::Bootstrap)?;
+
+        let data = web::Data::from(core.clone());
+        let max_body = core.config.max_body_bytes;
+        let bind = core.config.bind;
+        let server = HttpServer::new(move || {
+            actix_web::App::new().app_data(data.clone()).configure(|cfg| crate::http::routes(cfg, max_body))
+        })
+        .workers(threads)
+        .disable_signals()
+        .shutdown_timeout(core.config.shutdown_timeout.as_secs().max(1))
+        .bind(bind)
+        .map_err(|source| AppError::Bind { addr: bind, source })?;
+        let addr = server.addrs()[0];
+        let server = server.run();
+        tracing::info!("listening on http://{addr}");
+        Ok(Server { addr, core, server, arbiters, shutdown: ShutdownHandle::default() })
+    }
+}
+
+impl Server {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Serves until asked to stop, then shuts down cleanly.
+    pub async fn run(self) -> std::io::Result<()> {
+        let Server { core, server, arbiters, shutdown, .. } = self;
+        let handle = server.handle();
+        let serving = actix_web::rt::spawn(server);
+        tokio::select! {
+            _ = shutdown.0.notified() => tracing::info!("shutdown requested"),
+            _ = terminate_signal() => tracing::info!("signal received; shutting down"),
+        }
+        for session in core.registry.all_sessions() {
+            let _ = session.send(Disconnect { code: close::GOING_AWAY, reason: "server shutting down" }).await;
+        }
+        handle.stop(true).await;
+        let _ = serving.await;
+        for arbiter in &arbiters {
+            arbiter.stop();
+        }
+        for arbiter in arbiters {
+            let _ = arbiter.join();
+        }
+        core.store.shutdown();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn terminate_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => {},
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,50 @@
+//! Messages of a ticket: what the customer wrote, public replies and internal notes.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AgentId, MessageId, TicketId, Timestamp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Customer,
+    Reply,
+    Note,
+}
+
+impl MessageKind {
+    pub fn parse(text: &str) -> Option<MessageKind> {
+        match text {
+            "customer" => Some(MessageKind::Customer),
+            "reply" => Some(MessageKind::Reply),
+            "note" => Some(MessageKind::Note),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    Sent,
+    Scheduled,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub ticket: TicketId,
+    pub kind: MessageKind,
+    /// `None` for customer messages.
+    pub author: Option<AgentId>,
+    pub body: String,
+    #[serde(default)]
+    pub mentions: Vec<AgentId>,
+    pub created_at: Timestamp,
+    pub state: MessageState,
+    #[serde(default)]
+    pub send_at: Option<Timestamp>,
+    /// The author's name as shown to the customer, when `sign_replies` was on at send time.
+    #[serde(default)]
+    pub signature: Option<String>,
+}

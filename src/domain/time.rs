@@ -1,0 +1,63 @@
+//! Wall-clock instants as milliseconds since the Unix epoch, UTC.
+//! Millisecond precision is what the wire shows and what ordering needs.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since.as_millis() as i64)
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// RFC 3339 UTC with millisecond precision, e.g. `2026-11-21T05:47:00.123Z`.
+    pub fn to_rfc3339(self) -> String {
+        let nanos = i128::from(self.0) * 1_000_000;
+        let t = ::time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .unwrap_or(::time::OffsetDateTime::UNIX_EPOCH);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+
+    /// Parses any RFC 3339 time (any offset); `None` if it is not one.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let t = ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339)
+            .ok()?;
+        Some(Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips_at_millisecond_precision() {
+        let t = Timestamp(1_795_000_000_123);
+        let text = t.to_rfc3339();
+        assert!(text.ends_with(".123Z"), "{text}");
+        assert_eq!(Timestamp::parse_rfc3339(&text), Some(t));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-01-01T02:00:00+02:00"),
+            Timestamp::parse_rfc3339("2026-01-01T00:00:00Z")
+        );
+        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+    }
+}

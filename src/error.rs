@@ -1,0 +1,102 @@
+//! The error vocabulary of PROTOCOL.md "Errors", shared by REST handlers,
+//! actors and WebSocket `error` frames. Mapped to HTTP in exactly one place
+//! (`http::error`).
+
+use crate::accounts::AccountError;
+use crate::protocol::dto::AgentRef;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing, invalid or revoked token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{} is working on this ticket; take it over first", holder.name)]
+    TicketClaimed { holder: AgentRef },
+    #[error("{} holds a hard lock on this ticket", holder.name)]
+    TicketLocked { holder: AgentRef },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("ticket sharing is disabled")]
+    SharingDisabled,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("too many failed logins; try again in a minute")]
+    RateLimited,
+    #[error("the server is shutting down")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// The machine-readable code (`error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound => "not_found",
+            Error::TicketClaimed { .. } => "ticket_claimed",
+            Error::TicketLocked { .. } => "ticket_locked",
+            Error::Conflict(_) => "conflict",
+            Error::SharingDisabled => "sharing_disabled",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::RateLimited => "rate_limited",
+            Error::Unavailable => "unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Error {
+        Error::BadRequest(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Error {
+        Error::Forbidden(message.into())
+    }
+}
+
+impl From<crate::domain::access::Denied> for Error {
+    fn from(denied: crate::domain::access::Denied) -> Self {
+        match denied {
+            crate::domain::access::Denied::NotFound => Error::NotFound,
+            crate::domain::access::Denied::Forbidden => {
+                Error::forbidden("your role does not allow this on this ticket")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Closed => Error::Unavailable,
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AccountError> for Error {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(m) => Error::BadRequest(m),
+            AccountError::Taken(m) => Error::Conflict(m),
+            AccountError::NoSuchAgent => Error::NotFound,
+            AccountError::BadCredentials => Error::Unauthorized,
+            AccountError::RateLimited => Error::RateLimited,
+            AccountError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<actix::MailboxError> for Error {
+    fn from(e: actix::MailboxError) -> Self {
+        Error::Internal(format!("actor unavailable: {e}"))
+    }
+}

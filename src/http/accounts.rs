@@ -1,0 +1,149 @@
+//! Session and administration routes: login, logout, me, agents, inboxes, settings.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::auth::Caller;
+use crate::accounts::{AgentPatch, NewAgent};
+use crate::actors::connection::close;
+use crate::actors::session::Disconnect;
+use crate::core::Core;
+use crate::domain::access::can_view_inbox;
+use crate::domain::{AgentId, Role};
+use crate::error::Error;
+use crate::protocol::dto::{AgentDto, InboxDto, SettingsDto};
+use crate::protocol::rest::*;
+
+type Result<T> = std::result::Result<T, Error>;
+
+#[tracing::instrument(skip_all, fields(login = %body.login))]
+pub async fn login(core: web::Data<Core>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse> {
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let (token, agent) = core.directory.login(&body.login, &body.password, &address).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token, "agent": AgentDto::from(&*agent) })))
+}
+
+pub async fn logout(core: web::Data<Core>, caller: Caller) -> Result<HttpResponse> {
+    core.directory.logout(&caller.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn me(caller: Caller) -> web::Json<AgentDto> {
+    web::Json(AgentDto::from(&*caller.agent))
+}
+
+fn parse_role(role: &str) -> Result<Role> {
+    Role::parse(role).ok_or_else(|| Error::bad_request("role must be admin, agent or light"))
+}
+
+#[tracing::instrument(skip_all, fields(handle = %body.handle))]
+pub async fn create_agent(
+    core: web::Data<Core>,
+    caller: Caller,
+    body: web::Json<CreateAgentRequest>,
+) -> Result<web::Json<AgentDto>> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    let new = NewAgent {
+        role: parse_role(&body.role)?,
+        handle: body.handle,
+        name: body.name,
+        email: body.email,
+        password: body.password,
+        inboxes: body.inboxes,
+    };
+    let agent = core.directory.create_agent(new).await?;
+    Ok(web::Json(AgentDto::from(&*agent)))
+}
+
+pub async fn list_agents(core: web::Data<Core>, caller: Caller) -> Result<web::Json<Vec<AgentDto>>> {
+    caller.require_admin()?;
+    Ok(web::Json(core.directory.agents().iter().map(|a| AgentDto::from(&**a)).collect()))
+}
+
+#[tracing::instrument(skip_all, fields(agent = %id))]
+pub async fn patch_agent(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<PatchAgentRequest>,
+) -> Result<web::Json<AgentDto>> {
+    caller.require_admin()?;
+    let id: AgentId = id.parse().map_err(|_| Error::NotFound)?;
+    let body = body.into_inner();
+    let patch = AgentPatch {
+        role: body.role.as_deref().map(parse_role).transpose()?,
+        name: body.name,
+        password: body.password,
+        inboxes: body.inboxes,
+        disabled: body.disabled,
+    };
+    let (_, after) = core.directory.update_agent(id, patch).await?;
+    if after.disabled {
+        for session in core.registry.sessions_of(id) {
+            session.do_send(Disconnect { code: close::DISABLED, reason: "agent disabled" });
+        }
+    }
+    Ok(web::Json(AgentDto::from(&*after)))
+}
+
+pub async fn create_inbox(
+    core: web::Data<Core>,
+    caller: Caller,
+    body: web::Json<CreateInboxRequest>,
+) -> Result<web::Json<InboxDto>> {
+    caller.require_admin()?;
+    let inbox = core.directory.create_inbox(&body.name).await?;
+    Ok(web::Json(InboxDto::from(&inbox)))
+}
+
+pub async fn list_inboxes(core: web::Data<Core>, caller: Caller) -> web::Json<Vec<InboxDto>> {
+    let inboxes = core.directory.inboxes();
+    web::Json(inboxes.iter().filter(|i| can_view_inbox(&caller.agent, i.id)).map(InboxDto::from).collect())
+}
+
+pub async fn get_settings(core: web::Data<Core>, _: Caller) -> web::Json<SettingsDto> {
+    web::Json(SettingsDto::from(&*core.directory.settings()))
+}
+
+pub async fn patch_settings(
+    core: web::Data<Core>,
+    caller: Caller,
+    body: web::Json<PatchSettingsRequest>,
+) -> Result<web::Json<SettingsDto>> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    let hard_lock = body.hard_lock_auto_unlock_s.map(|v| v.map(|s| millis("hard_lock_auto_unlock_s", s, 1)).transpose()).transpose()?;
+    let hidden = body.hidden_release_s.map(|s| millis("hidden_release_s", s, 0)).transpose()?;
+    let grace = body.reconnect_grace_s.map(|s| millis("reconnect_grace_s", s, 0)).transpose()?;
+    let settings = core
+        .directory
+        .update_settings(|s| {
+            if let Some(v) = body.ticket_sharing_enabled {
+                s.ticket_sharing_enabled = v;
+            }
+            if let Some(v) = body.sign_replies {
+                s.sign_replies = v;
+            }
+            if let Some(v) = hard_lock {
+                s.hard_lock_auto_unlock_ms = v;
+            }
+            if let Some(v) = hidden {
+                s.hidden_release_ms = v;
+            }
+            if let Some(v) = grace {
+                s.reconnect_grace_ms = v;
+            }
+        })
+        .await?;
+    Ok(web::Json(SettingsDto::from(&*settings)))
+}
+
+/// Seconds (fractions allowed) → milliseconds, at least `min_ms` and at most a week.
+fn millis(key: &str, seconds: f64, min_ms: u64) -> Result<u64> {
+    const WEEK_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+    let ms = (seconds * 1000.0).round();
+    if !seconds.is_finite() || ms < min_ms as f64 || ms > WEEK_MS {
+        return Err(Error::bad_request(format!("{key} must be a number of seconds between {} and 604800", min_ms as f64 / 1000.0)));
+    }
+    Ok(ms as u64)
+}

@@ -1,0 +1,43 @@
+//! The `Caller` extractor: the active agent behind `Authorization: Bearer <token>`.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use crate::core::Core;
+use crate::domain::{Agent, Role};
+use crate::error::Error;
+
+pub struct Caller {
+    pub agent: Arc<Agent>,
+    pub token: String,
+}
+
+impl Caller {
+    pub fn require_admin(&self) -> Result<(), Error> {
+        if self.agent.role == Role::Admin { Ok(()) } else { Err(Error::forbidden("admins only")) }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = Error;
+    type Future = Ready<Result<Caller, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
+    let core = req.app_data::<web::Data<Core>>().expect("Core is registered as app data");
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(Error::Unauthorized)?;
+    let agent = core.directory.authenticate(token).ok_or(Error::Unauthorized)?;
+    Ok(Caller { agent, token: token.to_owned() })
+}

@@ -1,0 +1,43 @@
+//! HTTP: routes (one file per resource family), the `Caller` extractor, the
+//! error → response mapping, and the WebSocket upgrade.
+//!
+//! Invariant: handlers never write tickets themselves; they validate shape,
+//! then ask the ticket's actor (see `actors::ticket`).
+
+pub mod accounts;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod tickets;
+pub mod ws;
+
+use actix_web::web;
+
+/// Registers every route. `max_body_bytes` bounds JSON bodies (413 past it).
+pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(error::json_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/ws", web::get().to(ws::upgrade))
+        .service(
+            web::scope("/api")
+                .route("/login", web::post().to(accounts::login))
+                .route("/logout", web::post().to(accounts::logout))
+                .route("/me", web::get().to(accounts::me))
+                .route("/agents", web::post().to(accounts::create_agent))
+                .route("/agents", web::get().to(accounts::list_agents))
+                .route("/agents/{id}", web::patch().to(accounts::patch_agent))
+                .route("/inboxes", web::post().to(accounts::create_inbox))
+                .route("/inboxes", web::get().to(accounts::list_inboxes))
+                .route("/inboxes/{id}/tickets", web::get().to(tickets::list))
+                .route("/settings", web::get().to(accounts::get_settings))
+                .route("/settings", web::patch().to(accounts::patch_settings))
+                .route("/tickets", web::post().to(tickets::create))
+                .route("/tickets/{id}", web::get().to(tickets::detail))
+                .route("/tickets/{id}", web::patch().to(tickets::patch))
+                .route("/tickets/{id}/history", web::get().to(tickets::history))
+                .route("/tickets/{id}/messages", web::post().to(tickets::post_message)),
+        )
+        .default_service(web::to(error::not_found));
+}

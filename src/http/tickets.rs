@@ -1,0 +1,143 @@
+//! Ticket routes. Reads come straight from the store (a snapshot that never
+//! waits for the writer); every mutation is a command to the ticket's actor.
+
+use actix_web::web;
+use serde_json::json;
+
+use super::auth::Caller;
+use crate::actors::ticket::{Create, Patch, Post};
+use crate::core::Core;
+use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
+use crate::domain::message::MessageKind;
+use crate::domain::ticket::{self, Ticket, View};
+use crate::domain::{InboxId, TicketId};
+use crate::error::Error;
+use crate::protocol::dto::{AgentRef, HistoryEntryDto, MessageDto, TicketDetailDto, TicketDto};
+use crate::protocol::rest::*;
+use crate::store::reads;
+
+type Result<T> = std::result::Result<T, Error>;
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 200;
+
+fn ticket_id(raw: &str) -> Result<TicketId> {
+    raw.parse().map_err(|_| Error::NotFound)
+}
+
+/// The ticket, if it exists and the caller may do `action` on it.
+fn load(core: &Core, caller: &Caller, id: TicketId, action: TicketAction) -> Result<Ticket> {
+    let tx = core.store.read()?;
+    let ticket = reads::ticket(&tx, id)?.filter(|t| !t.deleted).ok_or(Error::NotFound)?;
+    check_ticket(&caller.agent, TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with }, action)?;
+    Ok(ticket)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(core: web::Data<Core>, caller: Caller, body: web::Json<CreateTicketRequest>) -> Result<web::Json<TicketDto>> {
+    if !can_create_ticket(&caller.agent) {
+        return Err(Error::forbidden("only admins and integrations create tickets"));
+    }
+    let body = body.into_inner();
+    if core.directory.inbox(body.inbox).is_none() {
+        return Err(Error::bad_request("no such inbox"));
+    }
+    let subject = ticket::validate_subject(&body.subject).map_err(Error::BadRequest)?;
+    let customer = ticket::validate_customer(&body.customer.name, &body.customer.contact).map_err(Error::BadRequest)?;
+    ticket::validate_body(&body.body).map_err(Error::BadRequest)?;
+    let create = Create { by: caller.agent.clone(), inbox: body.inbox, subject, customer, body: body.body };
+    Ok(web::Json(core.into_inner().ask_ticket(TicketId::new(), create).await?))
+}
+
+pub async fn detail(core: web::Data<Core>, caller: Caller, id: web::Path<String>) -> Result<web::Json<TicketDetailDto>> {
+    let id = ticket_id(&id)?;
+    let ticket = load(&core, &caller, id, TicketAction::View)?;
+    let messages = reads::messages(&core.store.read()?, id)?;
+    let names = |ids: &[crate::domain::AgentId]| ids.iter().map(|a| AgentRef::lookup(&core.directory, *a)).collect();
+    Ok(web::Json(TicketDetailDto {
+        ticket: TicketDto::for_caller(&ticket, caller.agent.id),
+        messages: messages.iter().map(|m| MessageDto::new(m, &core.directory)).collect(),
+        followers: names(&ticket.followers),
+        shared_with: names(&ticket.shared_with),
+        drafts: Vec::new(),
+        lock: None,
+        claim: None,
+        viewers: Vec::new(),
+    }))
+}
+
+pub async fn history(core: web::Data<Core>, caller: Caller, id: web::Path<String>) -> Result<web::Json<Vec<HistoryEntryDto>>> {
+    let id = ticket_id(&id)?;
+    load(&core, &caller, id, TicketAction::View)?;
+    let entries = reads::history(&core.store.read()?, id)?;
+    Ok(web::Json(entries.iter().map(|e| HistoryEntryDto::new(e, &core.directory)).collect()))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn patch(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<PatchTicketRequest>,
+) -> Result<web::Json<TicketDto>> {
+    let id = ticket_id(&id)?;
+    let body = body.into_inner();
+    let patch = Patch { by: caller.agent, subject: body.subject, tags: body.tags, fields: body.fields };
+    Ok(web::Json(core.into_inner().ask_ticket(id, patch).await?))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn post_message(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<PostMessageRequest>,
+) -> Result<web::Json<MessageDto>> {
+    let id = ticket_id(&id)?;
+    let body = body.into_inner();
+    let kind = MessageKind::parse(&body.kind).ok_or_else(|| Error::bad_request("kind must be customer, reply or note"))?;
+    if body.send_at.is_some() || body.after.is_some() || body.cancel_if_replied || body.force {
+        return Err(Error::bad_request("send_at, after, force and cancel_if_replied are not supported yet"));
+    }
+    let post = Post { by: caller.agent, kind, body: body.body };
+    Ok(web::Json(core.into_inner().ask_ticket(id, post).await?))
+}
+
+pub async fn list(
+    core: web::Data<Core>,
+    caller: Caller,
+    inbox: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<serde_json::Value>> {
+    let inbox: InboxId = inbox.parse().map_err(|_| Error::NotFound)?;
+    if core.directory.inbox(inbox).is_none() || !can_view_inbox(&caller.agent, inbox) {
+        return Err(Error::NotFound);
+    }
+    let view_name = query.view.as_deref().unwrap_or("all");
+    let view = View::parse(view_name, caller.agent.id)
+        .ok_or_else(|| Error::bad_request("view must be pending, working_on, resolved, mine or all"))?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Error::bad_request(format!("limit must be 1-{MAX_PAGE}")));
+    }
+    let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (tickets, next) = reads::view_page(&core.store.read()?, inbox, view, cursor.as_deref(), limit)?;
+    let tickets: Vec<TicketDto> = tickets.iter().map(|t| TicketDto::for_caller(t, caller.agent.id)).collect();
+    Ok(web::Json(json!({ "tickets": tickets, "next_cursor": next.as_deref().map(encode_cursor) })))
+}
+
+/// Cursors are the hex of the last index key of a page: opaque to clients.
+fn encode_cursor(key: &[u8]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(text: &str) -> Result<Vec<u8>> {
+    let bad = || Error::bad_request("invalid cursor");
+    if text.len() % 2 != 0 || text.len() > 256 {
+        return Err(bad());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(bad))
+        .collect()
+}

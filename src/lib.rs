@@ -1,0 +1,42 @@
+//! # Tandem
+//!
+//! A self-hosted, single-binary, real-time server for helpdesk teams: every
+//! agent sees, live, which tickets colleagues are working on, so no two people
+//! answer the same customer. See `README.md` for running it and
+//! `docs/protocol.md` for the wire contract.
+//!
+//! # Layout
+//!
+//! - [`config`]: embedded defaults + file + env + flags → validated [`config::Config`].
+//! - [`app`]: [`app::App::build`] wires everything and binds; used by main, tests, benches.
+//! - [`core`]: the shared state handlers and actors hold.
+//! - [`domain`]: pure types and rules (ids, roles and access, ticket status rules).
+//! - [`protocol`]: the JSON wire shapes, and nothing else knows them.
+//! - [`accounts`]: agents, inboxes, tokens, settings (the in-memory directory).
+//! - [`actors`]: ticket, inbox and session actors, the socket pump, the registry.
+//! - [`store`]: redb tables, codec, typed reads/writes, the group-commit writer.
+//! - [`http`]: routes, auth extractor, error mapping, WebSocket upgrade.
+//! - [`bootstrap`]: first-start admin and `--demo` data.
+//! - [`metrics`]: Prometheus counters and gauges.
+//!
+//! # Invariants
+//!
+//! - Only a ticket's actor decides anything about that ticket; REST handlers
+//!   send it commands and await the answer.
+//! - Everything a user typed or decided is durable before it is acknowledged
+//!   (group commit with `Durability::Immediate`); presence is memory only.
+//! - An event is serialized once; the same bytes go to every subscriber.
+//! - Nothing blocks an actor thread on storage writes; per-socket memory is bounded.
+
+pub mod accounts;
+pub mod actors;
+pub mod app;
+pub mod bootstrap;
+pub mod config;
+pub mod core;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod protocol;
+pub mod store;

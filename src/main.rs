@@ -1,0 +1,69 @@
+//! The `tandem` binary: parse the command line, load config, init tracing, run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tandem::app::App;
+use tandem::bootstrap::Bootstrap;
+use tandem::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(name = "tandem", version, about = "Real-time collision avoidance for helpdesk teams")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// A TOML file layered over the embedded defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address, e.g. 127.0.0.1:8080 (wins over config and TANDEM_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Data directory (wins over config and TANDEM_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// On an empty data directory, add demo inboxes, agents and tickets.
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let Command::Serve { config, bind, data_dir, demo } = Cli::parse().command;
+    let overrides = Overrides::from_env_and_flags(Overrides { bind, data_dir });
+    let config = match Config::load(config.as_deref(), None, &overrides) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("tandem: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config.log_level);
+    let bootstrap = Bootstrap { demo, admin: std::env::var("TANDEM_BOOTSTRAP_ADMIN").ok().filter(|v| !v.is_empty()) };
+    let result = actix_web::rt::System::new().block_on(async move {
+        let server = App::build(config, bootstrap).await.map_err(|e| e.to_string())?;
+        server.run().await.map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("tandem: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `RUST_LOG` wins over the configured level.
+fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}

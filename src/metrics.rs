@@ -1,0 +1,67 @@
+//! Prometheus metrics (`GET /metrics`). One [`Metrics`] per server, shared by
+//! every part that counts something; rendering happens only on scrape.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+pub struct Metrics {
+    registry: Registry,
+    pub sessions: Gauge,
+    pub sockets: Gauge,
+    pub subscriptions: Gauge,
+    pub claims: Gauge,
+    pub ticket_actors: Gauge,
+    pub inbox_actors: Gauge,
+    pub events_sent: Counter,
+    pub slow_sessions_dropped: Counter,
+    pub store_commits: Counter,
+    pub store_writes: Counter,
+    pub store_batch_size: Histogram,
+    pub store_commit_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("tandem");
+        let m = Metrics {
+            sessions: Gauge::default(),
+            sockets: Gauge::default(),
+            subscriptions: Gauge::default(),
+            claims: Gauge::default(),
+            ticket_actors: Gauge::default(),
+            inbox_actors: Gauge::default(),
+            events_sent: Counter::default(),
+            slow_sessions_dropped: Counter::default(),
+            store_commits: Counter::default(),
+            store_writes: Counter::default(),
+            store_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            store_commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            registry: Registry::default(),
+        };
+        registry.register("sessions", "Live agent sessions (tabs), including those in reconnect grace", m.sessions.clone());
+        registry.register("sockets", "Open WebSocket connections", m.sockets.clone());
+        registry.register("subscriptions", "Inbox subscriptions of live sessions", m.subscriptions.clone());
+        registry.register("claims", "Tickets currently claimed", m.claims.clone());
+        registry.register("ticket_actors", "Live ticket actors", m.ticket_actors.clone());
+        registry.register("inbox_actors", "Live inbox actors", m.inbox_actors.clone());
+        registry.register("events_sent", "Frames handed to sockets", m.events_sent.clone());
+        registry.register("slow_sessions_dropped", "Sockets closed because their outbound backlog passed its limit", m.slow_sessions_dropped.clone());
+        registry.register("store_commits", "redb write transactions committed", m.store_commits.clone());
+        registry.register("store_writes", "Write requests acknowledged by the writer", m.store_writes.clone());
+        registry.register("store_batch_size", "Write requests per group commit", m.store_batch_size.clone());
+        registry.register("store_commit_seconds", "Latency of one group commit (apply + fsync)", m.store_commit_seconds.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,213 @@
+//! Wire objects of PROTOCOL.md "Objects", built from domain values plus the
+//! names the [`Directory`] knows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::accounts::Directory;
+use crate::domain::history::HistoryEntry;
+use crate::domain::message::{Message, MessageKind, MessageState};
+use crate::domain::settings::Settings;
+use crate::domain::ticket::{Customer, Ticket};
+use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, TicketId};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentDto {
+    pub id: AgentId,
+    pub handle: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub inboxes: Vec<InboxId>,
+    pub disabled: bool,
+}
+
+impl From<&Agent> for AgentDto {
+    fn from(a: &Agent) -> Self {
+        AgentDto {
+            id: a.id,
+            handle: a.handle.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            role: a.role.as_str(),
+            inboxes: a.inboxes.clone(),
+            disabled: a.disabled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentRef {
+    pub id: AgentId,
+    pub name: String,
+}
+
+impl AgentRef {
+    /// The agent's current name; an agent unknown to the directory shows its id.
+    pub fn lookup(directory: &Directory, id: AgentId) -> AgentRef {
+        let name = directory.agent(id).map_or_else(|| id.to_string(), |a| a.name.clone());
+        AgentRef { id, name }
+    }
+
+    pub fn of(agent: &Agent) -> AgentRef {
+        AgentRef { id: agent.id, name: agent.name.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxDto {
+    pub id: InboxId,
+    pub name: String,
+}
+
+impl From<&Inbox> for InboxDto {
+    fn from(i: &Inbox) -> Self {
+        InboxDto { id: i.id, name: i.name.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerDto {
+    pub name: String,
+    pub contact: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketDto {
+    pub id: TicketId,
+    pub number: u64,
+    pub inbox: InboxId,
+    pub subject: String,
+    pub customer: CustomerDto,
+    pub status: &'static str,
+    pub assignee: Option<AgentId>,
+    pub tags: Vec<String>,
+    pub fields: BTreeMap<String, String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub unread: bool,
+}
+
+impl TicketDto {
+    /// The ticket as `caller` sees it (`unread` is per caller).
+    pub fn for_caller(t: &Ticket, caller: AgentId) -> TicketDto {
+        TicketDto::with_unread(t, t.is_unread_for(caller))
+    }
+
+    pub fn with_unread(t: &Ticket, unread: bool) -> TicketDto {
+        let Customer { name, contact } = &t.customer;
+        TicketDto {
+            id: t.id,
+            number: t.number,
+            inbox: t.inbox,
+            subject: t.subject.clone(),
+            customer: CustomerDto { name: name.clone(), contact: contact.clone() },
+            status: t.status.as_str(),
+            assignee: t.assignee,
+            tags: t.tags.clone(),
+            fields: t.fields.clone(),
+            created_at: t.created_at.to_rfc3339(),
+            updated_at: t.updated_at.to_rfc3339(),
+            unread,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageDto {
+    pub id: MessageId,
+    pub ticket: TicketId,
+    pub kind: &'static str,
+    pub author: Option<AgentRef>,
+    pub body: String,
+    pub mentions: Vec<AgentRef>,
+    pub created_at: String,
+    pub state: &'static str,
+    pub send_at: Option<String>,
+    pub signature: Option<String>,
+}
+
+impl MessageDto {
+    pub fn new(m: &Message, directory: &Directory) -> MessageDto {
+        MessageDto {
+            id: m.id,
+            ticket: m.ticket,
+            kind: match m.kind {
+                MessageKind::Customer => "customer",
+                MessageKind::Reply => "reply",
+                MessageKind::Note => "note",
+            },
+            author: m.author.map(|a| AgentRef::lookup(directory, a)),
+            body: m.body.clone(),
+            mentions: m.mentions.iter().map(|a| AgentRef::lookup(directory, *a)).collect(),
+            created_at: m.created_at.to_rfc3339(),
+            state: match m.state {
+                MessageState::Sent => "sent",
+                MessageState::Scheduled => "scheduled",
+            },
+            send_at: m.send_at.map(|t| t.to_rfc3339()),
+            signature: m.signature.clone(),
+        }
+    }
+}
+
+/// `TicketDetail`: the ticket plus everything a ticket view shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketDetailDto {
+    #[serde(flatten)]
+    pub ticket: TicketDto,
+    pub messages: Vec<MessageDto>,
+    pub followers: Vec<AgentRef>,
+    pub shared_with: Vec<AgentRef>,
+    pub drafts: Vec<Value>,
+    pub lock: Option<Value>,
+    pub claim: Option<Value>,
+    pub viewers: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntryDto {
+    pub at: String,
+    pub actor: Option<AgentRef>,
+    pub action: Value,
+    pub detail: Map<String, Value>,
+}
+
+impl HistoryEntryDto {
+    pub fn new(e: &HistoryEntry, directory: &Directory) -> HistoryEntryDto {
+        HistoryEntryDto {
+            at: e.at.to_rfc3339(),
+            actor: e.actor.map(|a| AgentRef::lookup(directory, a)),
+            action: serde_json::to_value(e.action).expect("actions serialize"),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsDto {
+    pub ticket_sharing_enabled: bool,
+    pub sign_replies: bool,
+    pub hard_lock_auto_unlock_s: Option<Value>,
+    pub hidden_release_s: Value,
+    pub reconnect_grace_s: Value,
+}
+
+impl From<&Settings> for SettingsDto {
+    fn from(s: &Settings) -> Self {
+        SettingsDto {
+            ticket_sharing_enabled: s.ticket_sharing_enabled,
+            sign_replies: s.sign_replies,
+            hard_lock_auto_unlock_s: s.hard_lock_auto_unlock_ms.map(seconds),
+            hidden_release_s: seconds(s.hidden_release_ms),
+            reconnect_grace_s: seconds(s.reconnect_grace_ms),
+        }
+    }
+}
+
+/// Milliseconds as a JSON number of seconds: an integer when whole.
+pub fn seconds(ms: u64) -> Value {
+    if ms % 1000 == 0 { Value::from(ms / 1000) } else { Value::from(ms as f64 / 1000.0) }
+}

@@ -1,0 +1,149 @@
+//! WebSocket frames (PROTOCOL.md "WebSocket").
+//!
+//! Client frames are parsed in two steps so an error can echo the frame's
+//! `ref`: first as JSON, then as a typed [`ClientFrame`]. Server frames are
+//! serialized once into a [`ByteString`] that is shared by every recipient.
+
+use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::dto::{AgentDto, AgentRef, TicketDto};
+use crate::domain::{InboxId, SessionId, TicketId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftKind {
+    Reply,
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Hello {
+        token: String,
+        #[serde(default)]
+        resume: Option<SessionId>,
+    },
+    Subscribe {
+        inbox: InboxId,
+    },
+    Leave,
+    Open {
+        ticket: TicketId,
+        #[serde(default)]
+        take_over: bool,
+    },
+    Close {
+        ticket: TicketId,
+    },
+    ForceRelease {
+        ticket: TicketId,
+    },
+    Visibility {
+        hidden: bool,
+    },
+    Draft {
+        ticket: TicketId,
+        kind: DraftKind,
+        body: String,
+    },
+    Ping,
+}
+
+/// A parsed client frame with its `ref`, or why it could not be parsed.
+#[derive(Debug)]
+pub struct Incoming {
+    pub reference: Option<Value>,
+    pub frame: Result<ClientFrame, String>,
+}
+
+impl Incoming {
+    pub fn parse(text: &str) -> Incoming {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(e) => return Incoming { reference: None, frame: Err(format!("invalid JSON: {e}")) },
+        };
+        let reference = value.get("ref").filter(|r| r.is_string() || r.is_number()).cloned();
+        let frame = match value.get("type") {
+            None => Err("missing field `type`".to_owned()),
+            Some(Value::String(_)) => ClientFrame::deserialize(value).map_err(|e| e.to_string()),
+            Some(_) => Err("`type` must be a string".to_owned()),
+        };
+        Incoming { reference, frame }
+    }
+}
+
+/// What changed in a `ticket` frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketChange {
+    /// `created`, `updated` (subject/tags/fields), `message`, or a history action.
+    pub action: &'static str,
+    pub by: Option<AgentRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Welcome {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<Value>,
+        session: SessionId,
+        agent: AgentDto,
+        resumed: bool,
+        heartbeat_s: Value,
+    },
+    Snapshot {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<Value>,
+        inbox: InboxId,
+        presence: Vec<Value>,
+    },
+    Ticket {
+        inbox: InboxId,
+        ticket: TicketDto,
+        change: TicketChange,
+    },
+    Error {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<Value>,
+        code: &'static str,
+        message: String,
+    },
+    Pong {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<Value>,
+    },
+}
+
+impl ServerFrame {
+    /// The frame's JSON, serialized once; clones share the bytes.
+    pub fn encode(&self) -> ByteString {
+        ByteString::from(serde_json::to_string(self).expect("server frames always serialize"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_frames_and_keeps_ref() {
+        let inc = Incoming::parse(r#"{"type":"ping","ref":7}"#);
+        assert_eq!(inc.frame, Ok(ClientFrame::Ping));
+        assert_eq!(inc.reference, Some(Value::from(7)));
+        let inc = Incoming::parse(r#"{"type":"leave","ref":"a"}"#);
+        assert_eq!(inc.frame, Ok(ClientFrame::Leave));
+    }
+
+    #[test]
+    fn reports_invalid_json_unknown_type_and_missing_fields() {
+        assert!(Incoming::parse("{nope").frame.unwrap_err().starts_with("invalid JSON"));
+        let unknown = Incoming::parse(r#"{"type":"dance","ref":1}"#);
+        assert!(unknown.frame.unwrap_err().contains("unknown variant"));
+        assert_eq!(unknown.reference, Some(Value::from(1)));
+        assert!(Incoming::parse(r#"{"type":"subscribe"}"#).frame.unwrap_err().contains("inbox"));
+        assert!(Incoming::parse(r#"{"ref":1}"#).frame.is_err());
+    }
+}

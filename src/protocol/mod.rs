@@ -1,0 +1,11 @@
+//! The wire contract: the only module that knows the JSON shapes clients see
+//! (PROTOCOL.md). Domain types never serialize themselves onto the wire; they
+//! are converted here.
+//!
+//! - [`dto`]: objects (Agent, Ticket, Message, …) built from domain values.
+//! - [`rest`]: REST request bodies.
+//! - [`frames`]: WebSocket client and server frames.
+
+pub mod dto;
+pub mod frames;
+pub mod rest;

@@ -1,0 +1,117 @@
+//! REST request bodies. Unknown fields are refused (`400 bad_request`) so a
+//! typo never silently does nothing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::domain::{AgentId, InboxId};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgentRequest {
+    pub handle: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub password: String,
+    #[serde(default)]
+    pub inboxes: Vec<InboxId>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAgentRequest {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub password: Option<String>,
+    pub inboxes: Option<Vec<InboxId>>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInboxRequest {
+    pub name: String,
+}
+
+/// Durations in seconds; fractions are accepted (tests use them).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSettingsRequest {
+    pub ticket_sharing_enabled: Option<bool>,
+    pub sign_replies: Option<bool>,
+    /// Absent: unchanged; `null`: never unlock.
+    #[serde(default, deserialize_with = "present")]
+    pub hard_lock_auto_unlock_s: Option<Option<f64>>,
+    pub hidden_release_s: Option<f64>,
+    pub reconnect_grace_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerBody {
+    pub name: String,
+    pub contact: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicketRequest {
+    pub inbox: InboxId,
+    pub subject: String,
+    pub customer: CustomerBody,
+    pub body: String,
+}
+
+/// `fields` merges: a key with a string sets it, a key with `null` removes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTicketRequest {
+    pub subject: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub fields: Option<BTreeMap<String, Option<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageRequest {
+    pub kind: String,
+    pub body: String,
+    pub send_at: Option<String>,
+    pub after: Option<String>,
+    #[serde(default)]
+    pub force: bool,
+    #[serde(default)]
+    pub cancel_if_replied: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentBody {
+    pub agent: Option<AgentId>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub view: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// Distinguishes an absent field (outer `None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,163 @@
+//! Durable storage: one redb file in the data directory.
+//!
+//! Owns: the tables ([`tables`]), the record codec ([`codec`]), the list
+//! index ([`index`]), typed reads ([`reads`]) and writes ([`writes`]), and the
+//! group-commit [`writer`] thread.
+//!
+//! Invariants:
+//! - Every write goes through the writer thread and is acknowledged only after
+//!   its transaction committed with `Durability::Immediate`.
+//! - Reads use their own read transactions and never wait for the writer.
+//! - The data directory is used by one process at a time (redb's file lock);
+//!   a second process gets [`StoreError::AlreadyOpen`].
+//! - The schema version on disk is checked at open; a newer one is refused.
+
+pub mod codec;
+pub mod index;
+pub mod reads;
+pub mod tables;
+pub mod writes;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+
+use crate::metrics::Metrics;
+use tables::*;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the data directory {0} is already in use by another Tandem process (stop it, or pass another --data-dir)"
+    )]
+    AlreadyOpen(PathBuf),
+    #[error(
+        "the data directory was written by a newer Tandem (schema {found}; this binary knows up to {supported}); upgrade the binary"
+    )]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("cannot use the data directory {path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error("write batch aborted because a write in it failed")]
+    Aborted,
+    #[error("the store is shut down")]
+    Closed,
+}
+
+macro_rules! storage_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Storage(e.to_string())
+            }
+        }
+    )*};
+}
+storage_errors!(
+    redb::Error,
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);
+
+/// The database handle and its writer. Cheap to share behind an `Arc`.
+pub struct Store {
+    db: Arc<Database>,
+    writer: writer::Writer,
+}
+
+impl Store {
+    /// The database file inside a data directory.
+    pub fn file_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("tandem.redb")
+    }
+
+    /// Opens (creating if needed) the store in `data_dir`, creates every table,
+    /// checks the schema version and starts the writer thread.
+    pub fn open(data_dir: &Path, max_batch: usize, metrics: Arc<Metrics>) -> Result<Store, StoreError> {
+        let io = |e: std::io::Error| StoreError::Io { path: data_dir.to_owned(), message: e.to_string() };
+        std::fs::create_dir_all(data_dir).map_err(io)?;
+        let db = Database::create(Store::file_in(data_dir)).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(data_dir.to_owned()),
+            other => StoreError::Storage(other.to_string()),
+        })?;
+        init_schema(&db)?;
+        let db = Arc::new(db);
+        let writer = writer::Writer::start(db.clone(), max_batch, metrics);
+        Ok(Store { db, writer })
+    }
+
+    /// A consistent snapshot for reading; never blocks on the writer.
+    pub fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Applies `apply` in the next group commit and resolves after the commit.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        apply: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer.submit(apply, move |result| {
+            let _ = tx.send(result);
+        });
+        rx.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Like [`Store::write`], but calls `done` on the writer thread right after
+    /// the commit, in submission order. `done` must be quick (send a message).
+    pub fn submit<T: Send + 'static>(
+        &self,
+        apply: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        done: impl FnOnce(Result<T, StoreError>) + Send + 'static,
+    ) {
+        self.writer.submit(apply, done);
+    }
+
+    /// Commits every queued write and stops the writer. Later writes fail with `Closed`.
+    pub fn shutdown(&self) {
+        self.writer.shutdown();
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.writer.shutdown();
+    }
+}
+
+fn init_schema(db: &Database) -> Result<(), StoreError> {
+    let tx = db.begin_write()?;
+    {
+        let mut meta = tx.open_table(META)?;
+        let found = match meta.get(SCHEMA_VERSION_KEY)? {
+            Some(v) => Some(codec::decode::<u32>(v.value())?),
+            None => None,
+        };
+        match found {
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+            }
+            Some(_) => {}
+            None => {
+                meta.insert(SCHEMA_VERSION_KEY, codec::encode(&SCHEMA_VERSION).as_slice())?;
+            }
+        }
+        tx.open_table(AGENTS)?;
+        tx.open_table(INBOXES)?;
+        tx.open_table(TOKENS)?;
+        tx.open_table(TICKETS)?;
+        tx.open_table(TICKET_NUMBERS)?;
+        tx.open_table(MESSAGES)?;
+        tx.open_table(HISTORY)?;
+        tx.open_table(TICKET_VIEWS)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Typed reads over a read transaction. Pure lookups: no caching, no access checks.
+
+use redb::{ReadTransaction, ReadableTable};
+
+use super::tables::*;
+use super::{StoreError, codec, index};
+use crate::domain::agent::TokenRecord;
+use crate::domain::history::HistoryEntry;
+use crate::domain::message::Message;
+use crate::domain::settings::Settings;
+use crate::domain::ticket::{Ticket, View};
+use crate::domain::{Agent, Inbox, InboxId, TicketId};
+
+pub fn agents(tx: &ReadTransaction) -> Result<Vec<Agent>, StoreError> {
+    all_values(tx, AGENTS)
+}
+
+pub fn inboxes(tx: &ReadTransaction) -> Result<Vec<Inbox>, StoreError> {
+    all_values(tx, INBOXES)
+}
+
+pub fn tokens(tx: &ReadTransaction) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
+    let table = tx.open_table(TOKENS)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        let hash: [u8; 32] = k.value().try_into().map_err(|_| StoreError::Corrupt("token key".into()))?;
+        out.push((hash, codec::decode(v.value())?));
+    }
+    Ok(out)
+}
+
+pub fn settings(tx: &ReadTransaction) -> Result<Settings, StoreError> {
+    let table = tx.open_table(META)?;
+    match table.get(SETTINGS_KEY)? {
+        Some(v) => codec::decode(v.value()),
+        None => Ok(Settings::default()),
+    }
+}
+
+pub fn ticket(tx: &ReadTransaction, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+    let table = tx.open_table(TICKETS)?;
+    table.get(id.as_u128())?.map(|v| codec::decode(v.value())).transpose()
+}
+
+pub fn ticket_id_by_number(tx: &ReadTransaction, number: u64) -> Result<Option<TicketId>, StoreError> {
+    let table = tx.open_table(TICKET_NUMBERS)?;
+    Ok(table.get(number)?.map(|v| TicketId::from_u128(v.value())))
+}
+
+pub fn messages(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
+    let table = tx.open_table(MESSAGES)?;
+    let id = ticket.as_u128();
+    table
+        .range((id, 0)..=(id, u128::MAX))?
+        .map(|row| codec::decode(row?.1.value()))
+        .collect()
+}
+
+pub fn history(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<HistoryEntry>, StoreError> {
+    let table = tx.open_table(HISTORY)?;
+    let id = ticket.as_u128();
+    table
+        .range((id, 0)..=(id, u128::MAX))?
+        .map(|row| codec::decode(row?.1.value()))
+        .collect()
+}
+
+/// One page of a view, newest activity first, starting after `after` (an index key
+/// returned as `next` by the previous page). `next` is `None` on the last page.
+pub fn view_page(
+    tx: &ReadTransaction,
+    inbox: InboxId,
+    view: View,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<(Vec<Ticket>, Option<Vec<u8>>), StoreError> {
+    let prefix = index::view_prefix(inbox, view);
+    let mut end = prefix.clone();
+    end.push(0xff);
+    let views = tx.open_table(TICKET_VIEWS)?;
+    let tickets = tx.open_table(TICKETS)?;
+    let range = match after {
+        Some(cursor) if cursor.starts_with(&prefix) => views.range::<&[u8]>(cursor..end.as_slice())?,
+        Some(_) => return Ok((Vec::new(), None)),
+        None => views.range::<&[u8]>(prefix.as_slice()..end.as_slice())?,
+    };
+    let mut page = Vec::with_capacity(limit.min(256));
+    let mut next = None;
+    for row in range {
+        let (key, _) = row?;
+        let key = key.value();
+        if Some(key) == after {
+            continue;
+        }
+        if page.len() == limit {
+            next = page.last().map(|t: &Ticket| index::entry_key(inbox, view, t.updated_at, t.id));
+            break;
+        }
+        let id = index::ticket_of(key);
+        if let Some(v) = tickets.get(id.as_u128())? {
+            page.push(codec::decode(v.value())?);
+        }
+    }
+    Ok((page, next))
+}
+
+fn all_values<T: serde::de::DeserializeOwned>(
+    tx: &ReadTransaction,
+    def: redb::TableDefinition<u128, &[u8]>,
+) -> Result<Vec<T>, StoreError> {
+    let table = tx.open_table(def)?;
+    table.iter()?.map(|row| codec::decode(row?.1.value())).collect()
+}

@@ -1,0 +1,35 @@
+//! Every redb table, in one place. Keys are fixed-width binary (UUIDs as
+//! `u128`), values are [`codec`](super::codec) JSON records.
+//!
+//! Invariant: all tables are created at start-up (`Store::open`), so readers
+//! never see "table does not exist".
+
+use redb::TableDefinition;
+
+/// `schema_version`, `next_ticket_number`, `settings`.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Agent id → `domain::Agent`.
+pub const AGENTS: TableDefinition<u128, &[u8]> = TableDefinition::new("agents");
+/// Inbox id → `domain::Inbox`.
+pub const INBOXES: TableDefinition<u128, &[u8]> = TableDefinition::new("inboxes");
+/// SHA-256 of a bearer token → `TokenRecord`. Tokens themselves are never stored.
+pub const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
+/// Ticket id → `domain::ticket::Ticket`.
+pub const TICKETS: TableDefinition<u128, &[u8]> = TableDefinition::new("tickets");
+/// Ticket number → ticket id.
+pub const TICKET_NUMBERS: TableDefinition<u64, u128> = TableDefinition::new("ticket_numbers");
+/// (ticket id, message id) → `domain::message::Message`; message ids are v7, so a
+/// ticket's range is in creation order.
+pub const MESSAGES: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("messages");
+/// (ticket id, entry id v7) → `domain::history::HistoryEntry`, oldest first.
+pub const HISTORY: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("history");
+/// List index: `view key ‖ !updated_at (8 bytes BE) ‖ ticket id` → ().
+/// See [`super::index`].
+pub const TICKET_VIEWS: TableDefinition<&[u8], ()> = TableDefinition::new("ticket_views");
+
+pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+pub const NEXT_TICKET_NUMBER_KEY: &str = "next_ticket_number";
+pub const SETTINGS_KEY: &str = "settings";
+
+/// The on-disk layout this binary writes. Bump on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,101 @@
+//! Typed writes, applied inside a writer batch (see [`super::Store::write`]).
+//! Each keeps the secondary tables (numbers, list index) in step with the record.
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::tables::*;
+use super::{StoreError, codec, index};
+use crate::domain::agent::TokenRecord;
+use crate::domain::history::HistoryEntry;
+use crate::domain::message::Message;
+use crate::domain::settings::Settings;
+use crate::domain::ticket::Ticket;
+use crate::domain::{Agent, AgentId, Inbox, TicketId};
+
+pub fn put_agent(tx: &WriteTransaction, agent: &Agent) -> Result<(), StoreError> {
+    tx.open_table(AGENTS)?.insert(agent.id.as_u128(), codec::encode(agent).as_slice())?;
+    Ok(())
+}
+
+pub fn put_inbox(tx: &WriteTransaction, inbox: &Inbox) -> Result<(), StoreError> {
+    tx.open_table(INBOXES)?.insert(inbox.id.as_u128(), codec::encode(inbox).as_slice())?;
+    Ok(())
+}
+
+pub fn put_token(tx: &WriteTransaction, hash: &[u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
+    tx.open_table(TOKENS)?.insert(hash.as_slice(), codec::encode(record).as_slice())?;
+    Ok(())
+}
+
+pub fn delete_token(tx: &WriteTransaction, hash: &[u8; 32]) -> Result<(), StoreError> {
+    tx.open_table(TOKENS)?.remove(hash.as_slice())?;
+    Ok(())
+}
+
+/// Removes every token of `agent` (disabling an agent ends its sessions for good).
+pub fn delete_tokens_of(tx: &WriteTransaction, agent: AgentId) -> Result<(), StoreError> {
+    let mut table = tx.open_table(TOKENS)?;
+    let mut doomed = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        if codec::decode::<TokenRecord>(v.value())?.agent == agent {
+            doomed.push(k.value().to_vec());
+        }
+    }
+    for key in doomed {
+        table.remove(key.as_slice())?;
+    }
+    Ok(())
+}
+
+pub fn put_settings(tx: &WriteTransaction, settings: &Settings) -> Result<(), StoreError> {
+    tx.open_table(META)?.insert(SETTINGS_KEY, codec::encode(settings).as_slice())?;
+    Ok(())
+}
+
+/// The next ticket number. Gap-free: it is allocated inside the batch that
+/// stores the ticket, so an aborted batch gives its numbers back.
+pub fn allocate_ticket_number(tx: &WriteTransaction) -> Result<u64, StoreError> {
+    let mut meta = tx.open_table(META)?;
+    let next = match meta.get(NEXT_TICKET_NUMBER_KEY)? {
+        Some(v) => codec::decode::<u64>(v.value())?,
+        None => 1,
+    };
+    meta.insert(NEXT_TICKET_NUMBER_KEY, codec::encode(&(next + 1)).as_slice())?;
+    Ok(next)
+}
+
+/// Stores `new`, moving its list-index entries from where `old` had them.
+pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> Result<(), StoreError> {
+    let mut views = tx.open_table(TICKET_VIEWS)?;
+    let new_keys = index::keys_of(new);
+    if let Some(old) = old {
+        for key in index::keys_of(old) {
+            if !new_keys.contains(&key) {
+                views.remove(key.as_slice())?;
+            }
+        }
+    }
+    for key in &new_keys {
+        views.insert(key.as_slice(), ())?;
+    }
+    tx.open_table(TICKETS)?.insert(new.id.as_u128(), codec::encode(new).as_slice())?;
+    if old.is_none() {
+        tx.open_table(TICKET_NUMBERS)?.insert(new.number, new.id.as_u128())?;
+    }
+    Ok(())
+}
+
+pub fn put_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
+    tx.open_table(MESSAGES)?.insert(
+        (message.ticket.as_u128(), message.id.0.as_u128()),
+        codec::encode(message).as_slice(),
+    )?;
+    Ok(())
+}
+
+pub fn append_history(tx: &WriteTransaction, ticket: TicketId, entry: &HistoryEntry) -> Result<(), StoreError> {
+    let key = (ticket.as_u128(), uuid::Uuid::now_v7().as_u128());
+    tx.open_table(HISTORY)?.insert(key, codec::encode(entry).as_slice())?;
+    Ok(())
+}
