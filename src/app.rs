@@ -104,7 +104,8 @@ impl Server {
             _ = terminate_signal() => tracing::info!("signal received; shutting down"),
         }
         for session in core.registry.all_sessions() {
-            let _ = session.send(Disconnect { code: close::GOING_AWAY, reason: "server shutting down" }).await;
+            let _ =
+                session.send(Disconnect { code: close::GOING_AWAY, reason: "server shutting down" }).await;
         }
         handle.stop(true).await;
         let _ = serving.await;

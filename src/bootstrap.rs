@@ -31,7 +31,7 @@ pub async fn run(core: &Arc<Core>, bootstrap: &Bootstrap) -> Result<(), Error> {
             .split_once(':')
             .filter(|(h, p)| !h.is_empty() && !p.is_empty())
             .ok_or_else(|| Error::bad_request("TANDEM_BOOTSTRAP_ADMIN must be handle:password"))?;
-        create(core, handle, handle, Role::Admin, password, vec![]).await?;
+        create(core, handle, &capitalized(handle), Role::Admin, password, vec![]).await?;
         tracing::info!(handle, "created the bootstrap admin");
     }
     if bootstrap.demo {
@@ -45,6 +45,11 @@ pub async fn run(core: &Arc<Core>, bootstrap: &Bootstrap) -> Result<(), Error> {
         tracing::warn!("created admin `admin` with a generated password (printed above); change it");
     }
     Ok(())
+}
+
+fn capitalized(handle: &str) -> String {
+    let mut chars = handle.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 async fn create(

@@ -131,22 +131,17 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut table = parse(DEFAULT_TOML, "the embedded default config")?;
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
             merge(&mut table, parse(&text, &path.display().to_string())?);
         }
         if let Some(text) = extra {
             merge(&mut table, parse(text, "inline config")?);
         }
-        let raw: RawConfig =
-            table
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    origin: "merged config".into(),
-                    message: e.message().to_owned(),
-                })?;
+        let raw: RawConfig = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
+            origin: "merged config".into(),
+            message: e.message().to_owned(),
+        })?;
         Config::validate(raw, overrides)
     }
 
@@ -230,8 +225,7 @@ mod tests {
 
     #[test]
     fn defaults_load_and_layers_override_in_order() {
-        let config = Config::load(None, Some("[ws]\nheartbeat_s = 0.5"), &Overrides::default())
-            .unwrap();
+        let config = Config::load(None, Some("[ws]\nheartbeat_s = 0.5"), &Overrides::default()).unwrap();
         assert_eq!(config.ws.heartbeat, Duration::from_millis(500));
         assert_eq!(config.ws.max_frame_bytes, 65536);
         assert_eq!(config.bind.port(), 8080);

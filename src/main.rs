@@ -45,7 +45,8 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&config.log_level);
-    let bootstrap = Bootstrap { demo, admin: std::env::var("TANDEM_BOOTSTRAP_ADMIN").ok().filter(|v| !v.is_empty()) };
+    let bootstrap =
+        Bootstrap { demo, admin: std::env::var("TANDEM_BOOTSTRAP_ADMIN").ok().filter(|v| !v.is_empty()) };
     let result = actix_web::rt::System::new().block_on(async move {
         let server = App::build(config, bootstrap).await.map_err(|e| e.to_string())?;
         server.run().await.map_err(|e| e.to_string())

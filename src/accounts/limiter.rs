@@ -24,16 +24,17 @@ impl LoginLimiter {
     /// Whether attempts for any of `keys` are blocked right now.
     pub fn is_blocked(&self, keys: &[String], now: Instant) -> bool {
         let entries = self.entries.lock().expect("limiter lock");
-        keys.iter().any(|k| {
-            entries.get(k).and_then(|e| e.blocked_until).is_some_and(|until| until > now)
-        })
+        keys.iter().any(|k| entries.get(k).and_then(|e| e.blocked_until).is_some_and(|until| until > now))
     }
 
     pub fn record_failure(&self, keys: &[String], now: Instant) {
         let mut entries = self.entries.lock().expect("limiter lock");
         if entries.len() > 100_000 {
             // Bound memory under a spray of distinct names: forget expired entries.
-            entries.retain(|_, e| e.blocked_until.is_some_and(|u| u > now) || e.failures.back().is_some_and(|t| now - *t < WINDOW));
+            entries.retain(|_, e| {
+                e.blocked_until.is_some_and(|u| u > now)
+                    || e.failures.back().is_some_and(|t| now - *t < WINDOW)
+            });
         }
         for key in keys {
             let entry = entries.entry(key.clone()).or_default();

@@ -159,7 +159,12 @@ impl Directory {
     // ---- sessions ------------------------------------------------------
 
     /// Checks a login (handle or e-mail) and password and issues a token.
-    pub async fn login(&self, login: &str, password: &str, address: &str) -> Result<(String, Arc<Agent>), AccountError> {
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<(String, Arc<Agent>), AccountError> {
         let login_key = format!("login:{}", login.trim().to_lowercase());
         let keys = [login_key.clone(), format!("addr:{address}")];
         if self.limiter.is_blocked(&keys, Instant::now()) {
@@ -237,7 +242,11 @@ impl Directory {
     }
 
     /// Applies `patch`; returns the agent before and after.
-    pub async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> Result<(Arc<Agent>, Arc<Agent>), AccountError> {
+    pub async fn update_agent(
+        &self,
+        id: AgentId,
+        patch: AgentPatch,
+    ) -> Result<(Arc<Agent>, Arc<Agent>), AccountError> {
         if let Some(name) = &patch.name {
             check_name(name)?;
         }
@@ -296,7 +305,10 @@ impl Directory {
     }
 
     /// Applies `change` to the settings and persists them; returns the new settings.
-    pub async fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<Arc<Settings>, AccountError> {
+    pub async fn update_settings(
+        &self,
+        change: impl FnOnce(&mut Settings),
+    ) -> Result<Arc<Settings>, AccountError> {
         let _guard = self.writes.lock().await;
         let mut settings = (*self.settings()).clone();
         change(&mut settings);

@@ -83,7 +83,8 @@ impl Outlet {
     /// Closes the socket with `code` (first call wins; later calls do nothing).
     pub fn close(&self, code: u16, description: &str) {
         if let Some(closer) = self.closer.lock().expect("closer lock").take() {
-            let _ = closer.send(CloseReason { code: CloseCode::from(code), description: Some(description.into()) });
+            let _ = closer
+                .send(CloseReason { code: CloseCode::from(code), description: Some(description.into()) });
         }
     }
 }
@@ -94,8 +95,10 @@ static NEXT_CONNECTION: AtomicUsize = AtomicUsize::new(1);
 pub async fn serve(core: Arc<Core>, session: actix_ws::Session, stream: actix_ws::MessageStream) {
     core.metrics.sockets.inc();
     let ws = &core.config.ws;
-    let mut stream =
-        stream.max_frame_size(ws.max_frame_bytes).aggregate_continuations().max_continuation_size(ws.max_frame_bytes);
+    let mut stream = stream
+        .max_frame_size(ws.max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(ws.max_frame_bytes);
     let (queue, queue_rx) = mpsc::channel(ws.max_backlog_frames);
     let (closer, close_rx) = oneshot::channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
@@ -176,12 +179,12 @@ async fn attach(
     reference: Option<serde_json::Value>,
     outlet: Outlet,
 ) -> Addr<SessionActor> {
-    if let Some((owner, addr)) = resume.and_then(|id| core.registry.session(id)) {
-        if owner == agent.id {
-            let attach = Attach { outlet: outlet.clone(), reference: reference.clone(), resumed: true };
-            if let Ok(true) = addr.send(attach).await {
-                return addr;
-            }
+    if let Some((owner, addr)) = resume.and_then(|id| core.registry.session(id))
+        && owner == agent.id
+    {
+        let attach = Attach { outlet: outlet.clone(), reference: reference.clone(), resumed: true };
+        if let Ok(true) = addr.send(attach).await {
+            return addr;
         }
     }
     let addr = SessionActor::new(core.clone(), agent).start();
@@ -234,8 +237,11 @@ async fn read_loop(
             Some(Ok(AggregatedMessage::Close(_))) => return Ended::ClientClosed,
             None => return Ended::Lost,
             Some(Err(error)) => {
-                close_for_protocol_error(outlet, &error);
-                return Ended::ServerClosed;
+                return if close_for_protocol_error(outlet, &error) {
+                    Ended::ServerClosed
+                } else {
+                    Ended::Lost
+                };
             }
         };
         if !bucket.take(Instant::now()) {
@@ -250,7 +256,9 @@ async fn read_loop(
     }
 }
 
-fn close_for_protocol_error(outlet: &Outlet, error: &ProtocolError) {
+/// Closes the socket for a client's protocol violation; `false` if the error
+/// is the connection breaking (nothing to close: the socket is lost).
+fn close_for_protocol_error(outlet: &Outlet, error: &ProtocolError) -> bool {
     let (code, text) = match error {
         ProtocolError::Overflow => (close::TOO_BIG, "frame too big"),
         ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -260,9 +268,11 @@ fn close_for_protocol_error(outlet: &Outlet, error: &ProtocolError) {
         ProtocolError::Io(e) if e.to_string().contains("maximum continuation size") => {
             (close::TOO_BIG, "message too big")
         }
+        ProtocolError::Io(_) => return false,
         _ => (1002, "protocol error"),
     };
     outlet.close(code, text);
+    true
 }
 
 /// Sends queued frames to the socket until the outlet is dropped or closed.

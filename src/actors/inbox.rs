@@ -31,7 +31,11 @@ impl Payload {
         match self {
             Payload::All(bytes) => bytes,
             Payload::ByReadState { read, unread, readers } => {
-                if readers.contains(&agent) { read } else { unread }
+                if readers.contains(&agent) {
+                    read
+                } else {
+                    unread
+                }
             }
         }
     }
@@ -78,7 +82,6 @@ impl Actor for InboxActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(usize::MAX);
         self.core.metrics.inbox_actors.inc();
         let idle_stop = self.core.config.idle_stop;
         ctx.run_interval(idle_stop / 2, move |act, ctx| {

@@ -149,10 +149,8 @@ impl SessionActor {
     }
 
     fn unsubscribe(&mut self) {
-        if let Some(inbox) = self.inbox.take() {
-            if let Some(addr) = self.core.registry.live_inbox(inbox) {
-                addr.do_send(Unsubscribe { session: self.id });
-            }
+        if let Some(addr) = self.inbox.take().and_then(|inbox| self.core.registry.live_inbox(inbox)) {
+            addr.do_send(Unsubscribe { session: self.id });
         }
     }
 
@@ -177,7 +175,6 @@ impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(usize::MAX);
         self.core.metrics.sessions.inc();
         self.core.registry.register_session(self.id, self.agent.id, ctx.address());
     }

@@ -129,13 +129,21 @@ impl TicketActor {
         let Some(inbox) = self.core.registry.live_inbox(t.inbox) else { return };
         let change = TicketChange { action, by: Some(AgentRef::lookup(&self.core.directory, by)) };
         let frame = |unread| {
-            ServerFrame::Ticket { inbox: t.inbox, ticket: TicketDto::with_unread(t, unread), change: change.clone() }
-                .encode()
+            ServerFrame::Ticket {
+                inbox: t.inbox,
+                ticket: TicketDto::with_unread(t, unread),
+                change: change.clone(),
+            }
+            .encode()
         };
         let payload = if t.read_by.is_empty() {
             Payload::All(frame(true))
         } else {
-            Payload::ByReadState { read: frame(false), unread: frame(true), readers: Arc::new(t.read_by.clone()) }
+            Payload::ByReadState {
+                read: frame(false),
+                unread: frame(true),
+                readers: Arc::new(t.read_by.clone()),
+            }
         };
         inbox.do_send(Publish(payload));
     }
@@ -149,7 +157,6 @@ impl Actor for TicketActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(usize::MAX);
         self.core.metrics.ticket_actors.inc();
         match self.core.store.read().and_then(|tx| reads::ticket(&tx, self.id)) {
             Ok(ticket) => self.ticket = ticket,
@@ -271,8 +278,14 @@ impl Handler<Patch> for TicketActor {
         after.updated_at = now;
         let mut entry = HistoryEntry::new(Some(caller), HistoryAction::FieldsChanged, now);
         entry.detail = changed;
-        let change =
-            Change { after, messages: vec![], history: vec![entry], action: "updated", by: caller, new_ticket: false };
+        let change = Change {
+            after,
+            messages: vec![],
+            history: vec![entry],
+            action: "updated",
+            by: caller,
+            new_ticket: false,
+        };
         self.commit(change, move |_, t| TicketDto::for_caller(t, caller))
     }
 }

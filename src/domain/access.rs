@@ -116,8 +116,22 @@ mod tests {
         let light = agent(Role::Light, &[inbox]);
         let light_outsider = agent(Role::Light, &[other]);
         let all = [
-            View, MarkRead, AddNote, Reply, PostCustomerMessage, Edit, Assign, Accept, ChangeStatus,
-            Archive, Delete, Transfer, Lock, Share, ManageFollowers, Claim,
+            View,
+            MarkRead,
+            AddNote,
+            Reply,
+            PostCustomerMessage,
+            Edit,
+            Assign,
+            Accept,
+            ChangeStatus,
+            Archive,
+            Delete,
+            Transfer,
+            Lock,
+            Share,
+            ManageFollowers,
+            Claim,
         ];
         for action in all {
             assert_eq!(check_ticket(&admin, scope, action), Ok(()), "admin {action:?}");
@@ -125,7 +139,8 @@ mod tests {
             assert_eq!(check_ticket(&light_outsider, scope, action), Err(Denied::NotFound));
             let member_expect = if action == PostCustomerMessage { Err(Denied::Forbidden) } else { Ok(()) };
             assert_eq!(check_ticket(&member, scope, action), member_expect, "member {action:?}");
-            let light_expect = if matches!(action, View | MarkRead | AddNote) { Ok(()) } else { Err(Denied::Forbidden) };
+            let light_expect =
+                if matches!(action, View | MarkRead | AddNote) { Ok(()) } else { Err(Denied::Forbidden) };
             assert_eq!(check_ticket(&light, scope, action), light_expect, "light {action:?}");
         }
     }

@@ -252,7 +252,10 @@ pub fn patch_fields(
     for (key, value) in patch {
         let key_len = key.trim().chars().count();
         if key_len == 0 || key_len > limits::FIELD_KEY_CHARS || key.trim() != key {
-            return Err(format!("field names must be 1-{} characters without surrounding spaces", limits::FIELD_KEY_CHARS));
+            return Err(format!(
+                "field names must be 1-{} characters without surrounding spaces",
+                limits::FIELD_KEY_CHARS
+            ));
         }
         match value {
             Some(v) if v.chars().count() > limits::FIELD_VALUE_CHARS => {
@@ -275,7 +278,11 @@ pub fn patch_fields(
 /// A customer's name or contact: trimmed, non-empty.
 pub fn validate_customer(name: &str, contact: &str) -> Result<Customer, String> {
     let (name, contact) = (name.trim(), contact.trim());
-    if name.is_empty() || contact.is_empty() || name.chars().count() > limits::NAME_CHARS || contact.chars().count() > limits::NAME_CHARS {
+    if name.is_empty()
+        || contact.is_empty()
+        || name.chars().count() > limits::NAME_CHARS
+        || contact.chars().count() > limits::NAME_CHARS
+    {
         return Err(format!("customer name and contact must be 1-{} characters", limits::NAME_CHARS));
     }
     Ok(Customer { name: name.to_owned(), contact: contact.to_owned() })

@@ -9,9 +9,7 @@ pub struct Timestamp(pub i64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Timestamp(since.as_millis() as i64)
     }
 
@@ -38,8 +36,7 @@ impl Timestamp {
 
     /// Parses any RFC 3339 time (any offset); `None` if it is not one.
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
-        let t = ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339)
-            .ok()?;
+        let t = ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339).ok()?;
         Some(Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 }

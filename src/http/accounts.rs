@@ -16,7 +16,11 @@ use crate::protocol::rest::*;
 type Result<T> = std::result::Result<T, Error>;
 
 #[tracing::instrument(skip_all, fields(login = %body.login))]
-pub async fn login(core: web::Data<Core>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse> {
+pub async fn login(
+    core: web::Data<Core>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse> {
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let (token, agent) = core.directory.login(&body.login, &body.password, &address).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token, "agent": AgentDto::from(&*agent) })))
@@ -112,7 +116,10 @@ pub async fn patch_settings(
 ) -> Result<web::Json<SettingsDto>> {
     caller.require_admin()?;
     let body = body.into_inner();
-    let hard_lock = body.hard_lock_auto_unlock_s.map(|v| v.map(|s| millis("hard_lock_auto_unlock_s", s, 1)).transpose()).transpose()?;
+    let hard_lock = body
+        .hard_lock_auto_unlock_s
+        .map(|v| v.map(|s| millis("hard_lock_auto_unlock_s", s, 1)).transpose())
+        .transpose()?;
     let hidden = body.hidden_release_s.map(|s| millis("hidden_release_s", s, 0)).transpose()?;
     let grace = body.reconnect_grace_s.map(|s| millis("reconnect_grace_s", s, 0)).transpose()?;
     let settings = core
@@ -143,7 +150,10 @@ fn millis(key: &str, seconds: f64, min_ms: u64) -> Result<u64> {
     const WEEK_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
     let ms = (seconds * 1000.0).round();
     if !seconds.is_finite() || ms < min_ms as f64 || ms > WEEK_MS {
-        return Err(Error::bad_request(format!("{key} must be a number of seconds between {} and 604800", min_ms as f64 / 1000.0)));
+        return Err(Error::bad_request(format!(
+            "{key} must be a number of seconds between {} and 604800",
+            min_ms as f64 / 1000.0
+        )));
     }
     Ok(ms as u64)
 }

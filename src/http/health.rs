@@ -9,7 +9,5 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn metrics(core: web::Data<Core>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(core.metrics.render())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(core.metrics.render())
 }

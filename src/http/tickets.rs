@@ -29,12 +29,20 @@ fn ticket_id(raw: &str) -> Result<TicketId> {
 fn load(core: &Core, caller: &Caller, id: TicketId, action: TicketAction) -> Result<Ticket> {
     let tx = core.store.read()?;
     let ticket = reads::ticket(&tx, id)?.filter(|t| !t.deleted).ok_or(Error::NotFound)?;
-    check_ticket(&caller.agent, TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with }, action)?;
+    check_ticket(
+        &caller.agent,
+        TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with },
+        action,
+    )?;
     Ok(ticket)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn create(core: web::Data<Core>, caller: Caller, body: web::Json<CreateTicketRequest>) -> Result<web::Json<TicketDto>> {
+pub async fn create(
+    core: web::Data<Core>,
+    caller: Caller,
+    body: web::Json<CreateTicketRequest>,
+) -> Result<web::Json<TicketDto>> {
     if !can_create_ticket(&caller.agent) {
         return Err(Error::forbidden("only admins and integrations create tickets"));
     }
@@ -43,17 +51,23 @@ pub async fn create(core: web::Data<Core>, caller: Caller, body: web::Json<Creat
         return Err(Error::bad_request("no such inbox"));
     }
     let subject = ticket::validate_subject(&body.subject).map_err(Error::BadRequest)?;
-    let customer = ticket::validate_customer(&body.customer.name, &body.customer.contact).map_err(Error::BadRequest)?;
+    let customer =
+        ticket::validate_customer(&body.customer.name, &body.customer.contact).map_err(Error::BadRequest)?;
     ticket::validate_body(&body.body).map_err(Error::BadRequest)?;
     let create = Create { by: caller.agent.clone(), inbox: body.inbox, subject, customer, body: body.body };
     Ok(web::Json(core.into_inner().ask_ticket(TicketId::new(), create).await?))
 }
 
-pub async fn detail(core: web::Data<Core>, caller: Caller, id: web::Path<String>) -> Result<web::Json<TicketDetailDto>> {
+pub async fn detail(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<TicketDetailDto>> {
     let id = ticket_id(&id)?;
     let ticket = load(&core, &caller, id, TicketAction::View)?;
     let messages = reads::messages(&core.store.read()?, id)?;
-    let names = |ids: &[crate::domain::AgentId]| ids.iter().map(|a| AgentRef::lookup(&core.directory, *a)).collect();
+    let names =
+        |ids: &[crate::domain::AgentId]| ids.iter().map(|a| AgentRef::lookup(&core.directory, *a)).collect();
     Ok(web::Json(TicketDetailDto {
         ticket: TicketDto::for_caller(&ticket, caller.agent.id),
         messages: messages.iter().map(|m| MessageDto::new(m, &core.directory)).collect(),
@@ -66,7 +80,11 @@ pub async fn detail(core: web::Data<Core>, caller: Caller, id: web::Path<String>
     }))
 }
 
-pub async fn history(core: web::Data<Core>, caller: Caller, id: web::Path<String>) -> Result<web::Json<Vec<HistoryEntryDto>>> {
+pub async fn history(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<HistoryEntryDto>>> {
     let id = ticket_id(&id)?;
     load(&core, &caller, id, TicketAction::View)?;
     let entries = reads::history(&core.store.read()?, id)?;
@@ -95,7 +113,8 @@ pub async fn post_message(
 ) -> Result<web::Json<MessageDto>> {
     let id = ticket_id(&id)?;
     let body = body.into_inner();
-    let kind = MessageKind::parse(&body.kind).ok_or_else(|| Error::bad_request("kind must be customer, reply or note"))?;
+    let kind = MessageKind::parse(&body.kind)
+        .ok_or_else(|| Error::bad_request("kind must be customer, reply or note"))?;
     if body.send_at.is_some() || body.after.is_some() || body.cancel_if_replied || body.force {
         return Err(Error::bad_request("send_at, after, force and cancel_if_replied are not supported yet"));
     }
@@ -133,7 +152,7 @@ fn encode_cursor(key: &[u8]) -> String {
 
 fn decode_cursor(text: &str) -> Result<Vec<u8>> {
     let bad = || Error::bad_request("invalid cursor");
-    if text.len() % 2 != 0 || text.len() > 256 {
+    if !text.len().is_multiple_of(2) || text.len() > 256 {
         return Err(bad());
     }
     (0..text.len())

@@ -7,7 +7,11 @@ use crate::actors::connection;
 use crate::core::Core;
 use crate::error::Error;
 
-pub async fn upgrade(core: web::Data<Core>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, actix_web::Error> {
+pub async fn upgrade(
+    core: web::Data<Core>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
     if !origin_allowed(&core, &req) {
         return Err(Error::forbidden("origin not allowed").into());
     }

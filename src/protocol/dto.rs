@@ -209,5 +209,5 @@ impl From<&Settings> for SettingsDto {
 
 /// Milliseconds as a JSON number of seconds: an integer when whole.
 pub fn seconds(ms: u64) -> Value {
-    if ms % 1000 == 0 { Value::from(ms / 1000) } else { Value::from(ms as f64 / 1000.0) }
+    if ms.is_multiple_of(1000) { Value::from(ms / 1000) } else { Value::from(ms as f64 / 1000.0) }
 }

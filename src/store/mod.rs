@@ -16,8 +16,8 @@ pub mod codec;
 pub mod index;
 pub mod reads;
 pub mod tables;
-pub mod writes;
 mod writer;
+pub mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,13 +58,7 @@ macro_rules! storage_errors {
         }
     )*};
 }
-storage_errors!(
-    redb::Error,
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError
-);
+storage_errors!(redb::Error, redb::StorageError, redb::TableError, redb::TransactionError, redb::CommitError);
 
 /// The database handle and its writer. Cheap to share behind an `Arc`.
 pub struct Store {
@@ -160,4 +154,62 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ticket::{Customer, Status, Ticket, View};
+    use crate::domain::{AgentId, InboxId, TicketId, Timestamp};
+
+    fn ticket(inbox: InboxId, number: u64, updated: i64) -> Ticket {
+        Ticket {
+            id: TicketId::new(),
+            number,
+            inbox,
+            subject: format!("t{number}"),
+            customer: Customer { name: "c".into(), contact: "c@x".into() },
+            status: Status::Pending,
+            assignee: None,
+            tags: vec![],
+            fields: Default::default(),
+            created_at: Timestamp(updated),
+            updated_at: Timestamp(updated),
+            read_by: Default::default(),
+            followers: vec![],
+            shared_with: vec![],
+            deleted: false,
+        }
+    }
+
+    #[actix_web::test]
+    async fn view_pages_are_newest_first_and_follow_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let inbox = InboxId::new();
+        let tickets: Vec<Ticket> = (1..=5).map(|n| ticket(inbox, n, 1_000 + n as i64)).collect();
+        let all = tickets.clone();
+        store.write(move |tx| all.iter().try_for_each(|t| writes::put_ticket(tx, None, t))).await.unwrap();
+        let tx = store.read().unwrap();
+        let (page, next) = reads::view_page(&tx, inbox, View::All, None, 3).unwrap();
+        assert_eq!(page.iter().map(|t| t.number).collect::<Vec<_>>(), vec![5, 4, 3]);
+        let (rest, end) = reads::view_page(&tx, inbox, View::All, next.as_deref(), 3).unwrap();
+        assert_eq!(rest.iter().map(|t| t.number).collect::<Vec<_>>(), vec![2, 1]);
+        assert!(end.is_none());
+        drop(tx);
+
+        let mut moved = tickets[0].clone();
+        moved.set_assignee(Some(AgentId::new()));
+        moved.updated_at = Timestamp(2_000);
+        let old = tickets[0].clone();
+        let new = moved.clone();
+        store.write(move |tx| writes::put_ticket(tx, Some(&old), &new)).await.unwrap();
+        let tx = store.read().unwrap();
+        let (pending, _) = reads::view_page(&tx, inbox, View::Pending, None, 10).unwrap();
+        assert_eq!(pending.len(), 4);
+        let (working, _) = reads::view_page(&tx, inbox, View::WorkingOn, None, 10).unwrap();
+        assert_eq!(working.iter().map(|t| t.number).collect::<Vec<_>>(), vec![1]);
+        let (mine, _) = reads::view_page(&tx, inbox, View::Mine(moved.assignee.unwrap()), None, 10).unwrap();
+        assert_eq!(mine.len(), 1);
+    }
 }

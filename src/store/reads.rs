@@ -51,19 +51,13 @@ pub fn ticket_id_by_number(tx: &ReadTransaction, number: u64) -> Result<Option<T
 pub fn messages(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
     let table = tx.open_table(MESSAGES)?;
     let id = ticket.as_u128();
-    table
-        .range((id, 0)..=(id, u128::MAX))?
-        .map(|row| codec::decode(row?.1.value()))
-        .collect()
+    table.range((id, 0)..=(id, u128::MAX))?.map(|row| codec::decode(row?.1.value())).collect()
 }
 
 pub fn history(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<HistoryEntry>, StoreError> {
     let table = tx.open_table(HISTORY)?;
     let id = ticket.as_u128();
-    table
-        .range((id, 0)..=(id, u128::MAX))?
-        .map(|row| codec::decode(row?.1.value()))
-        .collect()
+    table.range((id, 0)..=(id, u128::MAX))?.map(|row| codec::decode(row?.1.value())).collect()
 }
 
 /// One page of a view, newest activity first, starting after `after` (an index key
@@ -76,20 +70,21 @@ pub fn view_page(
     limit: usize,
 ) -> Result<(Vec<Ticket>, Option<Vec<u8>>), StoreError> {
     let prefix = index::view_prefix(inbox, view);
-    let mut end = prefix.clone();
-    end.push(0xff);
     let views = tx.open_table(TICKET_VIEWS)?;
     let tickets = tx.open_table(TICKETS)?;
     let range = match after {
-        Some(cursor) if cursor.starts_with(&prefix) => views.range::<&[u8]>(cursor..end.as_slice())?,
+        Some(cursor) if cursor.starts_with(&prefix) => views.range::<&[u8]>(cursor..)?,
         Some(_) => return Ok((Vec::new(), None)),
-        None => views.range::<&[u8]>(prefix.as_slice()..end.as_slice())?,
+        None => views.range::<&[u8]>(prefix.as_slice()..)?,
     };
     let mut page = Vec::with_capacity(limit.min(256));
     let mut next = None;
     for row in range {
         let (key, _) = row?;
         let key = key.value();
+        if !key.starts_with(&prefix) {
+            break;
+        }
         if Some(key) == after {
             continue;
         }

@@ -87,14 +87,16 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
 }
 
 pub fn put_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
-    tx.open_table(MESSAGES)?.insert(
-        (message.ticket.as_u128(), message.id.0.as_u128()),
-        codec::encode(message).as_slice(),
-    )?;
+    tx.open_table(MESSAGES)?
+        .insert((message.ticket.as_u128(), message.id.0.as_u128()), codec::encode(message).as_slice())?;
     Ok(())
 }
 
-pub fn append_history(tx: &WriteTransaction, ticket: TicketId, entry: &HistoryEntry) -> Result<(), StoreError> {
+pub fn append_history(
+    tx: &WriteTransaction,
+    ticket: TicketId,
+    entry: &HistoryEntry,
+) -> Result<(), StoreError> {
     let key = (ticket.as_u128(), uuid::Uuid::now_v7().as_u128());
     tx.open_table(HISTORY)?.insert(key, codec::encode(entry).as_slice())?;
     Ok(())

@@ -1,0 +1,207 @@
+//! The command-line contract, run as a new user would: the real binary.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::*;
+
+struct Process {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Every line read so far (stdout and stderr interleaved).
+    seen: Vec<String>,
+    addr: String,
+}
+
+impl Process {
+    /// Starts `tandem serve ARGS` and waits for its `listening on` line.
+    fn start(args: &[&str], envs: &[(&str, &str)]) -> Process {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+        command.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).env("RUST_LOG", "info");
+        command.env_remove("TANDEM_BIND").env_remove("TANDEM_DATA_DIR").env_remove("TANDEM_BOOTSTRAP_ADMIN");
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("tandem starts");
+        let (tx, lines) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let mut process = Process { child, lines, seen: Vec::new(), addr: String::new() };
+        let line = process.wait_for("listening on http://");
+        process.addr =
+            line.split("listening on http://").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+        process
+    }
+
+    /// The first line containing `needle`, waiting for it if not seen yet.
+    fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no line with {needle:?}"));
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    fn api(&self) -> Api {
+        Api::at(&format!("http://{}", self.addr))
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn login(api: &Api, login: &str, password: &str) -> Api {
+    let resp = api.post("/api/login", json!({"login": login, "password": password})).await;
+    assert_eq!(resp.status, 200, "login {login}: {}", resp.body);
+    api.with_token(resp.body["token"].as_str().unwrap())
+}
+
+#[actix_web::test]
+async fn demo_data_is_as_specified_and_sigterm_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let process = Process::start(&["--demo", "--bind", "127.0.0.1:0", "--data-dir", data], &[]);
+    let anon = process.api();
+    let ada = login(&anon, "ada", "demo").await;
+    let agents = ada.get("/api/agents").await.body;
+    let mut roles: Vec<(String, String, usize)> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["handle"].as_str().unwrap().into(),
+                a["role"].as_str().unwrap().into(),
+                a["inboxes"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    roles.sort();
+    let expected =
+        [("ada", "admin"), ("bianca", "agent"), ("hanna", "agent"), ("lena", "light"), ("sam", "agent")];
+    assert_eq!(
+        roles.iter().map(|(h, r, _)| (h.as_str(), r.as_str())).collect::<Vec<_>>(),
+        expected,
+        "no generated admin"
+    );
+    assert_eq!(roles.iter().map(|r| r.2).collect::<Vec<_>>(), [2, 2, 2, 1, 1]);
+
+    let bianca = login(&anon, "bianca", "demo").await;
+    let inboxes = bianca.get("/api/inboxes").await.body;
+    let names: Vec<&str> = inboxes.as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Sales", "Support"]);
+    for inbox in inboxes.as_array().unwrap() {
+        let list = bianca.get(&format!("/api/inboxes/{}/tickets", inbox["id"].as_str().unwrap())).await;
+        assert_eq!(list.body["tickets"].as_array().unwrap().len(), 12);
+    }
+    let sam = login(&anon, "sam", "demo").await;
+    assert_eq!(sam.get("/api/inboxes").await.body.as_array().unwrap().len(), 1);
+    let lena = login(&anon, "lena", "demo").await;
+    assert_eq!(lena.get("/api/me").await.body["role"], "light");
+
+    let status = process.terminate();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[actix_web::test]
+async fn without_a_bootstrap_admin_a_generated_password_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut process = Process::start(&["--bind", "127.0.0.1:0", "--data-dir", data], &[]);
+    let line = process.wait_for("with password: ");
+    let password = line.rsplit("with password: ").next().unwrap().trim().to_owned();
+    login(&process.api(), "admin", &password).await;
+    assert!(process.terminate().success());
+
+    // A restart does not create or print another admin.
+    let mut again = Process::start(&["--bind", "127.0.0.1:0", "--data-dir", data], &[]);
+    let agents = login(&again.api(), "admin", &password).await.get("/api/agents").await;
+    assert_eq!(agents.body.as_array().unwrap().len(), 1);
+    again.seen.extend(again.lines.try_iter());
+    assert!(!again.seen.iter().any(|l| l.contains("with password")), "{:?}", again.seen);
+    assert!(again.terminate().success());
+}
+
+#[actix_web::test]
+async fn environment_and_config_file_layer_under_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_dir = dir.path().join("from-env");
+    let config = dir.path().join("tandem.toml");
+    std::fs::write(&config, "[server]\nbind = \"127.0.0.1:1\"\n[log]\nlevel = \"debug\"\n").unwrap();
+    let process = Process::start(
+        &["--config", config.to_str().unwrap()],
+        &[
+            ("TANDEM_BIND", "127.0.0.1:0"),
+            ("TANDEM_DATA_DIR", env_dir.to_str().unwrap()),
+            ("TANDEM_BOOTSTRAP_ADMIN", "boss:s3cret"),
+        ],
+    );
+    let boss = login(&process.api(), "boss", "s3cret").await;
+    assert_eq!(boss.get("/api/me").await.body["role"], "admin");
+    assert!(env_dir.join("tandem.redb").exists(), "TANDEM_DATA_DIR was used");
+    assert!(process.terminate().success());
+
+    let flag_dir = dir.path().join("from-flag");
+    let process = Process::start(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            flag_dir.to_str().unwrap(),
+        ],
+        &[
+            ("TANDEM_BIND", "127.0.0.1:1"),
+            ("TANDEM_DATA_DIR", env_dir.to_str().unwrap()),
+            ("TANDEM_BOOTSTRAP_ADMIN", "chief:pw"),
+        ],
+    );
+    login(&process.api(), "chief", "pw").await;
+    assert!(flag_dir.join("tandem.redb").exists(), "--data-dir wins over the environment");
+    assert!(process.terminate().success());
+}
+
+#[test]
+fn a_bad_config_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[ws]\nheartbeat = 3\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("heartbeat"), "{stderr}");
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server in-process on port 0 with a fresh data
+//! directory, real HTTP and WebSocket clients, real redb files.
+
+mod accounts;
+mod cli;
+mod persistence;
+mod support;
+mod tickets;
+mod websocket;

@@ -1,0 +1,282 @@
+//! Test helpers: a real server on port 0 with a fresh data directory (in its
+//! own thread and actix System, like a separate process), a small REST client
+//! and a WebSocket client, so each test reads like a scenario.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tandem::app::{App, ShutdownHandle};
+use tandem::bootstrap::Bootstrap;
+use tandem::config::{Config, Overrides};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+pub const ADMIN_PASSWORD: &str = "admin-secret";
+/// How long a test waits for a frame it expects before failing.
+pub const FRAME_WAIT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub dir: PathBuf,
+    _tempdir: Option<tempfile::TempDir>,
+    shutdown: ShutdownHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server with the bootstrap admin `admin` and fast test timings.
+    pub async fn start() -> TestServer {
+        TestServer::start_with("").await
+    }
+
+    /// Like [`start`], with extra TOML layered over the test config.
+    pub async fn start_with(extra: &str) -> TestServer {
+        let tempdir = tempfile::tempdir().expect("temp dir");
+        let dir = tempdir.path().to_owned();
+        let mut server = TestServer::start_in(&dir, extra).await.expect("server starts");
+        server._tempdir = Some(tempdir);
+        server
+    }
+
+    /// Starts a server on an existing data directory (for restart tests).
+    pub async fn start_in(dir: &Path, extra: &str) -> Result<TestServer, String> {
+        let config_text =
+            format!("[server]\nworkers = 2\n[ws]\nheartbeat_s = 0.5\nhello_timeout_s = 1\n{extra}");
+        let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(dir.to_owned()) };
+        let config = Config::load(None, Some(&config_text), &overrides).map_err(|e| e.to_string())?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let bootstrap = Bootstrap { demo: false, admin: Some(format!("admin:{ADMIN_PASSWORD}")) };
+                match App::build(config, bootstrap).await {
+                    Ok(server) => {
+                        let _ = tx.send(Ok((server.addr(), server.shutdown_handle())));
+                        server.run().await.expect("server runs");
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        });
+        let (addr, shutdown) = rx.await.map_err(|_| "server thread died".to_string())??;
+        Ok(TestServer { addr, dir: dir.to_owned(), _tempdir: None, shutdown, thread: Some(thread) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub fn anonymous(&self) -> Api {
+        Api { base: self.url(""), token: None, id: String::new() }
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Api {
+        let resp = self.anonymous().post("/api/login", json!({"login": login, "password": password})).await;
+        assert_eq!(resp.status, 200, "login {login}: {}", resp.body);
+        Api {
+            base: self.url(""),
+            token: Some(resp.body["token"].as_str().unwrap().to_owned()),
+            id: resp.body["agent"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn admin(&self) -> Api {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates an agent (password `pw`) through the admin API and logs it in.
+    pub async fn agent(&self, admin: &Api, handle: &str, role: &str, inboxes: &[&str]) -> Api {
+        let body = json!({
+            "handle": handle, "name": capitalize(handle), "email": format!("{handle}@example.com"),
+            "role": role, "password": "pw", "inboxes": inboxes,
+        });
+        let resp = admin.post("/api/agents", body).await;
+        assert_eq!(resp.status, 200, "create {handle}: {}", resp.body);
+        self.login(handle, "pw").await
+    }
+
+    /// Stops the server (as SIGTERM would) and waits until its files are released.
+    pub fn stop(mut self) {
+        self.shutdown.shutdown();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Resp {
+    /// The error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// A REST client acting as one agent (or nobody).
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    pub token: Option<String>,
+    /// The agent's id.
+    pub id: String,
+}
+
+impl Api {
+    /// An anonymous client for a server at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn at(base: &str) -> Api {
+        Api { base: base.to_owned(), token: None, id: String::new() }
+    }
+
+    /// The same agent and token, talking to `server` (e.g. after a restart).
+    pub fn on(&self, server: &TestServer) -> Api {
+        Api { base: server.url(""), token: self.token.clone(), id: self.id.clone() }
+    }
+
+    pub fn with_token(&self, token: &str) -> Api {
+        Api { base: self.base.clone(), token: Some(token.to_owned()), id: self.id.clone() }
+    }
+
+    async fn send(&self, method: awc::http::Method, path: &str, body: Option<Value>) -> Resp {
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        let mut req = client.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut resp = match body {
+            Some(body) => req.send_json(&body).await,
+            None => req.send().await,
+        }
+        .expect("request sent");
+        let bytes = resp.body().limit(64 << 20).await.expect("body read");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Resp { status: resp.status().as_u16(), body }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(awc::http::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(awc::http::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send(awc::http::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn create_inbox(&self, name: &str) -> String {
+        let resp = self.post("/api/inboxes", json!({"name": name})).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        resp.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a ticket (caller must be an admin); returns the Ticket object.
+    pub async fn create_ticket(&self, inbox: &str, subject: &str) -> Value {
+        let body = json!({
+            "inbox": inbox, "subject": subject,
+            "customer": {"name": "Carla Customer", "contact": "carla@example.com"},
+            "body": format!("Help with {subject}"),
+        });
+        let resp = self.post("/api/tickets", body).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        resp.body
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client (one browser tab).
+pub struct Ws {
+    pub socket: Socket,
+}
+
+impl Ws {
+    /// Connects without saying anything.
+    pub async fn connect(server: &TestServer) -> Ws {
+        let (socket, _) = tokio_tungstenite::connect_async(server.ws_url()).await.expect("ws connect");
+        Ws { socket }
+    }
+
+    /// Connects and says hello; returns the socket and the `welcome` frame.
+    pub async fn hello(server: &TestServer, api: &Api) -> (Ws, Value) {
+        let mut ws = Ws::connect(server).await;
+        ws.send(json!({"type": "hello", "token": api.token})).await;
+        let welcome = ws.recv().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        (ws, welcome)
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.socket.send(Message::text(frame.to_string())).await.expect("ws send");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.expect("ws send");
+    }
+
+    /// The next data frame as JSON (control frames skipped); fails after [`FRAME_WAIT`].
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let next = tokio::time::timeout(FRAME_WAIT, self.socket.next()).await.expect("a frame in time");
+            match next.expect("socket open").expect("frame") {
+                Message::Text(text) => return serde_json::from_str(&text).expect("JSON frame"),
+                Message::Close(close) => panic!("socket closed: {close:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one of type `kind` arrives.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed(&mut self) -> u16 {
+        loop {
+            let next = tokio::time::timeout(FRAME_WAIT, self.socket.next()).await.expect("close in time");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+                Some(Ok(Message::Close(None))) => return u16::from(CloseCode::Status),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("socket error before close: {e}"),
+                None => panic!("socket ended without a close frame"),
+            }
+        }
+    }
+}
