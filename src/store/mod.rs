@@ -212,4 +212,18 @@ mod tests {
         let (mine, _) = reads::view_page(&tx, inbox, View::Mine(moved.assignee.unwrap()), None, 10).unwrap();
         assert_eq!(mine.len(), 1);
     }
+
+    #[actix_web::test]
+    async fn same_millisecond_ties_list_the_newer_ticket_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let inbox = InboxId::new();
+        let tickets: Vec<Ticket> = (1..=4).map(|n| ticket(inbox, n, 5_000)).collect();
+        store
+            .write(move |tx| tickets.iter().try_for_each(|t| writes::put_ticket(tx, None, t)))
+            .await
+            .unwrap();
+        let (page, _) = reads::view_page(&store.read().unwrap(), inbox, View::All, None, 10).unwrap();
+        assert_eq!(page.iter().map(|t| t.number).collect::<Vec<_>>(), vec![4, 3, 2, 1]);
+    }
 }
