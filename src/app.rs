@@ -80,7 +80,12 @@ impl App {
         .map_err(|source| AppError::Bind { addr: bind, source })?;
         let addr = server.addrs()[0];
         let server = server.run();
-        tracing::info!("listening on http://{addr}");
+        // Scripts wait for this line, so it is printed even when info logs are off.
+        if tracing::enabled!(tracing::Level::INFO) {
+            tracing::info!("listening on http://{addr}");
+        } else {
+            println!("listening on http://{addr}");
+        }
         Ok(Server { addr, core, server, arbiters, shutdown: ShutdownHandle::default() })
     }
 }

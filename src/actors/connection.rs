@@ -41,6 +41,7 @@ pub mod close {
 enum Outbound {
     Text(ByteString),
     Ping,
+    Pong(bytes::Bytes),
 }
 
 /// Why an outlet refused a frame.
@@ -223,7 +224,8 @@ async fn read_loop(
                     return Ended::Lost;
                 }
                 if outlet.queue.try_send(Outbound::Ping).is_err() {
-                    return Ended::Lost;
+                    outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
+                    return Ended::ServerClosed;
                 }
                 continue;
             }
@@ -233,7 +235,11 @@ async fn read_loop(
         let text = match message {
             Some(Ok(AggregatedMessage::Text(text))) => Some(text),
             Some(Ok(AggregatedMessage::Binary(_))) => None,
-            Some(Ok(AggregatedMessage::Ping(_) | AggregatedMessage::Pong(_))) => continue,
+            Some(Ok(AggregatedMessage::Ping(payload))) => {
+                let _ = outlet.queue.try_send(Outbound::Pong(payload));
+                continue;
+            }
+            Some(Ok(AggregatedMessage::Pong(_))) => continue,
             Some(Ok(AggregatedMessage::Close(_))) => return Ended::ClientClosed,
             None => return Ended::Lost,
             Some(Err(error)) => {
@@ -292,19 +298,21 @@ async fn write_loop(
         let sent = match next {
             Some(Outbound::Text(text)) => {
                 queued_bytes.fetch_sub(text.len(), Ordering::Relaxed);
-                tokio::select! {
+                let sent = tokio::select! {
                     biased;
                     reason = &mut close_rx => break reason.ok(),
                     sent = session.text(text) => sent,
-                }
+                };
+                core.metrics.events_sent.inc();
+                sent
             }
             Some(Outbound::Ping) => session.ping(b"").await,
+            Some(Outbound::Pong(payload)) => session.pong(&payload).await,
             None => break None,
         };
         if sent.is_err() {
             return;
         }
-        core.metrics.events_sent.inc();
     };
     // A client that does not read cannot stall the close: give it a moment, then drop.
     let _ = tokio::time::timeout(Duration::from_secs(1), session.close(reason)).await;

@@ -122,6 +122,10 @@ impl SessionActor {
     fn subscribe(&mut self, inbox: InboxId, reference: Option<Value>, ctx: &mut Context<Self>) {
         let fresh = self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone());
         if self.core.directory.inbox(inbox).is_none() || !can_view_inbox(&fresh, inbox) {
+            if self.inbox == Some(inbox) {
+                // Re-subscribing (e.g. on resume) after losing the membership ends the subscription.
+                self.unsubscribe();
+            }
             return self.send_error(reference, &Error::NotFound, ctx);
         }
         self.unsubscribe();

@@ -233,7 +233,7 @@ pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, String> {
         if tag.is_empty() || tag.chars().count() > limits::TAG_CHARS {
             return Err(format!("tags must be 1-{} characters", limits::TAG_CHARS));
         }
-        if !out.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+        if !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
             out.push(tag.to_owned());
         }
     }

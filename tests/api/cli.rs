@@ -192,6 +192,15 @@ async fn environment_and_config_file_layer_under_the_flags() {
     assert!(process.terminate().success());
 }
 
+#[actix_web::test]
+async fn the_listening_line_is_printed_even_with_info_logs_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let process = Process::start(&["--bind", "127.0.0.1:0", "--data-dir", data], &[("RUST_LOG", "error")]);
+    assert_eq!(process.api().get("/healthz").await.body, "ok");
+    assert!(process.terminate().success());
+}
+
 #[test]
 fn a_bad_config_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

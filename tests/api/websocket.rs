@@ -28,6 +28,23 @@ async fn hello_is_welcomed_with_the_agent_and_the_ref() {
 }
 
 #[actix_web::test]
+async fn client_pings_are_answered_with_pongs() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (mut ws, _) = Ws::hello(&server, &admin).await;
+    ws.send_raw(Message::Ping(b"are you there".to_vec().into())).await;
+    loop {
+        use futures_util::StreamExt;
+        let next = tokio::time::timeout(FRAME_WAIT, ws.socket.next()).await.expect("pong in time");
+        match next.expect("open").expect("frame") {
+            Message::Pong(payload) => break assert_eq!(&payload[..], b"are you there"),
+            Message::Ping(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[actix_web::test]
 async fn no_hello_in_time_closes_4408() {
     let server = TestServer::start().await;
     let mut ws = Ws::connect(&server).await;
