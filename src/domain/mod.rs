@@ -9,6 +9,7 @@ pub mod agent;
 pub mod history;
 pub mod ids;
 pub mod message;
+pub mod presence;
 pub mod settings;
 pub mod ticket;
 pub mod time;
