@@ -1,23 +1,32 @@
-//! The inbox actor: the subscribers of one inbox and the fan-out to them.
+//! The inbox actor: the subscribers of one inbox, the live presence of its
+//! tickets (for snapshots), and the fan-out to both.
 //!
 //! Invariants:
 //! - An event is serialized once by its publisher; the same bytes (a shared
-//!   `ByteString`) go to every subscriber. Fan-out never builds per-session JSON.
-//! - Only `unread` in `ticket` frames differs per agent; such events carry both
+//!   `ByteString`) go to every recipient. Fan-out never builds per-session JSON.
+//!   Only `unread` in `ticket` frames differs per agent; such events carry both
 //!   encodings and the set of agents who have read the ticket ([`Payload::ByReadState`]).
-//! - An inbox actor with no subscribers stops after `actors.idle_stop_s`.
+//! - A recipient gets an event once, even if it both subscribes and views the ticket.
+//! - The presence cache holds the newest state of every ticket with a claim,
+//!   viewer or lock. Presence updates carry a process-wide increasing version;
+//!   an update older than the cached one is dropped with its frames, so a late
+//!   (forwarded) update can never overwrite a newer state.
+//! - An idle actor (no subscribers, nothing cached) retires: it leaves the
+//!   registry at once but keeps running for `idle_stop_s`, forwarding anything
+//!   still addressed to it to its successor, so no message is lost to a stop.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, Recipient};
+use actix::prelude::*;
 use bytestring::ByteString;
 use serde_json::Value;
 
 use super::session::Deliver;
 use crate::core::Core;
-use crate::domain::{AgentId, InboxId, SessionId};
+use crate::domain::{AgentId, InboxId, SessionId, TicketId};
 
 /// What an inbox publishes: the same bytes for all, or one of two by read state.
 #[derive(Clone, Debug)]
@@ -41,8 +50,32 @@ impl Payload {
     }
 }
 
+static PRESENCE_VERSION: AtomicU64 = AtomicU64::new(1);
+
+/// The new presence of a ticket; `state: None` means nothing live is left.
+#[derive(Clone, Debug)]
+pub struct PresenceUpdate {
+    pub ticket: TicketId,
+    pub version: u64,
+    pub state: Option<Value>,
+}
+
+impl PresenceUpdate {
+    pub fn new(ticket: TicketId, state: Option<Value>) -> PresenceUpdate {
+        PresenceUpdate { ticket, version: PRESENCE_VERSION.fetch_add(1, Ordering::Relaxed), state }
+    }
+}
+
+/// A session viewing a ticket, which gets its events even when not subscribed.
+#[derive(Clone)]
+pub struct Viewer {
+    pub session: SessionId,
+    pub agent: AgentId,
+    pub recipient: Recipient<Deliver>,
+}
+
 /// Subscribe a session; answers the inbox's current presence (for the snapshot).
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Vec<Value>")]
 pub struct Subscribe {
     pub session: SessionId,
@@ -56,9 +89,14 @@ pub struct Unsubscribe {
     pub session: SessionId,
 }
 
-#[derive(Message)]
+/// Delivers `payloads` (in order) to every subscriber and every listed viewer.
+#[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Publish(pub Payload);
+pub struct Publish {
+    pub payloads: Vec<Payload>,
+    pub viewers: Vec<Viewer>,
+    pub presence: Option<PresenceUpdate>,
+}
 
 struct Subscriber {
     agent: AgentId,
@@ -69,12 +107,31 @@ pub struct InboxActor {
     id: InboxId,
     core: Arc<Core>,
     subscribers: HashMap<SessionId, Subscriber>,
+    presence: HashMap<TicketId, Value>,
+    versions: HashMap<TicketId, u64>,
     idle_since: Instant,
+    retired: bool,
 }
 
 impl InboxActor {
     pub fn new(id: InboxId, core: Arc<Core>) -> InboxActor {
-        InboxActor { id, core, subscribers: HashMap::new(), idle_since: Instant::now() }
+        InboxActor {
+            id,
+            core,
+            subscribers: HashMap::new(),
+            presence: HashMap::new(),
+            versions: HashMap::new(),
+            idle_since: Instant::now(),
+            retired: false,
+        }
+    }
+
+    fn successor(&self) -> Addr<InboxActor> {
+        self.core.registry.inbox(&self.core, self.id)
+    }
+
+    fn touch(&mut self) {
+        self.idle_since = Instant::now();
     }
 }
 
@@ -85,9 +142,11 @@ impl Actor for InboxActor {
         self.core.metrics.inbox_actors.inc();
         let idle_stop = self.core.config.idle_stop;
         ctx.run_interval(idle_stop / 2, move |act, ctx| {
-            if act.subscribers.is_empty() && act.idle_since.elapsed() >= idle_stop {
+            let idle = act.subscribers.is_empty() && act.presence.is_empty();
+            if !act.retired && idle && act.idle_since.elapsed() >= idle_stop {
+                act.retired = true;
                 act.core.registry.forget_inbox(act.id, &ctx.address());
-                ctx.stop();
+                ctx.run_later(idle_stop, |_, ctx| ctx.stop());
             }
         });
     }
@@ -100,15 +159,21 @@ impl Actor for InboxActor {
 }
 
 impl Handler<Subscribe> for InboxActor {
-    type Result = Vec<Value>;
+    type Result = ResponseFuture<Vec<Value>>;
 
-    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Vec<Value> {
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        if self.retired {
+            let successor = self.successor();
+            return Box::pin(async move { successor.send(msg).await.unwrap_or_default() });
+        }
+        self.touch();
         let previous =
             self.subscribers.insert(msg.session, Subscriber { agent: msg.agent, recipient: msg.recipient });
         if previous.is_none() {
             self.core.metrics.subscriptions.inc();
         }
-        Vec::new()
+        let snapshot = self.presence.values().cloned().collect();
+        Box::pin(std::future::ready(snapshot))
     }
 }
 
@@ -118,9 +183,7 @@ impl Handler<Unsubscribe> for InboxActor {
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
         if self.subscribers.remove(&msg.session).is_some() {
             self.core.metrics.subscriptions.dec();
-            if self.subscribers.is_empty() {
-                self.idle_since = Instant::now();
-            }
+            self.touch();
         }
     }
 }
@@ -128,9 +191,30 @@ impl Handler<Unsubscribe> for InboxActor {
 impl Handler<Publish> for InboxActor {
     type Result = ();
 
-    fn handle(&mut self, Publish(payload): Publish, _: &mut Context<Self>) {
-        for subscriber in self.subscribers.values() {
-            subscriber.recipient.do_send(Deliver(payload.for_agent(subscriber.agent).clone()));
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        if self.retired {
+            return self.successor().do_send(msg);
+        }
+        self.touch();
+        if let Some(update) = &msg.presence {
+            if self.versions.get(&update.ticket).is_some_and(|v| *v > update.version) {
+                return; // A newer state is already known and was delivered.
+            }
+            self.versions.insert(update.ticket, update.version);
+            match &update.state {
+                Some(state) => self.presence.insert(update.ticket, state.clone()),
+                None => self.presence.remove(&update.ticket),
+            };
+        }
+        let mut reached: HashSet<SessionId> = HashSet::with_capacity(self.subscribers.len());
+        for payload in &msg.payloads {
+            for (session, subscriber) in &self.subscribers {
+                subscriber.recipient.do_send(Deliver(payload.for_agent(subscriber.agent).clone()));
+                reached.insert(*session);
+            }
+            for viewer in msg.viewers.iter().filter(|v| !reached.contains(&v.session)) {
+                viewer.recipient.do_send(Deliver(payload.for_agent(viewer.agent).clone()));
+            }
         }
     }
 }

@@ -66,6 +66,11 @@ impl Registry {
         addr
     }
 
+    /// The actor of ticket `id` if it is running, without spawning one.
+    pub fn live_ticket(&self, id: TicketId) -> Option<Addr<TicketActor>> {
+        self.tickets.lock().expect("registry lock").get(&id).filter(|a| a.connected()).cloned()
+    }
+
     /// The actor of `id` if it is running (it has subscribers), without spawning one.
     pub fn live_inbox(&self, id: InboxId) -> Option<Addr<InboxActor>> {
         self.inboxes.lock().expect("registry lock").get(&id).filter(|a| a.connected()).cloned()

@@ -1,9 +1,15 @@
 //! The session actor: one agent's browser tab.
 //!
-//! It owns what the tab is doing (its inbox subscription, and in later issues
-//! its claims and visibility) and outlives its socket: a socket lost without a
-//! close frame detaches it for `reconnect_grace_s`, during which a `hello`
+//! It owns what the tab is doing: its inbox subscription, the one ticket it
+//! has open, and its visibility. It outlives its socket: a socket lost without
+//! a close frame detaches it for `reconnect_grace_s`, during which a `hello`
 //! with `resume` re-attaches a new socket; after that it stops.
+//!
+//! Every way out releases the tab's ticket with its reason: another `open`
+//! (`switched`), `close` (`closed`), `leave` (`left`), subscribing another
+//! inbox (`inbox_changed`), hidden for `hidden_release_s` (`hidden`), and the
+//! session ending (`disconnected`). The ticket actor decides what that
+//! releases; a release for a tab it no longer knows changes nothing.
 //!
 //! Invariants:
 //! - Frames reach the client only through the current [`Outlet`]; frames from
@@ -20,9 +26,11 @@ use serde_json::Value;
 
 use super::connection::{Ended, Outlet, OutletError, close};
 use super::inbox::{Subscribe, Unsubscribe};
+use super::ticket::{CloseTab, ForceRelease, Open, ReleaseHidden, SetHidden};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
-use crate::domain::{Agent, InboxId, SessionId};
+use crate::domain::presence::ReleaseReason;
+use crate::domain::{Agent, InboxId, SessionId, TicketId};
 use crate::error::Error;
 use crate::protocol::dto::{AgentDto, seconds};
 use crate::protocol::frames::{ClientFrame, Incoming, ServerFrame};
@@ -73,12 +81,104 @@ pub struct SessionActor {
     agent: Arc<Agent>,
     outlet: Option<Outlet>,
     inbox: Option<InboxId>,
+    /// The ticket this tab has open.
+    opened: Option<TicketId>,
+    hidden: bool,
+    hidden_timer: Option<SpawnHandle>,
     grace: Option<SpawnHandle>,
 }
 
 impl SessionActor {
     pub fn new(core: Arc<Core>, agent: Arc<Agent>) -> SessionActor {
-        SessionActor { id: SessionId::new(), core, agent, outlet: None, inbox: None, grace: None }
+        SessionActor {
+            id: SessionId::new(),
+            core,
+            agent,
+            outlet: None,
+            inbox: None,
+            opened: None,
+            hidden: false,
+            hidden_timer: None,
+            grace: None,
+        }
+    }
+
+    /// The agent as the directory knows it now (role and memberships may change).
+    fn fresh_agent(&self) -> Arc<Agent> {
+        self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone())
+    }
+
+    /// Releases the tab's open ticket (if any) with `reason`.
+    fn release(&mut self, reason: ReleaseReason) {
+        if let Some(ticket) = self.opened.take() {
+            // The ticket actor is alive: it does not stop while this tab is on it.
+            self.core.registry.ticket(&self.core, ticket).do_send(CloseTab { session: self.id, reason });
+        }
+    }
+
+    fn open(&mut self, ticket: TicketId, take_over: bool, reference: Option<Value>, ctx: &mut Context<Self>) {
+        if self.opened.is_some_and(|t| t != ticket) {
+            self.release(ReleaseReason::Switched);
+        }
+        let open = Open {
+            session: self.id,
+            agent: self.fresh_agent(),
+            recipient: ctx.address().recipient(),
+            take_over,
+            hidden: self.hidden,
+        };
+        let core = self.core.clone();
+        // `wait`: later frames of this tab see the ticket open (or refused).
+        ctx.wait(async move { core.ask_ticket(ticket, open).await }.into_actor(self).map(
+            move |result, act, ctx| match result {
+                Ok(opened) => {
+                    act.opened = Some(ticket);
+                    let frame = ServerFrame::Opened {
+                        reference,
+                        ticket,
+                        claimed: opened.claimed,
+                        presence: opened.presence,
+                        drafts: Vec::new(),
+                    };
+                    act.send(frame.encode(), ctx);
+                }
+                Err(error) => act.send_error(reference, &error, ctx),
+            },
+        ));
+    }
+
+    fn force_release(&mut self, ticket: TicketId, reference: Option<Value>, ctx: &mut Context<Self>) {
+        let core = self.core.clone();
+        let request = ForceRelease { by: self.fresh_agent() };
+        ctx.wait(async move { core.ask_ticket(ticket, request).await }.into_actor(self).map(
+            move |result, act, ctx| {
+                if let Err(error) = result {
+                    act.send_error(reference, &error, ctx);
+                }
+            },
+        ));
+    }
+
+    fn set_hidden(&mut self, hidden: bool, ctx: &mut Context<Self>) {
+        if hidden == self.hidden {
+            return;
+        }
+        self.hidden = hidden;
+        if let Some(timer) = self.hidden_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        if hidden {
+            let after = Duration::from_millis(self.core.directory.settings().hidden_release_ms);
+            self.hidden_timer = Some(ctx.run_later(after, |act, _| {
+                act.hidden_timer = None;
+                if let Some(ticket) = act.opened {
+                    act.core.registry.ticket(&act.core, ticket).do_send(ReleaseHidden { session: act.id });
+                }
+            }));
+        }
+        if let Some(ticket) = self.opened {
+            self.core.registry.ticket(&self.core, ticket).do_send(SetHidden { session: self.id, hidden });
+        }
     }
 
     /// Sends a frame to the client; a client too slow to take it is disconnected.
@@ -108,25 +208,39 @@ impl SessionActor {
                 self.send_error(reference, &Error::bad_request("already authenticated"), ctx);
             }
             ClientFrame::Subscribe { inbox } => self.subscribe(inbox, reference, ctx),
-            ClientFrame::Leave => self.unsubscribe(),
-            ClientFrame::Open { .. }
-            | ClientFrame::Close { .. }
-            | ClientFrame::ForceRelease { .. }
-            | ClientFrame::Visibility { .. }
-            | ClientFrame::Draft { .. } => {
-                self.send_error(reference, &Error::bad_request("not available in this version"), ctx);
+            ClientFrame::Leave => {
+                self.release(ReleaseReason::Left);
+                self.unsubscribe();
+            }
+            ClientFrame::Open { ticket, take_over } => self.open(ticket, take_over, reference, ctx),
+            ClientFrame::Close { ticket } => {
+                if self.opened == Some(ticket) {
+                    self.release(ReleaseReason::Closed);
+                }
+            }
+            ClientFrame::ForceRelease { ticket } => self.force_release(ticket, reference, ctx),
+            ClientFrame::Visibility { hidden } => self.set_hidden(hidden, ctx),
+            ClientFrame::Draft { .. } => {
+                self.send_error(
+                    reference,
+                    &Error::bad_request("drafts are not available in this version"),
+                    ctx,
+                );
             }
         }
     }
 
     fn subscribe(&mut self, inbox: InboxId, reference: Option<Value>, ctx: &mut Context<Self>) {
-        let fresh = self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone());
+        let fresh = self.fresh_agent();
         if self.core.directory.inbox(inbox).is_none() || !can_view_inbox(&fresh, inbox) {
             if self.inbox == Some(inbox) {
                 // Re-subscribing (e.g. on resume) after losing the membership ends the subscription.
                 self.unsubscribe();
             }
             return self.send_error(reference, &Error::NotFound, ctx);
+        }
+        if self.inbox.is_some_and(|current| current != inbox) {
+            self.release(ReleaseReason::InboxChanged);
         }
         self.unsubscribe();
         let core = self.core.clone();
@@ -184,6 +298,7 @@ impl Actor for SessionActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.release(ReleaseReason::Disconnected);
         self.unsubscribe();
         self.core.registry.unregister_session(self.id);
         self.core.metrics.sessions.dec();

@@ -49,7 +49,10 @@ impl ReleaseReason {
 
     /// Whether the former holder is told with `claim_lost` (it did not ask for it).
     pub fn is_taken(self) -> bool {
-        matches!(self, ReleaseReason::Forced | ReleaseReason::Revoked | ReleaseReason::Moved | ReleaseReason::Expired)
+        matches!(
+            self,
+            ReleaseReason::Forced | ReleaseReason::Revoked | ReleaseReason::Moved | ReleaseReason::Expired
+        )
     }
 }
 
@@ -238,8 +241,34 @@ impl Presence {
         vec![Change::Released { agent: claim.agent, reason, by }]
     }
 
+    /// Gives the claim to `agent` if it is free and `agent` has the ticket open
+    /// (accepting a ticket you are viewing makes it yours to work on).
+    pub fn claim_for(&mut self, agent: AgentId, now: Timestamp) -> Vec<Change> {
+        if self.claim.is_some() || !self.is_viewer(agent) {
+            return Vec::new();
+        }
+        self.claim = Some(Claim { agent, since: now });
+        for tab in self.tabs.values_mut().filter(|t| t.agent == agent) {
+            tab.holding = true;
+        }
+        vec![Change::Claimed { agent }]
+    }
+
+    /// Every tab goes (the ticket was deleted): claim released with `reason`, every viewer leaves.
+    pub fn clear(&mut self, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Change> {
+        let mut changes = self.release_claim(reason, by);
+        changes.extend(self.order.drain(..).map(|agent| Change::ViewerLeft { agent }));
+        self.tabs.clear();
+        changes
+    }
+
     /// Every tab of `agent` goes (it lost access): its claim is released with `reason`.
-    pub fn remove_agent(&mut self, agent: AgentId, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Change> {
+    pub fn remove_agent(
+        &mut self,
+        agent: AgentId,
+        reason: ReleaseReason,
+        by: Option<AgentId>,
+    ) -> Vec<Change> {
         let mut changes = Vec::new();
         if self.claim.is_some_and(|c| c.agent == agent) {
             changes.extend(self.release_claim(reason, by));
@@ -309,7 +338,10 @@ mod tests {
         assert!(claimed);
         assert_eq!(
             changes,
-            vec![Change::Released { agent: a, reason: ReleaseReason::Forced, by: Some(b) }, Change::Claimed { agent: b }]
+            vec![
+                Change::Released { agent: a, reason: ReleaseReason::Forced, by: Some(b) },
+                Change::Claimed { agent: b }
+            ]
         );
         assert_eq!(p.claim().unwrap().agent, b);
         // A's tab still views; its later close releases nothing of B's.
@@ -420,7 +452,12 @@ mod tests {
         }
 
         impl Model {
-            fn release_if_last(&mut self, agent: usize, reason: ReleaseReason, out: &mut Vec<(usize, ReleaseReason)>) {
+            fn release_if_last(
+                &mut self,
+                agent: usize,
+                reason: ReleaseReason,
+                out: &mut Vec<(usize, ReleaseReason)>,
+            ) {
                 if self.owner == Some(agent) && !self.tabs.iter().any(|t| t.1 == agent && t.2) {
                     self.owner = None;
                     out.push((agent, reason));
@@ -467,7 +504,11 @@ mod tests {
                         }
                     }
                     Op::Close { session } | Op::Disconnect { session } => {
-                        let reason = if matches!(op, Op::Close { .. }) { ReleaseReason::Closed } else { ReleaseReason::Disconnected };
+                        let reason = if matches!(op, Op::Close { .. }) {
+                            ReleaseReason::Closed
+                        } else {
+                            ReleaseReason::Disconnected
+                        };
                         if let Some(i) = self.tabs.iter().position(|t| t.0 == session) {
                             let (_, agent, holding, _) = self.tabs.remove(i);
                             if holding {

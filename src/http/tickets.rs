@@ -5,7 +5,7 @@ use actix_web::web;
 use serde_json::json;
 
 use super::auth::Caller;
-use crate::actors::ticket::{Create, Patch, Post};
+use crate::actors::ticket::{Create, GetPresence, Mutate, Op, Patch, Post};
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
 use crate::domain::message::MessageKind;
@@ -66,6 +66,10 @@ pub async fn detail(
     let id = ticket_id(&id)?;
     let ticket = load(&core, &caller, id, TicketAction::View)?;
     let messages = reads::messages(&core.store.read()?, id)?;
+    let presence = match core.registry.live_ticket(id) {
+        Some(actor) => actor.send(GetPresence).await.ok().flatten(),
+        None => None,
+    };
     let names =
         |ids: &[crate::domain::AgentId]| ids.iter().map(|a| AgentRef::lookup(&core.directory, *a)).collect();
     Ok(web::Json(TicketDetailDto {
@@ -75,8 +79,8 @@ pub async fn detail(
         shared_with: names(&ticket.shared_with),
         drafts: Vec::new(),
         lock: None,
-        claim: None,
-        viewers: Vec::new(),
+        claim: presence.as_ref().and_then(|p| p.claim.clone()),
+        viewers: presence.map(|p| p.viewers).unwrap_or_default(),
     }))
 }
 
@@ -120,6 +124,86 @@ pub async fn post_message(
     }
     let post = Post { by: caller.agent, kind, body: body.body };
     Ok(web::Json(core.into_inner().ask_ticket(id, post).await?))
+}
+
+async fn mutate(core: web::Data<Core>, caller: Caller, id: &str, op: Op) -> Result<web::Json<TicketDto>> {
+    let id = ticket_id(id)?;
+    Ok(web::Json(core.into_inner().ask_ticket(id, Mutate { by: caller.agent, op }).await?))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn assign(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<AssignRequest>,
+) -> Result<web::Json<TicketDto>> {
+    let agent = body
+        .into_inner()
+        .agent
+        .ok_or_else(|| Error::bad_request("agent is required (an id, or null to unassign)"))?;
+    mutate(core, caller, &id, Op::Assign(agent)).await
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn transfer(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<TransferRequest>,
+) -> Result<web::Json<TicketDto>> {
+    let TransferRequest { agent, inbox } = body.into_inner();
+    mutate(core, caller, &id, Op::Transfer { agent, inbox }).await
+}
+
+pub async fn accept(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<TicketDto>> {
+    mutate(core, caller, &id, Op::Accept).await
+}
+
+pub async fn return_to_pending(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<TicketDto>> {
+    mutate(core, caller, &id, Op::Return).await
+}
+
+pub async fn resolve(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<TicketDto>> {
+    mutate(core, caller, &id, Op::Resolve).await
+}
+
+pub async fn reopen(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<TicketDto>> {
+    mutate(core, caller, &id, Op::Reopen).await
+}
+
+pub async fn archive(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<TicketDto>> {
+    mutate(core, caller, &id, Op::Archive).await
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn delete(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<actix_web::HttpResponse> {
+    mutate(core, caller, &id, Op::Delete).await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
 pub async fn list(

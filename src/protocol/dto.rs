@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::accounts::Directory;
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::{Message, MessageKind, MessageState};
+use crate::domain::presence::Presence;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::{Customer, Ticket};
 use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, TicketId};
@@ -163,8 +164,59 @@ pub struct TicketDetailDto {
     pub shared_with: Vec<AgentRef>,
     pub drafts: Vec<Value>,
     pub lock: Option<Value>,
-    pub claim: Option<Value>,
-    pub viewers: Vec<Value>,
+    pub claim: Option<ClaimDto>,
+    pub viewers: Vec<ViewerDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClaimDto {
+    pub agent: AgentRef,
+    pub since: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViewerDto {
+    pub id: AgentId,
+    pub name: String,
+    pub hidden: bool,
+}
+
+/// `Presence`: the whole live state of one ticket (claim, viewers, lock).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PresenceDto {
+    pub ticket: TicketId,
+    pub number: u64,
+    pub claim: Option<ClaimDto>,
+    pub viewers: Vec<ViewerDto>,
+    pub lock: Option<Value>,
+}
+
+impl PresenceDto {
+    pub fn new(ticket: &Ticket, presence: &Presence, directory: &Directory) -> PresenceDto {
+        PresenceDto {
+            ticket: ticket.id,
+            number: ticket.number,
+            claim: presence.claim().map(|c| ClaimDto {
+                agent: AgentRef::lookup(directory, c.agent),
+                since: c.since.to_rfc3339(),
+            }),
+            viewers: presence
+                .viewers()
+                .into_iter()
+                .map(|v| ViewerDto {
+                    id: v.agent,
+                    name: AgentRef::lookup(directory, v.agent).name,
+                    hidden: v.hidden,
+                })
+                .collect(),
+            lock: None,
+        }
+    }
+
+    /// Nothing live on the ticket: it drops out of snapshots.
+    pub fn is_empty(&self) -> bool {
+        self.claim.is_none() && self.viewers.is_empty() && self.lock.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -8,7 +8,8 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::dto::{AgentDto, AgentRef, TicketDto};
+use super::dto::{AgentDto, AgentRef, InboxDto, MessageDto, PresenceDto, TicketDto};
+use crate::domain::presence::ReleaseReason;
 use crate::domain::{InboxId, SessionId, TicketId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -83,6 +84,37 @@ pub struct TicketChange {
     pub by: Option<AgentRef>,
 }
 
+/// What changed in a `presence` frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresenceChange {
+    /// `claimed`, `released`, `viewer_joined`, `viewer_left`, `viewer_hidden`,
+    /// `viewer_shown`, `locked`, `unlocked`.
+    pub kind: &'static str,
+    /// Whose claim, view or lock changed (for a release: the former holder).
+    pub agent: AgentRef,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "reason_str")]
+    pub reason: Option<ReleaseReason>,
+    /// Who caused it, when someone else did (forced release, take-over, move).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<AgentRef>,
+}
+
+fn reason_str<S: serde::Serializer>(reason: &Option<ReleaseReason>, s: S) -> Result<S::Ok, S::Error> {
+    match reason {
+        Some(r) => s.serialize_str(r.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Where a moved ticket went (`ticket_moved.to`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MovedTo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<InboxDto>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRef>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -99,6 +131,40 @@ pub enum ServerFrame {
         reference: Option<Value>,
         inbox: InboxId,
         presence: Vec<Value>,
+    },
+    Opened {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<Value>,
+        ticket: TicketId,
+        claimed: bool,
+        presence: PresenceDto,
+        drafts: Vec<Value>,
+    },
+    Presence {
+        inbox: InboxId,
+        #[serde(flatten)]
+        presence: PresenceDto,
+        change: PresenceChange,
+    },
+    ClaimLost {
+        ticket: TicketId,
+        by: Option<AgentRef>,
+        #[serde(serialize_with = "reason_str")]
+        reason: Option<ReleaseReason>,
+    },
+    Message {
+        ticket: TicketId,
+        message: MessageDto,
+    },
+    TicketMoved {
+        inbox: InboxId,
+        ticket: TicketId,
+        number: u64,
+        action: &'static str,
+        by: AgentRef,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        to: Option<MovedTo>,
+        note: String,
     },
     Ticket {
         inbox: InboxId,

@@ -93,10 +93,19 @@ pub struct PostMessageRequest {
     pub cancel_if_replied: bool,
 }
 
+/// `{"agent": id}` or `{"agent": null}`; the key is required.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AgentBody {
+pub struct AssignRequest {
+    #[serde(default, deserialize_with = "present")]
+    pub agent: Option<Option<AgentId>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
     pub agent: Option<AgentId>,
+    pub inbox: Option<InboxId>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -1,0 +1,161 @@
+//! Tabs opening, closing, hiding and force-releasing the ticket.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+
+use super::{Change, TicketActor, refuse};
+use crate::actors::inbox::Viewer;
+use crate::actors::session::Deliver;
+use crate::domain::access::TicketAction;
+use crate::domain::history::{HistoryAction, HistoryEntry};
+use crate::domain::presence::ReleaseReason;
+use crate::domain::{Agent, AgentId, SessionId, Timestamp};
+use crate::error::Error;
+use crate::protocol::dto::PresenceDto;
+
+/// A tab opens the ticket: claim it if free, else view (or take it over).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Opened, Error>")]
+pub struct Open {
+    pub session: SessionId,
+    pub agent: Arc<Agent>,
+    pub recipient: Recipient<Deliver>,
+    pub take_over: bool,
+    pub hidden: bool,
+}
+
+pub struct Opened {
+    pub claimed: bool,
+    pub presence: PresenceDto,
+}
+
+/// A tab closes the ticket (or leaves, switches, disconnects): releases what it held.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseTab {
+    pub session: SessionId,
+    pub reason: ReleaseReason,
+}
+
+/// A tab was hidden for `hidden_release_s`: it stops holding the claim but keeps viewing.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseHidden {
+    pub session: SessionId,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetHidden {
+    pub session: SessionId,
+    pub hidden: bool,
+}
+
+/// The live presence (claim, viewers) for ticket detail; `None` for a ticket that does not exist.
+#[derive(Message)]
+#[rtype(result = "Option<PresenceDto>")]
+pub struct GetPresence;
+
+impl Handler<GetPresence> for TicketActor {
+    type Result = Option<PresenceDto>;
+
+    fn handle(&mut self, _: GetPresence, _: &mut Context<Self>) -> Option<PresenceDto> {
+        self.live().ok().map(|t| self.presence_dto(t))
+    }
+}
+
+/// The "x": release another agent's claim without taking it.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), Error>")]
+pub struct ForceRelease {
+    pub by: Arc<Agent>,
+}
+
+/// The `claim_forced` entry for `by` releasing `holder`'s claim.
+fn claim_forced(holder: AgentId, by: AgentId) -> HistoryEntry {
+    HistoryEntry::new(Some(by), HistoryAction::ClaimForced, Timestamp::now())
+        .with("agent", holder.to_string())
+        .with("by", by.to_string())
+}
+
+impl Handler<Open> for TicketActor {
+    type Result = AtomicResponse<Self, Result<Opened, Error>>;
+
+    fn handle(&mut self, msg: Open, _: &mut Context<Self>) -> Self::Result {
+        let ticket = match self.authorize(&msg.agent, TicketAction::View) {
+            Ok(t) => t.clone(),
+            Err(e) => return refuse(e),
+        };
+        let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
+        // Opening marks the ticket read for the opener; a take-over is history.
+        let mut change = Change::of(ticket);
+        change.after.read_by.insert(msg.agent.id);
+        if let Some(holder) = self.presence.claim().map(|c| c.agent)
+            && msg.take_over
+            && can_claim
+            && holder != msg.agent.id
+        {
+            change.history.push(claim_forced(holder, msg.agent.id));
+        }
+        self.commit(change, move |act, ticket| {
+            let Open { session, agent, recipient, take_over, hidden } = msg;
+            let (claimed, changes) =
+                act.presence.open(session, agent.id, can_claim, take_over, hidden, Timestamp::now());
+            act.tabs.insert(session, Viewer { session, agent: agent.id, recipient });
+            act.publish_presence(&changes);
+            Ok(Opened { claimed, presence: act.presence_dto(ticket) })
+        })
+    }
+}
+
+impl Handler<CloseTab> for TicketActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseTab, _: &mut Context<Self>) {
+        let changes = self.presence.close(msg.session, msg.reason);
+        self.publish_presence(&changes);
+        self.tabs.remove(&msg.session);
+        self.last_activity = Instant::now();
+    }
+}
+
+impl Handler<ReleaseHidden> for TicketActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReleaseHidden, _: &mut Context<Self>) {
+        let changes = self.presence.release_tab(msg.session, ReleaseReason::Hidden);
+        self.publish_presence(&changes);
+    }
+}
+
+impl Handler<SetHidden> for TicketActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetHidden, _: &mut Context<Self>) {
+        let changes = self.presence.set_hidden(msg.session, msg.hidden);
+        self.publish_presence(&changes);
+    }
+}
+
+impl Handler<ForceRelease> for TicketActor {
+    type Result = AtomicResponse<Self, Result<(), Error>>;
+
+    fn handle(&mut self, msg: ForceRelease, _: &mut Context<Self>) -> Self::Result {
+        let ticket = match self.authorize(&msg.by, TicketAction::Claim) {
+            Ok(t) => t.clone(),
+            Err(e) => return refuse(e),
+        };
+        let Some(holder) = self.presence.claim().map(|c| c.agent).filter(|h| *h != msg.by.id) else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(())))); // nothing of anyone else's to release
+        };
+        let mut change = Change::of(ticket);
+        change.history.push(claim_forced(holder, msg.by.id));
+        self.commit(change, move |act, _| {
+            let changes = act.presence.release_claim(ReleaseReason::Forced, Some(msg.by.id));
+            act.publish_presence(&changes);
+            Ok(())
+        })
+    }
+}
