@@ -62,7 +62,9 @@ storage_errors!(redb::Error, redb::StorageError, redb::TableError, redb::Transac
 
 /// The database handle and its writer. Cheap to share behind an `Arc`.
 pub struct Store {
-    db: Arc<Database>,
+    /// `None` once shut down: the file is closed (and its lock released) at a
+    /// known moment, however many `Arc<Store>` are still around.
+    db: std::sync::RwLock<Option<Arc<Database>>>,
     writer: writer::Writer,
 }
 
@@ -84,12 +86,13 @@ impl Store {
         init_schema(&db)?;
         let db = Arc::new(db);
         let writer = writer::Writer::start(db.clone(), max_batch, metrics);
-        Ok(Store { db, writer })
+        Ok(Store { db: std::sync::RwLock::new(Some(db)), writer })
     }
 
     /// A consistent snapshot for reading; never blocks on the writer.
     pub fn read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.db.begin_read()?)
+        let db = self.db.read().expect("store lock poisoned");
+        Ok(db.as_ref().ok_or(StoreError::Closed)?.begin_read()?)
     }
 
     /// Applies `apply` in the next group commit and resolves after the commit.
@@ -114,9 +117,11 @@ impl Store {
         self.writer.submit(apply, done);
     }
 
-    /// Commits every queued write and stops the writer. Later writes fail with `Closed`.
+    /// Commits every queued write, stops the writer and closes the file.
+    /// Later reads and writes fail with `Closed`.
     pub fn shutdown(&self) {
         self.writer.shutdown();
+        self.db.write().expect("store lock poisoned").take();
     }
 }
 

@@ -194,6 +194,10 @@ impl Api {
         self.send(awc::http::Method::PATCH, path, Some(body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send(awc::http::Method::DELETE, path, None).await
+    }
+
     pub async fn create_inbox(&self, name: &str) -> String {
         let resp = self.post("/api/inboxes", json!({"name": name})).await;
         assert_eq!(resp.status, 200, "{}", resp.body);
@@ -246,8 +250,9 @@ impl Ws {
 
     /// The next data frame as JSON (control frames skipped); fails after [`FRAME_WAIT`].
     pub async fn recv(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
-            let next = tokio::time::timeout(FRAME_WAIT, self.socket.next()).await.expect("a frame in time");
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await.expect("a frame in time");
             match next.expect("socket open").expect("frame") {
                 Message::Text(text) => return serde_json::from_str(&text).expect("JSON frame"),
                 Message::Close(close) => panic!("socket closed: {close:?}"),
@@ -258,7 +263,9 @@ impl Ws {
 
     /// Skips frames until one of type `kind` arrives.
     pub async fn recv_type(&mut self, kind: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
+            assert!(tokio::time::Instant::now() < deadline, "no {kind} frame in time");
             let frame = self.recv().await;
             if frame["type"] == kind {
                 return frame;
@@ -266,16 +273,128 @@ impl Ws {
         }
     }
 
+    /// Skips frames until a `presence` frame of change kind `kind` arrives.
+    pub async fn presence(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv_type("presence").await;
+            if frame["change"]["kind"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Subscribes to `inbox`; returns the snapshot.
+    pub async fn subscribe(&mut self, inbox: &str) -> Value {
+        self.send(json!({"type": "subscribe", "inbox": inbox})).await;
+        self.recv_type("snapshot").await
+    }
+
+    /// Opens `ticket`; returns the `opened` frame.
+    pub async fn open(&mut self, ticket: &str, take_over: bool) -> Value {
+        self.send(json!({"type": "open", "ticket": ticket, "take_over": take_over})).await;
+        self.recv_type("opened").await
+    }
+
+    /// Round-trips a ping: every frame the server queued before it has arrived.
+    pub async fn sync(&mut self) -> Vec<Value> {
+        self.send(json!({"type": "ping", "ref": "sync"})).await;
+        let mut before = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == "pong" && frame["ref"] == "sync" {
+                return before;
+            }
+            before.push(frame);
+        }
+    }
+
+    /// Asserts that no data frame arrives within `wait`.
+    pub async fn silent_for(&mut self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(next) = tokio::time::timeout_at(deadline, self.socket.next()).await {
+            if let Some(Ok(Message::Text(text))) = next {
+                panic!("unexpected frame: {text}");
+            }
+        }
+    }
+
     /// Waits for the server to close the socket; returns the close code.
     pub async fn closed(&mut self) -> u16 {
+        let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
-            let next = tokio::time::timeout(FRAME_WAIT, self.socket.next()).await.expect("close in time");
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await.expect("close in time");
             match next {
                 Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
                 Some(Ok(Message::Close(None))) => return u16::from(CloseCode::Status),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => panic!("socket error before close: {e}"),
                 None => panic!("socket ended without a close frame"),
+            }
+        }
+    }
+}
+
+/// A WebSocket client written by hand on a raw TCP stream, for behaviour a
+/// library client will not show: it never answers pings (a frozen browser).
+pub struct RawWs {
+    stream: tokio::net::TcpStream,
+}
+
+impl RawWs {
+    pub async fn connect(server: &TestServer) -> RawWs {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("tcp connect");
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            server.addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            stream.read_exact(&mut byte).await.expect("handshake response");
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+        RawWs { stream }
+    }
+
+    /// Sends one masked text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        use tokio::io::AsyncWriteExt;
+        let payload = text.as_bytes();
+        assert!(payload.len() < 126, "short frames only");
+        let mask = [1u8, 2, 3, 4];
+        let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// Reads (without answering anything) until the server's close frame; its code.
+    pub async fn close_code(&mut self) -> u16 {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+        loop {
+            let mut head = [0u8; 2];
+            tokio::time::timeout_at(deadline, self.stream.read_exact(&mut head))
+                .await
+                .expect("close in time")
+                .expect("frame");
+            let len = match head[1] & 0x7f {
+                126 => {
+                    let mut ext = [0u8; 2];
+                    self.stream.read_exact(&mut ext).await.unwrap();
+                    u16::from_be_bytes(ext) as usize
+                }
+                127 => panic!("unexpectedly large frame"),
+                n => n as usize,
+            };
+            let mut payload = vec![0u8; len];
+            self.stream.read_exact(&mut payload).await.unwrap();
+            if head[0] & 0x0f == 0x8 {
+                return u16::from_be_bytes([payload[0], payload[1]]);
             }
         }
     }

@@ -226,10 +226,12 @@ async fn foreign_browser_origins_are_refused_at_the_upgrade() {
 async fn a_silent_client_is_closed_after_three_heartbeats() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    let (mut ws, _) = Ws::hello(&server, &admin).await;
-    // Not reading means not answering pings: this client is frozen for 4 heartbeats.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(ws.closed().await, 1001);
+    let mut frozen = RawWs::connect(&server).await;
+    frozen.send_text(&json!({"type": "hello", "token": admin.token}).to_string()).await;
+    // It reads what the server sends but never answers a ping.
+    let started = std::time::Instant::now();
+    assert_eq!(frozen.close_code().await, 1001);
+    assert!(started.elapsed() >= Duration::from_millis(1400), "closed after {:?}", started.elapsed());
 }
 
 async fn sessions_gauge(server: &TestServer) -> u64 {

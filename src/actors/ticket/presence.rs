@@ -115,8 +115,8 @@ impl Handler<CloseTab> for TicketActor {
 
     fn handle(&mut self, msg: CloseTab, _: &mut Context<Self>) {
         let changes = self.presence.close(msg.session, msg.reason);
-        self.publish_presence(&changes);
         self.tabs.remove(&msg.session);
+        self.publish_presence(&changes);
         self.last_activity = Instant::now();
     }
 }

@@ -1,0 +1,508 @@
+//! Co-working claims: live presence that is released on every way out.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Support inbox with three tickets, agents bianca and hanna, light agent lena.
+struct Floor {
+    server: TestServer,
+    admin: Api,
+    inbox: String,
+    tickets: Vec<String>,
+    bianca: Api,
+    hanna: Api,
+    lena: Api,
+}
+
+async fn floor_with(extra: &str) -> Floor {
+    let server = TestServer::start_with(extra).await;
+    let admin = server.admin().await;
+    let inbox = admin.create_inbox("Support").await;
+    let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
+    let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
+    let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
+    let mut tickets = Vec::new();
+    for subject in ["One", "Two", "Three"] {
+        tickets.push(admin.create_ticket(&inbox, subject).await["id"].as_str().unwrap().to_owned());
+    }
+    Floor { server, admin, inbox, tickets, bianca, hanna, lena }
+}
+
+async fn floor() -> Floor {
+    floor_with("").await
+}
+
+impl Floor {
+    /// A subscribed tab of `agent` with ticket frames of the set-up drained.
+    async fn tab(&self, agent: &Api) -> Ws {
+        let (mut ws, _) = Ws::hello(&self.server, agent).await;
+        ws.subscribe(&self.inbox).await;
+        ws
+    }
+}
+
+fn claim_agent(frame: &Value) -> Option<&str> {
+    frame["claim"]["agent"]["name"].as_str()
+}
+
+fn viewer_names(presence: &Value) -> Vec<String> {
+    presence["viewers"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[actix_web::test]
+async fn opening_claims_and_every_subscriber_sees_it() {
+    let f = floor().await;
+    let mut observers = vec![f.tab(&f.hanna).await, f.tab(&f.lena).await, f.tab(&f.admin).await];
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.send(json!({"type": "open", "ticket": f.tickets[0], "ref": "o1"})).await;
+    let opened = bianca.recv_type("opened").await;
+    assert_eq!((opened["ref"].as_str(), opened["claimed"].as_bool()), (Some("o1"), Some(true)));
+    assert_eq!(claim_agent(&opened["presence"]), Some("Bianca"));
+    for ws in &mut observers {
+        let frame = ws.presence("claimed").await;
+        assert_eq!(frame["ticket"], f.tickets[0].as_str());
+        assert_eq!(frame["inbox"], f.inbox.as_str());
+        assert_eq!(frame["number"], 1);
+        assert_eq!(claim_agent(&frame), Some("Bianca"));
+        assert_eq!(frame["change"]["agent"]["name"], "Bianca");
+        assert_eq!(viewer_names(&frame), ["Bianca"]);
+        assert_eq!(frame["lock"], Value::Null);
+    }
+    // The REST detail shows the live claim too.
+    let detail = f.hanna.get(&format!("/api/tickets/{}", f.tickets[0])).await;
+    assert_eq!(detail.body["claim"]["agent"]["name"], "Bianca");
+    assert_eq!(detail.body["viewers"][0]["name"], "Bianca");
+}
+
+#[actix_web::test]
+async fn switching_releases_the_previous_ticket_and_close_releases() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    bianca.open(&f.tickets[1], false).await;
+    let released = observer.presence("released").await;
+    assert_eq!(
+        (released["ticket"].as_str(), released["change"]["reason"].as_str()),
+        (Some(f.tickets[0].as_str()), Some("switched"))
+    );
+    assert_eq!(released["claim"], Value::Null);
+    let claimed = observer.presence("claimed").await;
+    assert_eq!(claimed["ticket"], f.tickets[1].as_str());
+    bianca.send(json!({"type": "close", "ticket": f.tickets[1]})).await;
+    let closed = observer.presence("released").await;
+    assert_eq!(
+        (closed["ticket"].as_str(), closed["change"]["reason"].as_str()),
+        (Some(f.tickets[1].as_str()), Some("closed"))
+    );
+}
+
+#[actix_web::test]
+async fn a_late_subscriber_gets_every_current_claim_and_viewer() {
+    let f = floor().await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    let mut lena = f.tab(&f.lena).await;
+    lena.open(&f.tickets[0], false).await;
+    lena.send(json!({"type": "visibility", "hidden": true})).await;
+    let mut hanna_tab = f.tab(&f.hanna).await;
+    hanna_tab.open(&f.tickets[2], false).await;
+    lena.sync().await;
+    hanna_tab.sync().await;
+
+    let (mut late, _) = Ws::hello(&f.server, &f.admin).await;
+    let snapshot = late.subscribe(&f.inbox).await;
+    let mut presence: Vec<Value> = snapshot["presence"].as_array().unwrap().clone();
+    presence.sort_by_key(|p| p["number"].as_u64());
+    assert_eq!(presence.len(), 2, "{snapshot}");
+    assert_eq!(claim_agent(&presence[0]), Some("Bianca"));
+    assert_eq!(
+        presence[0]["viewers"],
+        json!([
+            {"id": f.bianca.id, "name": "Bianca", "hidden": false},
+            {"id": f.lena.id, "name": "Lena", "hidden": true},
+        ])
+    );
+    assert_eq!(claim_agent(&presence[1]), Some("Hanna"));
+}
+
+#[actix_web::test]
+async fn a_client_close_releases_at_once() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    bianca.socket.close(None).await.unwrap();
+    let released = observer.presence("released").await;
+    assert_eq!(released["change"]["reason"], "disconnected");
+    assert_eq!(observer.presence("viewer_left").await["viewers"], json!([]));
+}
+
+#[actix_web::test]
+async fn a_vanished_socket_keeps_its_claim_for_the_grace_period_then_releases() {
+    let f = floor().await;
+    f.admin.patch("/api/settings", json!({"reconnect_grace_s": 0.6})).await;
+    let mut observer = f.tab(&f.hanna).await;
+    let bianca = f.tab(&f.bianca).await;
+    let mut bianca = bianca;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    let vanished = Instant::now();
+    drop(bianca); // no close frame
+    let released = observer.presence("released").await;
+    assert_eq!(released["change"]["reason"], "disconnected");
+    assert!(vanished.elapsed() >= Duration::from_millis(500), "released after {:?}", vanished.elapsed());
+}
+
+#[actix_web::test]
+async fn a_resume_within_the_grace_period_keeps_the_claim() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.hanna).await;
+    let (mut bianca, welcome) = Ws::hello(&f.server, &f.bianca).await;
+    bianca.subscribe(&f.inbox).await;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    drop(bianca);
+
+    let mut again = Ws::connect(&f.server).await;
+    again.send(json!({"type": "hello", "token": f.bianca.token, "resume": welcome["session"]})).await;
+    assert_eq!(again.recv().await["resumed"], true);
+    let snapshot = again.recv_type("snapshot").await;
+    assert_eq!(claim_agent(&snapshot["presence"][0]), Some("Bianca"), "{snapshot}");
+    // Nothing was released meanwhile: the observer's next presence frame is the close below.
+    again.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
+    let next = observer.recv_type("presence").await;
+    assert_eq!(
+        (next["change"]["kind"].as_str(), next["change"]["reason"].as_str()),
+        (Some("released"), Some("closed"))
+    );
+}
+
+#[actix_web::test]
+async fn leaving_or_changing_inbox_releases() {
+    let f = floor().await;
+    let sales = f.admin.create_inbox("Sales").await;
+    f.admin.patch(&format!("/api/agents/{}", f.bianca.id), json!({"inboxes": [f.inbox, sales]})).await;
+    let mut observer = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    bianca.send(json!({"type": "leave"})).await;
+    assert_eq!(observer.presence("released").await["change"]["reason"], "left");
+
+    bianca.subscribe(&f.inbox).await;
+    bianca.open(&f.tickets[1], false).await;
+    observer.presence("claimed").await;
+    bianca.subscribe(&sales).await;
+    let released = observer.presence("released").await;
+    assert_eq!(
+        (released["ticket"].as_str(), released["change"]["reason"].as_str()),
+        (Some(f.tickets[1].as_str()), Some("inbox_changed"))
+    );
+    // Leaving also ended the subscription: Support frames no longer reach the tab.
+    f.admin.create_ticket(&f.inbox, "not for bianca's tab").await;
+    assert!(bianca.sync().await.iter().all(|frame| frame["type"] != "ticket"));
+}
+
+#[actix_web::test]
+async fn a_tab_hidden_too_long_releases_and_presence_dims_it() {
+    let f = floor().await;
+    f.admin.patch("/api/settings", json!({"hidden_release_s": 0.3})).await;
+    let mut observer = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    bianca.send(json!({"type": "visibility", "hidden": true})).await;
+    let hidden = observer.presence("viewer_hidden").await;
+    assert_eq!(hidden["viewers"][0]["hidden"], true);
+    let released = observer.presence("released").await;
+    assert_eq!(released["change"]["reason"], "hidden");
+    assert_eq!(viewer_names(&released), ["Bianca"], "the hidden tab still views");
+    bianca.send(json!({"type": "visibility", "hidden": false})).await;
+    assert_eq!(observer.presence("viewer_shown").await["viewers"][0]["hidden"], false);
+}
+
+#[actix_web::test]
+async fn a_tab_shown_again_in_time_keeps_its_claim() {
+    let f = floor().await;
+    f.admin.patch("/api/settings", json!({"hidden_release_s": 0.4})).await;
+    let mut observer = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    bianca.send(json!({"type": "visibility", "hidden": true})).await;
+    observer.presence("viewer_hidden").await;
+    bianca.send(json!({"type": "visibility", "hidden": false})).await;
+    observer.presence("viewer_shown").await;
+    observer.silent_for(Duration::from_millis(800)).await;
+    let detail = f.hanna.get(&format!("/api/tickets/{}", f.tickets[0])).await;
+    assert_eq!(detail.body["claim"]["agent"]["name"], "Bianca");
+}
+
+#[actix_web::test]
+async fn force_release_and_take_over_tell_the_holder_and_are_history() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.admin).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    let mut hanna = f.tab(&f.hanna).await;
+    bianca.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+
+    hanna.send(json!({"type": "force_release", "ticket": f.tickets[0]})).await;
+    let lost = bianca.recv_type("claim_lost").await;
+    assert_eq!(
+        lost,
+        json!({"type": "claim_lost", "ticket": f.tickets[0], "by": {"id": f.hanna.id, "name": "Hanna"}, "reason": "forced"})
+    );
+    let released = observer.presence("released").await;
+    assert_eq!(
+        (released["change"]["reason"].as_str(), released["change"]["by"]["name"].as_str()),
+        (Some("forced"), Some("Hanna"))
+    );
+    assert_eq!(released["change"]["agent"]["name"], "Bianca");
+    assert_eq!(released["claim"], Value::Null);
+
+    // Bianca re-claims the free ticket by opening it again; Hanna takes it over in one decision.
+    assert_eq!(bianca.open(&f.tickets[0], false).await["claimed"], true);
+    let taken = hanna.open(&f.tickets[0], true).await;
+    assert_eq!(taken["claimed"], true);
+    assert_eq!(bianca.recv_type("claim_lost").await["by"]["name"], "Hanna");
+    observer.presence("claimed").await; // Bianca's re-claim
+    let forced = observer.presence("released").await;
+    assert_eq!(forced["change"]["reason"], "forced");
+    let claimed = observer.presence("claimed").await;
+    assert_eq!(claim_agent(&claimed), Some("Hanna"));
+
+    let history = f.admin.get(&format!("/api/tickets/{}/history", f.tickets[0])).await;
+    let forced: Vec<&Value> =
+        history.body.as_array().unwrap().iter().filter(|e| e["action"] == "claim_forced").collect();
+    assert_eq!(forced.len(), 2);
+    for entry in forced {
+        assert_eq!(entry["actor"]["name"], "Hanna");
+        assert_eq!(entry["detail"]["agent"], f.bianca.id.as_str());
+    }
+}
+
+#[actix_web::test]
+async fn opening_a_held_ticket_views_it_read_only_and_light_agents_only_view() {
+    let f = floor().await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    let mut hanna = f.tab(&f.hanna).await;
+    let opened = hanna.open(&f.tickets[0], false).await;
+    assert_eq!(opened["claimed"], false);
+    assert_eq!(claim_agent(&opened["presence"]), Some("Bianca"));
+    assert_eq!(viewer_names(&opened["presence"]), ["Bianca", "Hanna"]);
+    loop {
+        let joined = bianca.presence("viewer_joined").await;
+        if joined["change"]["agent"]["name"] == "Hanna" {
+            assert_eq!(viewer_names(&joined), ["Bianca", "Hanna"]);
+            break;
+        }
+    }
+
+    let mut lena = f.tab(&f.lena).await;
+    let light = lena.open(&f.tickets[1], true).await;
+    assert_eq!(light["claimed"], false);
+    assert_eq!(light["presence"]["claim"], Value::Null);
+    lena.send(json!({"type": "force_release", "ticket": f.tickets[0], "ref": "x"})).await;
+    let refused = lena.recv_type("error").await;
+    assert_eq!((refused["code"].as_str(), refused["ref"].as_str()), (Some("forbidden"), Some("x")));
+}
+
+#[actix_web::test]
+async fn tabs_of_one_agent_share_a_claim_without_flapping() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.hanna).await;
+    let mut first = f.tab(&f.bianca).await;
+    let mut second = f.tab(&f.bianca).await;
+    first.open(&f.tickets[0], false).await;
+    observer.presence("claimed").await;
+    assert_eq!(second.open(&f.tickets[0], false).await["claimed"], true, "the second tab shares the claim");
+    first.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
+    first.sync().await; // the close reached the ticket before the second tab moves on
+    // The claim stays: the observer sees nothing until the second tab opens another ticket.
+    second.open(&f.tickets[1], false).await;
+    let released = observer.presence("released").await;
+    assert_eq!(
+        (released["ticket"].as_str(), released["change"]["reason"].as_str()),
+        (Some(f.tickets[0].as_str()), Some("switched"))
+    );
+    // Two tabs of one agent hold two tickets.
+    first.open(&f.tickets[2], false).await;
+    let frames = observer.sync().await;
+    let claimed: Vec<&str> = frames
+        .iter()
+        .filter(|fr| fr["type"] == "presence" && fr["change"]["kind"] == "claimed")
+        .map(|fr| fr["ticket"].as_str().unwrap())
+        .collect();
+    assert_eq!(claimed, [f.tickets[1].as_str(), f.tickets[2].as_str()]);
+    let snapshot = Ws::hello(&f.server, &f.admin).await.0.subscribe(&f.inbox).await;
+    assert_eq!(
+        snapshot["presence"].as_array().unwrap().iter().filter(|p| claim_agent(p) == Some("Bianca")).count(),
+        2
+    );
+}
+
+#[actix_web::test]
+async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
+    let f = floor().await;
+    let mut bianca = f.tab(&f.bianca).await;
+    bianca.open(&f.tickets[0], false).await;
+    let t = &f.tickets[0];
+    let blocked: Vec<(&str, Value)> = vec![
+        ("messages", json!({"kind": "reply", "body": "me too"})),
+        ("assign", json!({"agent": f.hanna.id})),
+        ("accept", json!({})),
+        ("resolve", json!({})),
+        ("archive", json!({})),
+        ("transfer", json!({"agent": f.hanna.id})),
+    ];
+    for caller in [&f.hanna, &f.admin] {
+        for (action, body) in &blocked {
+            let resp = caller.post(&format!("/api/tickets/{t}/{action}"), body.clone()).await;
+            assert_eq!((resp.status, resp.code()), (409, "ticket_claimed"), "{action}");
+            assert_eq!(resp.body["error"]["holder"], json!({"id": f.bianca.id, "name": "Bianca"}));
+        }
+        let edit = caller.patch(&format!("/api/tickets/{t}"), json!({"subject": "mine"})).await;
+        assert_eq!(edit.code(), "ticket_claimed");
+        assert_eq!(caller.delete(&format!("/api/tickets/{t}")).await.code(), "ticket_claimed");
+    }
+    let note =
+        f.hanna.post(&format!("/api/tickets/{t}/messages"), json!({"kind": "note", "body": "fyi"})).await;
+    assert_eq!(note.status, 200);
+    let customer = f
+        .admin
+        .post(&format!("/api/tickets/{t}/messages"), json!({"kind": "customer", "body": "hello?"}))
+        .await;
+    assert_eq!(customer.status, 200);
+    let own =
+        f.bianca.post(&format!("/api/tickets/{t}/messages"), json!({"kind": "reply", "body": "on it"})).await;
+    assert_eq!(own.status, 200, "the holder works freely");
+    // The viewer got each message live.
+    let kinds: Vec<String> = bianca
+        .sync()
+        .await
+        .iter()
+        .filter(|fr| fr["type"] == "message")
+        .map(|fr| fr["message"]["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["note", "customer", "reply"]);
+    let detail = f.admin.get(&format!("/api/tickets/{t}")).await;
+    assert_eq!(detail.body["status"], "pending", "refused mutations changed nothing");
+}
+
+#[actix_web::test]
+async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.admin).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    let mut hanna = f.tab(&f.hanna).await;
+    bianca.open(&f.tickets[0], false).await;
+    hanna.open(&f.tickets[0], false).await; // a viewer
+    observer.presence("viewer_joined").await;
+    observer.presence("viewer_joined").await;
+
+    let resolved = f.bianca.post(&format!("/api/tickets/{}/resolve", f.tickets[0]), json!({})).await;
+    assert_eq!(resolved.body["status"], "resolved");
+    let moved = observer.recv_type("ticket_moved").await;
+    assert_eq!(moved["action"], "resolved");
+    assert_eq!(moved["note"], "Resolved by Bianca");
+    assert_eq!(moved["number"], 1);
+    assert_eq!(moved["by"]["name"], "Bianca");
+    let released = observer.presence("released").await;
+    assert_eq!(released["change"]["reason"], "moved");
+    assert_eq!(hanna.recv_type("ticket_moved").await["note"], "Resolved by Bianca");
+    // Bianca resolved it herself: no claim_lost for her.
+    assert!(bianca.sync().await.iter().all(|fr| fr["type"] != "claim_lost"));
+
+    bianca.open(&f.tickets[1], false).await;
+    f.bianca.post(&format!("/api/tickets/{}/assign", f.tickets[1]), json!({"agent": f.hanna.id})).await;
+    let assigned = observer.recv_type("ticket_moved").await;
+    assert_eq!(
+        (assigned["action"].as_str(), assigned["note"].as_str()),
+        (Some("assigned"), Some("Assigned to Hanna by Bianca"))
+    );
+    assert_eq!(assigned["to"]["agent"]["name"], "Hanna");
+    assert_eq!(observer.presence("released").await["change"]["reason"], "moved");
+
+    bianca.open(&f.tickets[2], false).await;
+    let deleted = f.bianca.delete(&format!("/api/tickets/{}", f.tickets[2])).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(observer.recv_type("ticket_moved").await["note"], "Deleted by Bianca");
+    let released = observer.presence("released").await;
+    assert_eq!(released["change"]["reason"], "moved");
+    let left = observer.presence("viewer_left").await;
+    assert_eq!(left["viewers"], json!([]));
+    let snapshot = Ws::hello(&f.server, &f.admin).await.0.subscribe(&f.inbox).await;
+    assert!(snapshot["presence"].as_array().unwrap().iter().all(|p| p["ticket"] != f.tickets[2].as_str()));
+}
+
+#[actix_web::test]
+async fn a_stale_release_never_releases_the_new_holder() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.admin).await;
+    let mut bianca = f.tab(&f.bianca).await;
+    let mut hanna = f.tab(&f.hanna).await;
+    bianca.open(&f.tickets[0], false).await;
+    hanna.open(&f.tickets[0], true).await;
+    bianca.recv_type("claim_lost").await;
+    // Bianca's tab closes (and then vanishes): only her view ends.
+    bianca.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
+    bianca.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
+    bianca.socket.close(None).await.unwrap();
+    let mut kinds = Vec::new();
+    while kinds.last() != Some(&"viewer_left".to_owned()) {
+        kinds.push(observer.recv_type("presence").await["change"]["kind"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds, ["viewer_joined", "claimed", "viewer_joined", "released", "claimed", "viewer_left"]);
+    observer.silent_for(Duration::from_millis(200)).await;
+    let detail = f.admin.get(&format!("/api/tickets/{}", f.tickets[0])).await;
+    assert_eq!(detail.body["claim"]["agent"]["name"], "Hanna");
+}
+
+async fn gauge(server: &TestServer, name: &str) -> u64 {
+    let text = server.anonymous().get("/metrics").await.body.as_str().unwrap().to_owned();
+    text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap().trim().parse().unwrap()
+}
+
+async fn wait_for_gauge(server: &TestServer, name: &str, at_most: u64) {
+    let deadline = Instant::now() + FRAME_WAIT;
+    while gauge(server, name).await > at_most {
+        assert!(Instant::now() < deadline, "{name} stayed above {at_most}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn idle_ticket_and_inbox_actors_stop_so_memory_follows_live_work() {
+    let f = floor_with("[actors]\nidle_stop_s = 0.2\n").await;
+    let mut tickets = f.tickets.clone();
+    for i in 0..57 {
+        tickets.push(
+            f.admin.create_ticket(&f.inbox, &format!("Extra {i}")).await["id"].as_str().unwrap().to_owned(),
+        );
+    }
+    let mut bianca = f.tab(&f.bianca).await;
+    for ticket in &tickets {
+        bianca.open(ticket, false).await;
+    }
+    bianca.send(json!({"type": "close", "ticket": tickets.last().unwrap()})).await;
+    bianca.sync().await;
+    wait_for_gauge(&f.server, "tandem_ticket_actors", 0).await;
+    assert_eq!(gauge(&f.server, "tandem_claims").await, 0);
+    // The inbox actor lives while subscribed, and stops once nobody is.
+    assert_eq!(gauge(&f.server, "tandem_inbox_actors").await, 1);
+    bianca.send(json!({"type": "leave"})).await;
+    bianca.sync().await;
+    wait_for_gauge(&f.server, "tandem_inbox_actors", 0).await;
+    // Everything comes back on demand.
+    let snapshot = bianca.subscribe(&f.inbox).await;
+    assert_eq!(snapshot["presence"], json!([]));
+    assert_eq!(bianca.open(&tickets[0], false).await["claimed"], true);
+}
