@@ -8,3 +8,4 @@ mod persistence;
 mod support;
 mod tickets;
 mod websocket;
+mod workflow;

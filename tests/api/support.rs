@@ -182,20 +182,20 @@ impl Api {
         Resp { status: resp.status().as_u16(), body }
     }
 
-    pub async fn get(&self, path: &str) -> Resp {
-        self.send(awc::http::Method::GET, path, None).await
+    pub async fn get(&self, path: impl AsRef<str>) -> Resp {
+        self.send(awc::http::Method::GET, path.as_ref(), None).await
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> Resp {
-        self.send(awc::http::Method::POST, path, Some(body)).await
+    pub async fn post(&self, path: impl AsRef<str>, body: Value) -> Resp {
+        self.send(awc::http::Method::POST, path.as_ref(), Some(body)).await
     }
 
-    pub async fn patch(&self, path: &str, body: Value) -> Resp {
-        self.send(awc::http::Method::PATCH, path, Some(body)).await
+    pub async fn patch(&self, path: impl AsRef<str>, body: Value) -> Resp {
+        self.send(awc::http::Method::PATCH, path.as_ref(), Some(body)).await
     }
 
-    pub async fn delete(&self, path: &str) -> Resp {
-        self.send(awc::http::Method::DELETE, path, None).await
+    pub async fn delete(&self, path: impl AsRef<str>) -> Resp {
+        self.send(awc::http::Method::DELETE, path.as_ref(), None).await
     }
 
     pub async fn create_inbox(&self, name: &str) -> String {

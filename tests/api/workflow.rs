@@ -1,0 +1,303 @@
+//! Workflow mutations: assign, accept, return, transfer, resolve, reopen,
+//! archive, delete — status rules, history, live frames and races.
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+struct Desk {
+    server: TestServer,
+    admin: Api,
+    support: String,
+    sales: String,
+    bianca: Api,
+    hanna: Api,
+    sam: Api,
+    lena: Api,
+}
+
+async fn desk() -> Desk {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let support = admin.create_inbox("Support").await;
+    let sales = admin.create_inbox("Sales").await;
+    let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
+    let hanna = server.agent(&admin, "hanna", "agent", &[&support, &sales]).await;
+    let sam = server.agent(&admin, "sam", "agent", &[&sales]).await;
+    let lena = server.agent(&admin, "lena", "light", &[&support]).await;
+    Desk { server, admin, support, sales, bianca, hanna, sam, lena }
+}
+
+impl Desk {
+    async fn ticket(&self, subject: &str) -> String {
+        self.admin.create_ticket(&self.support, subject).await["id"].as_str().unwrap().to_owned()
+    }
+}
+
+fn actions(history: &Value) -> Vec<&str> {
+    history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect()
+}
+
+async fn view(api: &Api, inbox: &str, view: &str) -> Vec<u64> {
+    let list = api.get(&format!("/api/inboxes/{inbox}/tickets?view={view}")).await;
+    list.body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_u64().unwrap()).collect()
+}
+
+#[actix_web::test]
+async fn assignment_follows_the_status_rules_and_is_history() {
+    let d = desk().await;
+    let t = d.ticket("Assign me").await;
+    let assign = |agent: Value| d.bianca.post(format!("/api/tickets/{t}/assign"), json!({"agent": agent}));
+    let resp = assign(json!(d.hanna.id)).await;
+    assert_eq!(
+        (resp.body["status"].as_str(), resp.body["assignee"].as_str()),
+        (Some("working_on"), Some(d.hanna.id.as_str()))
+    );
+    assert_eq!(view(&d.hanna, &d.support, "mine").await, [1]);
+    assert_eq!(view(&d.bianca, &d.support, "mine").await, Vec::<u64>::new());
+    assert_eq!(view(&d.bianca, &d.support, "working_on").await, [1]);
+
+    for (target, code) in [
+        (json!(d.lena.id), "conflict"),
+        (json!(d.sam.id), "conflict"),
+        (json!("01a1fcb1-fa68-7345-849d-4f02be394110"), "bad_request"),
+    ] {
+        let refused = assign(target.clone()).await;
+        assert_eq!(refused.code(), code, "{target}");
+    }
+    assert_eq!(d.bianca.post(&format!("/api/tickets/{t}/assign"), json!({})).await.code(), "bad_request");
+    assert_eq!(
+        d.lena.post(&format!("/api/tickets/{t}/assign"), json!({"agent": d.lena.id})).await.status,
+        403
+    );
+
+    let mine = assign(json!(d.bianca.id)).await;
+    assert_eq!(mine.body["assignee"], d.bianca.id.as_str());
+    let unassigned = assign(Value::Null).await;
+    assert_eq!(
+        (unassigned.body["status"].as_str(), unassigned.body["assignee"].as_str()),
+        (Some("pending"), None)
+    );
+    let history = d.admin.get(&format!("/api/tickets/{t}/history")).await.body;
+    assert_eq!(actions(&history), ["created", "assigned", "assigned", "unassigned"]);
+    assert_eq!(history[1]["detail"]["agent"], d.hanna.id.as_str());
+    assert_eq!(history[2]["detail"]["previous"], d.hanna.id.as_str());
+    assert_eq!(history[3]["actor"]["name"], "Bianca");
+}
+
+#[actix_web::test]
+async fn accept_moves_pending_to_working_on_once() {
+    let d = desk().await;
+    let t = d.ticket("Accept me").await;
+    let (mut observer, _) = Ws::hello(&d.server, &d.admin).await;
+    observer.subscribe(&d.support).await;
+    let accepted = d.bianca.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
+    assert_eq!(
+        (accepted.body["status"].as_str(), accepted.body["assignee"].as_str()),
+        (Some("working_on"), Some(d.bianca.id.as_str()))
+    );
+    let frame = observer.recv_type("ticket").await;
+    assert_eq!(
+        (frame["change"]["action"].as_str(), frame["ticket"]["status"].as_str()),
+        (Some("accepted"), Some("working_on"))
+    );
+    let moved = observer.recv_type("ticket_moved").await;
+    assert_eq!(
+        (moved["action"].as_str(), moved["note"].as_str()),
+        (Some("assigned"), Some("Accepted by Bianca"))
+    );
+    assert_eq!(view(&d.admin, &d.support, "pending").await, Vec::<u64>::new());
+
+    let again = d.hanna.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
+    assert_eq!((again.status, again.code()), (409, "conflict"));
+    assert!(again.body["error"]["message"].as_str().unwrap().contains("Bianca"));
+    assert_eq!(d.lena.post(&format!("/api/tickets/{t}/accept"), json!({})).await.status, 403);
+    assert_eq!(
+        actions(&d.admin.get(&format!("/api/tickets/{t}/history")).await.body),
+        ["created", "accepted"]
+    );
+}
+
+#[actix_web::test]
+async fn accepting_a_ticket_you_view_claims_it() {
+    let d = desk().await;
+    let t = d.ticket("Claim on accept").await;
+    d.admin.patch("/api/settings", json!({"hidden_release_s": 0.1})).await;
+    let (mut observer, _) = Ws::hello(&d.server, &d.admin).await;
+    observer.subscribe(&d.support).await;
+    let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
+    bianca.open(&t, false).await;
+    bianca.send(json!({"type": "visibility", "hidden": true})).await;
+    assert_eq!(observer.presence("released").await["change"]["reason"], "hidden");
+    d.bianca.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
+    let claimed = observer.presence("claimed").await;
+    assert_eq!(claimed["claim"]["agent"]["name"], "Bianca");
+}
+
+#[actix_web::test]
+async fn fifty_simultaneous_accepts_have_exactly_one_winner_twenty_times() {
+    let d = desk().await;
+    let mut agents = Vec::new();
+    for i in 0..10 {
+        agents.push(d.server.agent(&d.admin, &format!("racer{i}"), "agent", &[&d.support]).await);
+    }
+    for round in 0..20 {
+        let t = d.ticket(&format!("Race {round}")).await;
+        let accepts = (0..50).map(|i| {
+            let agent = agents[i % agents.len()].clone();
+            let path = format!("/api/tickets/{t}/accept");
+            async move { agent.post(&path, json!({})).await }
+        });
+        let results = join_all(accepts).await;
+        let winners: Vec<&Resp> = results.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(winners.len(), 1, "round {round}");
+        assert!(
+            results.iter().filter(|r| r.status != 200).all(|r| (r.status, r.code()) == (409, "conflict")),
+            "round {round}"
+        );
+        let detail = d.admin.get(&format!("/api/tickets/{t}")).await;
+        assert_eq!(detail.body["assignee"], winners[0].body["assignee"]);
+        assert_eq!(
+            actions(&d.admin.get(&format!("/api/tickets/{t}/history")).await.body),
+            ["created", "accepted"]
+        );
+    }
+}
+
+#[actix_web::test]
+async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
+    let d = desk().await;
+    let t = d.ticket("Lifecycle").await;
+    let post = |path: &str| d.bianca.post(format!("/api/tickets/{t}/{path}"), json!({}));
+    assert_eq!(post("return").await.code(), "conflict", "already pending");
+    assert_eq!(post("reopen").await.code(), "conflict");
+    post("accept").await;
+    let returned = post("return").await;
+    assert_eq!(
+        (returned.body["status"].as_str(), returned.body["assignee"].as_str()),
+        (Some("pending"), None)
+    );
+    post("accept").await;
+    let resolved = post("resolve").await;
+    assert_eq!(
+        (resolved.body["status"].as_str(), resolved.body["assignee"].as_str()),
+        (Some("resolved"), Some(d.bianca.id.as_str())),
+        "resolving keeps the assignee"
+    );
+    assert_eq!(view(&d.bianca, &d.support, "resolved").await, [1]);
+    assert_eq!(post("resolve").await.code(), "conflict");
+    let reopened = post("reopen").await;
+    assert_eq!(reopened.body["status"], "working_on", "reopening an assigned ticket");
+    post("resolve").await;
+    // A customer message reopens a resolved ticket.
+    d.admin
+        .post(&format!("/api/tickets/{t}/messages"), json!({"kind": "customer", "body": "one more thing"}))
+        .await;
+    assert_eq!(d.bianca.get(&format!("/api/tickets/{t}")).await.body["status"], "working_on");
+    let archived = post("archive").await;
+    assert_eq!(archived.body["status"], "archived");
+    assert_eq!(
+        view(&d.bianca, &d.support, "all").await,
+        Vec::<u64>::new(),
+        "archived tickets are in no list"
+    );
+    assert_eq!(post("archive").await.code(), "conflict");
+    assert_eq!(post("reopen").await.body["status"], "working_on");
+    for action in ["resolve", "archive", "return", "reopen"] {
+        assert_eq!(
+            d.lena.post(&format!("/api/tickets/{t}/{action}"), json!({})).await.status,
+            403,
+            "{action}"
+        );
+    }
+    let history = d.admin.get(&format!("/api/tickets/{t}/history")).await.body;
+    assert_eq!(
+        actions(&history),
+        [
+            "created",
+            "accepted",
+            "returned",
+            "accepted",
+            "status_changed",
+            "status_changed",
+            "status_changed",
+            "status_changed",
+            "status_changed",
+            "status_changed"
+        ]
+    );
+    assert_eq!(history[7]["actor"], Value::Null, "the customer's reopening has no agent");
+    assert_eq!(
+        (history[7]["detail"]["from"].as_str(), history[7]["detail"]["to"].as_str()),
+        (Some("resolved"), Some("working_on"))
+    );
+
+    let unassigned = d.ticket("Unassigned").await;
+    d.bianca.post(&format!("/api/tickets/{unassigned}/resolve"), json!({})).await;
+    d.admin
+        .post(&format!("/api/tickets/{unassigned}/messages"), json!({"kind": "customer", "body": "hello?"}))
+        .await;
+    assert_eq!(d.bianca.get(&format!("/api/tickets/{unassigned}")).await.body["status"], "pending");
+}
+
+#[actix_web::test]
+async fn transfer_moves_tickets_between_inboxes_and_agents() {
+    let d = desk().await;
+    let t = d.ticket("Wrong inbox").await;
+    let (mut support_tab, _) = Ws::hello(&d.server, &d.hanna).await;
+    support_tab.subscribe(&d.support).await;
+    let (mut sales_tab, _) = Ws::hello(&d.server, &d.sam).await;
+    sales_tab.subscribe(&d.sales).await;
+    let (mut viewer, _) = Ws::hello(&d.server, &d.hanna).await;
+    viewer.open(&t, false).await;
+    support_tab.presence("claimed").await;
+
+    let transfer = |body: Value| d.hanna.post(format!("/api/tickets/{t}/transfer"), body);
+    assert_eq!(transfer(json!({})).await.code(), "bad_request");
+    assert_eq!(
+        transfer(json!({"inbox": "01a1fcb1-fa68-7345-849d-4f02be394110"})).await.code(),
+        "bad_request"
+    );
+    assert_eq!(transfer(json!({"agent": d.sam.id})).await.code(), "conflict", "sam cannot see Support");
+    let moved = transfer(json!({"inbox": d.sales, "agent": d.sam.id})).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(
+        (moved.body["inbox"].as_str(), moved.body["assignee"].as_str()),
+        (Some(d.sales.as_str()), Some(d.sam.id.as_str()))
+    );
+
+    let note = support_tab.recv_type("ticket_moved").await;
+    assert_eq!(note["action"], "transferred");
+    assert_eq!(note["note"], "Transferred to Sam in Sales by Hanna");
+    assert_eq!(note["to"]["inbox"], json!({"id": d.sales, "name": "Sales"}));
+    let arrived = sales_tab.recv_type("ticket").await;
+    assert_eq!(
+        (arrived["inbox"].as_str(), arrived["change"]["action"].as_str()),
+        (Some(d.sales.as_str()), Some("transferred"))
+    );
+    // Presence moved with it: the claim was released (moved), the viewer is now seen in Sales.
+    let released = sales_tab.presence("released").await;
+    assert_eq!(released["change"]["reason"], "moved");
+    let snapshot = Ws::hello(&d.server, &d.admin).await.0.subscribe(&d.sales).await;
+    assert_eq!(snapshot["presence"][0]["viewers"][0]["name"], "Hanna");
+    let old = Ws::hello(&d.server, &d.admin).await.0.subscribe(&d.support).await;
+    assert_eq!(old["presence"], json!([]));
+
+    assert_eq!(d.bianca.get(&format!("/api/tickets/{t}")).await.status, 404, "bianca is not in Sales");
+    let history = d.admin.get(&format!("/api/tickets/{t}/history")).await.body;
+    assert_eq!(history[1]["action"], "transferred");
+    assert_eq!(history[1]["detail"]["to_inbox"], d.sales.as_str());
+}
+
+#[actix_web::test]
+async fn deleted_tickets_vanish_but_keep_their_number() {
+    let d = desk().await;
+    let t = d.ticket("Delete me").await;
+    assert_eq!(d.lena.delete(&format!("/api/tickets/{t}")).await.status, 403);
+    assert_eq!(d.bianca.delete(&format!("/api/tickets/{t}")).await.status, 204);
+    assert_eq!(d.bianca.get(&format!("/api/tickets/{t}")).await.status, 404);
+    assert_eq!(d.bianca.delete(&format!("/api/tickets/{t}")).await.status, 404);
+    assert_eq!(view(&d.bianca, &d.support, "all").await, Vec::<u64>::new());
+    assert_eq!(d.admin.create_ticket(&d.support, "Next").await["number"], 2);
+}
