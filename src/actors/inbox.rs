@@ -9,8 +9,10 @@
 //! - A recipient gets an event once, even if it both subscribes and views the ticket.
 //! - The presence cache holds the newest state of every ticket with a claim,
 //!   viewer or lock. Presence updates carry a process-wide increasing version;
-//!   an update older than the cached one is dropped with its frames, so a late
-//!   (forwarded) update can never overwrite a newer state.
+//!   an update older than the known one is dropped with its frames, so a late
+//!   (forwarded) update can never overwrite a newer state. A ticket whose
+//!   presence emptied leaves a version tombstone for `idle_stop_s`, then is
+//!   forgotten, so memory follows live tickets, not every ticket ever opened.
 //! - An idle actor (no subscribers, nothing cached) retires: it leaves the
 //!   registry at once but keeps running for `idle_stop_s`, forwarding anything
 //!   still addressed to it to its successor, so no message is lost to a stop.
@@ -107,8 +109,9 @@ pub struct InboxActor {
     id: InboxId,
     core: Arc<Core>,
     subscribers: HashMap<SessionId, Subscriber>,
-    presence: HashMap<TicketId, Value>,
-    versions: HashMap<TicketId, u64>,
+    presence: HashMap<TicketId, (u64, Value)>,
+    /// Versions of recently emptied presences, with when they emptied.
+    tombstones: HashMap<TicketId, (u64, Instant)>,
     idle_since: Instant,
     retired: bool,
 }
@@ -120,7 +123,7 @@ impl InboxActor {
             core,
             subscribers: HashMap::new(),
             presence: HashMap::new(),
-            versions: HashMap::new(),
+            tombstones: HashMap::new(),
             idle_since: Instant::now(),
             retired: false,
         }
@@ -142,6 +145,7 @@ impl Actor for InboxActor {
         self.core.metrics.inbox_actors.inc();
         let idle_stop = self.core.config.idle_stop;
         ctx.run_interval(idle_stop / 2, move |act, ctx| {
+            act.tombstones.retain(|_, (_, since)| since.elapsed() < idle_stop);
             let idle = act.subscribers.is_empty() && act.presence.is_empty();
             if !act.retired && idle && act.idle_since.elapsed() >= idle_stop {
                 act.retired = true;
@@ -172,7 +176,7 @@ impl Handler<Subscribe> for InboxActor {
         if previous.is_none() {
             self.core.metrics.subscriptions.inc();
         }
-        let snapshot = self.presence.values().cloned().collect();
+        let snapshot = self.presence.values().map(|(_, state)| state.clone()).collect();
         Box::pin(std::future::ready(snapshot))
     }
 }
@@ -197,14 +201,21 @@ impl Handler<Publish> for InboxActor {
         }
         self.touch();
         if let Some(update) = &msg.presence {
-            if self.versions.get(&update.ticket).is_some_and(|v| *v > update.version) {
+            let known = self.presence.get(&update.ticket).map(|(v, _)| *v);
+            let known = known.or_else(|| self.tombstones.get(&update.ticket).map(|(v, _)| *v));
+            if known.is_some_and(|v| v > update.version) {
                 return; // A newer state is already known and was delivered.
             }
-            self.versions.insert(update.ticket, update.version);
             match &update.state {
-                Some(state) => self.presence.insert(update.ticket, state.clone()),
-                None => self.presence.remove(&update.ticket),
-            };
+                Some(state) => {
+                    self.tombstones.remove(&update.ticket);
+                    self.presence.insert(update.ticket, (update.version, state.clone()));
+                }
+                None => {
+                    self.presence.remove(&update.ticket);
+                    self.tombstones.insert(update.ticket, (update.version, Instant::now()));
+                }
+            }
         }
         let mut reached: HashSet<SessionId> = HashSet::with_capacity(self.subscribers.len());
         for payload in &msg.payloads {

@@ -89,24 +89,35 @@ impl Handler<Open> for TicketActor {
             Err(e) => return refuse(e),
         };
         let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
-        // Opening marks the ticket read for the opener; a take-over is history.
+        // Opening marks the ticket read for the opener (durable before `opened`).
         let mut change = Change::of(ticket);
         change.after.read_by.insert(msg.agent.id);
-        if let Some(holder) = self.presence.claim().map(|c| c.agent)
-            && msg.take_over
-            && can_claim
-            && holder != msg.agent.id
-        {
-            change.history.push(claim_forced(holder, msg.agent.id));
-        }
-        self.commit(change, move |act, ticket| {
-            let Open { session, agent, recipient, take_over, hidden } = msg;
+        let Open { session, agent, recipient, take_over, hidden } = msg;
+        let opener = agent.id;
+        let open = move |act: &mut Self| {
             let (claimed, changes) =
-                act.presence.open(session, agent.id, can_claim, take_over, hidden, Timestamp::now());
-            act.tabs.insert(session, Viewer { session, agent: agent.id, recipient });
+                act.presence.open(session, opener, can_claim, take_over, hidden, Timestamp::now());
+            act.tabs.insert(session, Viewer { session, agent: opener, recipient });
             act.publish_presence(&changes);
-            Ok(Opened { claimed, presence: act.presence_dto(ticket) })
-        })
+            claimed
+        };
+        match self.presence.claim().map(|c| c.agent) {
+            // A take-over is history: decided and published only once that is on disk.
+            Some(holder) if take_over && can_claim && holder != opener => {
+                change.history.push(claim_forced(holder, opener));
+                self.commit(change, move |act, ticket| {
+                    let claimed = open(act);
+                    Ok(Opened { claimed, presence: act.presence_dto(ticket) })
+                })
+            }
+            // Otherwise presence (memory only) goes out at once; the read mark follows.
+            _ => {
+                let claimed = open(self);
+                self.commit(change, move |act, ticket| {
+                    Ok(Opened { claimed, presence: act.presence_dto(ticket) })
+                })
+            }
+        }
     }
 }
 
