@@ -118,7 +118,7 @@ fn main() {
                 }
             }));
         }
-        let mut opener = socket(&url, &opener_token, &inbox).await;
+        let opener = socket(&url, &opener_token, &inbox).await;
         let (mut sink, mut stream) = opener.split();
         actix_rt::spawn(async move { while stream.next().await.is_some() {} });
         let start = Instant::now() + Duration::from_millis(100);
