@@ -38,14 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/tickets/{id}", web::patch().to(tickets::patch))
                 .route("/tickets/{id}", web::delete().to(tickets::delete))
                 .route("/tickets/{id}/assign", web::post().to(tickets::assign))
-                .route("/tickets/{id}/accept", web::post().to(tickets::accept))
-                .route("/tickets/{id}/return", web::post().to(tickets::return_to_pending))
                 .route("/tickets/{id}/transfer", web::post().to(tickets::transfer))
-                .route("/tickets/{id}/resolve", web::post().to(tickets::resolve))
-                .route("/tickets/{id}/reopen", web::post().to(tickets::reopen))
-                .route("/tickets/{id}/archive", web::post().to(tickets::archive))
                 .route("/tickets/{id}/history", web::get().to(tickets::history))
-                .route("/tickets/{id}/messages", web::post().to(tickets::post_message)),
+                .route("/tickets/{id}/messages", web::post().to(tickets::post_message))
+                .route("/tickets/{id}/{step}", web::post().to(tickets::step)),
         )
         .default_service(web::to(error::not_found));
 }

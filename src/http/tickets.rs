@@ -156,44 +156,23 @@ pub async fn transfer(
     mutate(core, caller, &id, Op::Transfer { agent, inbox }).await
 }
 
-pub async fn accept(
+/// `POST /api/tickets/{id}/{accept|return|resolve|reopen|archive}`: workflow steps without a body.
+#[tracing::instrument(skip_all, fields(ticket = %path.0, step = %path.1))]
+pub async fn step(
     core: web::Data<Core>,
     caller: Caller,
-    id: web::Path<String>,
+    path: web::Path<(String, String)>,
 ) -> Result<web::Json<TicketDto>> {
-    mutate(core, caller, &id, Op::Accept).await
-}
-
-pub async fn return_to_pending(
-    core: web::Data<Core>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<web::Json<TicketDto>> {
-    mutate(core, caller, &id, Op::Return).await
-}
-
-pub async fn resolve(
-    core: web::Data<Core>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<web::Json<TicketDto>> {
-    mutate(core, caller, &id, Op::Resolve).await
-}
-
-pub async fn reopen(
-    core: web::Data<Core>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<web::Json<TicketDto>> {
-    mutate(core, caller, &id, Op::Reopen).await
-}
-
-pub async fn archive(
-    core: web::Data<Core>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<web::Json<TicketDto>> {
-    mutate(core, caller, &id, Op::Archive).await
+    let (id, step) = path.into_inner();
+    let op = match step.as_str() {
+        "accept" => Op::Accept,
+        "return" => Op::Return,
+        "resolve" => Op::Resolve,
+        "reopen" => Op::Reopen,
+        "archive" => Op::Archive,
+        _ => return Err(Error::NotFound),
+    };
+    mutate(core, caller, &id, op).await
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %id))]

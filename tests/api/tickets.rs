@@ -233,5 +233,8 @@ async fn unknown_routes_answer_json_not_found() {
     let d = desk().await;
     let resp = d.agent.get("/api/nothing-here").await;
     assert_eq!((resp.status, resp.code()), (404, "not_found"));
+    let ticket = d.admin.create_ticket(&d.inbox, "Steps").await;
+    let fly = d.agent.post(format!("/api/tickets/{}/fly", ticket["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!((fly.status, fly.code()), (404, "not_found"));
     let _ = &d.server;
 }
