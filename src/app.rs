@@ -16,11 +16,12 @@ use crate::accounts::Directory;
 use crate::actors::connection::close;
 use crate::actors::registry::Registry;
 use crate::actors::session::Disconnect;
+use crate::actors::ticket::FlushDrafts;
 use crate::bootstrap::{self, Bootstrap};
 use crate::config::Config;
 use crate::core::Core;
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, reads};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -66,6 +67,10 @@ impl App {
         let registry = Registry::new(arbiters.iter().map(Arbiter::handle).collect());
         let core = Arc::new(Core { config, store, directory, metrics, registry });
         bootstrap::run(&core, &bootstrap).await.map_err(AppError::Bootstrap)?;
+        // Locked tickets keep an actor (their expiry timer, their lock in snapshots).
+        for ticket in reads::locked_tickets(&core.store.read()?)? {
+            core.registry.ticket(&core, ticket);
+        }
 
         let data = web::Data::from(core.clone());
         let max_body = core.config.max_body_bytes;
@@ -114,6 +119,9 @@ impl Server {
         }
         handle.stop(true).await;
         let _ = serving.await;
+        for ticket in core.registry.all_tickets() {
+            let _ = ticket.send(FlushDrafts).await;
+        }
         for arbiter in &arbiters {
             arbiter.stop();
         }

@@ -102,8 +102,9 @@ impl Registry {
         }
     }
 
-    pub fn live_ticket_actors(&self) -> usize {
-        self.tickets.lock().expect("registry lock").len()
+    /// Every live ticket actor (for flushing at shutdown).
+    pub fn all_tickets(&self) -> Vec<Addr<TicketActor>> {
+        self.tickets.lock().expect("registry lock").values().cloned().collect()
     }
 
     // ---- sessions ------------------------------------------------------

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use super::connection::{Ended, Outlet, OutletError, close};
 use super::inbox::{Subscribe, Unsubscribe};
-use super::ticket::{CloseTab, ForceRelease, Open, ReleaseHidden, SetHidden};
+use super::ticket::{CloseTab, ForceRelease, Open, ReleaseHidden, SetHidden, UpdateDraft};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
 use crate::domain::presence::ReleaseReason;
@@ -138,7 +138,7 @@ impl SessionActor {
                         ticket,
                         claimed: opened.claimed,
                         presence: opened.presence,
-                        drafts: Vec::new(),
+                        drafts: opened.drafts,
                     };
                     act.send(frame.encode(), ctx);
                 }
@@ -220,12 +220,17 @@ impl SessionActor {
             }
             ClientFrame::ForceRelease { ticket } => self.force_release(ticket, reference, ctx),
             ClientFrame::Visibility { hidden } => self.set_hidden(hidden, ctx),
-            ClientFrame::Draft { .. } => {
-                self.send_error(
-                    reference,
-                    &Error::bad_request("drafts are not available in this version"),
-                    ctx,
-                );
+            ClientFrame::Draft { ticket, kind, body } => {
+                let update = UpdateDraft { session: self.id, agent: self.fresh_agent(), kind, body };
+                let core = self.core.clone();
+                // `wait`: a tab's keystrokes reach the ticket in the order typed.
+                ctx.wait(async move { core.ask_ticket(ticket, update).await }.into_actor(self).map(
+                    move |result, act, ctx| {
+                        if let Err(error) = result {
+                            act.send_error(reference, &error, ctx);
+                        }
+                    },
+                ));
             }
         }
     }

@@ -6,9 +6,11 @@
 
 pub mod access;
 pub mod agent;
+pub mod draft;
 pub mod history;
 pub mod ids;
 pub mod message;
+pub mod notification;
 pub mod presence;
 pub mod settings;
 pub mod ticket;

@@ -63,6 +63,20 @@ pub struct Ticket {
     pub shared_with: Vec<AgentId>,
     #[serde(default)]
     pub deleted: bool,
+    /// A hard lock: nobody but its holder and admins may change the ticket.
+    #[serde(default)]
+    pub lock: Option<Lock>,
+    /// When the newest customer message arrived (drafts older than it are outdated).
+    #[serde(default)]
+    pub last_customer_message_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub agent: AgentId,
+    pub since: Timestamp,
+    /// `None`: never unlocks by itself (`hard_lock_auto_unlock_s` was null when locked).
+    pub expires_at: Option<Timestamp>,
 }
 
 /// A list a ticket appears in, within its inbox (`GET /api/inboxes/{id}/tickets?view=`).
@@ -126,7 +140,8 @@ impl Ticket {
     }
 
     /// A customer message arrived: unread for everyone, and a resolved ticket reopens.
-    pub fn on_customer_message(&mut self) {
+    pub fn on_customer_message(&mut self, at: Timestamp) {
+        self.last_customer_message_at = Some(at);
         self.read_by.clear();
         if self.status == Status::Resolved {
             self.status = self.reopened_status();
@@ -155,6 +170,8 @@ mod tests {
             followers: vec![],
             shared_with: vec![],
             deleted: false,
+            lock: None,
+            last_customer_message_at: None,
         }
     }
 
@@ -179,7 +196,7 @@ mod tests {
         t.assignee = Some(a);
         t.status = Status::Resolved;
         t.read_by.insert(a);
-        t.on_customer_message();
+        t.on_customer_message(Timestamp(5));
         assert_eq!(t.status, Status::WorkingOn);
         assert!(t.is_unread_for(a));
     }

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod notifications;
 pub mod tickets;
 pub mod ws;
 
@@ -25,6 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/login", web::post().to(accounts::login))
                 .route("/logout", web::post().to(accounts::logout))
                 .route("/me", web::get().to(accounts::me))
+                .route("/me/notifications", web::get().to(notifications::list))
+                .route("/me/notifications/read", web::post().to(notifications::mark_read))
                 .route("/agents", web::post().to(accounts::create_agent))
                 .route("/agents", web::get().to(accounts::list_agents))
                 .route("/agents/{id}", web::patch().to(accounts::patch_agent))
@@ -39,6 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/tickets/{id}", web::delete().to(tickets::delete))
                 .route("/tickets/{id}/assign", web::post().to(tickets::assign))
                 .route("/tickets/{id}/transfer", web::post().to(tickets::transfer))
+                .route("/tickets/{id}/lock", web::put().to(tickets::lock))
+                .route("/tickets/{id}/lock", web::delete().to(tickets::unlock))
                 .route("/tickets/{id}/history", web::get().to(tickets::history))
                 .route("/tickets/{id}/messages", web::post().to(tickets::post_message))
                 .route("/tickets/{id}/{step}", web::post().to(tickets::step)),

@@ -5,14 +5,16 @@ use actix_web::web;
 use serde_json::json;
 
 use super::auth::Caller;
-use crate::actors::ticket::{Create, GetPresence, Mutate, Op, Patch, Post};
+use crate::actors::ticket::{Create, GetLive, LockTicket, Mutate, Op, Patch, Post, Unlock};
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
 use crate::domain::message::MessageKind;
 use crate::domain::ticket::{self, Ticket, View};
 use crate::domain::{InboxId, TicketId};
 use crate::error::Error;
-use crate::protocol::dto::{AgentRef, HistoryEntryDto, MessageDto, TicketDetailDto, TicketDto};
+use crate::protocol::dto::{
+    AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, TicketDetailDto, TicketDto,
+};
 use crate::protocol::rest::*;
 use crate::store::reads;
 
@@ -66,9 +68,16 @@ pub async fn detail(
     let id = ticket_id(&id)?;
     let ticket = load(&core, &caller, id, TicketAction::View)?;
     let messages = reads::messages(&core.store.read()?, id)?;
-    let presence = match core.registry.live_ticket(id) {
-        Some(actor) => actor.send(GetPresence).await.ok().flatten(),
+    let live = match core.registry.live_ticket(id) {
+        Some(actor) => actor.send(GetLive).await.ok().flatten(),
         None => None,
+    };
+    let (presence, drafts) = match live {
+        Some(live) => (Some(live.presence), live.drafts),
+        None => {
+            let drafts = reads::drafts(&core.store.read()?, id)?;
+            (None, drafts.iter().map(|d| DraftDto::new(d, &ticket, &core.directory)).collect())
+        }
     };
     let names =
         |ids: &[crate::domain::AgentId]| ids.iter().map(|a| AgentRef::lookup(&core.directory, *a)).collect();
@@ -77,8 +86,8 @@ pub async fn detail(
         messages: messages.iter().map(|m| MessageDto::new(m, &core.directory)).collect(),
         followers: names(&ticket.followers),
         shared_with: names(&ticket.shared_with),
-        drafts: Vec::new(),
-        lock: None,
+        drafts,
+        lock: ticket.lock.as_ref().map(|l| LockDto::new(l, &core.directory)),
         claim: presence.as_ref().and_then(|p| p.claim.clone()),
         viewers: presence.map(|p| p.viewers).unwrap_or_default(),
     }))
@@ -154,6 +163,25 @@ pub async fn transfer(
 ) -> Result<web::Json<TicketDto>> {
     let TransferRequest { agent, inbox } = body.into_inner();
     mutate(core, caller, &id, Op::Transfer { agent, inbox }).await
+}
+
+pub async fn lock(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<LockDto>> {
+    let id = ticket_id(&id)?;
+    Ok(web::Json(core.into_inner().ask_ticket(id, LockTicket { by: caller.agent }).await?))
+}
+
+pub async fn unlock(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<actix_web::HttpResponse> {
+    let id = ticket_id(&id)?;
+    core.into_inner().ask_ticket(id, Unlock { by: caller.agent }).await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
 /// `POST /api/tickets/{id}/{accept|return|resolve|reopen|archive}`: workflow steps without a body.

@@ -7,11 +7,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::accounts::Directory;
+use crate::domain::draft::Draft;
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::{Message, MessageKind, MessageState};
+use crate::domain::notification::Notification;
 use crate::domain::presence::Presence;
 use crate::domain::settings::Settings;
-use crate::domain::ticket::{Customer, Ticket};
+use crate::domain::ticket::{Customer, Lock, Ticket};
 use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, TicketId};
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,8 +164,8 @@ pub struct TicketDetailDto {
     pub messages: Vec<MessageDto>,
     pub followers: Vec<AgentRef>,
     pub shared_with: Vec<AgentRef>,
-    pub drafts: Vec<Value>,
-    pub lock: Option<Value>,
+    pub drafts: Vec<DraftDto>,
+    pub lock: Option<LockDto>,
     pub claim: Option<ClaimDto>,
     pub viewers: Vec<ViewerDto>,
 }
@@ -181,6 +183,77 @@ pub struct ViewerDto {
     pub hidden: bool,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LockDto {
+    pub agent: AgentRef,
+    pub since: String,
+    pub expires_at: Option<String>,
+}
+
+impl LockDto {
+    pub fn new(lock: &Lock, directory: &Directory) -> LockDto {
+        LockDto {
+            agent: AgentRef::lookup(directory, lock.agent),
+            since: lock.since.to_rfc3339(),
+            expires_at: lock.expires_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// `Draft` (plus `outdated`: written before the newest customer message).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DraftDto {
+    pub agent: AgentRef,
+    pub kind: &'static str,
+    pub body: String,
+    pub updated_at: String,
+    pub outdated: bool,
+}
+
+impl DraftDto {
+    pub fn new(draft: &Draft, ticket: &Ticket, directory: &Directory) -> DraftDto {
+        DraftDto {
+            agent: AgentRef::lookup(directory, draft.agent),
+            kind: draft.kind.as_str(),
+            body: draft.body.clone(),
+            updated_at: draft.updated_at.to_rfc3339(),
+            outdated: draft.is_outdated(ticket.last_customer_message_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketRefDto {
+    pub id: TicketId,
+    pub number: u64,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationDto {
+    pub id: uuid::Uuid,
+    pub kind: Value,
+    pub ticket: TicketRefDto,
+    pub by: Option<AgentRef>,
+    pub text: String,
+    pub created_at: String,
+    pub read: bool,
+}
+
+impl NotificationDto {
+    pub fn new(n: &Notification, directory: &Directory) -> NotificationDto {
+        NotificationDto {
+            id: n.id,
+            kind: serde_json::to_value(n.kind).expect("kinds serialize"),
+            ticket: TicketRefDto { id: n.ticket, number: n.ticket_number, subject: n.ticket_subject.clone() },
+            by: n.by.map(|a| AgentRef::lookup(directory, a)),
+            text: n.text.clone(),
+            created_at: n.created_at.to_rfc3339(),
+            read: n.read,
+        }
+    }
+}
+
 /// `Presence`: the whole live state of one ticket (claim, viewers, lock).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PresenceDto {
@@ -188,7 +261,7 @@ pub struct PresenceDto {
     pub number: u64,
     pub claim: Option<ClaimDto>,
     pub viewers: Vec<ViewerDto>,
-    pub lock: Option<Value>,
+    pub lock: Option<LockDto>,
 }
 
 impl PresenceDto {
@@ -209,7 +282,7 @@ impl PresenceDto {
                     hidden: v.hidden,
                 })
                 .collect(),
-            lock: None,
+            lock: ticket.lock.as_ref().map(|l| LockDto::new(l, directory)),
         }
     }
 

@@ -8,16 +8,12 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::dto::{AgentDto, AgentRef, InboxDto, MessageDto, PresenceDto, TicketDto};
+use super::dto::{
+    AgentDto, AgentRef, DraftDto, InboxDto, MessageDto, NotificationDto, PresenceDto, TicketDto,
+};
+use crate::domain::draft::DraftKind;
 use crate::domain::presence::ReleaseReason;
 use crate::domain::{InboxId, SessionId, TicketId};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DraftKind {
-    Reply,
-    Note,
-}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -138,7 +134,15 @@ pub enum ServerFrame {
         ticket: TicketId,
         claimed: bool,
         presence: PresenceDto,
-        drafts: Vec<Value>,
+        drafts: Vec<DraftDto>,
+    },
+    Draft {
+        ticket: TicketId,
+        #[serde(flatten)]
+        draft: DraftDto,
+    },
+    Notification {
+        notification: NotificationDto,
     },
     Presence {
         inbox: InboxId,

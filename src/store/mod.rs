@@ -156,6 +156,9 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         tx.open_table(MESSAGES)?;
         tx.open_table(HISTORY)?;
         tx.open_table(TICKET_VIEWS)?;
+        tx.open_table(DRAFTS)?;
+        tx.open_table(LOCKED_TICKETS)?;
+        tx.open_table(NOTIFICATIONS)?;
     }
     tx.commit()?;
     Ok(())
@@ -184,6 +187,8 @@ mod tests {
             followers: vec![],
             shared_with: vec![],
             deleted: false,
+            lock: None,
+            last_customer_message_at: None,
         }
     }
 

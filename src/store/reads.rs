@@ -5,11 +5,13 @@ use redb::{ReadTransaction, ReadableTable};
 use super::tables::*;
 use super::{StoreError, codec, index};
 use crate::domain::agent::TokenRecord;
+use crate::domain::draft::Draft;
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
+use crate::domain::notification::Notification;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::{Ticket, View};
-use crate::domain::{Agent, Inbox, InboxId, TicketId};
+use crate::domain::{Agent, AgentId, Inbox, InboxId, TicketId};
 
 pub fn agents(tx: &ReadTransaction) -> Result<Vec<Agent>, StoreError> {
     all_values(tx, AGENTS)
@@ -106,4 +108,49 @@ fn all_values<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>, StoreError> {
     let table = tx.open_table(def)?;
     table.iter()?.map(|row| codec::decode(row?.1.value())).collect()
+}
+
+pub fn drafts(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<Draft>, StoreError> {
+    let table = tx.open_table(DRAFTS)?;
+    let id = ticket.as_u128();
+    table.range((id, 0, 0)..=(id, u128::MAX, u8::MAX))?.map(|row| codec::decode(row?.1.value())).collect()
+}
+
+pub fn locked_tickets(tx: &ReadTransaction) -> Result<Vec<TicketId>, StoreError> {
+    let table = tx.open_table(LOCKED_TICKETS)?;
+    table.iter()?.map(|row| Ok(TicketId::from_u128(row?.0.value()))).collect()
+}
+
+/// An agent's notifications, newest first: at most `limit` older than `before` (an id).
+pub fn notifications(
+    tx: &ReadTransaction,
+    agent: AgentId,
+    unread_only: bool,
+    before: Option<u128>,
+    limit: usize,
+) -> Result<Vec<Notification>, StoreError> {
+    let table = tx.open_table(NOTIFICATIONS)?;
+    let id = agent.as_u128();
+    let end = before.unwrap_or(u128::MAX);
+    let mut out = Vec::new();
+    for row in table.range((id, 0)..(id, end))?.rev() {
+        let notification: Notification = codec::decode(row?.1.value())?;
+        if unread_only && notification.read {
+            continue;
+        }
+        out.push(notification);
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+pub fn notification(
+    tx: &ReadTransaction,
+    agent: AgentId,
+    id: u128,
+) -> Result<Option<Notification>, StoreError> {
+    let table = tx.open_table(NOTIFICATIONS)?;
+    table.get((agent.as_u128(), id))?.map(|v| codec::decode(v.value())).transpose()
 }

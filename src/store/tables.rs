@@ -27,6 +27,13 @@ pub const HISTORY: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("
 /// See [`super::index`].
 pub const TICKET_VIEWS: TableDefinition<&[u8], ()> = TableDefinition::new("ticket_views");
 
+/// (ticket id, agent id, draft kind tag) → `domain::draft::Draft`.
+pub const DRAFTS: TableDefinition<(u128, u128, u8), &[u8]> = TableDefinition::new("drafts");
+/// Tickets with a hard lock (so start-up finds them without a scan).
+pub const LOCKED_TICKETS: TableDefinition<u128, ()> = TableDefinition::new("locked_tickets");
+/// (agent id, notification id v7) → `domain::notification::Notification`, oldest first.
+pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("notifications");
+
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub const NEXT_TICKET_NUMBER_KEY: &str = "next_ticket_number";
 pub const SETTINGS_KEY: &str = "settings";

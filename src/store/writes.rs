@@ -6,8 +6,10 @@ use redb::{ReadableTable, WriteTransaction};
 use super::tables::*;
 use super::{StoreError, codec, index};
 use crate::domain::agent::TokenRecord;
+use crate::domain::draft::{Draft, DraftKind};
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
+use crate::domain::notification::Notification;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, Inbox, TicketId};
@@ -80,6 +82,11 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
         views.insert(key.as_slice(), ())?;
     }
     tx.open_table(TICKETS)?.insert(new.id.as_u128(), codec::encode(new).as_slice())?;
+    if new.lock.is_some() && !new.deleted {
+        tx.open_table(LOCKED_TICKETS)?.insert(new.id.as_u128(), ())?;
+    } else if old.is_some_and(|o| o.lock.is_some()) {
+        tx.open_table(LOCKED_TICKETS)?.remove(new.id.as_u128())?;
+    }
     if old.is_none() {
         tx.open_table(TICKET_NUMBERS)?.insert(new.number, new.id.as_u128())?;
     }
@@ -99,5 +106,27 @@ pub fn append_history(
 ) -> Result<(), StoreError> {
     let key = (ticket.as_u128(), uuid::Uuid::now_v7().as_u128());
     tx.open_table(HISTORY)?.insert(key, codec::encode(entry).as_slice())?;
+    Ok(())
+}
+
+pub fn put_draft(tx: &WriteTransaction, ticket: TicketId, draft: &Draft) -> Result<(), StoreError> {
+    let key = (ticket.as_u128(), draft.agent.as_u128(), draft.kind.tag());
+    tx.open_table(DRAFTS)?.insert(key, codec::encode(draft).as_slice())?;
+    Ok(())
+}
+
+pub fn delete_draft(
+    tx: &WriteTransaction,
+    ticket: TicketId,
+    agent: AgentId,
+    kind: DraftKind,
+) -> Result<(), StoreError> {
+    tx.open_table(DRAFTS)?.remove((ticket.as_u128(), agent.as_u128(), kind.tag()))?;
+    Ok(())
+}
+
+pub fn put_notification(tx: &WriteTransaction, notification: &Notification) -> Result<(), StoreError> {
+    let key = (notification.agent.as_u128(), notification.id.as_u128());
+    tx.open_table(NOTIFICATIONS)?.insert(key, codec::encode(notification).as_slice())?;
     Ok(())
 }

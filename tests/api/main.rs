@@ -4,6 +4,7 @@
 mod accounts;
 mod claims;
 mod cli;
+mod collaboration;
 mod persistence;
 mod support;
 mod tickets;

@@ -194,6 +194,10 @@ impl Api {
         self.send(awc::http::Method::PATCH, path.as_ref(), Some(body)).await
     }
 
+    pub async fn put(&self, path: impl AsRef<str>) -> Resp {
+        self.send(awc::http::Method::PUT, path.as_ref(), None).await
+    }
+
     pub async fn delete(&self, path: impl AsRef<str>) -> Resp {
         self.send(awc::http::Method::DELETE, path.as_ref(), None).await
     }

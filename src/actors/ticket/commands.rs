@@ -8,8 +8,10 @@ use actix::prelude::*;
 
 use super::{Change, TicketActor, refuse};
 use crate::domain::access::{TicketAction, TicketScope, can_be_assigned};
+use crate::domain::draft::DraftKind;
 use crate::domain::history::{HistoryAction, HistoryEntry};
 use crate::domain::message::{Message as TicketMessage, MessageKind, MessageState};
+use crate::domain::notification::NotificationKind;
 use crate::domain::presence::ReleaseReason;
 use crate::domain::ticket::{self, Status, Ticket};
 use crate::domain::{Agent, AgentId, InboxId, MessageId, Timestamp};
@@ -103,6 +105,7 @@ impl TicketActor {
             Op::Delete => TicketAction::Delete,
         };
         let before = self.authorize(by, action)?;
+        self.check_lock(by)?;
         self.check_claim(by)?;
         let now = Timestamp::now();
         let mut after = before.clone();
@@ -301,6 +304,8 @@ impl Handler<Create> for TicketActor {
             followers: Vec::new(),
             shared_with: Vec::new(),
             deleted: false,
+            lock: None,
+            last_customer_message_at: None,
         };
         let message = TicketMessage {
             id: MessageId::new(),
@@ -317,10 +322,14 @@ impl Handler<Create> for TicketActor {
         let created = HistoryEntry::new(Some(msg.by.id), HistoryAction::Created, now)
             .with("inbox", msg.inbox.to_string())
             .with("status", Status::Pending.as_str());
-        let change =
-            Change { after: ticket, messages: vec![message], history: vec![created], new_ticket: true };
+        let change = Change {
+            messages: vec![message],
+            history: vec![created],
+            new_ticket: true,
+            ..Change::of(ticket)
+        };
         let by = msg.by.id;
-        self.commit(change, move |act, t| {
+        self.commit(change, move |act, t, _| {
             act.publish_ticket(t, "created", by);
             Ok(TicketDto::for_caller(t, by))
         })
@@ -332,6 +341,7 @@ impl Handler<Patch> for TicketActor {
 
     fn handle(&mut self, msg: Patch, _: &mut Context<Self>) -> Self::Result {
         let ticket = match self.authorize(&msg.by, TicketAction::Edit).and_then(|t| {
+            self.check_lock(&msg.by)?;
             self.check_claim(&msg.by)?;
             Ok(t)
         }) {
@@ -374,7 +384,7 @@ impl Handler<Patch> for TicketActor {
             change.history.push(entry);
         }
         let publish = !change.history.is_empty();
-        self.commit(change, move |act, t| {
+        self.commit(change, move |act, t, _| {
             if publish {
                 act.publish_ticket(t, "updated", by);
             }
@@ -396,10 +406,13 @@ impl Handler<Post> for TicketActor {
             Ok(t) => t,
             Err(e) => return refuse(e),
         };
-        // Collision rule: a public reply needs the claim; notes and customer messages do not.
-        if msg.kind == MessageKind::Reply
-            && let Err(e) = self.check_claim(&msg.by)
-        {
+        // A hard lock stops replies and notes; a claim stops replies only; customers are never blocked.
+        let collision = match msg.kind {
+            MessageKind::Customer => Ok(()),
+            MessageKind::Note => self.check_lock(&msg.by),
+            MessageKind::Reply => self.check_lock(&msg.by).and_then(|()| self.check_claim(&msg.by)),
+        };
+        if let Err(e) = collision {
             return refuse(e);
         }
         if let Err(message) = ticket::validate_body(&msg.body) {
@@ -410,7 +423,7 @@ impl Handler<Post> for TicketActor {
         change.after.updated_at = now;
         if msg.kind == MessageKind::Customer {
             let from = change.after.status;
-            change.after.on_customer_message();
+            change.after.on_customer_message(now);
             if change.after.status != from {
                 change.history.push(
                     HistoryEntry::new(None, HistoryAction::StatusChanged, now)
@@ -435,10 +448,30 @@ impl Handler<Post> for TicketActor {
         };
         change.messages.push(message.clone());
         let by = msg.by.id;
-        self.commit(change, move |act, t| {
+        // Sending clears the author's draft of that kind.
+        let draft = match msg.kind {
+            MessageKind::Reply => Some((by, DraftKind::Reply)),
+            MessageKind::Note => Some((by, DraftKind::Note)),
+            MessageKind::Customer => None,
+        }
+        .filter(|key| self.drafts.contains_key(key));
+        change.cleared_drafts.extend(draft);
+        let customer = msg.kind == MessageKind::Customer;
+        self.commit(change, move |act, t, _| {
             let dto = MessageDto::new(&message, &act.core.directory);
             act.send_to_viewers(&ServerFrame::Message { ticket: t.id, message: dto.clone() }.encode());
             act.publish_ticket(t, "message", by);
+            if let Some(key) = draft {
+                act.drafts.remove(&key);
+                act.send_draft(key, None);
+            }
+            if customer {
+                // Every draft now answers an older state of the conversation.
+                let keys: Vec<_> = act.drafts.keys().copied().collect();
+                for key in keys {
+                    act.send_draft(key, None);
+                }
+            }
             Ok(dto)
         })
     }
@@ -456,8 +489,19 @@ impl Handler<Mutate> for TicketActor {
         let Plan { after, history, moved, release } = plan;
         let mut change = Change::of(after);
         change.history = history;
+        // A new assignee is told (unless it assigned itself).
+        let before_assignee = self.ticket.as_ref().and_then(|t| t.assignee);
+        if let Some(assignee) =
+            change.after.assignee.filter(|a| Some(*a) != before_assignee && *a != msg.by.id)
+        {
+            let text =
+                format!("{} assigned you #{} \"{}\"", msg.by.name, change.after.number, change.after.subject);
+            let notification =
+                self.notification(&change.after, assignee, NotificationKind::Assigned, Some(msg.by.id), text);
+            change.notifications.push(notification);
+        }
         let by = msg.by.clone();
-        self.commit(change, move |act, t| {
+        self.commit(change, move |act, t, _| {
             act.apply_mutation(t, &msg.op, &by, before_inbox, moved, release);
             Ok(TicketDto::for_caller(t, by.id))
         })

@@ -12,32 +12,44 @@
 //! - The actor stops after `actors.idle_stop_s` without activity and without
 //!   viewers; the next message spawns a fresh one that reloads the ticket.
 //!
+//! - Drafts are fanned out at most every [`drafts::FANOUT_EVERY`] per author
+//!   and kind (the latest text always goes out) and persisted at most once a
+//!   second; a flush runs before the actor stops and at shutdown.
+//! - A hard lock's expiry timer lives here; a locked ticket's actor never idles
+//!   out, and start-up spawns the actor of every locked ticket.
+//!
 //! Files: [`commands`] (REST mutations), [`presence`] (tabs opening, closing,
-//! hiding, force-releasing).
+//! hiding, force-releasing), [`drafts`], [`lock`].
 
 mod commands;
+mod drafts;
+mod lock;
 mod presence;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
 
 pub use commands::{Create, Mutate, Op, Patch, Post};
-pub use presence::{CloseTab, ForceRelease, GetPresence, Open, Opened, ReleaseHidden, SetHidden};
+pub use drafts::{FlushDrafts, UpdateDraft};
+pub use lock::{LockTicket, Unlock};
+pub use presence::{CloseTab, ForceRelease, GetLive, Live, Open, Opened, ReleaseHidden, SetHidden};
 
 use super::inbox::{Payload, PresenceUpdate, Publish, Viewer};
 use super::session::Deliver;
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, check_ticket};
+use crate::domain::draft::{Draft, DraftKind};
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message as TicketMessage;
-use crate::domain::presence::{Change as PresenceChangeKind, Presence};
+use crate::domain::notification::{Notification, NotificationKind};
+use crate::domain::presence::{Change as PresenceChangeKind, Presence, ReleaseReason};
 use crate::domain::ticket::Ticket;
-use crate::domain::{Agent, AgentId, InboxId, SessionId, TicketId};
+use crate::domain::{Agent, AgentId, InboxId, Role, SessionId, TicketId, Timestamp};
 use crate::error::Error;
-use crate::protocol::dto::{AgentRef, PresenceDto, TicketDto};
+use crate::protocol::dto::{AgentRef, DraftDto, NotificationDto, PresenceDto, TicketDto};
 use crate::protocol::frames::{PresenceChange, ServerFrame, TicketChange};
 use crate::store::{reads, writes};
 
@@ -49,6 +61,11 @@ pub struct TicketActor {
     presence: Presence,
     /// How to reach each tab that has the ticket open.
     tabs: HashMap<SessionId, Viewer>,
+    drafts: BTreeMap<(AgentId, DraftKind), Draft>,
+    /// Drafts changed in memory since the last persist (`None`-like: removed).
+    dirty_drafts: BTreeSet<(AgentId, DraftKind)>,
+    fanout: HashMap<(AgentId, DraftKind), drafts::Fanout>,
+    lock_timer: Option<SpawnHandle>,
     last_activity: Instant,
 }
 
@@ -57,12 +74,29 @@ struct Change {
     after: Ticket,
     messages: Vec<TicketMessage>,
     history: Vec<HistoryEntry>,
+    notifications: Vec<Notification>,
+    /// Drafts the change removes (an author sent a message of that kind).
+    cleared_drafts: Vec<(AgentId, DraftKind)>,
     new_ticket: bool,
 }
 
 impl Change {
     fn of(after: Ticket) -> Change {
-        Change { after, messages: Vec::new(), history: Vec::new(), new_ticket: false }
+        Change {
+            after,
+            messages: Vec::new(),
+            history: Vec::new(),
+            notifications: Vec::new(),
+            cleared_drafts: Vec::new(),
+            new_ticket: false,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.history.is_empty()
+            && self.notifications.is_empty()
+            && self.cleared_drafts.is_empty()
     }
 }
 
@@ -74,6 +108,10 @@ impl TicketActor {
             ticket: None,
             presence: Presence::default(),
             tabs: HashMap::new(),
+            drafts: BTreeMap::new(),
+            dirty_drafts: BTreeSet::new(),
+            fanout: HashMap::new(),
+            lock_timer: None,
             last_activity: Instant::now(),
         }
     }
@@ -87,6 +125,55 @@ impl TicketActor {
         let ticket = self.live()?;
         check_ticket(agent, TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with }, action)?;
         Ok(ticket)
+    }
+
+    /// Hard-lock rule: while another agent holds a lock, only admins may change the ticket.
+    fn check_lock(&self, agent: &Agent) -> Result<(), Error> {
+        match self.ticket.as_ref().and_then(|t| t.lock) {
+            Some(lock) if lock.agent != agent.id && agent.role != Role::Admin => {
+                Err(Error::TicketLocked { holder: AgentRef::lookup(&self.core.directory, lock.agent) })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A notification for `agent` about ticket `t`.
+    fn notification(
+        &self,
+        t: &Ticket,
+        agent: AgentId,
+        kind: NotificationKind,
+        by: Option<AgentId>,
+        text: String,
+    ) -> Notification {
+        Notification {
+            id: uuid::Uuid::now_v7(),
+            agent,
+            kind,
+            ticket: t.id,
+            ticket_number: t.number,
+            ticket_subject: t.subject.clone(),
+            by,
+            text,
+            created_at: Timestamp::now(),
+            read: false,
+        }
+    }
+
+    /// Sends stored notifications to every live session of their agents.
+    fn deliver(&self, notifications: &[Notification]) {
+        for n in notifications {
+            let frame =
+                ServerFrame::Notification { notification: NotificationDto::new(n, &self.core.directory) }
+                    .encode();
+            for session in self.core.registry.sessions_of(n.agent) {
+                session.do_send(Deliver(frame.clone()));
+            }
+        }
+    }
+
+    fn draft_dtos(&self, ticket: &Ticket) -> Vec<DraftDto> {
+        self.drafts.values().map(|d| DraftDto::new(d, ticket, &self.core.directory)).collect()
     }
 
     /// Collision rule: while another agent holds the claim, this is refused.
@@ -104,20 +191,24 @@ impl TicketActor {
     fn commit<R: 'static>(
         &mut self,
         change: Change,
-        then: impl FnOnce(&mut Self, &Ticket) -> Result<R, Error> + 'static,
+        then: impl FnOnce(&mut Self, &Ticket, &mut Context<Self>) -> Result<R, Error> + 'static,
     ) -> AtomicResponse<Self, Result<R, Error>> {
         self.last_activity = Instant::now();
         let before = self.ticket.clone();
-        let unchanged =
-            before.as_ref() == Some(&change.after) && change.messages.is_empty() && change.history.is_empty();
+        let unchanged = before.as_ref() == Some(&change.after) && change.is_empty();
         if unchanged {
             let after = change.after;
             return AtomicResponse::new(Box::pin(
-                fut::ready(()).map(move |(), act: &mut Self, _| then(act, &after)),
+                fut::ready(()).map(move |(), act: &mut Self, ctx| then(act, &after, ctx)),
             ));
         }
         let store = self.core.store.clone();
-        let Change { after, messages, history, new_ticket } = change;
+        let Change { after, messages, history, notifications, cleared_drafts, new_ticket } = change;
+        for key in &cleared_drafts {
+            // Removed in the same write as the message; nothing older may be persisted later.
+            self.dirty_drafts.remove(key);
+        }
+        let delivered = notifications.clone();
         let write = async move {
             store
                 .write(move |tx| {
@@ -132,14 +223,21 @@ impl TicketActor {
                     for entry in &history {
                         writes::append_history(tx, after.id, entry)?;
                     }
+                    for notification in &notifications {
+                        writes::put_notification(tx, notification)?;
+                    }
+                    for (agent, kind) in &cleared_drafts {
+                        writes::delete_draft(tx, after.id, *agent, *kind)?;
+                    }
                     Ok(after)
                 })
                 .await
         };
-        AtomicResponse::new(Box::pin(write.into_actor(self).map(move |written, act, _| {
+        AtomicResponse::new(Box::pin(write.into_actor(self).map(move |written, act, ctx| {
             let after = written?;
             act.ticket = Some(after.clone());
-            then(act, &after)
+            act.deliver(&delivered);
+            then(act, &after, ctx)
         })))
     }
 
@@ -200,30 +298,23 @@ impl TicketActor {
         PresenceDto::new(ticket, &self.presence, &self.core.directory)
     }
 
-    /// Publishes presence `changes` (one frame each, all carrying the current
-    /// state) and tells former holders whose claim was taken (`claim_lost`).
-    fn publish_presence(&self, changes: &[PresenceChangeKind]) {
+    /// Publishes presence events (one frame each, all carrying the current
+    /// state) to the inbox's subscribers and the ticket's viewers, and updates
+    /// the inbox's snapshot cache. Publishes the state alone if `events` is empty.
+    fn publish_events(&self, events: &[LiveEvent]) {
         let Some(ticket) = &self.ticket else { return };
-        if changes.is_empty() {
-            return;
-        }
         let directory = &self.core.directory;
         let dto = self.presence_dto(ticket);
         let agent_ref = |id| AgentRef::lookup(directory, id);
-        let payloads = changes
+        let payloads = events
             .iter()
-            .map(|change| {
-                let (kind, agent, reason, by) = match *change {
-                    PresenceChangeKind::Claimed { agent } => ("claimed", agent, None, None),
-                    PresenceChangeKind::Released { agent, reason, by } => {
-                        ("released", agent, Some(reason), by)
-                    }
-                    PresenceChangeKind::ViewerJoined { agent } => ("viewer_joined", agent, None, None),
-                    PresenceChangeKind::ViewerLeft { agent } => ("viewer_left", agent, None, None),
-                    PresenceChangeKind::ViewerHidden { agent } => ("viewer_hidden", agent, None, None),
-                    PresenceChangeKind::ViewerShown { agent } => ("viewer_shown", agent, None, None),
+            .map(|e| {
+                let change = PresenceChange {
+                    kind: e.kind,
+                    agent: agent_ref(e.agent),
+                    reason: e.reason,
+                    by: e.by.map(agent_ref),
                 };
-                let change = PresenceChange { kind, agent: agent_ref(agent), reason, by: by.map(agent_ref) };
                 Payload::All(
                     ServerFrame::Presence { inbox: ticket.inbox, presence: dto.clone(), change }.encode(),
                 )
@@ -231,7 +322,30 @@ impl TicketActor {
             .collect();
         let state = (!dto.is_empty()).then(|| serde_json::to_value(&dto).expect("presence serializes"));
         self.send_to_inbox(ticket.inbox, payloads, Some(PresenceUpdate::new(ticket.id, state)));
+    }
 
+    /// Publishes claim and viewer `changes` and tells former holders whose
+    /// claim was taken (`claim_lost`).
+    fn publish_presence(&self, changes: &[PresenceChangeKind]) {
+        let Some(ticket) = &self.ticket else { return };
+        if changes.is_empty() {
+            return;
+        }
+        let events: Vec<LiveEvent> = changes
+            .iter()
+            .map(|change| match *change {
+                PresenceChangeKind::Claimed { agent } => LiveEvent::new("claimed", agent),
+                PresenceChangeKind::Released { agent, reason, by } => {
+                    LiveEvent { reason: Some(reason), by, ..LiveEvent::new("released", agent) }
+                }
+                PresenceChangeKind::ViewerJoined { agent } => LiveEvent::new("viewer_joined", agent),
+                PresenceChangeKind::ViewerLeft { agent } => LiveEvent::new("viewer_left", agent),
+                PresenceChangeKind::ViewerHidden { agent } => LiveEvent::new("viewer_hidden", agent),
+                PresenceChangeKind::ViewerShown { agent } => LiveEvent::new("viewer_shown", agent),
+            })
+            .collect();
+        self.publish_events(&events);
+        let agent_ref = |id| AgentRef::lookup(&self.core.directory, id);
         for change in changes {
             match *change {
                 PresenceChangeKind::Claimed { .. } => {
@@ -261,6 +375,22 @@ impl TicketActor {
 
     fn is_idle(&self) -> bool {
         self.presence.is_empty()
+            && self.dirty_drafts.is_empty()
+            && self.ticket.as_ref().is_none_or(|t| t.lock.is_none())
+    }
+}
+
+/// One `presence` frame's change: `kind` of `agent`, with a reason and who caused it.
+struct LiveEvent {
+    kind: &'static str,
+    agent: AgentId,
+    reason: Option<ReleaseReason>,
+    by: Option<AgentId>,
+}
+
+impl LiveEvent {
+    fn new(kind: &'static str, agent: AgentId) -> LiveEvent {
+        LiveEvent { kind, agent, reason: None, by: None }
     }
 }
 
@@ -269,8 +399,16 @@ impl Actor for TicketActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.core.metrics.ticket_actors.inc();
-        match self.core.store.read().and_then(|tx| reads::ticket(&tx, self.id)) {
-            Ok(ticket) => self.ticket = ticket,
+        let loaded = self
+            .core
+            .store
+            .read()
+            .and_then(|tx| Ok((reads::ticket(&tx, self.id)?, reads::drafts(&tx, self.id)?)));
+        match loaded {
+            Ok((ticket, drafts)) => {
+                self.ticket = ticket;
+                self.drafts = drafts.into_iter().map(|d| ((d.agent, d.kind), d)).collect();
+            }
             Err(error) => {
                 tracing::error!(ticket = %self.id, %error, "cannot load ticket");
                 self.core.registry.forget_ticket(self.id, &ctx.address());
@@ -278,6 +416,12 @@ impl Actor for TicketActor {
                 return;
             }
         }
+        self.schedule_lock_expiry(ctx);
+        if self.ticket.as_ref().is_some_and(|t| t.lock.is_some() && !t.deleted) {
+            // After a restart, snapshots must show the lock before anyone opens the ticket.
+            self.publish_events(&[]);
+        }
+        ctx.run_interval(drafts::PERSIST_EVERY, |act, ctx| act.persist_drafts(ctx));
         let idle_stop = self.core.config.idle_stop;
         ctx.run_interval(idle_stop / 2, move |act, ctx| {
             if act.is_idle() && act.last_activity.elapsed() >= idle_stop {

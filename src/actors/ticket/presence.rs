@@ -13,7 +13,7 @@ use crate::domain::history::{HistoryAction, HistoryEntry};
 use crate::domain::presence::ReleaseReason;
 use crate::domain::{Agent, AgentId, SessionId, Timestamp};
 use crate::error::Error;
-use crate::protocol::dto::PresenceDto;
+use crate::protocol::dto::{DraftDto, PresenceDto};
 
 /// A tab opens the ticket: claim it if free, else view (or take it over).
 #[derive(Message, Clone)]
@@ -29,6 +29,7 @@ pub struct Open {
 pub struct Opened {
     pub claimed: bool,
     pub presence: PresenceDto,
+    pub drafts: Vec<DraftDto>,
 }
 
 /// A tab closes the ticket (or leaves, switches, disconnects): releases what it held.
@@ -53,16 +54,23 @@ pub struct SetHidden {
     pub hidden: bool,
 }
 
-/// The live presence (claim, viewers) for ticket detail; `None` for a ticket that does not exist.
+/// What only the live actor knows, for ticket detail: presence and drafts.
+/// `None` for a ticket that does not exist.
 #[derive(Message)]
-#[rtype(result = "Option<PresenceDto>")]
-pub struct GetPresence;
+#[rtype(result = "Option<Live>")]
+pub struct GetLive;
 
-impl Handler<GetPresence> for TicketActor {
-    type Result = Option<PresenceDto>;
+pub struct Live {
+    pub presence: PresenceDto,
+    pub drafts: Vec<DraftDto>,
+}
 
-    fn handle(&mut self, _: GetPresence, _: &mut Context<Self>) -> Option<PresenceDto> {
-        self.live().ok().map(|t| self.presence_dto(t))
+impl Handler<GetLive> for TicketActor {
+    type Result = Option<Live>;
+
+    fn handle(&mut self, _: GetLive, _: &mut Context<Self>) -> Option<Live> {
+        let ticket = self.live().ok()?;
+        Some(Live { presence: self.presence_dto(ticket), drafts: self.draft_dtos(ticket) })
     }
 }
 
@@ -105,16 +113,16 @@ impl Handler<Open> for TicketActor {
             // A take-over is history: decided and published only once that is on disk.
             Some(holder) if take_over && can_claim && holder != opener => {
                 change.history.push(claim_forced(holder, opener));
-                self.commit(change, move |act, ticket| {
+                self.commit(change, move |act, ticket, _| {
                     let claimed = open(act);
-                    Ok(Opened { claimed, presence: act.presence_dto(ticket) })
+                    Ok(Opened { claimed, presence: act.presence_dto(ticket), drafts: act.draft_dtos(ticket) })
                 })
             }
             // Otherwise presence (memory only) goes out at once; the read mark follows.
             _ => {
                 let claimed = open(self);
-                self.commit(change, move |act, ticket| {
-                    Ok(Opened { claimed, presence: act.presence_dto(ticket) })
+                self.commit(change, move |act, ticket, _| {
+                    Ok(Opened { claimed, presence: act.presence_dto(ticket), drafts: act.draft_dtos(ticket) })
                 })
             }
         }
@@ -163,7 +171,7 @@ impl Handler<ForceRelease> for TicketActor {
         };
         let mut change = Change::of(ticket);
         change.history.push(claim_forced(holder, msg.by.id));
-        self.commit(change, move |act, _| {
+        self.commit(change, move |act, _, _| {
             let changes = act.presence.release_claim(ReleaseReason::Forced, Some(msg.by.id));
             act.publish_presence(&changes);
             Ok(())
