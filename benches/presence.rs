@@ -9,86 +9,32 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tandem::app::App;
-use tandem::bootstrap::Bootstrap;
-use tandem::config::{Config, Overrides};
+use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-async fn call(base: &str, token: Option<&str>, method: &str, path: &str, body: Value) -> Value {
-    let client = awc::Client::default();
-    let mut req = client.request(method.parse().unwrap(), format!("{base}{path}"));
-    if let Some(t) = token {
-        req = req.insert_header(("Authorization", format!("Bearer {t}")));
-    }
-    let mut resp = req.send_json(&body).await.expect("request");
-    serde_json::from_slice(&resp.body().limit(1 << 24).await.expect("body")).unwrap_or(Value::Null)
-}
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn socket(url: &str, token: &str, inbox: &str) -> Socket {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
-    ws.send(Message::text(json!({"type": "hello", "token": token}).to_string())).await.unwrap();
-    ws.send(Message::text(json!({"type": "subscribe", "inbox": inbox}).to_string())).await.unwrap();
-    while let Some(Ok(msg)) = ws.next().await {
-        if let Message::Text(t) = msg
-            && t.contains("\"snapshot\"")
-        {
-            break;
-        }
-    }
-    ws
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn main() {
-    let subscribers = arg("--subscribers", 50) as usize;
-    let opens = arg("--opens", 400) as usize;
-    let interval = Duration::from_millis(arg("--interval-ms", 10));
-    let dir = tempfile::tempdir().unwrap();
-    let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(dir.path().to_owned()) };
-    let config = Config::load(None, Some("[ws]\nmax_sockets_per_agent = 10000\nframes_per_s = 100000\nframes_burst = 100000\n[log]\nlevel = \"warn\""), &overrides).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_rt::System::new().block_on(async move {
-            let server =
-                App::build(config, Bootstrap { demo: false, admin: Some("admin:pw".into()) }).await.unwrap();
-            tx.send(server.addr()).unwrap();
-            server.run().await.unwrap();
-        })
-    });
-    let addr = rx.recv().unwrap();
-    let base = format!("http://{addr}");
-    let url = format!("ws://{addr}/ws");
+    let subscribers = arg("--subscribers", 50.0) as usize;
+    let opens = arg("--opens", 400.0) as usize;
+    let interval = Duration::from_millis(arg("--interval-ms", 10.0) as u64);
+    let (base, _dir) = start_server("");
     actix_rt::System::new().block_on(async move {
-        let admin = call(&base, None, "POST", "/api/login", json!({"login": "admin", "password": "pw"})).await["token"].as_str().unwrap().to_owned();
+        let admin = login(&base, "admin").await;
         let inbox = call(&base, Some(&admin), "POST", "/api/inboxes", json!({"name": "Bench"})).await["id"].as_str().unwrap().to_owned();
-        call(&base, Some(&admin), "POST", "/api/agents", json!({"handle": "opener", "name": "Opener", "email": "o@example.com", "role": "agent", "password": "pw", "inboxes": [inbox]})).await;
-        let opener_token = call(&base, None, "POST", "/api/login", json!({"login": "opener", "password": "pw"})).await["token"].as_str().unwrap().to_owned();
+        let opener_token = agent(&base, &admin, "opener", &[&inbox]).await;
         let mut tickets = Vec::new();
         for i in 0..opens.min(200) {
-            let t = call(&base, Some(&admin), "POST", "/api/tickets", json!({"inbox": inbox, "subject": format!("T{i}"), "customer": {"name": "C", "contact": "c@x"}, "body": "b"})).await;
-            tickets.push(t["id"].as_str().unwrap().to_owned());
+            tickets.push(ticket(&base, &admin, &inbox, &format!("T{i}")).await);
         }
         let intended: Arc<Mutex<HashMap<(String, usize), Instant>>> = Arc::default();
         let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
         let mut readers = Vec::new();
         for _ in 0..subscribers {
-            let mut ws = socket(&url, &admin, &inbox).await;
+            let mut ws = socket(&base, &admin, Some(&inbox)).await;
             let (intended, latencies) = (intended.clone(), latencies.clone());
             let expected = opens;
             readers.push(actix_rt::spawn(async move {
@@ -118,7 +64,7 @@ fn main() {
                 }
             }));
         }
-        let opener = socket(&url, &opener_token, &inbox).await;
+        let opener = socket(&base, &opener_token, Some(&inbox)).await;
         let (mut sink, mut stream) = opener.split();
         actix_rt::spawn(async move { while stream.next().await.is_some() {} });
         let start = Instant::now() + Duration::from_millis(100);

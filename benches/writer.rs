@@ -4,22 +4,17 @@
 //!
 //! `cargo bench --bench writer -- [--seconds S] [--runs R]`
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tandem::domain::message::{Message, MessageKind, MessageState};
 use tandem::domain::{MessageId, TicketId, Timestamp};
 use tandem::metrics::Metrics;
+use support::arg;
 use tandem::store::{Store, writes};
-
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 async fn run(store: Arc<Store>, writers: usize, seconds: f64) -> (f64, f64) {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
