@@ -10,10 +10,10 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::arg;
 use tandem::domain::message::{Message, MessageKind, MessageState};
 use tandem::domain::{MessageId, TicketId, Timestamp};
 use tandem::metrics::Metrics;
-use support::arg;
 use tandem::store::{Store, writes};
 
 async fn run(store: Arc<Store>, writers: usize, seconds: f64) -> (f64, f64) {

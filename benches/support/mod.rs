@@ -12,12 +12,17 @@ use tandem::bootstrap::Bootstrap;
 use tandem::config::{Config, Overrides};
 use tokio_tungstenite::tungstenite::Message;
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// `--name value` from the command line, or `default`.
 pub fn arg(name: &str, default: f64) -> f64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Starts a server (admin `admin`/`pw`) in its own thread; its base URL.
@@ -31,7 +36,8 @@ pub fn start_server(extra_config: &str) -> (String, tempfile::TempDir) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
-            let server = App::build(config, Bootstrap { demo: false, admin: Some("admin:pw".into()) }).await.unwrap();
+            let server =
+                App::build(config, Bootstrap { demo: false, admin: Some("admin:pw".into()) }).await.unwrap();
             tx.send(server.addr()).unwrap();
             server.run().await.unwrap();
         })
@@ -111,5 +117,8 @@ pub async fn metric(base: &str, name: &str) -> f64 {
     let client = awc::Client::default();
     let mut resp = client.get(format!("{base}/metrics")).send().await.expect("metrics");
     let text = String::from_utf8(resp.body().limit(1 << 24).await.unwrap().to_vec()).unwrap();
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0)
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod draft;
 pub mod history;
 pub mod ids;
+pub mod mention;
 pub mod message;
 pub mod notification;
 pub mod presence;

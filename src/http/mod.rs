@@ -42,6 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/tickets/{id}", web::delete().to(tickets::delete))
                 .route("/tickets/{id}/assign", web::post().to(tickets::assign))
                 .route("/tickets/{id}/transfer", web::post().to(tickets::transfer))
+                .route("/tickets/{id}/followers", web::post().to(tickets::add_follower))
+                .route("/tickets/{id}/followers/{agent}", web::delete().to(tickets::remove_follower))
                 .route("/tickets/{id}/lock", web::put().to(tickets::lock))
                 .route("/tickets/{id}/lock", web::delete().to(tickets::unlock))
                 .route("/tickets/{id}/history", web::get().to(tickets::history))

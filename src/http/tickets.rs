@@ -5,7 +5,9 @@ use actix_web::web;
 use serde_json::json;
 
 use super::auth::Caller;
-use crate::actors::ticket::{Create, GetLive, LockTicket, Mutate, Op, Patch, Post, Unlock};
+use crate::actors::ticket::{
+    AddFollower, Create, GetLive, LockTicket, Mutate, Op, Patch, Post, RemoveFollower, Unlock,
+};
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
 use crate::domain::message::MessageKind;
@@ -13,7 +15,7 @@ use crate::domain::ticket::{self, Ticket, View};
 use crate::domain::{InboxId, TicketId};
 use crate::error::Error;
 use crate::protocol::dto::{
-    AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, TicketDetailDto, TicketDto,
+    AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, PostedMessageDto, TicketDetailDto, TicketDto,
 };
 use crate::protocol::rest::*;
 use crate::store::reads;
@@ -123,7 +125,7 @@ pub async fn post_message(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<PostMessageRequest>,
-) -> Result<web::Json<MessageDto>> {
+) -> Result<web::Json<PostedMessageDto>> {
     let id = ticket_id(&id)?;
     let body = body.into_inner();
     let kind = MessageKind::parse(&body.kind)
@@ -132,7 +134,8 @@ pub async fn post_message(
         return Err(Error::bad_request("send_at, after, force and cancel_if_replied are not supported yet"));
     }
     let post = Post { by: caller.agent, kind, body: body.body };
-    Ok(web::Json(core.into_inner().ask_ticket(id, post).await?))
+    let posted = core.into_inner().ask_ticket(id, post).await?;
+    Ok(web::Json(PostedMessageDto { message: posted.message, skipped_mentions: posted.skipped_mentions }))
 }
 
 async fn mutate(core: web::Data<Core>, caller: Caller, id: &str, op: Op) -> Result<web::Json<TicketDto>> {
@@ -163,6 +166,31 @@ pub async fn transfer(
 ) -> Result<web::Json<TicketDto>> {
     let TransferRequest { agent, inbox } = body.into_inner();
     mutate(core, caller, &id, Op::Transfer { agent, inbox }).await
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn add_follower(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<FollowerRequest>,
+) -> Result<web::Json<serde_json::Value>> {
+    let id = ticket_id(&id)?;
+    let followers =
+        core.into_inner().ask_ticket(id, AddFollower { by: caller.agent, agent: body.agent }).await?;
+    Ok(web::Json(json!({ "followers": followers })))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %path.0))]
+pub async fn remove_follower(
+    core: web::Data<Core>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<actix_web::HttpResponse> {
+    let id = ticket_id(&path.0)?;
+    let agent = path.1.parse().map_err(|_| Error::NotFound)?;
+    core.into_inner().ask_ticket(id, RemoveFollower { by: caller.agent, agent }).await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
 pub async fn lock(

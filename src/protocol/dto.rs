@@ -156,6 +156,21 @@ impl MessageDto {
     }
 }
 
+/// A mention that added nobody, and why (`author_cannot_add_followers`, `no_access`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedMention {
+    pub handle: String,
+    pub reason: &'static str,
+}
+
+/// The answer to posting a message: the Message plus `skipped_mentions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostedMessageDto {
+    #[serde(flatten)]
+    pub message: MessageDto,
+    pub skipped_mentions: Vec<SkippedMention>,
+}
+
 /// `TicketDetail`: the ticket plus everything a ticket view shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketDetailDto {

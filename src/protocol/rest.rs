@@ -124,3 +124,9 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowerRequest {
+    pub agent: AgentId,
+}

@@ -8,7 +8,6 @@ use actix::prelude::*;
 
 use super::{Change, TicketActor, refuse};
 use crate::domain::access::{TicketAction, TicketScope, can_be_assigned};
-use crate::domain::draft::DraftKind;
 use crate::domain::history::{HistoryAction, HistoryEntry};
 use crate::domain::message::{Message as TicketMessage, MessageKind, MessageState};
 use crate::domain::notification::NotificationKind;
@@ -16,7 +15,7 @@ use crate::domain::presence::ReleaseReason;
 use crate::domain::ticket::{self, Status, Ticket};
 use crate::domain::{Agent, AgentId, InboxId, MessageId, Timestamp};
 use crate::error::Error;
-use crate::protocol::dto::{AgentRef, InboxDto, MessageDto, TicketDto};
+use crate::protocol::dto::{AgentRef, InboxDto, TicketDto};
 use crate::protocol::frames::{MovedTo, ServerFrame};
 
 /// Creates the ticket with its first customer message.
@@ -38,15 +37,6 @@ pub struct Patch {
     pub subject: Option<String>,
     pub tags: Option<Vec<String>>,
     pub fields: Option<BTreeMap<String, Option<String>>>,
-}
-
-/// Posts a customer message, public reply or internal note.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<MessageDto, Error>")]
-pub struct Post {
-    pub by: Arc<Agent>,
-    pub kind: MessageKind,
-    pub body: String,
 }
 
 /// A workflow mutation.
@@ -389,90 +379,6 @@ impl Handler<Patch> for TicketActor {
                 act.publish_ticket(t, "updated", by);
             }
             Ok(TicketDto::for_caller(t, by))
-        })
-    }
-}
-
-impl Handler<Post> for TicketActor {
-    type Result = AtomicResponse<Self, Result<MessageDto, Error>>;
-
-    fn handle(&mut self, msg: Post, _: &mut Context<Self>) -> Self::Result {
-        let action = match msg.kind {
-            MessageKind::Customer => TicketAction::PostCustomerMessage,
-            MessageKind::Reply => TicketAction::Reply,
-            MessageKind::Note => TicketAction::AddNote,
-        };
-        let ticket = match self.authorize(&msg.by, action) {
-            Ok(t) => t,
-            Err(e) => return refuse(e),
-        };
-        // A hard lock stops replies and notes; a claim stops replies only; customers are never blocked.
-        let collision = match msg.kind {
-            MessageKind::Customer => Ok(()),
-            MessageKind::Note => self.check_lock(&msg.by),
-            MessageKind::Reply => self.check_lock(&msg.by).and_then(|()| self.check_claim(&msg.by)),
-        };
-        if let Err(e) = collision {
-            return refuse(e);
-        }
-        if let Err(message) = ticket::validate_body(&msg.body) {
-            return refuse(Error::BadRequest(message));
-        }
-        let now = Timestamp::now();
-        let mut change = Change::of(ticket.clone());
-        change.after.updated_at = now;
-        if msg.kind == MessageKind::Customer {
-            let from = change.after.status;
-            change.after.on_customer_message(now);
-            if change.after.status != from {
-                change.history.push(
-                    HistoryEntry::new(None, HistoryAction::StatusChanged, now)
-                        .with("from", from.as_str())
-                        .with("to", change.after.status.as_str()),
-                );
-            }
-        }
-        let signature = (msg.kind == MessageKind::Reply && self.core.directory.settings().sign_replies)
-            .then(|| msg.by.name.clone());
-        let message = TicketMessage {
-            id: MessageId::new(),
-            ticket: self.id,
-            kind: msg.kind,
-            author: (msg.kind != MessageKind::Customer).then_some(msg.by.id),
-            body: msg.body,
-            mentions: Vec::new(),
-            created_at: now,
-            state: MessageState::Sent,
-            send_at: None,
-            signature,
-        };
-        change.messages.push(message.clone());
-        let by = msg.by.id;
-        // Sending clears the author's draft of that kind.
-        let draft = match msg.kind {
-            MessageKind::Reply => Some((by, DraftKind::Reply)),
-            MessageKind::Note => Some((by, DraftKind::Note)),
-            MessageKind::Customer => None,
-        }
-        .filter(|key| self.drafts.contains_key(key));
-        change.cleared_drafts.extend(draft);
-        let customer = msg.kind == MessageKind::Customer;
-        self.commit(change, move |act, t, _| {
-            let dto = MessageDto::new(&message, &act.core.directory);
-            act.send_to_viewers(&ServerFrame::Message { ticket: t.id, message: dto.clone() }.encode());
-            act.publish_ticket(t, "message", by);
-            if let Some(key) = draft {
-                act.drafts.remove(&key);
-                act.send_draft(key, None);
-            }
-            if customer {
-                // Every draft now answers an older state of the conversation.
-                let keys: Vec<_> = act.drafts.keys().copied().collect();
-                for key in keys {
-                    act.send_draft(key, None);
-                }
-            }
-            Ok(dto)
         })
     }
 }

@@ -18,12 +18,15 @@
 //! - A hard lock's expiry timer lives here; a locked ticket's actor never idles
 //!   out, and start-up spawns the actor of every locked ticket.
 //!
-//! Files: [`commands`] (REST mutations), [`presence`] (tabs opening, closing,
-//! hiding, force-releasing), [`drafts`], [`lock`].
+//! Files: [`commands`] (create, edit, workflow), [`messages`] (posting, with
+//! mentions), [`followers`], [`presence`] (tabs opening, closing, hiding,
+//! force-releasing), [`drafts`], [`lock`].
 
 mod commands;
 mod drafts;
+mod followers;
 mod lock;
+mod messages;
 mod presence;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -32,9 +35,11 @@ use std::time::Instant;
 
 use actix::prelude::*;
 
-pub use commands::{Create, Mutate, Op, Patch, Post};
+pub use commands::{Create, Mutate, Op, Patch};
 pub use drafts::{FlushDrafts, UpdateDraft};
+pub use followers::{AddFollower, RemoveFollower};
 pub use lock::{LockTicket, Unlock};
+pub use messages::{Post, Posted};
 pub use presence::{CloseTab, ForceRelease, GetLive, Live, Open, Opened, ReleaseHidden, SetHidden};
 
 use super::inbox::{Payload, PresenceUpdate, Publish, Viewer};

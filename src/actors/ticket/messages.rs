@@ -1,0 +1,198 @@
+//! Posting messages: customer messages, public replies and internal notes,
+//! with @mentions that add followers, and notifications to followers.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::{Change, TicketActor, refuse};
+use crate::domain::access::{TicketAction, TicketScope, check_ticket};
+use crate::domain::draft::DraftKind;
+use crate::domain::history::{HistoryAction, HistoryEntry};
+use crate::domain::mention::mentioned_handles;
+use crate::domain::message::{Message as TicketMessage, MessageKind, MessageState};
+use crate::domain::notification::NotificationKind;
+use crate::domain::ticket::{self, Ticket};
+use crate::domain::{Agent, AgentId, MessageId, Timestamp};
+use crate::error::Error;
+use crate::protocol::dto::{MessageDto, SkippedMention};
+use crate::protocol::frames::ServerFrame;
+
+/// Posts a customer message, public reply or internal note.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Posted, Error>")]
+pub struct Post {
+    pub by: Arc<Agent>,
+    pub kind: MessageKind,
+    pub body: String,
+}
+
+/// The stored message, and the mentions that added nobody (with why).
+pub struct Posted {
+    pub message: MessageDto,
+    pub skipped_mentions: Vec<SkippedMention>,
+}
+
+impl TicketActor {
+    /// Resolves a note's @mentions: who is mentioned (and becomes a follower),
+    /// and who is skipped because the author may not add followers or the
+    /// agent cannot see the ticket. Unknown handles are ignored.
+    fn resolve_mentions(
+        &self,
+        author: &Agent,
+        ticket: &Ticket,
+        body: &str,
+    ) -> (Vec<AgentId>, Vec<SkippedMention>) {
+        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        let author_may_add = check_ticket(author, scope, TicketAction::ManageFollowers).is_ok();
+        let mut mentioned = Vec::new();
+        let mut skipped = Vec::new();
+        for handle in mentioned_handles(body) {
+            let Some(agent) = self.core.directory.agent_by_handle(&handle).filter(|a| !a.disabled) else {
+                continue;
+            };
+            let reason = if !author_may_add {
+                "author_cannot_add_followers"
+            } else if check_ticket(&agent, scope, TicketAction::View).is_err() {
+                "no_access"
+            } else {
+                mentioned.push(agent.id);
+                continue;
+            };
+            skipped.push(SkippedMention { handle, reason });
+        }
+        (mentioned, skipped)
+    }
+}
+
+impl Handler<Post> for TicketActor {
+    type Result = AtomicResponse<Self, Result<Posted, Error>>;
+
+    fn handle(&mut self, msg: Post, _: &mut Context<Self>) -> Self::Result {
+        let action = match msg.kind {
+            MessageKind::Customer => TicketAction::PostCustomerMessage,
+            MessageKind::Reply => TicketAction::Reply,
+            MessageKind::Note => TicketAction::AddNote,
+        };
+        let ticket = match self.authorize(&msg.by, action) {
+            Ok(t) => t.clone(),
+            Err(e) => return refuse(e),
+        };
+        // A hard lock stops replies and notes; a claim stops replies only; customers are never blocked.
+        let collision = match msg.kind {
+            MessageKind::Customer => Ok(()),
+            MessageKind::Note => self.check_lock(&msg.by),
+            MessageKind::Reply => self.check_lock(&msg.by).and_then(|()| self.check_claim(&msg.by)),
+        };
+        if let Err(e) = collision.and_then(|()| ticket::validate_body(&msg.body).map_err(Error::BadRequest)) {
+            return refuse(e);
+        }
+        let now = Timestamp::now();
+        let by = msg.by.id;
+        let mut change = Change::of(ticket.clone());
+        change.after.updated_at = now;
+        if msg.kind == MessageKind::Customer {
+            let from = change.after.status;
+            change.after.on_customer_message(now);
+            if change.after.status != from {
+                change.history.push(
+                    HistoryEntry::new(None, HistoryAction::StatusChanged, now)
+                        .with("from", from.as_str())
+                        .with("to", change.after.status.as_str()),
+                );
+            }
+        }
+        // @mentions count in notes only: they add followers and notify them.
+        let (mentions, skipped_mentions) = match msg.kind {
+            MessageKind::Note => self.resolve_mentions(&msg.by, &ticket, &msg.body),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let subject = format!("#{} \"{}\"", ticket.number, ticket.subject);
+        for agent in &mentions {
+            if !change.after.followers.contains(agent) {
+                change.after.followers.push(*agent);
+                change.history.push(
+                    HistoryEntry::new(Some(by), HistoryAction::FollowerAdded, now)
+                        .with("agent", agent.to_string())
+                        .with("via", "mention"),
+                );
+            }
+            if *agent != by {
+                let text = format!("{} mentioned you on {subject}", msg.by.name);
+                change.notifications.push(self.notification(
+                    &ticket,
+                    *agent,
+                    NotificationKind::Mention,
+                    Some(by),
+                    text,
+                ));
+            }
+        }
+        // Every other follower who can still see the ticket hears of the new message.
+        let (author_name, verb) = match msg.kind {
+            MessageKind::Customer => (ticket.customer.name.clone(), "wrote"),
+            MessageKind::Reply => (msg.by.name.clone(), "replied"),
+            MessageKind::Note => (msg.by.name.clone(), "added a note"),
+        };
+        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        for follower in ticket.followers.iter().filter(|f| **f != by && !mentions.contains(f)) {
+            let can_see = self
+                .core
+                .directory
+                .agent(*follower)
+                .is_some_and(|a| !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok());
+            if can_see {
+                let text = format!("{author_name} {verb} on {subject}");
+                let by = (msg.kind != MessageKind::Customer).then_some(by);
+                change.notifications.push(self.notification(
+                    &ticket,
+                    *follower,
+                    NotificationKind::Update,
+                    by,
+                    text,
+                ));
+            }
+        }
+        let signature = (msg.kind == MessageKind::Reply && self.core.directory.settings().sign_replies)
+            .then(|| msg.by.name.clone());
+        let message = TicketMessage {
+            id: MessageId::new(),
+            ticket: self.id,
+            kind: msg.kind,
+            author: (msg.kind != MessageKind::Customer).then_some(by),
+            body: msg.body,
+            mentions,
+            created_at: now,
+            state: MessageState::Sent,
+            send_at: None,
+            signature,
+        };
+        change.messages.push(message.clone());
+        // Sending clears the author's draft of that kind.
+        let draft = match msg.kind {
+            MessageKind::Reply => Some((by, DraftKind::Reply)),
+            MessageKind::Note => Some((by, DraftKind::Note)),
+            MessageKind::Customer => None,
+        }
+        .filter(|key| self.drafts.contains_key(key));
+        change.cleared_drafts.extend(draft);
+        let customer = msg.kind == MessageKind::Customer;
+        self.commit(change, move |act, t, _| {
+            let dto = MessageDto::new(&message, &act.core.directory);
+            act.send_to_viewers(&ServerFrame::Message { ticket: t.id, message: dto.clone() }.encode());
+            act.publish_ticket(t, "message", by);
+            if let Some(key) = draft {
+                act.drafts.remove(&key);
+                act.send_draft(key, None);
+            }
+            if customer {
+                // Every draft now answers an older state of the conversation.
+                let keys: Vec<_> = act.drafts.keys().copied().collect();
+                for key in keys {
+                    act.send_draft(key, None);
+                }
+            }
+            Ok(Posted { message: dto, skipped_mentions })
+        })
+    }
+}
