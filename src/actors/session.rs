@@ -133,6 +133,9 @@ impl SessionActor {
             move |result, act, ctx| match result {
                 Ok(opened) => {
                     act.opened = Some(ticket);
+                    if act.hidden {
+                        act.arm_hidden_timer(ctx);
+                    }
                     let frame = ServerFrame::Opened {
                         reference,
                         ticket,
@@ -159,6 +162,21 @@ impl SessionActor {
         ));
     }
 
+    /// While hidden, the tab's ticket is released after `hidden_release_s`
+    /// (counted from hiding, or from opening a ticket while hidden).
+    fn arm_hidden_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.hidden_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let after = Duration::from_millis(self.core.directory.settings().hidden_release_ms);
+        self.hidden_timer = Some(ctx.run_later(after, |act, _| {
+            act.hidden_timer = None;
+            if let Some(ticket) = act.opened {
+                act.core.registry.ticket(&act.core, ticket).do_send(ReleaseHidden { session: act.id });
+            }
+        }));
+    }
+
     fn set_hidden(&mut self, hidden: bool, ctx: &mut Context<Self>) {
         if hidden == self.hidden {
             return;
@@ -168,13 +186,7 @@ impl SessionActor {
             ctx.cancel_future(timer);
         }
         if hidden {
-            let after = Duration::from_millis(self.core.directory.settings().hidden_release_ms);
-            self.hidden_timer = Some(ctx.run_later(after, |act, _| {
-                act.hidden_timer = None;
-                if let Some(ticket) = act.opened {
-                    act.core.registry.ticket(&act.core, ticket).do_send(ReleaseHidden { session: act.id });
-                }
-            }));
+            self.arm_hidden_timer(ctx);
         }
         if let Some(ticket) = self.opened {
             self.core.registry.ticket(&self.core, ticket).do_send(SetHidden { session: self.id, hidden });

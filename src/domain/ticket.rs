@@ -131,12 +131,11 @@ impl Ticket {
         if self.assignee.is_some() { Status::WorkingOn } else { Status::Pending }
     }
 
-    /// Assigns (or unassigns, with `None`) and applies the status rule.
+    /// Assigns (or unassigns, with `None`) and applies the status rule:
+    /// assigned tickets are `working_on`, unassigned ones `pending`.
     pub fn set_assignee(&mut self, agent: Option<AgentId>) {
         self.assignee = agent;
-        if self.status != Status::Resolved && self.status != Status::Archived {
-            self.status = self.reopened_status();
-        }
+        self.status = self.reopened_status();
     }
 
     /// A customer message arrived: unread for everyone, and a resolved ticket reopens.
@@ -186,7 +185,7 @@ mod tests {
         assert_eq!(t.status, Status::Pending);
         t.status = Status::Resolved;
         t.set_assignee(Some(a));
-        assert_eq!(t.status, Status::Resolved, "resolving keeps the assignee; assigning keeps resolved");
+        assert_eq!(t.status, Status::WorkingOn, "assigning makes a ticket working_on, even a resolved one");
     }
 
     #[test]

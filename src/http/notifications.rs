@@ -50,13 +50,20 @@ pub async fn list(
     Ok(web::Json(found.iter().map(|n| NotificationDto::new(n, &core.directory)).collect()))
 }
 
-/// Marks the given notifications (or, without `ids`, all) read.
+/// Marks the given notifications (or, without a body or `ids`, all) read.
+/// A body that is not a valid `{ids?}` object is refused and marks nothing.
 pub async fn mark_read(
     core: web::Data<Core>,
     caller: Caller,
-    body: Option<web::Json<MarkRead>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Error> {
-    let ids = body.map(|b| b.into_inner().ids).unwrap_or_default();
+    let ids = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let request: MarkRead = serde_json::from_slice(&body)
+            .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))?;
+        request.ids
+    };
     let agent = caller.agent.id;
     let unread = {
         let tx = core.store.read()?;

@@ -393,3 +393,14 @@ async fn history_lists_every_decision_oldest_first() {
     assert!(entries[1..].iter().all(|e| e["actor"]["name"] == "Hanna"));
     assert!(entries.iter().all(|e| e["at"].as_str().unwrap().ends_with('Z')));
 }
+
+#[actix_web::test]
+async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
+    let r = room().await;
+    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.3})).await;
+    r.bianca.put(r.path("/lock")).await;
+    assert_eq!(r.bianca.delete(r.path("")).await.status, 204);
+    // Past the lock's expiry: nothing expires on a deleted ticket.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(r.bianca.get("/api/me/notifications").await.body, json!([]));
+}

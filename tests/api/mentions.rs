@@ -172,6 +172,15 @@ async fn notifications_page_filter_and_mark_read() {
     let rest = t.hanna.get(format!("/api/me/notifications?limit=10&before={before}")).await.body;
     assert_eq!(rest.as_array().unwrap().len(), 3);
     assert!(first[0]["created_at"].as_str() >= rest[0]["created_at"].as_str());
+    for bad in [json!({"idz": []}), json!({"ids": "all"}), json!([1])] {
+        let refused = t.hanna.post("/api/me/notifications/read", bad.clone()).await;
+        assert_eq!(refused.status, 400, "{bad}");
+    }
+    assert_eq!(
+        t.hanna.get("/api/me/notifications?unread=true").await.body.as_array().unwrap().len(),
+        5,
+        "refused requests marked nothing"
+    );
     t.hanna.post("/api/me/notifications/read", json!({"ids": [first[0]["id"]]})).await;
     assert_eq!(t.hanna.get("/api/me/notifications?unread=true").await.body.as_array().unwrap().len(), 4);
     assert_eq!(t.hanna.post("/api/me/notifications/read", json!({})).await.status, 204);

@@ -72,6 +72,8 @@ async fn assignment_follows_the_status_rules_and_is_history() {
         403
     );
 
+    let again = assign(json!(d.hanna.id)).await;
+    assert_eq!(again.status, 200, "assigning the assignee again is a no-op");
     let mine = assign(json!(d.bianca.id)).await;
     assert_eq!(mine.body["assignee"], d.bianca.id.as_str());
     let unassigned = assign(Value::Null).await;
@@ -109,6 +111,9 @@ async fn accept_moves_pending_to_working_on_once() {
     );
     assert_eq!(view(&d.admin, &d.support, "pending").await, Vec::<u64>::new());
 
+    // Bianca now also holds the claim (she has it open): a late accept still hears "conflict".
+    let (mut bianca_tab, _) = Ws::hello(&d.server, &d.bianca).await;
+    bianca_tab.open(&t, false).await;
     let again = d.hanna.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
     assert_eq!((again.status, again.code()), (409, "conflict"));
     assert!(again.body["error"]["message"].as_str().unwrap().contains("Bianca"));
@@ -190,6 +195,10 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
     let reopened = post("reopen").await;
     assert_eq!(reopened.body["status"], "working_on", "reopening an assigned ticket");
     post("resolve").await;
+    let reassigned = d.bianca.post(format!("/api/tickets/{t}/assign"), json!({"agent": d.hanna.id})).await;
+    assert_eq!(reassigned.body["status"], "working_on", "assigning makes a resolved ticket working_on");
+    d.bianca.post(format!("/api/tickets/{t}/assign"), json!({"agent": d.bianca.id})).await;
+    post("resolve").await;
     // A customer message reopens a resolved ticket.
     d.admin
         .post(&format!("/api/tickets/{t}/messages"), json!({"kind": "customer", "body": "one more thing"}))
@@ -212,24 +221,25 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
         );
     }
     let history = d.admin.get(&format!("/api/tickets/{t}/history")).await.body;
+    let expected = [
+        "created",
+        "accepted",
+        "returned",
+        "accepted",
+        "status_changed",
+        "status_changed",
+        "status_changed",
+        "assigned",
+        "assigned",
+        "status_changed",
+        "status_changed",
+        "status_changed",
+        "status_changed",
+    ];
+    assert_eq!(actions(&history), expected);
+    assert_eq!(history[10]["actor"], Value::Null, "the customer's reopening has no agent");
     assert_eq!(
-        actions(&history),
-        [
-            "created",
-            "accepted",
-            "returned",
-            "accepted",
-            "status_changed",
-            "status_changed",
-            "status_changed",
-            "status_changed",
-            "status_changed",
-            "status_changed"
-        ]
-    );
-    assert_eq!(history[7]["actor"], Value::Null, "the customer's reopening has no agent");
-    assert_eq!(
-        (history[7]["detail"]["from"].as_str(), history[7]["detail"]["to"].as_str()),
+        (history[10]["detail"]["from"].as_str(), history[10]["detail"]["to"].as_str()),
         (Some("resolved"), Some("working_on"))
     );
 

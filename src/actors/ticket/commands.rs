@@ -95,6 +95,11 @@ impl TicketActor {
             Op::Delete => TicketAction::Delete,
         };
         let before = self.authorize(by, action)?;
+        if *op == Op::Accept && (before.status != Status::Pending || before.assignee.is_some()) {
+            // The race's losers learn it was accepted, whatever the winner did next.
+            let holder = before.assignee.map(|a| self.name(a)).unwrap_or_else(|| "someone".into());
+            return Err(Error::Conflict(format!("already accepted by {holder}")));
+        }
         self.check_lock(by)?;
         self.check_claim(by)?;
         let now = Timestamp::now();
@@ -108,6 +113,10 @@ impl TicketActor {
             |action, to, note: String| Some(Moved { action, to, note: format!("{note} by {}", by.name) });
         let conflict = |m: &str| Err(Error::Conflict(m.to_owned()));
         let plan = match op {
+            Op::Assign(target) if before.assignee == *target => {
+                // Already so: nothing to decide, record or announce.
+                Plan { after: before.clone(), history: Vec::new(), moved: None, release: false }
+            }
             Op::Assign(target) => {
                 if let Some(agent) = target {
                     let scope = TicketScope { inbox: before.inbox, shared_with: &before.shared_with };
@@ -137,11 +146,7 @@ impl TicketActor {
                 }
             }
             Op::Accept => {
-                if before.status != Status::Pending || before.assignee.is_some() {
-                    let holder = before.assignee.map(|a| self.name(a)).unwrap_or_else(|| "someone".into());
-                    return conflict(&format!("already accepted by {holder}"));
-                }
-                after.set_assignee(Some(by.id));
+                after.set_assignee(Some(by.id)); // pending and unassigned: checked first
                 let to = MovedTo { agent: Some(AgentRef::of(by)), inbox: None };
                 Plan {
                     history: vec![entry(HistoryAction::Accepted).with("agent", by.id.to_string())],
@@ -258,6 +263,7 @@ impl TicketActor {
             }
             Op::Delete => {
                 after.deleted = true;
+                after.lock = None;
                 Plan {
                     history: vec![entry(HistoryAction::Deleted)],
                     moved: moved("deleted", None, "Deleted".into()),
@@ -392,6 +398,12 @@ impl Handler<Mutate> for TicketActor {
             Err(e) => return refuse(e),
         };
         let before_inbox = self.ticket.as_ref().map(|t| t.inbox).expect("planned on a live ticket");
+        if plan.history.is_empty() {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(TicketDto::for_caller(
+                &plan.after,
+                msg.by.id,
+            )))));
+        }
         let Plan { after, history, moved, release } = plan;
         let mut change = Change::of(after);
         change.history = history;
@@ -407,8 +419,9 @@ impl Handler<Mutate> for TicketActor {
             change.notifications.push(notification);
         }
         let by = msg.by.clone();
-        self.commit(change, move |act, t, _| {
+        self.commit(change, move |act, t, ctx| {
             act.apply_mutation(t, &msg.op, &by, before_inbox, moved, release);
+            act.schedule_lock_expiry(ctx); // a deleted ticket's lock timer goes with it
             Ok(TicketDto::for_caller(t, by.id))
         })
     }
@@ -471,7 +484,9 @@ impl TicketActor {
         if *op == Op::Delete {
             self.publish_presence(&changes);
             changes = self.presence.clear(ReleaseReason::Moved, Some(by.id));
+            self.publish_presence(&changes);
             self.tabs.clear();
+            return;
         }
         if old_inbox != t.inbox && changes.is_empty() && !self.presence.is_empty() {
             // Nothing changed, but the new inbox must learn the live presence.

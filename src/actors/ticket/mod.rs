@@ -198,14 +198,17 @@ impl TicketActor {
         change: Change,
         then: impl FnOnce(&mut Self, &Ticket, &mut Context<Self>) -> Result<R, Error> + 'static,
     ) -> AtomicResponse<Self, Result<R, Error>> {
+        let write = self.write(change);
+        AtomicResponse::new(Box::pin(write.map(move |written, act, ctx| then(act, &written?, ctx))))
+    }
+
+    /// The write behind [`commit`](Self::commit): resolves to the ticket as
+    /// committed (and now in memory), with its notifications delivered.
+    fn write(&mut self, change: Change) -> ResponseActFuture<Self, Result<Ticket, Error>> {
         self.last_activity = Instant::now();
         let before = self.ticket.clone();
-        let unchanged = before.as_ref() == Some(&change.after) && change.is_empty();
-        if unchanged {
-            let after = change.after;
-            return AtomicResponse::new(Box::pin(
-                fut::ready(()).map(move |(), act: &mut Self, ctx| then(act, &after, ctx)),
-            ));
+        if before.as_ref() == Some(&change.after) && change.is_empty() {
+            return Box::pin(fut::ready(Ok(change.after)));
         }
         let store = self.core.store.clone();
         let Change { after, messages, history, notifications, cleared_drafts, new_ticket } = change;
@@ -238,12 +241,12 @@ impl TicketActor {
                 })
                 .await
         };
-        AtomicResponse::new(Box::pin(write.into_actor(self).map(move |written, act, ctx| {
+        Box::pin(write.into_actor(self).map(move |written, act, _| {
             let after = written?;
             act.ticket = Some(after.clone());
             act.deliver(&delivered);
-            then(act, &after, ctx)
-        })))
+            Ok(after)
+        }))
     }
 
     fn viewers(&self) -> Vec<Viewer> {
@@ -340,9 +343,11 @@ impl TicketActor {
             .iter()
             .map(|change| match *change {
                 PresenceChangeKind::Claimed { agent } => LiveEvent::new("claimed", agent),
-                PresenceChangeKind::Released { agent, reason, by } => {
-                    LiveEvent { reason: Some(reason), by, ..LiveEvent::new("released", agent) }
-                }
+                PresenceChangeKind::Released { agent, reason, by } => LiveEvent {
+                    reason: Some(reason),
+                    by: by.filter(|b| *b != agent), // `by` only when someone else caused it
+                    ..LiveEvent::new("released", agent)
+                },
                 PresenceChangeKind::ViewerJoined { agent } => LiveEvent::new("viewer_joined", agent),
                 PresenceChangeKind::ViewerLeft { agent } => LiveEvent::new("viewer_left", agent),
                 PresenceChangeKind::ViewerHidden { agent } => LiveEvent::new("viewer_hidden", agent),

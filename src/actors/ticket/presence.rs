@@ -119,11 +119,22 @@ impl Handler<Open> for TicketActor {
                 })
             }
             // Otherwise presence (memory only) goes out at once; the read mark follows.
+            // Should that write fail, the tab is taken off the ticket again.
             _ => {
                 let claimed = open(self);
-                self.commit(change, move |act, ticket, _| {
-                    Ok(Opened { claimed, presence: act.presence_dto(ticket), drafts: act.draft_dtos(ticket) })
-                })
+                AtomicResponse::new(Box::pin(self.write(change).map(move |written, act, _| match written {
+                    Ok(ticket) => Ok(Opened {
+                        claimed,
+                        presence: act.presence_dto(&ticket),
+                        drafts: act.draft_dtos(&ticket),
+                    }),
+                    Err(error) => {
+                        let undone = act.presence.close(session, ReleaseReason::Disconnected);
+                        act.tabs.remove(&session);
+                        act.publish_presence(&undone);
+                        Err(error)
+                    }
+                })))
             }
         }
     }
