@@ -1,12 +1,14 @@
 //! Ticket routes. Reads come straight from the store (a snapshot that never
 //! waits for the writer); every mutation is a command to the ticket's actor.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use serde_json::json;
 
 use super::auth::Caller;
 use crate::actors::ticket::{
-    AddFollower, Create, GetLive, LockTicket, Mutate, Op, Patch, Post, RemoveFollower, Unlock,
+    AddFollower, Create, GetLive, LockTicket, MarkRead, Mutate, Op, Patch, Post, RemoveFollower, Unlock,
 };
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
@@ -212,7 +214,8 @@ pub async fn unlock(
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
-/// `POST /api/tickets/{id}/{accept|return|resolve|reopen|archive}`: workflow steps without a body.
+/// `POST /api/tickets/{id}/{accept|return|resolve|reopen|archive}`: workflow
+/// steps without a body; and `/read`, `/unread`: the caller's own read mark.
 #[tracing::instrument(skip_all, fields(ticket = %path.0, step = %path.1))]
 pub async fn step(
     core: web::Data<Core>,
@@ -220,6 +223,10 @@ pub async fn step(
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<TicketDto>> {
     let (id, step) = path.into_inner();
+    if let read @ ("read" | "unread") = step.as_str() {
+        let mark = MarkRead { by: caller.agent, read: read == "read" };
+        return Ok(web::Json(core.into_inner().ask_ticket(ticket_id(&id)?, mark).await?));
+    }
     let op = match step.as_str() {
         "accept" => Op::Accept,
         "return" => Op::Return,
@@ -259,23 +266,51 @@ pub async fn list(
         return Err(Error::bad_request(format!("limit must be 1-{MAX_PAGE}")));
     }
     let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let (tickets, next) = reads::view_page(&core.store.read()?, inbox, view, cursor.as_deref(), limit)?;
+    // Later pages read the snapshot the first page saw (see `store::snapshots`).
+    let snapshot = cursor.as_ref().and_then(|c| core.store.snapshots.get(c.snapshot));
+    let tx = match snapshot.clone() {
+        Some(tx) => tx,
+        None => Arc::new(core.store.read()?),
+    };
+    let after = cursor.as_ref().map(|c| c.key.as_slice());
+    let (tickets, next) = reads::view_page(&tx, inbox, view, after, limit)?;
     let tickets: Vec<TicketDto> = tickets.iter().map(|t| TicketDto::for_caller(t, caller.agent.id)).collect();
-    Ok(web::Json(json!({ "tickets": tickets, "next_cursor": next.as_deref().map(encode_cursor) })))
+    let next = match next {
+        Some(key) => {
+            Some(Cursor { snapshot: core.store.snapshots.keep(tx, cursor.map(|c| c.snapshot)), key })
+        }
+        None => {
+            if let Some(c) = cursor {
+                core.store.snapshots.release(c.snapshot);
+            }
+            None
+        }
+    };
+    Ok(web::Json(json!({ "tickets": tickets, "next_cursor": next.as_ref().map(encode_cursor) })))
 }
 
-/// Cursors are the hex of the last index key of a page: opaque to clients.
-fn encode_cursor(key: &[u8]) -> String {
-    key.iter().map(|b| format!("{b:02x}")).collect()
+/// Where a list continues: the snapshot it is read from and the last index key
+/// of the previous page. Clients see an opaque `snapshot-hexkey` string.
+struct Cursor {
+    snapshot: u64,
+    key: Vec<u8>,
 }
 
-fn decode_cursor(text: &str) -> Result<Vec<u8>> {
+fn encode_cursor(cursor: &Cursor) -> String {
+    let key: String = cursor.key.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{:x}-{key}", cursor.snapshot)
+}
+
+fn decode_cursor(text: &str) -> Result<Cursor> {
     let bad = || Error::bad_request("invalid cursor");
-    if !text.len().is_multiple_of(2) || text.len() > 256 {
+    let (snapshot, key) = text.split_once('-').ok_or_else(bad)?;
+    let snapshot = u64::from_str_radix(snapshot, 16).map_err(|_| bad())?;
+    if !key.len().is_multiple_of(2) || key.len() > 256 {
         return Err(bad());
     }
-    (0..text.len())
+    let key = (0..key.len())
         .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(bad))
-        .collect()
+        .map(|i| key.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(bad))
+        .collect::<Result<Vec<u8>>>()?;
+    Ok(Cursor { snapshot, key })
 }

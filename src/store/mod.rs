@@ -15,6 +15,7 @@
 pub mod codec;
 pub mod index;
 pub mod reads;
+pub mod snapshots;
 pub mod tables;
 mod writer;
 pub mod writes;
@@ -66,6 +67,8 @@ pub struct Store {
     /// known moment, however many `Arc<Store>` are still around.
     db: std::sync::RwLock<Option<Arc<Database>>>,
     writer: writer::Writer,
+    /// Read transactions kept across the pages of a list.
+    pub snapshots: snapshots::Snapshots,
 }
 
 impl Store {
@@ -86,7 +89,7 @@ impl Store {
         init_schema(&db)?;
         let db = Arc::new(db);
         let writer = writer::Writer::start(db.clone(), max_batch, metrics);
-        Ok(Store { db: std::sync::RwLock::new(Some(db)), writer })
+        Ok(Store { db: std::sync::RwLock::new(Some(db)), writer, snapshots: Default::default() })
     }
 
     /// A consistent snapshot for reading; never blocks on the writer.
@@ -121,6 +124,7 @@ impl Store {
     /// Later reads and writes fail with `Closed`.
     pub fn shutdown(&self) {
         self.writer.shutdown();
+        self.snapshots.clear();
         self.db.write().expect("store lock poisoned").take();
     }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod collaboration;
 mod mentions;
 mod persistence;
+mod queues;
 mod roles;
 mod support;
 mod tickets;

@@ -28,6 +28,7 @@ mod followers;
 mod lock;
 mod messages;
 mod presence;
+mod read_marks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use followers::{AddFollower, RemoveFollower};
 pub use lock::{LockTicket, Unlock};
 pub use messages::{Post, Posted};
 pub use presence::{CloseTab, ForceRelease, GetLive, Live, Open, Opened, ReleaseHidden, SetHidden};
+pub use read_marks::MarkRead;
 
 use super::inbox::{Payload, PresenceUpdate, Publish, Viewer};
 use super::session::Deliver;
