@@ -39,10 +39,11 @@ impl Snapshots {
     pub fn keep(&self, tx: Arc<ReadTransaction>, id: Option<u64>) -> u64 {
         let id = id.unwrap_or_else(|| self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let mut open = self.open.lock().expect("snapshots lock");
-        if open.len() >= MAX_OPEN && !open.contains_key(&id) {
-            if let Some(oldest) = open.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k) {
-                open.remove(&oldest);
-            }
+        if open.len() >= MAX_OPEN
+            && !open.contains_key(&id)
+            && let Some(oldest) = open.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k)
+        {
+            open.remove(&oldest);
         }
         open.insert(id, (tx, Instant::now()));
         id
