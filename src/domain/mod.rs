@@ -13,6 +13,7 @@ pub mod mention;
 pub mod message;
 pub mod notification;
 pub mod presence;
+pub mod search;
 pub mod settings;
 pub mod ticket;
 pub mod time;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod notifications;
+pub mod search;
 pub mod tickets;
 pub mod ws;
 
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/inboxes/{id}/tickets", web::get().to(tickets::list))
                 .route("/settings", web::get().to(accounts::get_settings))
                 .route("/settings", web::patch().to(accounts::patch_settings))
+                .route("/search", web::get().to(search::search))
                 .route("/tickets", web::post().to(tickets::create))
                 .route("/tickets/{id}", web::get().to(tickets::detail))
                 .route("/tickets/{id}", web::patch().to(tickets::patch))

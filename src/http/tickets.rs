@@ -14,7 +14,7 @@ use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
 use crate::domain::message::MessageKind;
 use crate::domain::ticket::{self, Ticket, View};
-use crate::domain::{InboxId, TicketId};
+use crate::domain::{AgentId, InboxId, TicketId};
 use crate::error::Error;
 use crate::protocol::dto::{
     AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, PostedMessageDto, TicketDetailDto, TicketDto,
@@ -87,6 +87,15 @@ pub async fn detail(
         |ids: &[crate::domain::AgentId]| ids.iter().map(|a| AgentRef::lookup(&core.directory, *a)).collect();
     Ok(web::Json(TicketDetailDto {
         ticket: TicketDto::for_caller(&ticket, caller.agent.id),
+        participants: {
+            let mut authors: Vec<AgentId> = Vec::new();
+            for author in messages.iter().filter_map(|m| m.author) {
+                if !authors.contains(&author) {
+                    authors.push(author);
+                }
+            }
+            names(&authors)
+        },
         messages: messages.iter().map(|m| MessageDto::new(m, &core.directory)).collect(),
         followers: names(&ticket.followers),
         shared_with: names(&ticket.shared_with),

@@ -177,6 +177,8 @@ pub struct TicketDetailDto {
     #[serde(flatten)]
     pub ticket: TicketDto,
     pub messages: Vec<MessageDto>,
+    /// Every agent who wrote a reply or note, in order of their first message.
+    pub participants: Vec<AgentRef>,
     pub followers: Vec<AgentRef>,
     pub shared_with: Vec<AgentRef>,
     pub drafts: Vec<DraftDto>,

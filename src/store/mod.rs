@@ -163,6 +163,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         tx.open_table(DRAFTS)?;
         tx.open_table(LOCKED_TICKETS)?;
         tx.open_table(NOTIFICATIONS)?;
+        tx.open_table(SEARCH)?;
     }
     tx.commit()?;
     Ok(())

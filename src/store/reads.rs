@@ -154,3 +154,26 @@ pub fn notification(
     let table = tx.open_table(NOTIFICATIONS)?;
     table.get((agent.as_u128(), id))?.map(|v| codec::decode(v.value())).transpose()
 }
+
+/// Tickets containing every one of `words`, with their summed weights, most
+/// relevant first, newest ticket first among equals.
+pub fn search(tx: &ReadTransaction, words: &[String]) -> Result<Vec<(TicketId, u32)>, StoreError> {
+    let Some((first, rest)) = words.split_first() else { return Ok(Vec::new()) };
+    let table = tx.open_table(SEARCH)?;
+    let mut hits: Vec<(u128, u32)> = Vec::new();
+    for row in table.range((first.as_str(), 0u128)..=(first.as_str(), u128::MAX))? {
+        let (key, weight) = row?;
+        hits.push((key.value().1, weight.value()));
+    }
+    for word in rest {
+        let mut kept = Vec::with_capacity(hits.len());
+        for (ticket, weight) in hits {
+            if let Some(more) = table.get((word.as_str(), ticket))? {
+                kept.push((ticket, weight + more.value()));
+            }
+        }
+        hits = kept;
+    }
+    hits.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    Ok(hits.into_iter().map(|(t, w)| (TicketId::from_u128(t), w)).collect())
+}

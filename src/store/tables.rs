@@ -34,6 +34,9 @@ pub const LOCKED_TICKETS: TableDefinition<u128, ()> = TableDefinition::new("lock
 /// (agent id, notification id v7) → `domain::notification::Notification`, oldest first.
 pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("notifications");
 
+/// Inverted index: (word, ticket id) → weight (see `domain::search`).
+pub const SEARCH: TableDefinition<(&str, u128), u32> = TableDefinition::new("search");
+
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub const NEXT_TICKET_NUMBER_KEY: &str = "next_ticket_number";
 pub const SETTINGS_KEY: &str = "settings";

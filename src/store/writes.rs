@@ -1,6 +1,8 @@
 //! Typed writes, applied inside a writer batch (see [`super::Store::write`]).
 //! Each keeps the secondary tables (numbers, list index) in step with the record.
 
+use std::collections::BTreeMap;
+
 use redb::{ReadableTable, WriteTransaction};
 
 use super::tables::*;
@@ -10,6 +12,7 @@ use crate::domain::draft::{Draft, DraftKind};
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
 use crate::domain::notification::Notification;
+use crate::domain::search;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, Inbox, TicketId};
@@ -67,7 +70,44 @@ pub fn allocate_ticket_number(tx: &WriteTransaction) -> Result<u64, StoreError> 
     Ok(next)
 }
 
-/// Stores `new`, moving its list-index entries from where `old` had them.
+/// The searchable words of a ticket's own fields, weighted.
+fn ticket_words(t: &Ticket) -> BTreeMap<String, u32> {
+    let mut weights = BTreeMap::new();
+    for (text, weight) in [
+        (&t.subject, search::SUBJECT_WEIGHT),
+        (&t.customer.name, search::CUSTOMER_WEIGHT),
+        (&t.customer.contact, search::CUSTOMER_WEIGHT),
+    ] {
+        for (word, count) in search::words(text) {
+            *weights.entry(word).or_insert(0) += count * weight;
+        }
+    }
+    weights
+}
+
+/// Adds (or, with `add == false`, removes) weighted words of `ticket` to the search index.
+fn index_words(
+    tx: &WriteTransaction,
+    ticket: TicketId,
+    words: &BTreeMap<String, u32>,
+    add: bool,
+) -> Result<(), StoreError> {
+    let mut table = tx.open_table(SEARCH)?;
+    for (word, weight) in words {
+        let key = (word.as_str(), ticket.as_u128());
+        let current = table.get(key)?.map_or(0, |v| v.value());
+        let next = if add { current.saturating_add(*weight) } else { current.saturating_sub(*weight) };
+        if next == 0 {
+            table.remove(key)?;
+        } else {
+            table.insert(key, next)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores `new`, moving its list-index entries from where `old` had them and
+/// keeping its searchable words current.
 pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> Result<(), StoreError> {
     let mut views = tx.open_table(TICKET_VIEWS)?;
     let new_keys = index::keys_of(new);
@@ -90,12 +130,27 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
     if old.is_none() {
         tx.open_table(TICKET_NUMBERS)?.insert(new.number, new.id.as_u128())?;
     }
+    let searchable_changed = old.is_none_or(|o| o.subject != new.subject || o.customer != new.customer);
+    if searchable_changed {
+        if let Some(old) = old {
+            index_words(tx, new.id, &ticket_words(old), false)?;
+        }
+        index_words(tx, new.id, &ticket_words(new), true)?;
+    }
     Ok(())
 }
 
+/// Stores a message; a new one also gets its words indexed.
 pub fn put_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
-    tx.open_table(MESSAGES)?
-        .insert((message.ticket.as_u128(), message.id.0.as_u128()), codec::encode(message).as_slice())?;
+    let existed = tx
+        .open_table(MESSAGES)?
+        .insert((message.ticket.as_u128(), message.id.0.as_u128()), codec::encode(message).as_slice())?
+        .is_some();
+    if !existed {
+        let words: BTreeMap<String, u32> =
+            search::words(&message.body).into_iter().map(|(w, c)| (w, c * search::BODY_WEIGHT)).collect();
+        index_words(tx, message.ticket, &words, true)?;
+    }
     Ok(())
 }
 

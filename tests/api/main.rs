@@ -9,6 +9,7 @@ mod mentions;
 mod persistence;
 mod queues;
 mod roles;
+mod search;
 mod support;
 mod tickets;
 mod websocket;
