@@ -160,6 +160,12 @@ async fn replies_are_signed_notes_are_not() {
     d.admin.patch("/api/settings", json!({"sign_replies": false})).await;
     let unsigned = d.agent.post(&messages, json!({"kind": "reply", "body": "again"})).await;
     assert_eq!(unsigned.body["signature"], Value::Null);
+    let admin_reply = d.admin.post(&messages, json!({"kind": "reply", "body": "from the admin"})).await;
+    assert_eq!(admin_reply.status, 200);
+    let detail = d.agent.get(&format!("/api/tickets/{}", ticket["id"].as_str().unwrap())).await;
+    let participants: Vec<&str> =
+        detail.body["participants"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(participants, ["Bianca", "Admin"], "every agent who took part");
     for bad in [
         json!({"kind": "shout", "body": "x"}),
         json!({"kind": "reply", "body": "  "}),
