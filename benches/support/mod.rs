@@ -28,7 +28,17 @@ pub fn arg(name: &str, default: f64) -> f64 {
 /// Starts a server (admin `admin`/`pw`) in its own thread; its base URL.
 pub fn start_server(extra_config: &str) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(dir.path().to_owned()) };
+    let base = start(dir.path(), extra_config);
+    (base, dir)
+}
+
+/// Starts a server on an existing data directory; its base URL (and a dummy dir to keep).
+pub fn start_server_in(data_dir: &std::path::Path) -> (String, ()) {
+    (start(data_dir, ""), ())
+}
+
+fn start(data_dir: &std::path::Path, extra_config: &str) -> String {
+    let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(data_dir.to_owned()) };
     let text = format!(
         "[ws]\nmax_sockets_per_agent = 100000\nframes_per_s = 100000\nframes_burst = 100000\n[log]\nlevel = \"warn\"\n{extra_config}"
     );
@@ -42,7 +52,7 @@ pub fn start_server(extra_config: &str) -> (String, tempfile::TempDir) {
             server.run().await.unwrap();
         })
     });
-    (format!("http://{}", rx.recv().unwrap()), dir)
+    format!("http://{}", rx.recv().unwrap())
 }
 
 pub async fn call(base: &str, token: Option<&str>, method: &str, path: &str, body: Value) -> Value {
