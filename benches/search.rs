@@ -20,9 +20,30 @@ use tandem::metrics::Metrics;
 use tandem::store::{Store, writes};
 
 const WORDS: [&str; 24] = [
-    "printer", "invoice", "login", "password", "refund", "shipping", "account", "export", "calendar", "sync",
-    "browser", "mobile", "upload", "photo", "dark", "mode", "billing", "seats", "trial", "quote", "discount",
-    "contract", "renewal", "notification",
+    "printer",
+    "invoice",
+    "login",
+    "password",
+    "refund",
+    "shipping",
+    "account",
+    "export",
+    "calendar",
+    "sync",
+    "browser",
+    "mobile",
+    "upload",
+    "photo",
+    "dark",
+    "mode",
+    "billing",
+    "seats",
+    "trial",
+    "quote",
+    "discount",
+    "contract",
+    "renewal",
+    "notification",
 ];
 
 /// A small deterministic generator, so every run loads the same data.
@@ -36,7 +57,11 @@ impl Lcg {
 
     fn word(&mut self) -> String {
         // Mostly from a long tail of 20,000 synthetic words, sometimes a real one.
-        if self.next() % 4 == 0 { WORDS[(self.next() % WORDS.len() as u64) as usize].to_owned() } else { format!("w{}", self.next() % 20_000) }
+        if self.next().is_multiple_of(4) {
+            WORDS[(self.next() % WORDS.len() as u64) as usize].to_owned()
+        } else {
+            format!("w{}", self.next() % 20_000)
+        }
     }
 
     fn sentence(&mut self, n: usize) -> String {
@@ -65,7 +90,10 @@ fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
                     number: i as u64 + 1,
                     inbox: inbox.id,
                     subject: format!("{} help{rare}", rng.sentence(4)),
-                    customer: Customer { name: format!("Customer {i}"), contact: format!("c{i}@example.com") },
+                    customer: Customer {
+                        name: format!("Customer {i}"),
+                        contact: format!("c{i}@example.com"),
+                    },
                     status: Status::Pending,
                     assignee: None,
                     tags: vec![],
@@ -140,12 +168,19 @@ fn main() {
         let mut rng = Lcg(7);
         println!("| query | results | p50 ms | p99 ms |");
         println!("|---|---|---|---|");
-        let cases: Vec<(&str, Box<dyn Fn(&mut Lcg) -> String>)> = vec![
-            ("`#number`", Box::new(move |r: &mut Lcg| format!("/api/search?q=%23{}", r.next() % tickets as u64 + 1))),
+        type PathFor = Box<dyn Fn(&mut Lcg) -> String>;
+        let cases: Vec<(&str, PathFor)> = vec![
+            (
+                "`#number`",
+                Box::new(move |r: &mut Lcg| format!("/api/search?q=%23{}", r.next() % tickets as u64 + 1)),
+            ),
             ("rare word", Box::new(|_: &mut Lcg| "/api/search?q=zyzzyva".to_owned())),
             ("common word (every ticket)", Box::new(|_: &mut Lcg| "/api/search?q=help".to_owned())),
             ("two words", Box::new(|_: &mut Lcg| "/api/search?q=printer%20invoice".to_owned())),
-            ("inbox view, first page", Box::new(move |_: &mut Lcg| format!("/api/inboxes/{inbox}/tickets?view=pending&limit=50"))),
+            (
+                "inbox view, first page",
+                Box::new(move |_: &mut Lcg| format!("/api/inboxes/{inbox}/tickets?view=pending&limit=50")),
+            ),
         ];
         for (name, path) in cases {
             let mut samples = Vec::with_capacity(queries);
@@ -156,7 +191,11 @@ fn main() {
                 results = n;
             }
             samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            println!("| {name} | {results} | {:.2} | {:.2} |", percentile(&samples, 0.5), percentile(&samples, 0.99));
+            println!(
+                "| {name} | {results} | {:.2} | {:.2} |",
+                percentile(&samples, 0.5),
+                percentile(&samples, 0.99)
+            );
         }
     });
 }

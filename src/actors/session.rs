@@ -145,7 +145,12 @@ impl SessionActor {
                     };
                     act.send(frame.encode(), ctx);
                 }
-                Err(error) => act.send_error(reference, &error, ctx),
+                Err(error) => {
+                    if act.opened == Some(ticket) {
+                        act.opened = None; // the ticket took the tab off (a failed re-open)
+                    }
+                    act.send_error(reference, &error, ctx);
+                }
             },
         ));
     }

@@ -243,12 +243,14 @@ impl Presence {
 
     /// Gives the claim to `agent` if it is free and `agent` has the ticket open
     /// (accepting a ticket you are viewing makes it yours to work on).
+    /// Only visible tabs take it: a hidden tab does not claim behind its timer's back.
     pub fn claim_for(&mut self, agent: AgentId, now: Timestamp) -> Vec<Change> {
-        if self.claim.is_some() || !self.is_viewer(agent) {
+        let visible = self.tabs.values().any(|t| t.agent == agent && !t.hidden);
+        if self.claim.is_some() || !visible {
             return Vec::new();
         }
         self.claim = Some(Claim { agent, since: now });
-        for tab in self.tabs.values_mut().filter(|t| t.agent == agent) {
+        for tab in self.tabs.values_mut().filter(|t| t.agent == agent && !t.hidden) {
             tab.holding = true;
         }
         vec![Change::Claimed { agent }]

@@ -24,7 +24,7 @@ pub struct NotificationQuery {
     before: Option<uuid::Uuid>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     ids: Option<Vec<uuid::Uuid>>,
@@ -50,20 +50,13 @@ pub async fn list(
     Ok(web::Json(found.iter().map(|n| NotificationDto::new(n, &core.directory)).collect()))
 }
 
-/// Marks the given notifications (or, without a body or `ids`, all) read.
-/// A body that is not a valid `{ids?}` object is refused and marks nothing.
+/// Marks the given notifications (or, without `ids`, all) read.
 pub async fn mark_read(
     core: web::Data<Core>,
     caller: Caller,
-    body: web::Bytes,
+    body: web::Json<MarkRead>,
 ) -> Result<HttpResponse, Error> {
-    let ids = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let request: MarkRead = serde_json::from_slice(&body)
-            .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))?;
-        request.ids
-    };
+    let ids = body.into_inner().ids;
     let agent = caller.agent.id;
     let unread = {
         let tx = core.store.read()?;

@@ -399,7 +399,11 @@ async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
     let r = room().await;
     r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.3})).await;
     r.bianca.put(r.path("/lock")).await;
+    let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
+    assert_eq!(observer.subscribe(&r.inbox).await["presence"].as_array().unwrap().len(), 1);
     assert_eq!(r.bianca.delete(r.path("")).await.status, 204);
+    let snapshot = Ws::hello(&r.server, &r.admin).await.0.subscribe(&r.inbox).await;
+    assert_eq!(snapshot["presence"], json!([]), "snapshots forget a deleted ticket and its lock");
     // Past the lock's expiry: nothing expires on a deleted ticket.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(r.bianca.get("/api/me/notifications").await.body, json!([]));

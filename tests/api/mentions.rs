@@ -144,11 +144,10 @@ async fn followers_are_managed_by_those_who_may_edit_and_removal_stops_notificat
 
     assert_eq!(t.bianca.delete(t.path(&format!("/followers/{}", t.hanna.id))).await.status, 204);
     assert_eq!(t.bianca.delete(t.path(&format!("/followers/{}", t.hanna.id))).await.status, 404);
-    assert_eq!(
-        t.lena.delete(t.path(&format!("/followers/{}", t.lena.id))).await.status,
-        204,
-        "anyone may unfollow"
-    );
+    t.bianca.put(t.path("/lock")).await;
+    let unfollow = t.lena.delete(t.path(&format!("/followers/{}", t.lena.id))).await;
+    assert_eq!(unfollow.status, 204, "anyone may unfollow, even under someone else's lock");
+    t.bianca.delete(t.path("/lock")).await;
     t.bianca.post(t.path("/messages"), json!({"kind": "reply", "body": "done"})).await;
     assert_eq!(t.hanna.get("/api/me/notifications").await.body, json!([]));
     let history = t.admin.get(t.path("/history")).await.body;
@@ -156,7 +155,15 @@ async fn followers_are_managed_by_those_who_may_edit_and_removal_stops_notificat
         history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
-        ["created", "follower_added", "follower_added", "follower_removed", "follower_removed"]
+        [
+            "created",
+            "follower_added",
+            "follower_added",
+            "follower_removed",
+            "locked",
+            "follower_removed",
+            "unlocked"
+        ]
     );
 }
 

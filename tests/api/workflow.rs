@@ -74,6 +74,9 @@ async fn assignment_follows_the_status_rules_and_is_history() {
 
     let again = assign(json!(d.hanna.id)).await;
     assert_eq!(again.status, 200, "assigning the assignee again is a no-op");
+    d.admin.patch(format!("/api/agents/{}", d.hanna.id), json!({"inboxes": []})).await;
+    assert_eq!(assign(json!(d.hanna.id)).await.code(), "conflict", "a no-op still checks the agent");
+    d.admin.patch(format!("/api/agents/{}", d.hanna.id), json!({"inboxes": [d.support, d.sales]})).await;
     let mine = assign(json!(d.bianca.id)).await;
     assert_eq!(mine.body["assignee"], d.bianca.id.as_str());
     let unassigned = assign(Value::Null).await;
@@ -135,6 +138,9 @@ async fn accepting_a_ticket_you_view_claims_it() {
     bianca.open(&t, false).await;
     bianca.send(json!({"type": "visibility", "hidden": true})).await;
     assert_eq!(observer.presence("released").await["change"]["reason"], "hidden");
+    // Back on the tab (it does not re-claim by itself), Bianca accepts: the ticket is hers to work on.
+    bianca.send(json!({"type": "visibility", "hidden": false})).await;
+    observer.presence("viewer_shown").await;
     d.bianca.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
     let claimed = observer.presence("claimed").await;
     assert_eq!(claimed["claim"]["agent"]["name"], "Bianca");

@@ -113,10 +113,6 @@ impl TicketActor {
             |action, to, note: String| Some(Moved { action, to, note: format!("{note} by {}", by.name) });
         let conflict = |m: &str| Err(Error::Conflict(m.to_owned()));
         let plan = match op {
-            Op::Assign(target) if before.assignee == *target => {
-                // Already so: nothing to decide, record or announce.
-                Plan { after: before.clone(), history: Vec::new(), moved: None, release: false }
-            }
             Op::Assign(target) => {
                 if let Some(agent) = target {
                     let scope = TicketScope { inbox: before.inbox, shared_with: &before.shared_with };
@@ -127,6 +123,15 @@ impl TicketActor {
                     }
                 }
                 after.set_assignee(*target);
+                if after.assignee == before.assignee && after.status == before.status {
+                    // Already so: nothing to decide, record or announce.
+                    return Ok(Plan {
+                        after: before.clone(),
+                        history: Vec::new(),
+                        moved: None,
+                        release: false,
+                    });
+                }
                 let history = match target {
                     Some(agent) => entry(HistoryAction::Assigned).with("agent", agent.to_string()),
                     None => entry(HistoryAction::Unassigned),
@@ -486,6 +491,7 @@ impl TicketActor {
             changes = self.presence.clear(ReleaseReason::Moved, Some(by.id));
             self.publish_presence(&changes);
             self.tabs.clear();
+            self.publish_events(&[]); // snapshots forget it (a lock went with it)
             return;
         }
         if old_inbox != t.inbox && changes.is_empty() && !self.presence.is_empty() {

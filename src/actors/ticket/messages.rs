@@ -48,8 +48,10 @@ impl TicketActor {
         let mut mentioned = Vec::new();
         let mut skipped = Vec::new();
         for handle in mentioned_handles(body) {
-            let Some(agent) = self.core.directory.agent_by_handle(&handle).filter(|a| !a.disabled) else {
-                continue;
+            let Some(agent) =
+                self.core.directory.agent_by_handle(&handle).filter(|a| !a.disabled && a.id != author.id)
+            else {
+                continue; // unknown, disabled, or the author: nobody to add or tell
             };
             let reason = if !author_may_add {
                 "author_cannot_add_followers"
@@ -117,16 +119,14 @@ impl Handler<Post> for TicketActor {
                         .with("via", "mention"),
                 );
             }
-            if *agent != by {
-                let text = format!("{} mentioned you on {subject}", msg.by.name);
-                change.notifications.push(self.notification(
-                    &ticket,
-                    *agent,
-                    NotificationKind::Mention,
-                    Some(by),
-                    text,
-                ));
-            }
+            let text = format!("{} mentioned you on {subject}", msg.by.name);
+            change.notifications.push(self.notification(
+                &ticket,
+                *agent,
+                NotificationKind::Mention,
+                Some(by),
+                text,
+            ));
         }
         // Every other follower who can still see the ticket hears of the new message.
         let (author_name, verb) = match msg.kind {
