@@ -156,24 +156,37 @@ pub fn notification(
 }
 
 /// Tickets containing every one of `words`, with their summed weights, most
-/// relevant first, newest ticket first among equals.
+/// relevant first, newest ticket first among equals. Each word's postings are
+/// one sequential range scan (ordered by ticket), intersected by merging.
 pub fn search(tx: &ReadTransaction, words: &[String]) -> Result<Vec<(TicketId, u32)>, StoreError> {
-    let Some((first, rest)) = words.split_first() else { return Ok(Vec::new()) };
     let table = tx.open_table(SEARCH)?;
-    let mut hits: Vec<(u128, u32)> = Vec::new();
-    for row in table.range((first.as_str(), 0u128)..=(first.as_str(), u128::MAX))? {
-        let (key, weight) = row?;
-        hits.push((key.value().1, weight.value()));
-    }
-    for word in rest {
-        let mut kept = Vec::with_capacity(hits.len());
-        for (ticket, weight) in hits {
-            if let Some(more) = table.get((word.as_str(), ticket))? {
-                kept.push((ticket, weight + more.value()));
+    let mut hits: Option<Vec<(u128, u32)>> = None;
+    for word in words {
+        let range = table.range((word.as_str(), 0u128)..=(word.as_str(), u128::MAX))?;
+        hits = Some(match hits {
+            None => range.map(|row| row.map(|(k, v)| (k.value().1, v.value()))).collect::<Result<_, _>>()?,
+            Some(previous) => {
+                let mut kept = Vec::with_capacity(previous.len());
+                let mut previous = previous.into_iter().peekable();
+                for row in range {
+                    let (key, weight) = row?;
+                    let ticket = key.value().1;
+                    while previous.next_if(|(t, _)| *t < ticket).is_some() {}
+                    if let Some((_, w)) = previous.next_if(|(t, _)| *t == ticket) {
+                        kept.push((ticket, w + weight.value()));
+                    }
+                    if previous.peek().is_none() {
+                        break;
+                    }
+                }
+                kept
             }
+        });
+        if hits.as_ref().is_some_and(Vec::is_empty) {
+            break;
         }
-        hits = kept;
     }
+    let mut hits = hits.unwrap_or_default();
     hits.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
     Ok(hits.into_iter().map(|(t, w)| (TicketId::from_u128(t), w)).collect())
 }
