@@ -147,7 +147,8 @@ impl SessionActor {
                 }
                 Err(error) => {
                     if act.opened == Some(ticket) {
-                        act.opened = None; // the ticket took the tab off (a failed re-open)
+                        // A failed re-open: make sure the ticket lets go of this tab too.
+                        act.release(ReleaseReason::Closed);
                     }
                     act.send_error(reference, &error, ctx);
                 }

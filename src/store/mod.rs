@@ -165,6 +165,15 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         tx.open_table(NOTIFICATIONS)?;
         tx.open_table(SEARCH)?;
     }
+    // Data written before the search index existed gets indexed once.
+    let indexed = tx.open_table(META)?.get(SEARCH_INDEX_KEY)?.is_some();
+    if !indexed {
+        let count = writes::rebuild_search_index(&tx)?;
+        if count > 0 {
+            tracing::info!(tickets = count, "built the search index");
+        }
+        tx.open_table(META)?.insert(SEARCH_INDEX_KEY, codec::encode(&1u32).as_slice())?;
+    }
     tx.commit()?;
     Ok(())
 }

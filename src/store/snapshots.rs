@@ -8,7 +8,6 @@
 //! cursor whose snapshot expired continues on the current state.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,6 @@ pub const MAX_OPEN: usize = 1024;
 
 #[derive(Default)]
 pub struct Snapshots {
-    next: AtomicU64,
     open: Mutex<HashMap<u64, (Arc<ReadTransaction>, Instant)>>,
 }
 
@@ -35,10 +33,13 @@ impl Snapshots {
         })
     }
 
-    /// Keeps `tx` for later pages; returns its id (`id` again if it was one).
+    /// Keeps `tx` for later pages; returns its id (`id` again if it is a live
+    /// snapshot; otherwise a new random one, so ids cannot be guessed or collide).
     pub fn keep(&self, tx: Arc<ReadTransaction>, id: Option<u64>) -> u64 {
-        let id = id.unwrap_or_else(|| self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let mut open = self.open.lock().expect("snapshots lock");
+        let now = Instant::now();
+        open.retain(|_, (_, used)| now.duration_since(*used) < TTL);
+        let id = id.filter(|id| open.contains_key(id)).unwrap_or_else(rand::random);
         if open.len() >= MAX_OPEN
             && !open.contains_key(&id)
             && let Some(oldest) = open.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k)

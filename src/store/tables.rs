@@ -40,6 +40,8 @@ pub const SEARCH: TableDefinition<(&str, u128), u32> = TableDefinition::new("sea
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub const NEXT_TICKET_NUMBER_KEY: &str = "next_ticket_number";
 pub const SETTINGS_KEY: &str = "settings";
+/// Present once the search index covers every ticket (see `Store::open`).
+pub const SEARCH_INDEX_KEY: &str = "search_index";
 
 /// The on-disk layout this binary writes. Bump on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -185,3 +185,30 @@ pub fn put_notification(tx: &WriteTransaction, notification: &Notification) -> R
     tx.open_table(NOTIFICATIONS)?.insert(key, codec::encode(notification).as_slice())?;
     Ok(())
 }
+
+/// Rebuilds the search index from every ticket and message (for data written
+/// before the index existed). Runs inside one write transaction at start-up.
+pub fn rebuild_search_index(tx: &WriteTransaction) -> Result<usize, StoreError> {
+    tx.delete_table(SEARCH)?;
+    let tickets: Vec<Ticket> = {
+        let table = tx.open_table(TICKETS)?;
+        table.iter()?.map(|row| codec::decode(row?.1.value())).collect::<Result<_, _>>()?
+    };
+    for ticket in &tickets {
+        index_words(tx, ticket.id, &ticket_words(ticket), true)?;
+        let messages: Vec<Message> = {
+            let table = tx.open_table(MESSAGES)?;
+            let id = ticket.id.as_u128();
+            table
+                .range((id, 0)..=(id, u128::MAX))?
+                .map(|row| codec::decode(row?.1.value()))
+                .collect::<Result<_, _>>()?
+        };
+        for message in messages {
+            let words =
+                search::words(&message.body).into_iter().map(|(w, c)| (w, c * search::BODY_WEIGHT)).collect();
+            index_words(tx, ticket.id, &words, true)?;
+        }
+    }
+    Ok(tickets.len())
+}

@@ -61,3 +61,25 @@ async fn a_newer_schema_is_refused() {
     let error = TestServer::start_in(dir.path(), "").await.err().expect("refused");
     assert!(error.contains("newer Tandem"), "{error}");
 }
+
+#[actix_web::test]
+async fn data_written_before_the_search_index_existed_is_indexed_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path(), "").await.unwrap();
+    let admin = server.admin().await;
+    let inbox = admin.create_inbox("Support").await;
+    let ticket = admin.create_ticket(&inbox, "Zebra crossing").await;
+    assert_eq!(ticket["number"], 1);
+    server.stop();
+    {
+        // Make the file look like one from before the index: no postings, no marker.
+        let db = redb::Database::create(tandem::store::Store::file_in(dir.path())).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.delete_table(tandem::store::tables::SEARCH).unwrap();
+        tx.open_table(tandem::store::tables::META).unwrap().remove("search_index").unwrap();
+        tx.commit().unwrap();
+    }
+    let server = TestServer::start_in(dir.path(), "").await.unwrap();
+    let found = admin.on(&server).get("/api/search?q=zebra").await;
+    assert_eq!(found.body["tickets"][0]["number"], 1, "{}", found.body);
+}

@@ -99,7 +99,7 @@ impl Handler<Open> for TicketActor {
         let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
         // Opening marks the ticket read for the opener (durable before `opened`).
         let mut change = Change::of(ticket);
-        change.after.read_by.insert(msg.agent.id);
+        let newly_read = change.after.read_by.insert(msg.agent.id);
         let Open { session, agent, recipient, take_over, hidden } = msg;
         let opener = agent.id;
         let open = move |act: &mut Self| {
@@ -123,11 +123,16 @@ impl Handler<Open> for TicketActor {
             _ => {
                 let claimed = open(self);
                 AtomicResponse::new(Box::pin(self.write(change).map(move |written, act, _| match written {
-                    Ok(ticket) => Ok(Opened {
-                        claimed,
-                        presence: act.presence_dto(&ticket),
-                        drafts: act.draft_dtos(&ticket),
-                    }),
+                    Ok(ticket) => {
+                        if newly_read {
+                            act.tell_own_sessions(&ticket, opener, "read"); // the opener's other tabs
+                        }
+                        Ok(Opened {
+                            claimed,
+                            presence: act.presence_dto(&ticket),
+                            drafts: act.draft_dtos(&ticket),
+                        })
+                    }
                     Err(error) => {
                         let undone = act.presence.close(session, ReleaseReason::Disconnected);
                         act.tabs.remove(&session);

@@ -20,6 +20,21 @@ pub struct MarkRead {
     pub read: bool,
 }
 
+impl TicketActor {
+    /// A `ticket` frame about `agent`'s own read mark, to `agent`'s sessions only.
+    pub(super) fn tell_own_sessions(
+        &self,
+        t: &crate::domain::ticket::Ticket,
+        agent: crate::domain::AgentId,
+        action: &'static str,
+    ) {
+        let frame = self.ticket_payload(t, action, agent);
+        for session in self.core.registry.sessions_of(agent) {
+            session.do_send(Deliver(frame.for_agent(agent).clone()));
+        }
+    }
+}
+
 impl Handler<MarkRead> for TicketActor {
     type Result = AtomicResponse<Self, Result<TicketDto, Error>>;
 
@@ -35,11 +50,11 @@ impl Handler<MarkRead> for TicketActor {
             change.after.read_by.remove(&msg.by.id);
         }
         let agent = msg.by.id;
+        let changed =
+            change.after.read_by != self.ticket.as_ref().map(|t| t.read_by.clone()).unwrap_or_default();
         self.commit(change, move |act, t, _| {
-            let action = if msg.read { "read" } else { "unread" };
-            let frame = act.ticket_payload(t, action, agent);
-            for session in act.core.registry.sessions_of(agent) {
-                session.do_send(Deliver(frame.for_agent(agent).clone()));
+            if changed {
+                act.tell_own_sessions(t, agent, if msg.read { "read" } else { "unread" });
             }
             Ok(TicketDto::for_caller(t, agent))
         })
