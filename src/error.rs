@@ -22,6 +22,8 @@ pub enum Error {
     TicketLocked { holder: AgentRef },
     #[error("{0}")]
     Conflict(String),
+    #[error("newer messages arrived since the one you saw; read them, or send with force")]
+    Stale { newer: Vec<crate::protocol::dto::MessageDto> },
     #[error("ticket sharing is disabled")]
     SharingDisabled,
     #[error("request body too large")]
@@ -45,6 +47,7 @@ impl Error {
             Error::TicketClaimed { .. } => "ticket_claimed",
             Error::TicketLocked { .. } => "ticket_locked",
             Error::Conflict(_) => "conflict",
+            Error::Stale { .. } => "stale",
             Error::SharingDisabled => "sharing_disabled",
             Error::PayloadTooLarge => "payload_too_large",
             Error::RateLimited => "rate_limited",

@@ -17,6 +17,7 @@ impl ResponseError for Error {
             Error::TicketClaimed { .. }
             | Error::TicketLocked { .. }
             | Error::Conflict(_)
+            | Error::Stale { .. }
             | Error::SharingDisabled => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -36,6 +37,9 @@ impl ResponseError for Error {
             }
             Error::RateLimited => {
                 body["retry_after_s"] = json!(60);
+            }
+            Error::Stale { newer } => {
+                body["newer"] = json!(newer);
             }
             _ => {}
         }

@@ -141,10 +141,14 @@ pub async fn post_message(
     let body = body.into_inner();
     let kind = MessageKind::parse(&body.kind)
         .ok_or_else(|| Error::bad_request("kind must be customer, reply or note"))?;
-    if body.send_at.is_some() || body.after.is_some() || body.cancel_if_replied || body.force {
-        return Err(Error::bad_request("send_at, after, force and cancel_if_replied are not supported yet"));
+    if body.send_at.is_some() || body.cancel_if_replied {
+        return Err(Error::bad_request("send_at and cancel_if_replied are not supported yet"));
     }
-    let post = Post { by: caller.agent, kind, body: body.body };
+    let after = body
+        .after
+        .as_deref()
+        .map(|a| a.parse().map_err(|_| Error::bad_request("`after` is not a message id")));
+    let post = Post { by: caller.agent, kind, body: body.body, after: after.transpose()?, force: body.force };
     let posted = core.into_inner().ask_ticket(id, post).await?;
     Ok(web::Json(PostedMessageDto { message: posted.message, skipped_mentions: posted.skipped_mentions }))
 }

@@ -244,3 +244,58 @@ async fn unknown_routes_answer_json_not_found() {
     assert_eq!((fly.status, fly.code()), (404, "not_found"));
     let _ = &d.server;
 }
+
+#[actix_web::test]
+async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
+    let d = desk().await;
+    let ticket = d.admin.create_ticket(&d.inbox, "Stale").await;
+    let id = ticket["id"].as_str().unwrap();
+    let path = format!("/api/tickets/{id}/messages");
+    let first = d.agent.get(format!("/api/tickets/{id}")).await.body["messages"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = d.agent.post(&path, json!({"kind": "reply", "body": "Looking", "after": first})).await;
+    assert_eq!(reply.status, 200, "nothing newer: sent");
+    let reply_id = reply.body["id"].as_str().unwrap().to_owned();
+    d.agent.post(&path, json!({"kind": "note", "body": "internal, does not count"})).await;
+    let customer = d.admin.post(&path, json!({"kind": "customer", "body": "Actually, it works now"})).await;
+
+    let stale =
+        d.agent.post(&path, json!({"kind": "reply", "body": "Please restart", "after": reply_id})).await;
+    assert_eq!((stale.status, stale.code()), (409, "stale"));
+    let newer: Vec<&str> =
+        stale.body["error"]["newer"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        newer,
+        [customer.body["id"].as_str().unwrap()],
+        "only sent customer messages and replies count"
+    );
+    assert_eq!(
+        d.agent.get(format!("/api/tickets/{id}")).await.body["messages"].as_array().unwrap().len(),
+        4,
+        "nothing sent"
+    );
+    let forced = d
+        .agent
+        .post(
+            &path,
+            json!({"kind": "reply", "body": "Please restart anyway", "after": reply_id, "force": true}),
+        )
+        .await;
+    assert_eq!(forced.status, 200);
+
+    let unknown = d
+        .agent
+        .post(&path, json!({"kind": "reply", "body": "x", "after": "01a1fcb1-fa68-7345-849d-4f02be394110"}))
+        .await;
+    assert_eq!(unknown.code(), "bad_request");
+    assert_eq!(
+        d.agent.post(&path, json!({"kind": "reply", "body": "x", "after": "nope"})).await.code(),
+        "bad_request"
+    );
+    assert_eq!(
+        d.agent.post(&path, json!({"kind": "note", "body": "x", "after": first})).await.code(),
+        "bad_request"
+    );
+}

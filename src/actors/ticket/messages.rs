@@ -17,6 +17,7 @@ use crate::domain::{Agent, AgentId, MessageId, Timestamp};
 use crate::error::Error;
 use crate::protocol::dto::{MessageDto, SkippedMention};
 use crate::protocol::frames::ServerFrame;
+use crate::store::reads;
 
 /// Posts a customer message, public reply or internal note.
 #[derive(Message, Clone)]
@@ -25,6 +26,10 @@ pub struct Post {
     pub by: Arc<Agent>,
     pub kind: MessageKind,
     pub body: String,
+    /// Stale-send guard: the newest message the author saw (replies only).
+    pub after: Option<MessageId>,
+    /// Send even if newer messages arrived.
+    pub force: bool,
 }
 
 /// The stored message, and the mentions that added nobody (with why).
@@ -67,6 +72,24 @@ impl TicketActor {
     }
 }
 
+impl TicketActor {
+    /// The stale-send guard: sent customer messages and replies newer than
+    /// `after`, which must be a message of this ticket.
+    fn newer_than(&self, after: MessageId) -> Result<Vec<TicketMessage>, Error> {
+        let messages = reads::messages(&self.core.store.read()?, self.id)?;
+        let Some(seen) = messages.iter().position(|m| m.id == after) else {
+            return Err(Error::bad_request("`after` names no message of this ticket"));
+        };
+        Ok(messages[seen + 1..]
+            .iter()
+            .filter(|m| {
+                m.state == MessageState::Sent && matches!(m.kind, MessageKind::Customer | MessageKind::Reply)
+            })
+            .cloned()
+            .collect())
+    }
+}
+
 impl Handler<Post> for TicketActor {
     type Result = AtomicResponse<Self, Result<Posted, Error>>;
 
@@ -88,6 +111,19 @@ impl Handler<Post> for TicketActor {
         };
         if let Err(e) = collision.and_then(|()| ticket::validate_body(&msg.body).map_err(Error::BadRequest)) {
             return refuse(e);
+        }
+        if let Some(after) = msg.after {
+            if msg.kind != MessageKind::Reply {
+                return refuse(Error::bad_request("`after` applies to replies"));
+            }
+            match self.newer_than(after) {
+                Err(e) => return refuse(e),
+                Ok(newer) if !newer.is_empty() && !msg.force => {
+                    let newer = newer.iter().map(|m| MessageDto::new(m, &self.core.directory)).collect();
+                    return refuse(Error::Stale { newer });
+                }
+                Ok(_) => {}
+            }
         }
         let now = Timestamp::now();
         let by = msg.by.id;

@@ -125,7 +125,7 @@ impl Handler<Open> for TicketActor {
                 AtomicResponse::new(Box::pin(self.write(change).map(move |written, act, _| match written {
                     Ok(ticket) => {
                         if newly_read {
-                            act.tell_own_sessions(&ticket, opener, "read"); // the opener's other tabs
+                            act.tell_own_sessions(&ticket, opener, "read"); // every tab of the opener
                         }
                         Ok(Opened {
                             claimed,
