@@ -314,8 +314,17 @@ async fn write_loop(
             return;
         }
     };
-    // A client that does not read cannot stall the close: give it a moment, then drop.
-    let _ = tokio::time::timeout(Duration::from_secs(1), session.close(reason)).await;
+    // Frames queued before the close go out first (e.g. `access_revoked` before 4403);
+    // a client that does not read cannot stall this: give it a moment, then drop.
+    let flush_and_close = async {
+        while let Ok(Outbound::Text(text)) = queue.try_recv() {
+            if session.text(text).await.is_err() {
+                return;
+            }
+        }
+        let _ = session.close(reason).await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), flush_and_close).await;
 }
 
 /// Token bucket for the per-socket data-frame rate limit.

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use super::connection::{Ended, Outlet, OutletError, close};
 use super::inbox::{Subscribe, Unsubscribe};
-use super::ticket::{CloseTab, ForceRelease, Open, ReleaseHidden, SetHidden, UpdateDraft};
+use super::ticket::{CloseTab, ForceRelease, Open, ReleaseHidden, Revalidate, SetHidden, UpdateDraft};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
 use crate::domain::presence::ReleaseReason;
@@ -65,6 +65,11 @@ pub struct SocketEnded {
     pub connection: u64,
     pub cause: Ended,
 }
+
+/// The agent's access changed (memberships, role): drop what it may no longer see.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Recheck;
 
 /// Ends the session now, closing its socket with `code` (agent disabled: 4403,
 /// server shutting down: 1001).
@@ -386,10 +391,36 @@ impl Handler<SocketEnded> for SessionActor {
     }
 }
 
+impl Handler<Recheck> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Recheck, ctx: &mut Context<Self>) {
+        let agent = self.fresh_agent();
+        if let Some(inbox) = self.inbox.filter(|i| !can_view_inbox(&agent, *i)) {
+            self.unsubscribe();
+            let error = Error::forbidden(format!(
+                "you are no longer a member of inbox {inbox}; the subscription ended"
+            ));
+            self.send_error(None, &error, ctx);
+        }
+        if let Some(ticket) = self.opened {
+            // The ticket decides: if the agent cannot see it any more, it sends `access_revoked`.
+            self.core.registry.ticket(&self.core, ticket).do_send(Revalidate { agent: agent.id });
+        }
+    }
+}
+
 impl Handler<Disconnect> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
+        if msg.code == close::DISABLED
+            && let Some(ticket) = self.opened
+        {
+            // A disabled agent loses access: its ticket hears `revoked`, the tab `access_revoked`.
+            self.send(ServerFrame::AccessRevoked { ticket }.encode(), ctx);
+            self.release(ReleaseReason::Revoked);
+        }
         if let Some(outlet) = self.outlet.take() {
             outlet.close(msg.code, msg.reason);
         }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::auth::Caller;
 use crate::accounts::{AgentPatch, NewAgent};
 use crate::actors::connection::close;
-use crate::actors::session::Disconnect;
+use crate::actors::session::{Disconnect, Recheck};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
 use crate::domain::{AgentId, Role};
@@ -81,10 +81,15 @@ pub async fn patch_agent(
         inboxes: body.inboxes,
         disabled: body.disabled,
     };
-    let (_, after) = core.directory.update_agent(id, patch).await?;
+    let (before, after) = core.directory.update_agent(id, patch).await?;
     if after.disabled {
         for session in core.registry.sessions_of(id) {
             session.do_send(Disconnect { code: close::DISABLED, reason: "agent disabled" });
+        }
+    } else if before.inboxes != after.inboxes || before.role != after.role {
+        // Lost access takes effect at once: subscriptions end, open tickets are revoked.
+        for session in core.registry.sessions_of(id) {
+            session.do_send(Recheck);
         }
     }
     Ok(web::Json(AgentDto::from(&*after)))

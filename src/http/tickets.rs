@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::auth::Caller;
 use crate::actors::ticket::{
-    AddFollower, Create, GetLive, LockTicket, MarkRead, Mutate, Op, Patch, Post, RemoveFollower, Unlock,
+    AddFollower, Create, GetLive, LockTicket, MarkRead, Mutate, Op, Patch, Post, RemoveFollower, Share,
+    Unlock, Unshare,
 };
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
@@ -206,6 +207,44 @@ pub async fn remove_follower(
     let agent = path.1.parse().map_err(|_| Error::NotFound)?;
     core.into_inner().ask_ticket(id, RemoveFollower { by: caller.agent, agent }).await?;
     Ok(actix_web::HttpResponse::NoContent().finish())
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn share(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<FollowerRequest>,
+) -> Result<web::Json<serde_json::Value>> {
+    let id = ticket_id(&id)?;
+    let shared = core.into_inner().ask_ticket(id, Share { by: caller.agent, agent: body.agent }).await?;
+    Ok(web::Json(json!({ "shared_with": shared })))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %path.0))]
+pub async fn unshare(
+    core: web::Data<Core>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<actix_web::HttpResponse> {
+    let id = ticket_id(&path.0)?;
+    let agent = path.1.parse().map_err(|_| Error::NotFound)?;
+    core.into_inner().ask_ticket(id, Unshare { by: caller.agent, agent }).await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/me/shared`: "Shared with me".
+pub async fn shared_with_me(core: web::Data<Core>, caller: Caller) -> Result<web::Json<serde_json::Value>> {
+    let tx = core.store.read()?;
+    let mut tickets = Vec::new();
+    for id in reads::shared_with(&tx, caller.agent.id)? {
+        if let Some(t) =
+            reads::ticket(&tx, id)?.filter(|t| !t.deleted && t.shared_with.contains(&caller.agent.id))
+        {
+            tickets.push(TicketDto::for_caller(&t, caller.agent.id));
+        }
+    }
+    Ok(web::Json(json!({ "tickets": tickets })))
 }
 
 pub async fn lock(

@@ -144,6 +144,9 @@ pub enum ServerFrame {
     Notification {
         notification: NotificationDto,
     },
+    AccessRevoked {
+        ticket: TicketId,
+    },
     Presence {
         inbox: InboxId,
         #[serde(flatten)]

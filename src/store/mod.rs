@@ -164,6 +164,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         tx.open_table(LOCKED_TICKETS)?;
         tx.open_table(NOTIFICATIONS)?;
         tx.open_table(SEARCH)?;
+        tx.open_table(SHARES)?;
     }
     // Data written before the search index existed gets indexed once.
     let indexed = tx.open_table(META)?.get(SEARCH_INDEX_KEY)?.is_some();

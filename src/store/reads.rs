@@ -190,3 +190,10 @@ pub fn search(tx: &ReadTransaction, words: &[String]) -> Result<Vec<(TicketId, u
     hits.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
     Ok(hits.into_iter().map(|(t, w)| (TicketId::from_u128(t), w)).collect())
 }
+
+/// The tickets shared with `agent`, oldest share first.
+pub fn shared_with(tx: &ReadTransaction, agent: AgentId) -> Result<Vec<TicketId>, StoreError> {
+    let table = tx.open_table(SHARES)?;
+    let id = agent.as_u128();
+    table.range((id, 0)..=(id, u128::MAX))?.map(|row| Ok(TicketId::from_u128(row?.0.value().1))).collect()
+}

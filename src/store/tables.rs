@@ -34,6 +34,8 @@ pub const LOCKED_TICKETS: TableDefinition<u128, ()> = TableDefinition::new("lock
 /// (agent id, notification id v7) → `domain::notification::Notification`, oldest first.
 pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("notifications");
 
+/// (agent id, ticket id) → (): the tickets shared with an agent ("Shared with me").
+pub const SHARES: TableDefinition<(u128, u128), ()> = TableDefinition::new("shares");
 /// Inverted index: (word, ticket id) → weight (see `domain::search`).
 pub const SEARCH: TableDefinition<(&str, u128), u32> = TableDefinition::new("search");
 

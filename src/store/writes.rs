@@ -130,6 +130,16 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
     if old.is_none() {
         tx.open_table(TICKET_NUMBERS)?.insert(new.number, new.id.as_u128())?;
     }
+    let old_shares: &[AgentId] = old.map_or(&[], |o| &o.shared_with);
+    if old_shares != new.shared_with.as_slice() {
+        let mut shares = tx.open_table(SHARES)?;
+        for agent in old_shares.iter().filter(|a| !new.shared_with.contains(a)) {
+            shares.remove((agent.as_u128(), new.id.as_u128()))?;
+        }
+        for agent in new.shared_with.iter().filter(|a| !old_shares.contains(a)) {
+            shares.insert((agent.as_u128(), new.id.as_u128()), ())?;
+        }
+    }
     let searchable_changed = old.is_none_or(|o| o.subject != new.subject || o.customer != new.customer);
     if searchable_changed {
         if let Some(old) = old {

@@ -10,6 +10,7 @@ mod persistence;
 mod queues;
 mod roles;
 mod search;
+mod sharing;
 mod support;
 mod tickets;
 mod websocket;

@@ -13,13 +13,15 @@ enum Prep {
     Resolved,
     LockedByMember,
     MemberFollows,
+    SharedWithOutsider,
 }
 
 const ROLES: [&str; 4] = ["admin", "member", "non-member", "light"];
 
 /// (method, path, body, preparation, expected status for each of `ROLES`).
 /// Placeholders: {T} a fresh ticket, {I} its inbox, {I2} another inbox,
-/// {M} the member agent, {N} a unique number.
+/// {M} the member agent, {O} the non-member agent, {N} a unique number.
+/// Sharing is enabled for this table (its being off is tested in `sharing`).
 fn table() -> Vec<(&'static str, &'static str, Value, Prep, [u16; 4])> {
     use Prep::*;
     vec![
@@ -85,6 +87,9 @@ fn table() -> Vec<(&'static str, &'static str, Value, Prep, [u16; 4])> {
         ("POST", "/api/tickets/{T}/unread", Value::Null, Nothing, [200, 200, 404, 200]),
         ("GET", "/api/search?q=roles", Value::Null, Nothing, [200, 200, 200, 200]),
         ("GET", "/api/search?q=roles&inbox={I}", Value::Null, Nothing, [200, 200, 404, 200]),
+        ("POST", "/api/tickets/{T}/shares", json!({"agent": "{O}"}), Nothing, [200, 200, 404, 403]),
+        ("DELETE", "/api/tickets/{T}/shares/{O}", Value::Null, SharedWithOutsider, [204, 204, 204, 403]),
+        ("GET", "/api/me/shared", Value::Null, Nothing, [200, 200, 200, 200]),
         ("GET", "/api/me/notifications", Value::Null, Nothing, [200, 200, 200, 200]),
         ("POST", "/api/me/notifications/read", json!({}), Nothing, [204, 204, 204, 204]),
         ("POST", "/api/logout", Value::Null, Nothing, [204, 204, 204, 204]),
@@ -98,7 +103,8 @@ async fn every_endpoint_checks_every_role() {
     let inbox = admin.create_inbox("Support").await;
     let other = admin.create_inbox("Sales").await;
     let member = server.agent(&admin, "member", "agent", &[&inbox]).await;
-    server.agent(&admin, "outsider", "agent", &[&other]).await;
+    let outsider = server.agent(&admin, "outsider", "agent", &[&other]).await;
+    admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
     server.agent(&admin, "light", "light", &[&inbox]).await;
     let logins = [("admin", ADMIN_PASSWORD), ("member", "pw"), ("outsider", "pw"), ("light", "pw")];
     let mut failures = Vec::new();
@@ -119,6 +125,12 @@ async fn every_endpoint_checks_every_role() {
                     assert_eq!(admin.post(format!("{tpath}/resolve"), json!({})).await.status, 200)
                 }
                 Prep::LockedByMember => assert_eq!(member.put(format!("{tpath}/lock")).await.status, 200),
+                Prep::SharedWithOutsider => {
+                    assert_eq!(
+                        admin.post(format!("{tpath}/shares"), json!({"agent": outsider.id})).await.status,
+                        200
+                    )
+                }
                 Prep::MemberFollows => {
                     assert_eq!(
                         admin.post(format!("{tpath}/followers"), json!({"agent": member.id})).await.status,
@@ -131,6 +143,7 @@ async fn every_endpoint_checks_every_role() {
                     .replace("{I2}", &other)
                     .replace("{I}", &inbox)
                     .replace("{M}", &member.id)
+                    .replace("{O}", &outsider.id)
                     .replace("{N}", &n.to_string())
             };
             let caller = server.login(login, password).await;

@@ -29,6 +29,7 @@ mod lock;
 mod messages;
 mod presence;
 mod read_marks;
+mod shares;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use lock::{LockTicket, Unlock};
 pub use messages::{Post, Posted};
 pub use presence::{CloseTab, ForceRelease, GetLive, Live, Open, Opened, ReleaseHidden, SetHidden};
 pub use read_marks::MarkRead;
+pub use shares::{Revalidate, Share, Unshare};
 
 use super::inbox::{Payload, PresenceUpdate, Publish, Viewer};
 use super::session::Deliver;
