@@ -119,6 +119,7 @@ fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
                         state: MessageState::Sent,
                         send_at: None,
                         signature: None,
+                        cancel_if_replied: false,
                     })
                     .collect();
                 rows.push((ticket, messages));

@@ -37,6 +37,7 @@ async fn run(store: Arc<Store>, writers: usize, seconds: f64) -> (f64, f64) {
                         state: MessageState::Sent,
                         send_at: None,
                         signature: None,
+                        cancel_if_replied: false,
                     };
                     store.write(move |tx| writes::put_message(tx, &message)).await.expect("write");
                     done += 1;

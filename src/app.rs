@@ -8,13 +8,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use actix::Arbiter;
+use actix::{Actor, Arbiter};
 use actix_web::{HttpServer, web};
 use tokio::sync::Notify;
 
 use crate::accounts::Directory;
 use crate::actors::connection::close;
 use crate::actors::registry::Registry;
+use crate::actors::scheduler::Scheduler;
 use crate::actors::session::Disconnect;
 use crate::actors::ticket::FlushDrafts;
 use crate::bootstrap::{self, Bootstrap};
@@ -65,12 +66,18 @@ impl App {
         };
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let registry = Registry::new(arbiters.iter().map(Arbiter::handle).collect());
-        let core = Arc::new(Core { config, store, directory, metrics, registry });
+        let core =
+            Arc::new(Core { config, store, directory, metrics, registry, scheduler: Default::default() });
         bootstrap::run(&core, &bootstrap).await.map_err(AppError::Bootstrap)?;
         // Locked tickets keep an actor (their expiry timer, their lock in snapshots).
         for ticket in reads::locked_tickets(&core.store.read()?)? {
             core.registry.ticket(&core, ticket);
         }
+        // Overdue scheduled replies go out right away.
+        let scheduler_core = core.clone();
+        let scheduler =
+            Scheduler::start_in_arbiter(&arbiters[0].handle(), move |_| Scheduler::new(scheduler_core));
+        let _ = core.scheduler.set(scheduler);
 
         let data = web::Data::from(core.clone());
         let max_body = core.config.max_body_bytes;

@@ -16,4 +16,15 @@ pub struct Core {
     pub directory: Directory,
     pub metrics: Arc<Metrics>,
     pub registry: Registry,
+    /// Set once at start-up, right after the core exists.
+    pub scheduler: std::sync::OnceLock<actix::Addr<crate::actors::scheduler::Scheduler>>,
+}
+
+impl Core {
+    /// Tells the scheduler a reply is due at `at`.
+    pub fn scheduled(&self, at: crate::domain::Timestamp) {
+        if let Some(scheduler) = self.scheduler.get() {
+            scheduler.do_send(crate::actors::scheduler::Scheduled { at });
+        }
+    }
 }

@@ -8,11 +8,13 @@
 //!   a lost socket for the reconnect grace period.
 //! - [`connection`]: the socket pump of one WebSocket (hello, heartbeats, rate
 //!   limit, bounded outbound queue); not an actor, a pair of local tasks.
+//! - [`scheduler::Scheduler`]: fires scheduled replies when due (the schedule is in the store).
 //! - [`registry::Registry`]: finds or spawns ticket and inbox actors, and finds
 //!   every live session of an agent.
 
 pub mod connection;
 pub mod inbox;
 pub mod registry;
+pub mod scheduler;
 pub mod session;
 pub mod ticket;

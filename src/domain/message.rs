@@ -47,4 +47,7 @@ pub struct Message {
     /// The author's name as shown to the customer, when `sign_replies` was on at send time.
     #[serde(default)]
     pub signature: Option<String>,
+    /// A scheduled reply is dropped at send time if another agent replied publicly after it was scheduled.
+    #[serde(default)]
+    pub cancel_if_replied: bool,
 }

@@ -53,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/tickets/{id}/lock", web::delete().to(tickets::unlock))
                 .route("/tickets/{id}/history", web::get().to(tickets::history))
                 .route("/tickets/{id}/messages", web::post().to(tickets::post_message))
+                .route("/tickets/{id}/messages/{message}", web::delete().to(tickets::cancel_scheduled))
                 .route("/tickets/{id}/{step}", web::post().to(tickets::step)),
         )
         .default_service(web::to(error::not_found));

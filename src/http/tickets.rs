@@ -8,14 +8,14 @@ use serde_json::json;
 
 use super::auth::Caller;
 use crate::actors::ticket::{
-    AddFollower, Create, GetLive, LockTicket, MarkRead, Mutate, Op, Patch, Post, RemoveFollower, Share,
-    Unlock, Unshare,
+    AddFollower, CancelScheduled, Create, GetLive, LockTicket, MarkRead, Mutate, Op, Patch, Post,
+    RemoveFollower, Share, Unlock, Unshare,
 };
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
 use crate::domain::message::MessageKind;
 use crate::domain::ticket::{self, Ticket, View};
-use crate::domain::{AgentId, InboxId, TicketId};
+use crate::domain::{AgentId, InboxId, TicketId, Timestamp};
 use crate::error::Error;
 use crate::protocol::dto::{
     AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, PostedMessageDto, TicketDetailDto, TicketDto,
@@ -142,14 +142,32 @@ pub async fn post_message(
     let body = body.into_inner();
     let kind = MessageKind::parse(&body.kind)
         .ok_or_else(|| Error::bad_request("kind must be customer, reply or note"))?;
-    if body.send_at.is_some() || body.cancel_if_replied {
-        return Err(Error::bad_request("send_at and cancel_if_replied are not supported yet"));
+    let send_at = match body.send_at.as_deref() {
+        Some(text) => Some(
+            Timestamp::parse_rfc3339(text)
+                .ok_or_else(|| Error::bad_request("send_at is not an RFC 3339 time"))?,
+        ),
+        None => None,
+    };
+    if send_at.is_some() && kind != MessageKind::Reply {
+        return Err(Error::bad_request("only replies can be scheduled"));
+    }
+    if body.cancel_if_replied && send_at.is_none() {
+        return Err(Error::bad_request("cancel_if_replied goes with send_at"));
     }
     let after = body
         .after
         .as_deref()
         .map(|a| a.parse().map_err(|_| Error::bad_request("`after` is not a message id")));
-    let post = Post { by: caller.agent, kind, body: body.body, after: after.transpose()?, force: body.force };
+    let post = Post {
+        by: caller.agent,
+        kind,
+        body: body.body,
+        after: after.transpose()?,
+        force: body.force,
+        send_at,
+        cancel_if_replied: body.cancel_if_replied,
+    };
     let posted = core.into_inner().ask_ticket(id, post).await?;
     Ok(web::Json(PostedMessageDto { message: posted.message, skipped_mentions: posted.skipped_mentions }))
 }
@@ -206,6 +224,18 @@ pub async fn remove_follower(
     let id = ticket_id(&path.0)?;
     let agent = path.1.parse().map_err(|_| Error::NotFound)?;
     core.into_inner().ask_ticket(id, RemoveFollower { by: caller.agent, agent }).await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %path.0))]
+pub async fn cancel_scheduled(
+    core: web::Data<Core>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<actix_web::HttpResponse> {
+    let id = ticket_id(&path.0)?;
+    let message = path.1.parse().map_err(|_| Error::NotFound)?;
+    core.into_inner().ask_ticket(id, CancelScheduled { by: caller.agent, message }).await?;
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 

@@ -147,6 +147,11 @@ pub enum ServerFrame {
     AccessRevoked {
         ticket: TicketId,
     },
+    /// A scheduled reply was cancelled or dropped before it was sent.
+    MessageRemoved {
+        ticket: TicketId,
+        message: crate::domain::MessageId,
+    },
     Presence {
         inbox: InboxId,
         #[serde(flatten)]

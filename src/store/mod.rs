@@ -165,6 +165,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         tx.open_table(NOTIFICATIONS)?;
         tx.open_table(SEARCH)?;
         tx.open_table(SHARES)?;
+        tx.open_table(SCHEDULE)?;
     }
     // Data written before the search index existed gets indexed once.
     let indexed = tx.open_table(META)?.get(SEARCH_INDEX_KEY)?.is_some();

@@ -8,10 +8,11 @@ use crate::domain::agent::TokenRecord;
 use crate::domain::draft::Draft;
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
+use crate::domain::message::MessageState;
 use crate::domain::notification::Notification;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::{Ticket, View};
-use crate::domain::{Agent, AgentId, Inbox, InboxId, TicketId};
+use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, TicketId, Timestamp};
 
 pub fn agents(tx: &ReadTransaction) -> Result<Vec<Agent>, StoreError> {
     all_values(tx, AGENTS)
@@ -50,10 +51,46 @@ pub fn ticket_id_by_number(tx: &ReadTransaction, number: u64) -> Result<Option<T
     Ok(table.get(number)?.map(|v| TicketId::from_u128(v.value())))
 }
 
+/// A ticket's messages in the order they were sent (scheduled ones last, by due time).
 pub fn messages(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
     let table = tx.open_table(MESSAGES)?;
     let id = ticket.as_u128();
-    table.range((id, 0)..=(id, u128::MAX))?.map(|row| codec::decode(row?.1.value())).collect()
+    let mut messages: Vec<Message> = table
+        .range((id, 0)..=(id, u128::MAX))?
+        .map(|row| codec::decode(row?.1.value()))
+        .collect::<Result<_, _>>()?;
+    messages.sort_by_key(|m| (m.state == MessageState::Scheduled, m.created_at, m.send_at));
+    Ok(messages)
+}
+
+pub fn message(tx: &ReadTransaction, ticket: TicketId, id: MessageId) -> Result<Option<Message>, StoreError> {
+    let table = tx.open_table(MESSAGES)?;
+    table.get((ticket.as_u128(), id.0.as_u128()))?.map(|v| codec::decode(v.value())).transpose()
+}
+
+/// Scheduled replies due at or before `now`: (ticket, message), earliest first, at most `limit`.
+pub fn due(
+    tx: &ReadTransaction,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<(TicketId, MessageId)>, StoreError> {
+    let table = tx.open_table(SCHEDULE)?;
+    let mut out = Vec::new();
+    for row in table.range((i64::MIN, 0, 0)..=(now.millis(), u128::MAX, u128::MAX))? {
+        let (key, _) = row?;
+        let (_, ticket, message) = key.value();
+        out.push((TicketId::from_u128(ticket), MessageId::from_u128(message)));
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// When the earliest scheduled reply is due.
+pub fn next_due(tx: &ReadTransaction) -> Result<Option<Timestamp>, StoreError> {
+    let table = tx.open_table(SCHEDULE)?;
+    Ok(table.first()?.map(|(key, _)| Timestamp(key.value().0)))
 }
 
 pub fn history(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<HistoryEntry>, StoreError> {

@@ -36,6 +36,8 @@ pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> = TableDefinition:
 
 /// (agent id, ticket id) → (): the tickets shared with an agent ("Shared with me").
 pub const SHARES: TableDefinition<(u128, u128), ()> = TableDefinition::new("shares");
+/// Scheduled replies by due time: (send_at ms, ticket id, message id) → ().
+pub const SCHEDULE: TableDefinition<(i64, u128, u128), ()> = TableDefinition::new("schedule");
 /// Inverted index: (word, ticket id) → weight (see `domain::search`).
 pub const SEARCH: TableDefinition<(&str, u128), u32> = TableDefinition::new("search");
 

@@ -150,12 +150,22 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
     Ok(())
 }
 
-/// Stores a message; a new one also gets its words indexed.
+/// Stores a message; a new one also gets its words indexed. A scheduled
+/// reply is in the schedule exactly while its state is `scheduled`.
 pub fn put_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
     let existed = tx
         .open_table(MESSAGES)?
         .insert((message.ticket.as_u128(), message.id.0.as_u128()), codec::encode(message).as_slice())?
         .is_some();
+    if let Some(at) = message.send_at {
+        let key = (at.millis(), message.ticket.as_u128(), message.id.0.as_u128());
+        let mut schedule = tx.open_table(SCHEDULE)?;
+        if message.state == crate::domain::message::MessageState::Scheduled {
+            schedule.insert(key, ())?;
+        } else {
+            schedule.remove(key)?;
+        }
+    }
     if !existed {
         let words: BTreeMap<String, u32> =
             search::words(&message.body).into_iter().map(|(w, c)| (w, c * search::BODY_WEIGHT)).collect();
@@ -221,4 +231,14 @@ pub fn rebuild_search_index(tx: &WriteTransaction) -> Result<usize, StoreError> 
         }
     }
     Ok(tickets.len())
+}
+
+/// Deletes a (scheduled) message and its schedule entry. Its words stay
+/// indexed until the ticket changes (harmless: results are loaded and checked).
+pub fn delete_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
+    tx.open_table(MESSAGES)?.remove((message.ticket.as_u128(), message.id.0.as_u128()))?;
+    if let Some(at) = message.send_at {
+        tx.open_table(SCHEDULE)?.remove((at.millis(), message.ticket.as_u128(), message.id.0.as_u128()))?;
+    }
+    Ok(())
 }

@@ -319,6 +319,7 @@ impl Handler<Create> for TicketActor {
             state: MessageState::Sent,
             send_at: None,
             signature: None,
+            cancel_if_replied: false,
         };
         let created = HistoryEntry::new(Some(msg.by.id), HistoryAction::Created, now)
             .with("inbox", msg.inbox.to_string())

@@ -26,6 +26,9 @@ pub struct Post {
     pub by: Arc<Agent>,
     pub kind: MessageKind,
     pub body: String,
+    /// A reply due later: stored as `scheduled` and sent by the scheduler.
+    pub send_at: Option<Timestamp>,
+    pub cancel_if_replied: bool,
     /// Stale-send guard: the newest message the author saw (replies only).
     pub after: Option<MessageId>,
     /// Send even if newer messages arrived.
@@ -87,6 +90,40 @@ impl TicketActor {
             })
             .cloned()
             .collect())
+    }
+}
+
+impl TicketActor {
+    /// `update` notifications for a new message: every follower who can
+    /// still see the ticket, but those in `excluded` (the author, the mentioned).
+    pub(super) fn follower_updates(
+        &self,
+        ticket: &Ticket,
+        kind: MessageKind,
+        author: Option<&Agent>,
+        excluded: &[AgentId],
+    ) -> Vec<crate::domain::notification::Notification> {
+        let (who, verb) = match (kind, author) {
+            (MessageKind::Customer, _) | (_, None) => (ticket.customer.name.clone(), "wrote"),
+            (MessageKind::Reply, Some(a)) => (a.name.clone(), "replied"),
+            (MessageKind::Note, Some(a)) => (a.name.clone(), "added a note"),
+        };
+        let text = format!("{who} {verb} on #{} \"{}\"", ticket.number, ticket.subject);
+        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        ticket
+            .followers
+            .iter()
+            .filter(|f| !excluded.contains(f))
+            .filter(|f| {
+                self.core
+                    .directory
+                    .agent(**f)
+                    .is_some_and(|a| !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok())
+            })
+            .map(|f| {
+                self.notification(ticket, *f, NotificationKind::Update, author.map(|a| a.id), text.clone())
+            })
+            .collect()
     }
 }
 
@@ -164,32 +201,17 @@ impl Handler<Post> for TicketActor {
                 text,
             ));
         }
-        // Every other follower who can still see the ticket hears of the new message.
-        let (author_name, verb) = match msg.kind {
-            MessageKind::Customer => (ticket.customer.name.clone(), "wrote"),
-            MessageKind::Reply => (msg.by.name.clone(), "replied"),
-            MessageKind::Note => (msg.by.name.clone(), "added a note"),
-        };
-        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
-        for follower in ticket.followers.iter().filter(|f| **f != by && !mentions.contains(f)) {
-            let can_see = self
-                .core
-                .directory
-                .agent(*follower)
-                .is_some_and(|a| !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok());
-            if can_see {
-                let text = format!("{author_name} {verb} on {subject}");
-                let by = (msg.kind != MessageKind::Customer).then_some(by);
-                change.notifications.push(self.notification(
-                    &ticket,
-                    *follower,
-                    NotificationKind::Update,
-                    by,
-                    text,
-                ));
-            }
+        let scheduled = msg.send_at.filter(|at| *at > now);
+        if scheduled.is_none() {
+            let excluded: Vec<AgentId> = mentions.iter().copied().chain([by]).collect();
+            let author = (msg.kind != MessageKind::Customer).then_some(&*msg.by);
+            change.notifications.extend(self.follower_updates(&ticket, msg.kind, author, &excluded));
+        } else {
+            change.after.updated_at = ticket.updated_at; // scheduling is not activity the queue shows
         }
-        let signature = (msg.kind == MessageKind::Reply && self.core.directory.settings().sign_replies)
+        let signature = (msg.kind == MessageKind::Reply
+            && scheduled.is_none()
+            && self.core.directory.settings().sign_replies)
             .then(|| msg.by.name.clone());
         let message = TicketMessage {
             id: MessageId::new(),
@@ -199,9 +221,10 @@ impl Handler<Post> for TicketActor {
             body: msg.body,
             mentions,
             created_at: now,
-            state: MessageState::Sent,
-            send_at: None,
+            state: if scheduled.is_some() { MessageState::Scheduled } else { MessageState::Sent },
+            send_at: scheduled,
             signature,
+            cancel_if_replied: scheduled.is_some() && msg.cancel_if_replied,
         };
         change.messages.push(message.clone());
         // Sending clears the author's draft of that kind.
@@ -216,7 +239,10 @@ impl Handler<Post> for TicketActor {
         self.commit(change, move |act, t, _| {
             let dto = MessageDto::new(&message, &act.core.directory);
             act.send_to_viewers(&ServerFrame::Message { ticket: t.id, message: dto.clone() }.encode());
-            act.publish_ticket(t, "message", by);
+            match scheduled {
+                Some(at) => act.core.scheduled(at),
+                None => act.publish_ticket(t, "message", by),
+            }
             if let Some(key) = draft {
                 act.drafts.remove(&key);
                 act.send_draft(key, None);

@@ -29,6 +29,7 @@ mod lock;
 mod messages;
 mod presence;
 mod read_marks;
+mod scheduled;
 mod shares;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -44,6 +45,7 @@ pub use lock::{LockTicket, Unlock};
 pub use messages::{Post, Posted};
 pub use presence::{CloseTab, ForceRelease, GetLive, Live, Open, Opened, ReleaseHidden, SetHidden};
 pub use read_marks::MarkRead;
+pub use scheduled::{CancelScheduled, Fire};
 pub use shares::{Revalidate, Share, Unshare};
 
 use super::inbox::{Payload, PresenceUpdate, Publish, Viewer};
@@ -86,6 +88,8 @@ struct Change {
     notifications: Vec<Notification>,
     /// Drafts the change removes (an author sent a message of that kind).
     cleared_drafts: Vec<(AgentId, DraftKind)>,
+    /// Scheduled replies the change removes (cancelled, dropped, revoked).
+    removed_messages: Vec<TicketMessage>,
     new_ticket: bool,
 }
 
@@ -97,6 +101,7 @@ impl Change {
             history: Vec::new(),
             notifications: Vec::new(),
             cleared_drafts: Vec::new(),
+            removed_messages: Vec::new(),
             new_ticket: false,
         }
     }
@@ -106,6 +111,7 @@ impl Change {
             && self.history.is_empty()
             && self.notifications.is_empty()
             && self.cleared_drafts.is_empty()
+            && self.removed_messages.is_empty()
     }
 }
 
@@ -215,7 +221,8 @@ impl TicketActor {
             return Box::pin(fut::ready(Ok(change.after)));
         }
         let store = self.core.store.clone();
-        let Change { after, messages, history, notifications, cleared_drafts, new_ticket } = change;
+        let Change { after, messages, history, notifications, cleared_drafts, removed_messages, new_ticket } =
+            change;
         for key in &cleared_drafts {
             // Removed in the same write as the message; nothing older may be persisted later.
             self.dirty_drafts.remove(key);
@@ -240,6 +247,9 @@ impl TicketActor {
                     }
                     for (agent, kind) in &cleared_drafts {
                         writes::delete_draft(tx, after.id, *agent, *kind)?;
+                    }
+                    for message in &removed_messages {
+                        writes::delete_message(tx, message)?;
                     }
                     Ok(after)
                 })

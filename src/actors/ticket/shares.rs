@@ -150,9 +150,18 @@ impl Handler<Unshare> for TicketActor {
             Some(msg.by.id),
             text,
         ));
+        // Its scheduled replies on this ticket go with the share.
+        change.removed_messages = match self.scheduled_by(msg.agent) {
+            Ok(scheduled) => scheduled,
+            Err(e) => return refuse(e),
+        };
+        let removed: Vec<_> = change.removed_messages.iter().map(|m| m.id).collect();
         let agent = msg.agent;
         self.commit(change, move |act, _, _| {
             act.revoke_if_blind(agent);
+            for id in removed {
+                act.send_removed(id);
+            }
             Ok(())
         })
     }
