@@ -9,6 +9,7 @@ mod mentions;
 mod persistence;
 mod queues;
 mod roles;
+mod scheduled;
 mod search;
 mod sharing;
 mod support;
