@@ -17,6 +17,8 @@ pub struct Metrics {
     pub inbox_actors: Gauge,
     pub events_sent: Counter,
     pub slow_sessions_dropped: Counter,
+    pub scheduled_sent: Counter,
+    pub scheduled_dropped: Counter,
     pub store_commits: Counter,
     pub store_writes: Counter,
     pub store_batch_size: Histogram,
@@ -35,6 +37,8 @@ impl Default for Metrics {
             inbox_actors: Gauge::default(),
             events_sent: Counter::default(),
             slow_sessions_dropped: Counter::default(),
+            scheduled_sent: Counter::default(),
+            scheduled_dropped: Counter::default(),
             store_commits: Counter::default(),
             store_writes: Counter::default(),
             store_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
@@ -56,6 +60,12 @@ impl Default for Metrics {
             "slow_sessions_dropped",
             "Sockets closed because their outbound backlog passed its limit",
             m.slow_sessions_dropped.clone(),
+        );
+        registry.register("scheduled_sent", "Scheduled replies sent", m.scheduled_sent.clone());
+        registry.register(
+            "scheduled_dropped",
+            "Scheduled replies dropped at send time (no access, or overtaken)",
+            m.scheduled_dropped.clone(),
         );
         registry.register("store_commits", "redb write transactions committed", m.store_commits.clone());
         registry.register(

@@ -106,6 +106,7 @@ impl Handler<Fire> for TicketActor {
             change.removed_messages.push(scheduled);
             let id = msg.message;
             return self.commit(change, move |act, _, _| {
+                act.core.metrics.scheduled_dropped.inc();
                 act.send_removed(id);
                 Ok(())
             });
@@ -127,6 +128,7 @@ impl Handler<Fire> for TicketActor {
             let dto = MessageDto::new(&sent, &act.core.directory);
             act.send_to_viewers(&ServerFrame::Message { ticket: t.id, message: dto }.encode());
             act.publish_ticket(t, "message", author.id);
+            act.core.metrics.scheduled_sent.inc();
             Ok(())
         })
     }
