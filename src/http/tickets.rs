@@ -215,16 +215,31 @@ pub async fn add_follower(
     Ok(web::Json(json!({ "followers": followers })))
 }
 
+/// `DELETE /api/tickets/{id}/{part}/{key}`: parses both ids, asks the ticket
+/// for `make(key)`, answers 204. Malformed ids are 404 like unknown ones.
+async fn remove_part<K, M>(
+    core: web::Data<Core>,
+    path: web::Path<(String, String)>,
+    make: impl FnOnce(K) -> M,
+) -> Result<actix_web::HttpResponse>
+where
+    K: std::str::FromStr,
+    M: actix::Message<Result = Result<()>> + Clone + Send + 'static,
+    crate::actors::ticket::TicketActor: actix::Handler<M>,
+{
+    let id = ticket_id(&path.0)?;
+    let key = path.1.parse().map_err(|_| Error::NotFound)?;
+    core.into_inner().ask_ticket(id, make(key)).await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}
+
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
 pub async fn remove_follower(
     core: web::Data<Core>,
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<actix_web::HttpResponse> {
-    let id = ticket_id(&path.0)?;
-    let agent = path.1.parse().map_err(|_| Error::NotFound)?;
-    core.into_inner().ask_ticket(id, RemoveFollower { by: caller.agent, agent }).await?;
-    Ok(actix_web::HttpResponse::NoContent().finish())
+    remove_part(core, path, |agent| RemoveFollower { by: caller.agent, agent }).await
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
@@ -233,10 +248,7 @@ pub async fn cancel_scheduled(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<actix_web::HttpResponse> {
-    let id = ticket_id(&path.0)?;
-    let message = path.1.parse().map_err(|_| Error::NotFound)?;
-    core.into_inner().ask_ticket(id, CancelScheduled { by: caller.agent, message }).await?;
-    Ok(actix_web::HttpResponse::NoContent().finish())
+    remove_part(core, path, |message| CancelScheduled { by: caller.agent, message }).await
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -257,10 +269,7 @@ pub async fn unshare(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<actix_web::HttpResponse> {
-    let id = ticket_id(&path.0)?;
-    let agent = path.1.parse().map_err(|_| Error::NotFound)?;
-    core.into_inner().ask_ticket(id, Unshare { by: caller.agent, agent }).await?;
-    Ok(actix_web::HttpResponse::NoContent().finish())
+    remove_part(core, path, |agent| Unshare { by: caller.agent, agent }).await
 }
 
 /// `GET /api/me/shared`: "Shared with me".
