@@ -317,8 +317,10 @@ async fn write_loop(
     // Frames queued before the close go out first (e.g. `access_revoked` before 4403);
     // a client that does not read cannot stall this: give it a moment, then drop.
     let flush_and_close = async {
-        while let Ok(Outbound::Text(text)) = queue.try_recv() {
-            if session.text(text).await.is_err() {
+        while let Ok(outbound) = queue.try_recv() {
+            if let Outbound::Text(text) = outbound
+                && session.text(text).await.is_err()
+            {
                 return;
             }
         }

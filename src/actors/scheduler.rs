@@ -7,9 +7,9 @@
 //! still scheduled, and is fired exactly once: overdue replies go out right
 //! after start-up.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
@@ -26,6 +26,8 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 pub struct Scheduler {
     core: Arc<Core>,
     in_flight: HashSet<MessageId>,
+    /// Replies whose firing failed, with when to try again (no hot retry loop).
+    backoff: HashMap<MessageId, Instant>,
     timer: Option<SpawnHandle>,
     next_wake: Option<Timestamp>,
 }
@@ -41,20 +43,26 @@ pub struct Scheduled {
 #[rtype(result = "()")]
 struct Settled {
     message: MessageId,
+    failed: bool,
 }
+
+/// How long a reply whose firing failed waits before it is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl Scheduler {
     pub fn new(core: Arc<Core>) -> Scheduler {
-        Scheduler { core, in_flight: HashSet::new(), timer: None, next_wake: None }
+        Scheduler { core, in_flight: HashSet::new(), backoff: HashMap::new(), timer: None, next_wake: None }
     }
 
     /// Hands every due reply to its ticket, then sleeps until the next one.
     fn scan(&mut self, ctx: &mut Context<Self>) {
         let now = Timestamp::now();
-        let found =
-            self.core.store.read().and_then(|tx| {
-                Ok((reads::due(&tx, now, BATCH + self.in_flight.len())?, reads::next_due(&tx)?))
-            });
+        let found = self.core.store.read().and_then(|tx| {
+            Ok((
+                reads::due(&tx, now, BATCH + self.in_flight.len() + self.backoff.len())?,
+                reads::next_due(&tx)?,
+            ))
+        });
         let (due, next) = match found {
             Ok(found) => found,
             Err(error) => {
@@ -62,24 +70,37 @@ impl Scheduler {
                 return self.sleep_until(Timestamp(now.millis() + 1000), ctx);
             }
         };
-        let fresh: Vec<_> =
-            due.into_iter().filter(|(_, m)| !self.in_flight.contains(m)).take(BATCH).collect();
+        let instant = Instant::now();
+        self.backoff.retain(|_, until| *until > instant);
+        let fresh: Vec<_> = due
+            .into_iter()
+            .filter(|(_, m)| !self.in_flight.contains(m) && !self.backoff.contains_key(m))
+            .take(BATCH)
+            .collect();
         for (ticket, message) in fresh {
             self.in_flight.insert(message);
             let core = self.core.clone();
             let me = ctx.address();
             actix::spawn(async move {
-                if let Err(error) = core.ask_ticket(ticket, Fire { message }).await {
-                    tracing::error!(%ticket, %error, "scheduled reply not fired");
-                }
-                me.do_send(Settled { message });
+                let failed = match core.ask_ticket(ticket, Fire { message }).await {
+                    Ok(()) => false,
+                    Err(error) => {
+                        tracing::error!(%ticket, %error, "scheduled reply not fired; retrying later");
+                        true
+                    }
+                };
+                me.do_send(Settled { message, failed });
             });
         }
-        // With replies in flight, the next scan comes when they settle.
-        if self.in_flight.is_empty()
-            && let Some(next) = next
-        {
-            self.sleep_until(next, ctx);
+        // With replies in flight, the next scan comes when they settle. Replies
+        // backing off are still due: for them, wake after their pause.
+        if self.in_flight.is_empty() {
+            let retry =
+                (!self.backoff.is_empty()).then(|| Timestamp(now.millis() + RETRY_AFTER.as_millis() as i64));
+            let next = next.filter(|n| *n > now || self.backoff.is_empty()).into_iter().chain(retry).min();
+            if let Some(next) = next {
+                self.sleep_until(next, ctx);
+            }
         }
     }
 
@@ -122,6 +143,9 @@ impl Handler<Settled> for Scheduler {
 
     fn handle(&mut self, msg: Settled, ctx: &mut Context<Self>) {
         self.in_flight.remove(&msg.message);
+        if msg.failed {
+            self.backoff.insert(msg.message, Instant::now() + RETRY_AFTER);
+        }
         if self.in_flight.is_empty() {
             self.scan(ctx);
         }

@@ -59,7 +59,10 @@ pub fn messages(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<Message>, 
         .range((id, 0)..=(id, u128::MAX))?
         .map(|row| codec::decode(row?.1.value()))
         .collect::<Result<_, _>>()?;
-    messages.sort_by_key(|m| (m.state == MessageState::Scheduled, m.created_at, m.send_at));
+    messages.sort_by_key(|m| match m.state {
+        MessageState::Sent => (false, m.created_at),
+        MessageState::Scheduled => (true, m.send_at.unwrap_or(m.created_at)),
+    });
     Ok(messages)
 }
 
@@ -228,7 +231,7 @@ pub fn search(tx: &ReadTransaction, words: &[String]) -> Result<Vec<(TicketId, u
     Ok(hits.into_iter().map(|(t, w)| (TicketId::from_u128(t), w)).collect())
 }
 
-/// The tickets shared with `agent`, oldest share first.
+/// The tickets shared with `agent`, in ticket-creation order.
 pub fn shared_with(tx: &ReadTransaction, agent: AgentId) -> Result<Vec<TicketId>, StoreError> {
     let table = tx.open_table(SHARES)?;
     let id = agent.as_u128();

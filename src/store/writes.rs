@@ -233,10 +233,15 @@ pub fn rebuild_search_index(tx: &WriteTransaction) -> Result<usize, StoreError> 
     Ok(tickets.len())
 }
 
-/// Deletes a (scheduled) message and its schedule entry. Its words stay
-/// indexed until the ticket changes (harmless: results are loaded and checked).
+/// Deletes a (scheduled) message, its schedule entry and its words in the search index.
 pub fn delete_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
-    tx.open_table(MESSAGES)?.remove((message.ticket.as_u128(), message.id.0.as_u128()))?;
+    let existed =
+        tx.open_table(MESSAGES)?.remove((message.ticket.as_u128(), message.id.0.as_u128()))?.is_some();
+    if existed {
+        let words: BTreeMap<String, u32> =
+            search::words(&message.body).into_iter().map(|(w, c)| (w, c * search::BODY_WEIGHT)).collect();
+        index_words(tx, message.ticket, &words, false)?;
+    }
     if let Some(at) = message.send_at {
         tx.open_table(SCHEDULE)?.remove((at.millis(), message.ticket.as_u128(), message.id.0.as_u128()))?;
     }

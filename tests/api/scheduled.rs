@@ -185,3 +185,28 @@ async fn a_reply_due_while_the_server_was_down_is_sent_once_after_start_up() {
     let messages = admin.on(&server).get(&path).await.body["messages"].clone();
     assert_eq!(messages.as_array().unwrap().iter().filter(|m| m["kind"] == "reply").count(), 1);
 }
+
+#[actix_web::test]
+async fn scheduled_replies_list_by_due_time_and_cancelled_ones_leave_search() {
+    let d = desk_in(TestServer::start().await).await;
+    let late = d
+        .bianca
+        .post(
+            d.path("/messages"),
+            json!({"kind": "reply", "body": "second xylophone", "send_at": in_ms(60_000)}),
+        )
+        .await;
+    let soon = d
+        .bianca
+        .post(d.path("/messages"), json!({"kind": "reply", "body": "first", "send_at": in_ms(30_000)}))
+        .await;
+    let ids: Vec<Value> = d.replies().await.iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(ids, [soon.body["id"].clone(), late.body["id"].clone()], "scheduled replies by due time");
+    assert_eq!(d.bianca.get("/api/search?q=xylophone").await.body["tickets"].as_array().unwrap().len(), 1);
+    d.bianca.delete(d.path(&format!("/messages/{}", late.body["id"].as_str().unwrap()))).await;
+    assert_eq!(
+        d.bianca.get("/api/search?q=xylophone").await.body["tickets"],
+        json!([]),
+        "its words left the index"
+    );
+}

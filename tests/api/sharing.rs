@@ -167,3 +167,27 @@ async fn disabling_an_agent_revokes_its_claims() {
     assert_eq!(bianca.closed().await, 4403);
     assert_eq!(observer.presence("released").await["change"]["reason"], "revoked");
 }
+
+#[actix_web::test]
+async fn a_share_can_be_ended_after_sharing_was_switched_off() {
+    let o = office().await;
+    o.share_with_sam().await;
+    o.admin.patch("/api/settings", json!({"ticket_sharing_enabled": false})).await;
+    assert_eq!(o.bianca.post(o.path("/shares"), json!({"agent": o.sam.id})).await.code(), "sharing_disabled");
+    assert_eq!(o.bianca.delete(o.path(&format!("/shares/{}", o.sam.id))).await.status, 204);
+    assert_eq!(o.sam.get(o.path("")).await.status, 404);
+}
+
+#[actix_web::test]
+async fn an_agent_demoted_to_light_keeps_looking_but_loses_its_claim() {
+    let o = office().await;
+    let (mut observer, _) = Ws::hello(&o.server, &o.admin).await;
+    observer.subscribe(&o.support).await;
+    let (mut bianca, _) = Ws::hello(&o.server, &o.bianca).await;
+    bianca.open(&o.shared, false).await;
+    observer.presence("claimed").await;
+    o.admin.patch(format!("/api/agents/{}", o.bianca.id), json!({"role": "light"})).await;
+    let released = observer.presence("released").await;
+    assert_eq!(released["change"]["reason"], "revoked");
+    assert_eq!(released["viewers"][0]["name"], "Bianca", "still viewing");
+}

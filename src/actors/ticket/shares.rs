@@ -44,30 +44,31 @@ pub struct Revalidate {
 }
 
 impl TicketActor {
-    fn check_sharing(&self, by: &Agent) -> Result<crate::domain::ticket::Ticket, Error> {
+    /// May `by` share (or, with `sharing: false`, unshare) this ticket? Ending a
+    /// share is always possible, even after sharing was switched off.
+    fn check_sharing(&self, by: &Agent, sharing: bool) -> Result<crate::domain::ticket::Ticket, Error> {
         // 404/403 first: the setting must not reveal that a ticket exists.
         let ticket = self.authorize(by, TicketAction::Share)?.clone();
-        if !self.core.directory.settings().ticket_sharing_enabled {
+        if sharing && !self.core.directory.settings().ticket_sharing_enabled {
             return Err(Error::SharingDisabled);
         }
         self.check_lock(by)?;
         Ok(ticket)
     }
 
-    /// Takes `agent` off the ticket if it can no longer see it.
-    pub(super) fn revoke_if_blind(&mut self, agent: AgentId) {
+    /// Takes `agent` off the ticket if it can no longer see it (`by`: who
+    /// revoked it, if someone did), or only its claim if it may no longer claim.
+    pub(super) fn revoke_if_blind(&mut self, agent: AgentId, by: Option<AgentId>) {
         let Some(ticket) = self.ticket.clone() else { return };
-        let can_see = !ticket.deleted
-            && self.core.directory.agent(agent).is_some_and(|a| {
-                !a.disabled
-                    && check_ticket(
-                        &a,
-                        TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with },
-                        TicketAction::View,
-                    )
-                    .is_ok()
-            });
-        if can_see {
+        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        let fresh = self.core.directory.agent(agent).filter(|a| !a.disabled && !ticket.deleted);
+        let can = |action| fresh.as_ref().is_some_and(|a| check_ticket(a, scope, action).is_ok());
+        if can(TicketAction::View) {
+            if !can(TicketAction::Claim) && self.presence.claim().is_some_and(|c| c.agent == agent) {
+                // Demoted (e.g. to a light agent): it may still look, not hold.
+                let changes = self.presence.release_claim(ReleaseReason::Revoked, by);
+                self.publish_presence(&changes);
+            }
             return;
         }
         let sessions: Vec<_> = self.presence.sessions_of(agent).collect();
@@ -80,7 +81,7 @@ impl TicketActor {
                 viewer.recipient.do_send(Deliver(frame.clone()));
             }
         }
-        let changes = self.presence.remove_agent(agent, ReleaseReason::Revoked, None);
+        let changes = self.presence.remove_agent(agent, ReleaseReason::Revoked, by);
         self.publish_presence(&changes);
     }
 }
@@ -89,7 +90,7 @@ impl Handler<Share> for TicketActor {
     type Result = AtomicResponse<Self, Result<Vec<AgentRef>, Error>>;
 
     fn handle(&mut self, msg: Share, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.check_sharing(&msg.by) {
+        let ticket = match self.check_sharing(&msg.by, true) {
             Ok(t) => t,
             Err(e) => return refuse(e),
         };
@@ -128,7 +129,7 @@ impl Handler<Unshare> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: Unshare, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.check_sharing(&msg.by) {
+        let ticket = match self.check_sharing(&msg.by, false) {
             Ok(t) => t,
             Err(e) => return refuse(e),
         };
@@ -156,9 +157,9 @@ impl Handler<Unshare> for TicketActor {
             Err(e) => return refuse(e),
         };
         let removed: Vec<_> = change.removed_messages.iter().map(|m| m.id).collect();
-        let agent = msg.agent;
+        let (agent, by) = (msg.agent, msg.by.id);
         self.commit(change, move |act, _, _| {
-            act.revoke_if_blind(agent);
+            act.revoke_if_blind(agent, Some(by));
             for id in removed {
                 act.send_removed(id);
             }
@@ -171,6 +172,6 @@ impl Handler<Revalidate> for TicketActor {
     type Result = ();
 
     fn handle(&mut self, msg: Revalidate, _: &mut Context<Self>) {
-        self.revoke_if_blind(msg.agent);
+        self.revoke_if_blind(msg.agent, None);
     }
 }
