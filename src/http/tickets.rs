@@ -202,6 +202,22 @@ pub async fn transfer(
     mutate(core, caller, &id, Op::Transfer { agent, inbox }).await
 }
 
+/// `POST /api/tickets/{id}/{followers|shares} {agent}`: asks the ticket for
+/// `message`, answers the resulting list of agents under `key`.
+async fn add_part<M>(
+    core: web::Data<Core>,
+    id: &str,
+    key: &str,
+    message: M,
+) -> Result<web::Json<serde_json::Value>>
+where
+    M: actix::Message<Result = Result<Vec<AgentRef>>> + Clone + Send + 'static,
+    crate::actors::ticket::TicketActor: actix::Handler<M>,
+{
+    let agents = core.into_inner().ask_ticket(ticket_id(id)?, message).await?;
+    Ok(web::Json(json!({ key: agents })))
+}
+
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn add_follower(
     core: web::Data<Core>,
@@ -209,10 +225,7 @@ pub async fn add_follower(
     id: web::Path<String>,
     body: web::Json<FollowerRequest>,
 ) -> Result<web::Json<serde_json::Value>> {
-    let id = ticket_id(&id)?;
-    let followers =
-        core.into_inner().ask_ticket(id, AddFollower { by: caller.agent, agent: body.agent }).await?;
-    Ok(web::Json(json!({ "followers": followers })))
+    add_part(core, &id, "followers", AddFollower { by: caller.agent, agent: body.agent }).await
 }
 
 /// `DELETE /api/tickets/{id}/{part}/{key}`: parses both ids, asks the ticket
@@ -258,9 +271,7 @@ pub async fn share(
     id: web::Path<String>,
     body: web::Json<FollowerRequest>,
 ) -> Result<web::Json<serde_json::Value>> {
-    let id = ticket_id(&id)?;
-    let shared = core.into_inner().ask_ticket(id, Share { by: caller.agent, agent: body.agent }).await?;
-    Ok(web::Json(json!({ "shared_with": shared })))
+    add_part(core, &id, "shared_with", Share { by: caller.agent, agent: body.agent }).await
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
