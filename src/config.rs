@@ -3,7 +3,7 @@
 //! into a [`Config`] with real [`Duration`]s.
 //!
 //! Invariant: every key has a default in `config/default.toml`, so a
-//! [`RawConfig`] always deserializes completely from the merged table and
+//! `RawConfig` always deserializes completely from the merged table and
 //! unknown keys are rejected (a typo in a config file is an error, not a no-op).
 
 use std::net::SocketAddr;

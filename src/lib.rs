@@ -10,12 +10,16 @@
 //! - [`config`]: embedded defaults + file + env + flags → validated [`config::Config`].
 //! - [`app`]: [`app::App::build`] wires everything and binds; used by main, tests, benches.
 //! - [`core`]: the shared state handlers and actors hold.
-//! - [`domain`]: pure types and rules (ids, roles and access, ticket status rules).
+//! - [`domain`]: pure types and rules (ids, roles and access, ticket status rules,
+//!   the claim state machine, mentions, search words, drafts, notifications).
 //! - [`protocol`]: the JSON wire shapes, and nothing else knows them.
 //! - [`accounts`]: agents, inboxes, tokens, settings (the in-memory directory).
-//! - [`actors`]: ticket, inbox and session actors, the socket pump, the registry.
-//! - [`store`]: redb tables, codec, typed reads/writes, the group-commit writer.
+//! - [`actors`]: ticket, inbox and session actors, the socket pump, the
+//!   scheduler of replies, the registry.
+//! - [`store`]: redb tables, codec, list and search indexes, paging snapshots,
+//!   typed reads/writes, the group-commit writer.
 //! - [`http`]: routes, auth extractor, error mapping, WebSocket upgrade.
+//! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
 //! - [`bootstrap`]: first-start admin and `--demo` data.
 //! - [`metrics`]: Prometheus counters and gauges.
 //!

@@ -1,5 +1,5 @@
 //! `GET /ws`: checks the browser `Origin`, upgrades, and hands the socket to
-//! [`connection::serve`](crate::actors::connection::serve) on this worker.
+//! [`crate::actors::connection::serve`] on this worker.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 

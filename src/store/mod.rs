@@ -2,7 +2,7 @@
 //!
 //! Owns: the tables ([`tables`]), the record codec ([`codec`]), the list
 //! index ([`index`]), typed reads ([`reads`]) and writes ([`writes`]), and the
-//! group-commit [`writer`] thread.
+//! group-commit `writer` thread.
 //!
 //! Invariants:
 //! - Every write goes through the writer thread and is acknowledged only after

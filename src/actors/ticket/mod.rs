@@ -7,20 +7,20 @@
 //!   to memory, published and answered only after the commit; the actor looks
 //!   at no other message meanwhile (`AtomicResponse`), so memory always equals
 //!   disk and "two agents accept at once" has exactly one winner.
-//! - Presence (claim, viewers) lives in memory only ([`Presence`]); every
+//! - Presence (claim, viewers) lives in memory only (`Presence`); every
 //!   change is published with the ticket's whole presence, serialized once.
 //! - The actor stops after `actors.idle_stop_s` without activity and without
 //!   viewers; the next message spawns a fresh one that reloads the ticket.
 //!
-//! - Drafts are fanned out at most every [`drafts::FANOUT_EVERY`] per author
+//! - Drafts are fanned out at most every `drafts::FANOUT_EVERY` per author
 //!   and kind (the latest text always goes out) and persisted at most once a
 //!   second; a flush runs before the actor stops and at shutdown.
 //! - A hard lock's expiry timer lives here; a locked ticket's actor never idles
 //!   out, and start-up spawns the actor of every locked ticket.
 //!
-//! Files: [`commands`] (create, edit, workflow), [`messages`] (posting, with
-//! mentions), [`followers`], [`presence`] (tabs opening, closing, hiding,
-//! force-releasing), [`drafts`], [`lock`].
+//! Files: `commands` (create, edit, workflow), `messages` (posting, with
+//! mentions), `followers`, `presence` (tabs opening, closing, hiding,
+//! force-releasing), `drafts`, `lock`.
 
 mod commands;
 mod drafts;
