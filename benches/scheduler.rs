@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use support::*;
 use tandem::domain::message::{Message, MessageKind, MessageState};
-use tandem::domain::ticket::{Customer, Status, Ticket};
+use tandem::domain::ticket::{Customer, Ticket};
 use tandem::domain::{Agent, AgentId, Inbox, InboxId, MessageId, Role, TicketId, Timestamp};
 use tandem::metrics::Metrics;
 use tandem::store::{Store, writes};
@@ -42,25 +42,14 @@ fn load(dir: &std::path::Path, replies: usize, tickets: usize) {
         let per_ticket = replies.div_ceil(tickets);
         let mut left = replies;
         for n in 0..tickets {
-            let ticket = Ticket {
-                id: TicketId::new(),
-                number: n as u64 + 1,
-                inbox: inbox.id,
-                subject: format!("Burst {n}"),
-                customer: Customer { name: "C".into(), contact: "c@example.com".into() },
-                status: Status::Pending,
-                assignee: None,
-                tags: vec![],
-                fields: Default::default(),
-                created_at: due,
-                updated_at: due,
-                read_by: Default::default(),
-                followers: vec![],
-                shared_with: vec![],
-                deleted: false,
-                lock: None,
-                last_customer_message_at: None,
-            };
+            let ticket = Ticket::new(
+                TicketId::new(),
+                n as u64 + 1,
+                inbox.id,
+                format!("Burst {n}"),
+                Customer { name: "C".into(), contact: "c@example.com".into() },
+                due,
+            );
             let count = per_ticket.min(left);
             left -= count;
             let messages: Vec<Message> = (0..count)

@@ -14,7 +14,7 @@ use std::time::Instant;
 use serde_json::Value;
 use support::*;
 use tandem::domain::message::{Message, MessageKind, MessageState};
-use tandem::domain::ticket::{Customer, Status, Ticket};
+use tandem::domain::ticket::{Customer, Ticket};
 use tandem::domain::{Inbox, InboxId, MessageId, TicketId, Timestamp};
 use tandem::metrics::Metrics;
 use tandem::store::{Store, writes};
@@ -85,28 +85,14 @@ fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
                 let id = TicketId::new();
                 // Every ticket says "help" (a common word); ticket 777 alone says "zyzzyva" (a rare one).
                 let rare = if i == 777 { " zyzzyva" } else { "" };
-                let ticket = Ticket {
+                let ticket = Ticket::new(
                     id,
-                    number: i as u64 + 1,
-                    inbox: inbox.id,
-                    subject: format!("{} help{rare}", rng.sentence(4)),
-                    customer: Customer {
-                        name: format!("Customer {i}"),
-                        contact: format!("c{i}@example.com"),
-                    },
-                    status: Status::Pending,
-                    assignee: None,
-                    tags: vec![],
-                    fields: Default::default(),
-                    created_at: now,
-                    updated_at: now,
-                    read_by: Default::default(),
-                    followers: vec![],
-                    shared_with: vec![],
-                    deleted: false,
-                    lock: None,
-                    last_customer_message_at: Some(now),
-                };
+                    i as u64 + 1,
+                    inbox.id,
+                    format!("{} help{rare}", rng.sentence(4)),
+                    Customer { name: format!("Customer {i}"), contact: format!("c{i}@example.com") },
+                    now,
+                );
                 let messages: Vec<Message> = (0..5)
                     .map(|m| Message {
                         id: MessageId::new(),

@@ -35,6 +35,30 @@ pub enum TicketAction {
     Claim,
 }
 
+impl TicketAction {
+    pub const ALL: [TicketAction; 16] = {
+        use TicketAction::*;
+        [
+            View,
+            MarkRead,
+            AddNote,
+            Reply,
+            PostCustomerMessage,
+            Edit,
+            Assign,
+            Accept,
+            ChangeStatus,
+            Archive,
+            Delete,
+            Transfer,
+            Lock,
+            Share,
+            ManageFollowers,
+            Claim,
+        ]
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Denied {
     /// The caller may not know the ticket (or inbox) exists.
@@ -115,25 +139,8 @@ mod tests {
         let outsider = agent(Role::Agent, &[other]);
         let light = agent(Role::Light, &[inbox]);
         let light_outsider = agent(Role::Light, &[other]);
-        let all = [
-            View,
-            MarkRead,
-            AddNote,
-            Reply,
-            PostCustomerMessage,
-            Edit,
-            Assign,
-            Accept,
-            ChangeStatus,
-            Archive,
-            Delete,
-            Transfer,
-            Lock,
-            Share,
-            ManageFollowers,
-            Claim,
-        ];
-        for action in all {
+
+        for action in TicketAction::ALL {
             assert_eq!(check_ticket(&admin, scope, action), Ok(()), "admin {action:?}");
             assert_eq!(check_ticket(&outsider, scope, action), Err(Denied::NotFound), "outsider {action:?}");
             assert_eq!(check_ticket(&light_outsider, scope, action), Err(Denied::NotFound));

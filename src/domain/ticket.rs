@@ -105,6 +105,36 @@ impl View {
 }
 
 impl Ticket {
+    /// A new `pending` ticket, unread by everyone, created and last active at `at`.
+    pub fn new(
+        id: TicketId,
+        number: u64,
+        inbox: InboxId,
+        subject: String,
+        customer: Customer,
+        at: Timestamp,
+    ) -> Ticket {
+        Ticket {
+            id,
+            number,
+            inbox,
+            subject,
+            customer,
+            status: Status::Pending,
+            assignee: None,
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+            created_at: at,
+            updated_at: at,
+            read_by: BTreeSet::new(),
+            followers: Vec::new(),
+            shared_with: Vec::new(),
+            deleted: false,
+            lock: None,
+            last_customer_message_at: Some(at),
+        }
+    }
+
     pub fn is_unread_for(&self, agent: AgentId) -> bool {
         !self.read_by.contains(&agent)
     }
@@ -153,25 +183,8 @@ mod tests {
     use super::*;
 
     fn ticket() -> Ticket {
-        Ticket {
-            id: TicketId::new(),
-            number: 1,
-            inbox: InboxId::new(),
-            subject: "s".into(),
-            customer: Customer { name: "c".into(), contact: "c@x".into() },
-            status: Status::Pending,
-            assignee: None,
-            tags: vec![],
-            fields: BTreeMap::new(),
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            read_by: BTreeSet::new(),
-            followers: vec![],
-            shared_with: vec![],
-            deleted: false,
-            lock: None,
-            last_customer_message_at: None,
-        }
+        let customer = Customer { name: "c".into(), contact: "c@x".into() };
+        Ticket::new(TicketId::new(), 1, InboxId::new(), "s".into(), customer, Timestamp(0))
     }
 
     #[test]

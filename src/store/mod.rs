@@ -183,29 +183,18 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ticket::{Customer, Status, Ticket, View};
+    use crate::domain::ticket::{Customer, Ticket, View};
     use crate::domain::{AgentId, InboxId, TicketId, Timestamp};
 
     fn ticket(inbox: InboxId, number: u64, updated: i64) -> Ticket {
-        Ticket {
-            id: TicketId::new(),
+        Ticket::new(
+            TicketId::new(),
             number,
             inbox,
-            subject: format!("t{number}"),
-            customer: Customer { name: "c".into(), contact: "c@x".into() },
-            status: Status::Pending,
-            assignee: None,
-            tags: vec![],
-            fields: Default::default(),
-            created_at: Timestamp(updated),
-            updated_at: Timestamp(updated),
-            read_by: Default::default(),
-            followers: vec![],
-            shared_with: vec![],
-            deleted: false,
-            lock: None,
-            last_customer_message_at: None,
-        }
+            format!("t{number}"),
+            Customer { name: "c".into(), contact: "c@x".into() },
+            Timestamp(updated),
+        )
     }
 
     #[actix_web::test]

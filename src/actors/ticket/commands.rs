@@ -289,25 +289,7 @@ impl Handler<Create> for TicketActor {
             return refuse(Error::Conflict("ticket exists".into()));
         }
         let now = Timestamp::now();
-        let ticket = Ticket {
-            id: self.id,
-            number: 0,
-            inbox: msg.inbox,
-            subject: msg.subject,
-            customer: msg.customer,
-            status: Status::Pending,
-            assignee: None,
-            tags: Vec::new(),
-            fields: Default::default(),
-            created_at: now,
-            updated_at: now,
-            read_by: Default::default(),
-            followers: Vec::new(),
-            shared_with: Vec::new(),
-            deleted: false,
-            lock: None,
-            last_customer_message_at: None,
-        };
+        let ticket = Ticket::new(self.id, 0, msg.inbox, msg.subject, msg.customer, now);
         let message = TicketMessage {
             id: MessageId::new(),
             ticket: self.id,
