@@ -109,3 +109,23 @@ async fn ticket_frames_carry_each_subscribers_own_unread_flag() {
     );
     assert!(lena.sync().await.iter().all(|f| f["type"] != "ticket"));
 }
+
+#[actix_web::test]
+async fn opening_an_unread_ticket_tells_the_openers_other_tabs_once() {
+    let q = queue().await;
+    let t = q.admin.create_ticket(&q.inbox, "Seen elsewhere").await["id"].as_str().unwrap().to_owned();
+    let (mut list_tab, _) = Ws::hello(&q.server, &q.bianca).await;
+    let (mut ticket_tab, _) = Ws::hello(&q.server, &q.bianca).await;
+    let (mut colleague, _) = Ws::hello(&q.server, &q.hanna).await;
+    ticket_tab.open(&t, false).await;
+    let read = list_tab.recv_type("ticket").await;
+    assert_eq!(
+        (read["change"]["action"].as_str(), read["ticket"]["unread"].as_bool()),
+        (Some("read"), Some(false))
+    );
+    // Opening it again changes nothing, so nothing is sent; colleagues never hear of it.
+    ticket_tab.send(json!({"type": "close", "ticket": t})).await;
+    ticket_tab.open(&t, false).await;
+    assert!(list_tab.sync().await.iter().all(|f| f["type"] != "ticket"));
+    assert!(colleague.sync().await.iter().all(|f| f["type"] != "ticket"));
+}

@@ -11,7 +11,8 @@ use crate::actors::session::Deliver;
 use crate::domain::Agent;
 use crate::domain::access::TicketAction;
 use crate::error::Error;
-use crate::protocol::dto::TicketDto;
+use crate::protocol::dto::{AgentRef, TicketDto};
+use crate::protocol::frames::{ServerFrame, TicketChange};
 
 #[derive(Message, Clone)]
 #[rtype(result = "Result<TicketDto, Error>")]
@@ -28,9 +29,12 @@ impl TicketActor {
         agent: crate::domain::AgentId,
         action: &'static str,
     ) {
-        let frame = self.ticket_payload(t, action, agent);
+        // One agent, one `unread` value: a single encoding.
+        let change = TicketChange { action, by: Some(AgentRef::lookup(&self.core.directory, agent)) };
+        let ticket = TicketDto::for_caller(t, agent);
+        let frame = ServerFrame::Ticket { inbox: t.inbox, ticket, change }.encode();
         for session in self.core.registry.sessions_of(agent) {
-            session.do_send(Deliver(frame.for_agent(agent).clone()));
+            session.do_send(Deliver(frame.clone()));
         }
     }
 }
