@@ -51,6 +51,7 @@ struct RawConfig {
     actors: RawActors,
     store: RawStore,
     log: RawLog,
+    console: RawConsole,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +92,12 @@ struct RawStore {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawConsole {
+    dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLog {
     level: String,
 }
@@ -107,6 +114,8 @@ pub struct Config {
     pub idle_stop: Duration,
     pub store_max_batch: usize,
     pub log_level: String,
+    /// Serve the console from this directory instead of the embedded copy.
+    pub console_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +193,7 @@ impl Config {
             idle_stop: seconds("actors.idle_stop_s", raw.actors.idle_stop_s)?,
             store_max_batch: raw.store.max_batch,
             log_level: raw.log.level,
+            console_dir: Some(raw.console.dir).filter(|dir| !dir.as_os_str().is_empty()),
         })
     }
 }

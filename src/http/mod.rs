@@ -1,11 +1,12 @@
 //! HTTP: routes (one file per resource family), the `Caller` extractor, the
-//! error → response mapping, and the WebSocket upgrade.
+//! error → response mapping, the WebSocket upgrade, and the static console.
 //!
 //! Invariant: handlers never write tickets themselves; they validate shape,
 //! then ask the ticket's actor (see `actors::ticket`).
 
 pub mod accounts;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod health;
 pub mod notifications;
@@ -19,6 +20,8 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     cfg.app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(error::json_error))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .route("/", web::get().to(console::index))
+        .route("/console/{file}", web::get().to(console::file))
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(health::metrics))
         .route("/ws", web::get().to(ws::upgrade))

@@ -5,6 +5,7 @@ mod accounts;
 mod claims;
 mod cli;
 mod collaboration;
+mod console;
 mod mentions;
 mod persistence;
 mod queues;
