@@ -59,7 +59,7 @@ impl App {
     pub async fn build(config: Config, bootstrap: Bootstrap) -> Result<Server, AppError> {
         let metrics = Arc::new(Metrics::default());
         let store = Arc::new(Store::open(&config.data_dir, config.store_max_batch, metrics.clone())?);
-        let directory = Directory::load(store.clone())?;
+        let directory = Directory::load(store.clone(), config.token_ttl)?;
         let threads = match config.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,

@@ -52,6 +52,7 @@ struct RawConfig {
     store: RawStore,
     log: RawLog,
     console: RawConsole,
+    auth: RawAuth,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +74,7 @@ struct RawWs {
     frames_per_s: f64,
     frames_burst: f64,
     max_sockets_per_agent: usize,
+    max_sockets_per_address: usize,
     allowed_origins: Vec<String>,
     max_backlog_frames: usize,
     max_backlog_bytes: usize,
@@ -88,6 +90,12 @@ struct RawActors {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     max_batch: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    token_ttl_s: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +118,8 @@ pub struct Config {
     pub workers: usize,
     pub max_body_bytes: usize,
     pub shutdown_timeout: Duration,
+    /// How long a login token stays valid.
+    pub token_ttl: Duration,
     pub ws: WsConfig,
     pub idle_stop: Duration,
     pub store_max_batch: usize,
@@ -126,6 +136,7 @@ pub struct WsConfig {
     pub frames_per_s: f64,
     pub frames_burst: f64,
     pub max_sockets_per_agent: usize,
+    pub max_sockets_per_address: usize,
     pub allowed_origins: Vec<String>,
     pub max_backlog_frames: usize,
     pub max_backlog_bytes: usize,
@@ -167,7 +178,7 @@ impl Config {
         if ws.frames_per_s <= 0.0 || ws.frames_burst < 1.0 {
             return Err(invalid("ws.frames_per_s", "rate and burst must be positive"));
         }
-        if ws.max_sockets_per_agent == 0 || ws.max_backlog_frames == 0 {
+        if ws.max_sockets_per_agent == 0 || ws.max_sockets_per_address == 0 || ws.max_backlog_frames == 0 {
             return Err(invalid("ws.max_sockets_per_agent", "limits must be at least 1"));
         }
         if raw.store.max_batch == 0 {
@@ -179,6 +190,7 @@ impl Config {
             workers: raw.server.workers,
             max_body_bytes: raw.server.max_body_bytes,
             shutdown_timeout: seconds("server.shutdown_timeout_s", raw.server.shutdown_timeout_s)?,
+            token_ttl: seconds("auth.token_ttl_s", raw.auth.token_ttl_s)?,
             ws: WsConfig {
                 heartbeat: seconds("ws.heartbeat_s", ws.heartbeat_s)?,
                 hello_timeout: seconds("ws.hello_timeout_s", ws.hello_timeout_s)?,
@@ -186,6 +198,7 @@ impl Config {
                 frames_per_s: ws.frames_per_s,
                 frames_burst: ws.frames_burst,
                 max_sockets_per_agent: ws.max_sockets_per_agent,
+                max_sockets_per_address: ws.max_sockets_per_address,
                 allowed_origins: ws.allowed_origins,
                 max_backlog_frames: ws.max_backlog_frames,
                 max_backlog_bytes: ws.max_backlog_bytes,

@@ -28,8 +28,8 @@ pub enum Error {
     SharingDisabled,
     #[error("request body too large")]
     PayloadTooLarge,
-    #[error("too many failed logins; try again in a minute")]
-    RateLimited,
+    #[error("{message}")]
+    RateLimited { message: &'static str, retry_after_s: u64 },
     #[error("the server is shutting down")]
     Unavailable,
     #[error("internal error")]
@@ -50,7 +50,7 @@ impl Error {
             Error::Stale { .. } => "stale",
             Error::SharingDisabled => "sharing_disabled",
             Error::PayloadTooLarge => "payload_too_large",
-            Error::RateLimited => "rate_limited",
+            Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -92,7 +92,10 @@ impl From<AccountError> for Error {
             AccountError::Taken(m) => Error::Conflict(m),
             AccountError::NoSuchAgent => Error::NotFound,
             AccountError::BadCredentials => Error::Unauthorized,
-            AccountError::RateLimited => Error::RateLimited,
+            AccountError::RateLimited => Error::RateLimited {
+                message: "too many failed logins; try again in a minute",
+                retry_after_s: 60,
+            },
             AccountError::Store(s) => s.into(),
         }
     }

@@ -9,6 +9,8 @@
 //!   change is made under one async write lock, so two concurrent requests
 //!   cannot both take the same handle or e-mail.
 //! - A disabled agent has no tokens: `authenticate` never returns it.
+//! - An expired token authenticates nobody; expired tokens are deleted from
+//!   the store by the next login.
 //! - Passwords are hashed with argon2 off the async threads.
 
 pub mod limiter;
@@ -17,13 +19,14 @@ pub mod token;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::domain::agent::{TokenRecord, normalize_email, normalize_handle};
 use crate::domain::settings::Settings;
 use crate::domain::{Agent, AgentId, Inbox, InboxId, Role, Timestamp};
 use crate::store::{Store, StoreError, reads, writes};
 use limiter::LoginLimiter;
+use token::{Credential, Revocation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -65,7 +68,8 @@ struct State {
     /// Lower-case handles and e-mails → agent.
     logins: HashMap<String, AgentId>,
     inboxes: HashMap<InboxId, Inbox>,
-    tokens: HashMap<[u8; 32], AgentId>,
+    /// Token digest → its agent and expiry.
+    tokens: HashMap<[u8; 32], (AgentId, Timestamp)>,
     settings: Arc<Settings>,
 }
 
@@ -74,12 +78,13 @@ pub struct Directory {
     state: RwLock<State>,
     writes: tokio::sync::Mutex<()>,
     limiter: LoginLimiter,
+    token_ttl: Duration,
     /// Verified against when a login names nobody, so timing does not tell.
     dummy_hash: String,
 }
 
 impl Directory {
-    pub fn load(store: Arc<Store>) -> Result<Directory, StoreError> {
+    pub fn load(store: Arc<Store>, token_ttl: Duration) -> Result<Directory, StoreError> {
         let tx = store.read()?;
         let mut state = State { settings: Arc::new(reads::settings(&tx)?), ..State::default() };
         for agent in reads::agents(&tx)? {
@@ -91,7 +96,8 @@ impl Directory {
             state.inboxes.insert(inbox.id, inbox);
         }
         for (hash, record) in reads::tokens(&tx)? {
-            state.tokens.insert(hash, record.agent);
+            let expires_at = record.expires_at.unwrap_or(record.created_at.plus(token_ttl));
+            state.tokens.insert(hash, (record.agent, expires_at));
         }
         drop(tx);
         Ok(Directory {
@@ -99,6 +105,7 @@ impl Directory {
             state: RwLock::new(state),
             writes: tokio::sync::Mutex::new(()),
             limiter: LoginLimiter::default(),
+            token_ttl,
             dummy_hash: password::hash("tandem-dummy-password"),
         })
     }
@@ -115,9 +122,20 @@ impl Directory {
 
     /// The active agent a bearer token belongs to.
     pub fn authenticate(&self, token: &str) -> Option<Arc<Agent>> {
+        self.authenticate_credential(token).map(|(agent, _)| agent)
+    }
+
+    /// Like [`authenticate`](Self::authenticate), with the token's credential
+    /// (a socket closes when its token expires).
+    pub fn authenticate_credential(&self, token: &str) -> Option<(Arc<Agent>, Credential)> {
+        let digest = token::digest(token);
         let state = self.read();
-        let id = state.tokens.get(&token::digest(token))?;
-        state.agents.get(id).filter(|a| !a.disabled).cloned()
+        let (id, expires_at) = *state.tokens.get(&digest)?;
+        if expires_at <= Timestamp::now() {
+            return None;
+        }
+        let agent = state.agents.get(&id).filter(|a| !a.disabled).cloned()?;
+        Some((agent, Credential { digest, expires_at }))
     }
 
     pub fn agent(&self, id: AgentId) -> Option<Arc<Agent>> {
@@ -164,7 +182,7 @@ impl Directory {
         login: &str,
         password: &str,
         address: &str,
-    ) -> Result<(String, Arc<Agent>), AccountError> {
+    ) -> Result<(String, Credential, Arc<Agent>), AccountError> {
         let login_key = format!("login:{}", login.trim().to_lowercase());
         let keys = [login_key.clone(), format!("addr:{address}")];
         if self.limiter.is_blocked(&keys, Instant::now()) {
@@ -186,18 +204,39 @@ impl Directory {
         };
         self.limiter.record_success(&login_key);
         let token = token::generate();
-        let hash = token::digest(&token);
-        let record = TokenRecord { agent: agent.id, created_at: Timestamp::now() };
-        self.store.write(move |tx| writes::put_token(tx, &hash, &record)).await?;
-        self.write_state().tokens.insert(hash, agent.id);
-        Ok((token, agent))
+        let now = Timestamp::now();
+        let credential = Credential { digest: token::digest(&token), expires_at: now.plus(self.token_ttl) };
+        let record =
+            TokenRecord { agent: agent.id, created_at: now, expires_at: Some(credential.expires_at) };
+        let expired: Vec<[u8; 32]> = self
+            .read()
+            .tokens
+            .iter()
+            .filter(|(_, (_, until))| *until <= now)
+            .map(|(hash, _)| *hash)
+            .collect();
+        let purge = expired.clone();
+        self.store
+            .write(move |tx| {
+                for hash in &purge {
+                    writes::delete_token(tx, hash)?;
+                }
+                writes::put_token(tx, &credential.digest, &record)
+            })
+            .await?;
+        let mut state = self.write_state();
+        for hash in &expired {
+            state.tokens.remove(hash);
+        }
+        state.tokens.insert(credential.digest, (agent.id, credential.expires_at));
+        Ok((token, credential, agent))
     }
 
-    pub async fn logout(&self, token: &str) -> Result<(), AccountError> {
-        let hash = token::digest(token);
+    /// Revokes one token; answers the revocation so live sockets can be told.
+    pub async fn logout(&self, hash: [u8; 32]) -> Result<Revocation, AccountError> {
         self.store.write(move |tx| writes::delete_token(tx, &hash)).await?;
         self.write_state().tokens.remove(&hash);
-        Ok(())
+        Ok(Revocation::Token(hash))
     }
 
     // ---- administration ------------------------------------------------
@@ -241,12 +280,15 @@ impl Directory {
         Ok(agent)
     }
 
-    /// Applies `patch`; returns the agent before and after.
+    /// Applies `patch`; returns the agent before and after, and the tokens it
+    /// revoked: all of them when the agent is disabled, all but `keep` (the
+    /// token making the change) when its password changes.
     pub async fn update_agent(
         &self,
         id: AgentId,
         patch: AgentPatch,
-    ) -> Result<(Arc<Agent>, Arc<Agent>), AccountError> {
+        keep: Option<[u8; 32]>,
+    ) -> Result<(Arc<Agent>, Arc<Agent>, Option<Revocation>), AccountError> {
         if let Some(name) = &patch.name {
             check_name(name)?;
         }
@@ -271,27 +313,31 @@ impl Directory {
         if let Some(disabled) = patch.disabled {
             agent.disabled = disabled;
         }
+        let revocation = match &patch.password {
+            _ if agent.disabled => Some(Revocation::AllBut(None)),
+            Some(_) => Some(Revocation::AllBut(keep)),
+            None => None,
+        };
         if let Some(password) = patch.password {
             agent.password_hash = blocking(move || password::hash(&password)).await;
         }
         let record = agent.clone();
-        let revoke = agent.disabled;
         self.store
             .write(move |tx| {
                 writes::put_agent(tx, &record)?;
-                if revoke {
-                    writes::delete_tokens_of(tx, record.id)?;
+                if let Some(revocation) = revocation {
+                    writes::delete_tokens_of(tx, record.id, |hash| revocation.covers(hash))?;
                 }
                 Ok(())
             })
             .await?;
         let after = Arc::new(agent);
         let mut state = self.write_state();
-        if revoke {
-            state.tokens.retain(|_, owner| *owner != id);
+        if let Some(revocation) = revocation {
+            state.tokens.retain(|hash, (owner, _)| *owner != id || !revocation.covers(hash));
         }
         state.agents.insert(id, after.clone());
-        Ok((before, after))
+        Ok((before, after, revocation))
     }
 
     pub async fn create_inbox(&self, name: &str) -> Result<Inbox, AccountError> {

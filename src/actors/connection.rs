@@ -21,6 +21,7 @@ use bytestring::ByteString;
 use tokio::sync::{mpsc, oneshot};
 
 use super::session::{Attach, Inbound, SessionActor, SocketEnded};
+use crate::accounts::token::Credential;
 use crate::core::Core;
 use crate::domain::{Agent, SessionId};
 use crate::protocol::frames::{ClientFrame, Incoming};
@@ -112,12 +113,13 @@ pub async fn serve(core: Arc<Core>, session: actix_ws::Session, stream: actix_ws
     };
     let writer = actix_web::rt::spawn(write_loop(session, queue_rx, close_rx, queued_bytes, core.clone()));
 
-    if let Some((agent, reference, resume)) = handshake(&core, &mut stream, &outlet).await {
-        if core.registry.try_open_socket(agent.id, ws.max_sockets_per_agent) {
-            let addr = attach(&core, agent.clone(), resume, reference, outlet.clone()).await;
+    if let Some(hello) = handshake(&core, &mut stream, &outlet).await {
+        let agent = hello.agent.id;
+        if core.registry.try_open_socket(agent, ws.max_sockets_per_agent) {
+            let addr = attach(&core, hello, outlet.clone()).await;
             let ended = read_loop(&core, &mut stream, &outlet, &addr).await;
             addr.do_send(SocketEnded { connection: outlet.connection, cause: ended });
-            core.registry.close_socket(agent.id);
+            core.registry.close_socket(agent);
         } else {
             outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
         }
@@ -127,12 +129,16 @@ pub async fn serve(core: Arc<Core>, session: actix_ws::Session, stream: actix_ws
     core.metrics.sockets.dec();
 }
 
+/// A valid `hello`: who the socket belongs to.
+struct Hello {
+    agent: Arc<Agent>,
+    credential: Credential,
+    reference: Option<serde_json::Value>,
+    resume: Option<SessionId>,
+}
+
 /// Waits for a valid `hello`; closes the socket and returns `None` otherwise.
-async fn handshake(
-    core: &Arc<Core>,
-    stream: &mut AggregatedMessageStream,
-    outlet: &Outlet,
-) -> Option<(Arc<Agent>, Option<serde_json::Value>, Option<SessionId>)> {
+async fn handshake(core: &Arc<Core>, stream: &mut AggregatedMessageStream, outlet: &Outlet) -> Option<Hello> {
     let deadline = tokio::time::sleep(core.config.ws.hello_timeout);
     tokio::pin!(deadline);
     loop {
@@ -161,8 +167,10 @@ async fn handshake(
             outlet.close(close::UNAUTHORIZED, "the first frame must be a valid hello");
             return None;
         };
-        return match core.directory.authenticate(&token) {
-            Some(agent) => Some((agent, incoming.reference, resume)),
+        return match core.directory.authenticate_credential(&token) {
+            Some((agent, credential)) => {
+                Some(Hello { agent, credential, reference: incoming.reference, resume })
+            }
             None => {
                 outlet.close(close::UNAUTHORIZED, "bad or missing token");
                 None
@@ -173,23 +181,19 @@ async fn handshake(
 
 /// Resumes the named session if it is still in its grace period and belongs to
 /// this agent; otherwise starts a new one. Either way the session greets the client.
-async fn attach(
-    core: &Arc<Core>,
-    agent: Arc<Agent>,
-    resume: Option<SessionId>,
-    reference: Option<serde_json::Value>,
-    outlet: Outlet,
-) -> Addr<SessionActor> {
+async fn attach(core: &Arc<Core>, hello: Hello, outlet: Outlet) -> Addr<SessionActor> {
+    let Hello { agent, credential, reference, resume } = hello;
     if let Some((owner, addr)) = resume.and_then(|id| core.registry.session(id))
         && owner == agent.id
     {
-        let attach = Attach { outlet: outlet.clone(), reference: reference.clone(), resumed: true };
+        let attach =
+            Attach { outlet: outlet.clone(), credential, reference: reference.clone(), resumed: true };
         if let Ok(true) = addr.send(attach).await {
             return addr;
         }
     }
     let addr = SessionActor::new(core.clone(), agent).start();
-    let _ = addr.send(Attach { outlet, reference, resumed: false }).await;
+    let _ = addr.send(Attach { outlet, credential, reference, resumed: false }).await;
     addr
 }
 

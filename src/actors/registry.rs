@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError, Message};
@@ -27,7 +28,29 @@ use crate::error::Error;
 #[derive(Default)]
 struct Sessions {
     by_id: HashMap<SessionId, (AgentId, Addr<SessionActor>)>,
+    /// Live sockets per agent and per client address.
     sockets: HashMap<AgentId, usize>,
+    addresses: HashMap<IpAddr, usize>,
+}
+
+/// Takes one of at most `max` slots of `key` in `counts`.
+fn try_take<K: Hash + Eq>(counts: &mut HashMap<K, usize>, key: K, max: usize) -> bool {
+    let count = counts.entry(key).or_default();
+    if *count >= max {
+        return false;
+    }
+    *count += 1;
+    true
+}
+
+/// Gives back a slot taken with [`try_take`].
+fn give_back<K: Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(count) = counts.get_mut(key) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(key);
+        }
+    }
 }
 
 pub struct Registry {
@@ -135,27 +158,35 @@ impl Registry {
 
     /// Counts a new socket of `agent`; `false` (and nothing counted) if it has `max` already.
     pub(super) fn try_open_socket(&self, agent: AgentId, max: usize) -> bool {
-        let mut sessions = self.sessions.lock().expect("registry lock");
-        let count = sessions.sockets.entry(agent).or_default();
-        if *count >= max {
-            return false;
-        }
-        *count += 1;
-        true
+        try_take(&mut self.sessions.lock().expect("registry lock").sockets, agent, max)
     }
 
     pub(super) fn close_socket(&self, agent: AgentId) {
-        let mut sessions = self.sessions.lock().expect("registry lock");
-        if let Some(count) = sessions.sockets.get_mut(&agent) {
-            *count -= 1;
-            if *count == 0 {
-                sessions.sockets.remove(&agent);
-            }
-        }
+        give_back(&mut self.sessions.lock().expect("registry lock").sockets, &agent);
+    }
+}
+
+/// One socket's place in its client address's count, given back on drop.
+pub struct AddressSlot {
+    core: Arc<Core>,
+    address: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut sessions = self.core.registry.sessions.lock().expect("registry lock");
+        give_back(&mut sessions.addresses, &self.address);
     }
 }
 
 impl Core {
+    /// Counts a socket from `address` if it has fewer than `ws.max_sockets_per_address`.
+    pub fn try_open_address(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
+        let max = self.config.ws.max_sockets_per_address;
+        try_take(&mut self.registry.sessions.lock().expect("registry lock").addresses, address, max)
+            .then(|| AddressSlot { core: self.clone(), address })
+    }
+
     /// Sends `msg` to the ticket's actor and awaits its decision, retrying on a
     /// fresh actor if the one found stopped before handling it.
     pub async fn ask_ticket<M, R>(self: &Arc<Self>, id: TicketId, msg: M) -> Result<R, Error>

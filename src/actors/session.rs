@@ -11,6 +11,9 @@
 //! session ending (`disconnected`). The ticket actor decides what that
 //! releases; a release for a tab it no longer knows changes nothing.
 //!
+//! The socket closes with 4401 when the token it was opened with expires or
+//! is revoked (logout, password change).
+//!
 //! Invariants:
 //! - Frames reach the client only through the current [`Outlet`]; frames from
 //!   an older connection of the same session are ignored.
@@ -27,6 +30,7 @@ use serde_json::Value;
 use super::connection::{Ended, Outlet, OutletError, close};
 use super::inbox::{Subscribe, Unsubscribe};
 use super::ticket::{CloseTab, ForceRelease, Open, ReleaseHidden, Revalidate, SetHidden, UpdateDraft};
+use crate::accounts::token::{Credential, Revocation};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
 use crate::domain::presence::ReleaseReason;
@@ -46,6 +50,8 @@ pub struct Deliver(pub ByteString);
 #[rtype(result = "bool")]
 pub struct Attach {
     pub outlet: Outlet,
+    /// The token the socket's `hello` carried.
+    pub credential: Credential,
     pub reference: Option<Value>,
     pub resumed: bool,
 }
@@ -71,6 +77,11 @@ pub struct SocketEnded {
 #[rtype(result = "()")]
 pub struct Recheck;
 
+/// Tokens were revoked: a session opened with one of them ends (4401).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Revoke(pub Revocation);
+
 /// Ends the session now, closing its socket with `code` (agent disabled: 4403,
 /// server shutting down: 1001).
 #[derive(Message)]
@@ -91,6 +102,8 @@ pub struct SessionActor {
     hidden: bool,
     hidden_timer: Option<SpawnHandle>,
     grace: Option<SpawnHandle>,
+    /// The token of the attached socket, and the timer that ends the session when it expires.
+    credential: Option<(Credential, SpawnHandle)>,
 }
 
 impl SessionActor {
@@ -105,6 +118,7 @@ impl SessionActor {
             hidden: false,
             hidden_timer: None,
             grace: None,
+            credential: None,
         }
     }
 
@@ -300,6 +314,14 @@ impl SessionActor {
         }
     }
 
+    /// Closes the socket with `code` and stops; the tab's claim is released as `disconnected`.
+    fn end(&mut self, code: u16, reason: &'static str, ctx: &mut Context<Self>) {
+        if let Some(outlet) = self.outlet.take() {
+            outlet.close(code, reason);
+        }
+        ctx.stop();
+    }
+
     fn welcome(&mut self, reference: Option<Value>, resumed: bool, ctx: &mut Context<Self>) {
         let agent = self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone());
         let frame = ServerFrame::Welcome {
@@ -346,6 +368,13 @@ impl Handler<Attach> for SessionActor {
         if let Some(old) = self.outlet.replace(msg.outlet) {
             old.close(1000, "session resumed on another socket");
         }
+        if let Some((_, timer)) = self.credential.take() {
+            ctx.cancel_future(timer);
+        }
+        let expiry = ctx.run_later(msg.credential.expires_at.until(), |act, ctx| {
+            act.end(close::UNAUTHORIZED, "token expired", ctx);
+        });
+        self.credential = Some((msg.credential, expiry));
         self.welcome(msg.reference, msg.resumed, ctx);
         true
     }
@@ -410,6 +439,16 @@ impl Handler<Recheck> for SessionActor {
     }
 }
 
+impl Handler<Revoke> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, Revoke(revocation): Revoke, ctx: &mut Context<Self>) {
+        if self.credential.as_ref().is_some_and(|(credential, _)| revocation.covers(&credential.digest)) {
+            self.end(close::UNAUTHORIZED, "token revoked", ctx);
+        }
+    }
+}
+
 impl Handler<Disconnect> for SessionActor {
     type Result = ();
 
@@ -421,9 +460,6 @@ impl Handler<Disconnect> for SessionActor {
             self.send(ServerFrame::AccessRevoked { ticket }.encode(), ctx);
             self.release(ReleaseReason::Revoked);
         }
-        if let Some(outlet) = self.outlet.take() {
-            outlet.close(msg.code, msg.reason);
-        }
-        ctx.stop();
+        self.end(msg.code, msg.reason, ctx);
     }
 }

@@ -112,4 +112,8 @@ mod tests {
 pub struct TokenRecord {
     pub agent: AgentId,
     pub created_at: Timestamp,
+    /// Absent in records written before tokens expired; those expire
+    /// `auth.token_ttl_s` after `created_at`.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
 }

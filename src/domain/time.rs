@@ -17,6 +17,15 @@ impl Timestamp {
         self.0
     }
 
+    pub fn plus(self, duration: std::time::Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(duration.as_millis().min(i64::MAX as u128) as i64))
+    }
+
+    /// How long from now until this time (zero if it has passed).
+    pub fn until(self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.0.saturating_sub(Timestamp::now().0).max(0) as u64)
+    }
+
     /// RFC 3339 UTC with millisecond precision, e.g. `2026-11-21T05:47:00.123Z`.
     pub fn to_rfc3339(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::auth::Caller;
 use crate::accounts::{AgentPatch, NewAgent};
 use crate::actors::connection::close;
-use crate::actors::session::{Disconnect, Recheck};
+use crate::actors::session::{Disconnect, Recheck, Revoke};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
 use crate::domain::{AgentId, Role};
@@ -22,12 +22,20 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse> {
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let (token, agent) = core.directory.login(&body.login, &body.password, &address).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token, "agent": AgentDto::from(&*agent) })))
+    let (token, credential, agent) = core.directory.login(&body.login, &body.password, &address).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "token": token,
+        "expires_at": credential.expires_at.to_rfc3339(),
+        "agent": AgentDto::from(&*agent),
+    })))
 }
 
+/// Revokes the caller's token; sockets opened with it close with 4401.
 pub async fn logout(core: web::Data<Core>, caller: Caller) -> Result<HttpResponse> {
-    core.directory.logout(&caller.token).await?;
+    let revocation = core.directory.logout(caller.credential.digest).await?;
+    for session in core.registry.sessions_of(caller.agent.id) {
+        session.do_send(Revoke(revocation));
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -81,12 +89,19 @@ pub async fn patch_agent(
         inboxes: body.inboxes,
         disabled: body.disabled,
     };
-    let (before, after) = core.directory.update_agent(id, patch).await?;
+    let keep = (caller.agent.id == id).then_some(caller.credential.digest);
+    let (before, after, revocation) = core.directory.update_agent(id, patch, keep).await?;
     if after.disabled {
         for session in core.registry.sessions_of(id) {
             session.do_send(Disconnect { code: close::DISABLED, reason: "agent disabled" });
         }
-    } else if before.inboxes != after.inboxes || before.role != after.role {
+    } else if let Some(revocation) = revocation {
+        // A new password ends the agent's other tokens and the sockets opened with them.
+        for session in core.registry.sessions_of(id) {
+            session.do_send(Revoke(revocation));
+        }
+    }
+    if !after.disabled && (before.inboxes != after.inboxes || before.role != after.role) {
         // Lost access takes effect at once: subscriptions end, open tickets are revoked.
         for session in core.registry.sessions_of(id) {
             session.do_send(Recheck);

@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
+use crate::accounts::token::Credential;
 use crate::core::Core;
 use crate::domain::{Agent, Role};
 use crate::error::Error;
 
 pub struct Caller {
     pub agent: Arc<Agent>,
-    pub token: String,
+    /// The token this request came with (logout revokes it).
+    pub credential: Credential,
 }
 
 impl Caller {
@@ -38,6 +40,6 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(Error::Unauthorized)?;
-    let agent = core.directory.authenticate(token).ok_or(Error::Unauthorized)?;
-    Ok(Caller { agent, token: token.to_owned() })
+    let (agent, credential) = core.directory.authenticate_credential(token).ok_or(Error::Unauthorized)?;
+    Ok(Caller { agent, credential })
 }

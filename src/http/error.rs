@@ -20,7 +20,7 @@ impl ResponseError for Error {
             | Error::Stale { .. }
             | Error::SharingDisabled => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -35,8 +35,8 @@ impl ResponseError for Error {
             Error::TicketClaimed { holder } | Error::TicketLocked { holder } => {
                 body["holder"] = json!(holder);
             }
-            Error::RateLimited => {
-                body["retry_after_s"] = json!(60);
+            Error::RateLimited { retry_after_s, .. } => {
+                body["retry_after_s"] = json!(retry_after_s);
             }
             Error::Stale { newer } => {
                 body["newer"] = json!(newer);

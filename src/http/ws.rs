@@ -1,5 +1,8 @@
-//! `GET /ws`: checks the browser `Origin`, upgrades, and hands the socket to
+//! `GET /ws`: checks the browser `Origin` and the sockets per client address
+//! (`ws.max_sockets_per_address`, 429 past it), upgrades, and hands the socket to
 //! [`crate::actors::connection::serve`] on this worker.
+
+use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -15,8 +18,16 @@ pub async fn upgrade(
     if !origin_allowed(&core, &req) {
         return Err(Error::forbidden("origin not allowed").into());
     }
+    let core = core.into_inner();
+    let address = req.peer_addr().map(|peer| peer.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let slot = core
+        .try_open_address(address)
+        .ok_or(Error::RateLimited { message: "too many sockets from this address", retry_after_s: 5 })?;
     let (response, session, stream) = actix_ws::handle(&req, body)?;
-    actix_web::rt::spawn(connection::serve(core.into_inner(), session, stream));
+    actix_web::rt::spawn(async move {
+        connection::serve(core, session, stream).await;
+        drop(slot);
+    });
     Ok(response)
 }
 

@@ -37,13 +37,19 @@ pub fn delete_token(tx: &WriteTransaction, hash: &[u8; 32]) -> Result<(), StoreE
     Ok(())
 }
 
-/// Removes every token of `agent` (disabling an agent ends its sessions for good).
-pub fn delete_tokens_of(tx: &WriteTransaction, agent: AgentId) -> Result<(), StoreError> {
+/// Removes the tokens of `agent` whose digest `revoked` picks (disabling an
+/// agent or changing its password ends its sessions for good).
+pub fn delete_tokens_of(
+    tx: &WriteTransaction,
+    agent: AgentId,
+    revoked: impl Fn(&[u8; 32]) -> bool,
+) -> Result<(), StoreError> {
     let mut table = tx.open_table(TOKENS)?;
     let mut doomed = Vec::new();
     for row in table.iter()? {
         let (k, v) = row?;
-        if codec::decode::<TokenRecord>(v.value())?.agent == agent {
+        let revoked = <&[u8; 32]>::try_from(k.value()).is_ok_and(&revoked);
+        if revoked && codec::decode::<TokenRecord>(v.value())?.agent == agent {
             doomed.push(k.value().to_vec());
         }
     }

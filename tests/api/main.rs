@@ -15,5 +15,6 @@ mod search;
 mod sharing;
 mod support;
 mod tickets;
+mod tokens;
 mod websocket;
 mod workflow;
