@@ -2,7 +2,7 @@
 //!
 //! [`App::build`] opens the store, loads the directory, starts the actor
 //! arbiters, applies the bootstrap, and binds the listener (port 0 works);
-//! [`Server::run`] serves until SIGTERM, Ctrl-C or [`ShutdownHandle::shutdown`],
+//! [`Server::run`] serves until [`ShutdownHandle::shutdown`] (see `signals` for SIGTERM),
 //! then closes every socket with 1001, drains HTTP, and commits pending writes.
 
 use std::net::SocketAddr;
@@ -116,10 +116,8 @@ impl Server {
         let Server { core, server, arbiters, shutdown, .. } = self;
         let handle = server.handle();
         let serving = actix_web::rt::spawn(server);
-        tokio::select! {
-            _ = shutdown.0.notified() => tracing::info!("shutdown requested"),
-            _ = terminate_signal() => tracing::info!("signal received; shutting down"),
-        }
+        shutdown.0.notified().await;
+        tracing::info!("shutting down");
         for session in core.registry.all_sessions() {
             let _ =
                 session.send(Disconnect { code: close::GOING_AWAY, reason: "server shutting down" }).await;
@@ -138,25 +136,5 @@ impl Server {
         core.store.shutdown();
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-async fn terminate_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = term.recv() => {},
-                _ = tokio::signal::ctrl_c() => {},
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

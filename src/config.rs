@@ -63,6 +63,7 @@ struct RawServer {
     workers: usize,
     max_body_bytes: usize,
     shutdown_timeout_s: f64,
+    shutdown_deadline_s: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +119,8 @@ pub struct Config {
     pub workers: usize,
     pub max_body_bytes: usize,
     pub shutdown_timeout: Duration,
+    /// A shutdown still running this long after the signal exits anyway.
+    pub shutdown_deadline: Duration,
     /// How long a login token stays valid.
     pub token_ttl: Duration,
     pub ws: WsConfig,
@@ -190,6 +193,7 @@ impl Config {
             workers: raw.server.workers,
             max_body_bytes: raw.server.max_body_bytes,
             shutdown_timeout: seconds("server.shutdown_timeout_s", raw.server.shutdown_timeout_s)?,
+            shutdown_deadline: seconds("server.shutdown_deadline_s", raw.server.shutdown_deadline_s)?,
             token_ttl: seconds("auth.token_ttl_s", raw.auth.token_ttl_s)?,
             ws: WsConfig {
                 heartbeat: seconds("ws.heartbeat_s", ws.heartbeat_s)?,

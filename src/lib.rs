@@ -18,10 +18,12 @@
 //!   scheduler of replies, the registry.
 //! - [`store`]: redb tables, codec, list and search indexes, paging snapshots,
 //!   typed reads/writes, the group-commit writer.
-//! - [`http`]: routes, auth extractor, error mapping, WebSocket upgrade.
+//! - [`http`]: routes, auth extractor, error mapping, WebSocket upgrade, the
+//!   embedded web console.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
 //! - [`bootstrap`]: first-start admin and `--demo` data.
 //! - [`metrics`]: Prometheus counters and gauges.
+//! - [`signals`]: SIGTERM/Ctrl-C → clean shutdown; a second one or the deadline → exit.
 //!
 //! # Invariants
 //!
@@ -43,4 +45,5 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod protocol;
+pub mod signals;
 pub mod store;

@@ -49,7 +49,9 @@ fn main() -> ExitCode {
     let bootstrap =
         Bootstrap { demo, admin: std::env::var("TANDEM_BOOTSTRAP_ADMIN").ok().filter(|v| !v.is_empty()) };
     let result = actix_web::rt::System::new().block_on(async move {
+        let deadline = config.shutdown_deadline;
         let server = App::build(config, bootstrap).await.map_err(|e| e.to_string())?;
+        tandem::signals::watch(server.shutdown_handle(), deadline);
         server.run().await.map_err(|e| e.to_string())
     });
     match result {

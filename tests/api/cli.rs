@@ -67,11 +67,60 @@ impl Process {
         Api::at(&format!("http://{}", self.addr))
     }
 
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn signal_term(&self) {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+    }
+
+    /// SIGTERM, then the exit status, keeping the process's output readable.
+    fn terminate_keep(&mut self) -> std::process::ExitStatus {
+        self.signal_term();
         self.child.wait().unwrap()
     }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal_term();
+        self.child.wait().unwrap()
+    }
+
+    /// The exit status, if the process ends within `within`.
+    fn exit_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Every line printed so far, waiting for the output to end (after exit).
+    fn all_output(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+}
+
+/// Starts a request whose body never finishes, so a graceful shutdown waits for it.
+fn hang_a_request(addr: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"login\""
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+}
+
+/// A config file for a shutdown that would wait a minute for in-flight requests.
+fn slow_shutdown_config(dir: &std::path::Path, deadline_s: f64) -> String {
+    let config = dir.join("tandem.toml");
+    let text = format!("[server]\nshutdown_timeout_s = 60\nshutdown_deadline_s = {deadline_s}\n");
+    std::fs::write(&config, text).unwrap();
+    config.to_str().unwrap().to_owned()
 }
 
 impl Drop for Process {
@@ -213,4 +262,65 @@ fn a_bad_config_file_is_a_clear_error() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("heartbeat"), "{stderr}");
+}
+
+#[actix_web::test]
+async fn a_second_sigterm_ends_a_shutdown_that_is_still_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = slow_shutdown_config(dir.path(), 60.0);
+    let data = dir.path().join("data");
+    let args = ["--config", &config, "--bind", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()];
+    let mut process = Process::start(&args, &[("TANDEM_BOOTSTRAP_ADMIN", "admin:pw")]);
+    let _stuck = hang_a_request(&process.addr);
+    process.api().get("/healthz").await;
+    process.signal_term();
+    process.wait_for("signal received");
+    assert!(process.exit_within(Duration::from_millis(500)).is_none(), "the shutdown waits for the request");
+    process.signal_term();
+    let status = process.exit_within(Duration::from_secs(10)).expect("the second SIGTERM exits");
+    assert_eq!(status.code(), Some(1));
+    process.wait_for("second signal");
+}
+
+#[actix_web::test]
+async fn a_shutdown_past_its_deadline_exits_anyway() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = slow_shutdown_config(dir.path(), 0.5);
+    let data = dir.path().join("data");
+    let args = ["--config", &config, "--bind", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()];
+    let mut process = Process::start(&args, &[("TANDEM_BOOTSTRAP_ADMIN", "admin:pw")]);
+    let _stuck = hang_a_request(&process.addr);
+    process.api().get("/healthz").await;
+    process.signal_term();
+    let status = process.exit_within(Duration::from_secs(10)).expect("the deadline ends the shutdown");
+    assert_eq!(status.code(), Some(1));
+    process.wait_for("shutdown deadline passed");
+}
+
+#[actix_web::test]
+async fn tokens_and_passwords_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let envs = [("TANDEM_BOOTSTRAP_ADMIN", "admin:hunter2-secret"), ("RUST_LOG", "trace")];
+    let mut process = Process::start(&["--bind", "127.0.0.1:0", "--data-dir", data], &envs);
+    let admin = login(&process.api(), "admin", "hunter2-secret").await;
+    let token = admin.token.clone().unwrap();
+    admin.get("/api/me").await;
+    let bad = process.api().post("/api/login", json!({"login": "admin", "password": "wrong-guess-42"})).await;
+    assert_eq!(bad.status, 401);
+    let ws_url = format!("ws://{}/ws", process.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    let hello = json!({"type": "hello", "token": token}).to_string();
+    socket.send(tokio_tungstenite::tungstenite::Message::text(hello)).await.unwrap();
+    socket.next().await.expect("welcome").unwrap();
+    assert_eq!(admin.post("/api/logout", json!(null)).await.status, 204);
+    assert!(process.terminate_keep().success());
+
+    let output = process.all_output();
+    assert!(output.len() > 20, "trace logging was on: {} lines", output.len());
+    for secret in [token.as_str(), "hunter2-secret", "wrong-guess-42"] {
+        let leaks: Vec<_> = output.iter().filter(|line| line.contains(secret)).collect();
+        assert!(leaks.is_empty(), "{secret:?} was logged: {leaks:?}");
+    }
 }
