@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Addr};
+use actix_web::error::PayloadError;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
 use tokio::sync::{mpsc, oneshot};
@@ -273,6 +274,14 @@ fn close_for_protocol_error(outlet: &Outlet, error: &ProtocolError) -> bool {
         ProtocolError::Overflow => (close::TOO_BIG, "frame too big"),
         ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
             (close::INVALID_UTF8, "text frame is not valid UTF-8")
+        }
+        // `FrameGuard` refused a frame from its header.
+        ProtocolError::Io(e)
+            if e.get_ref()
+                .and_then(|inner| inner.downcast_ref::<PayloadError>())
+                .is_some_and(|inner| matches!(inner, PayloadError::Overflow)) =>
+        {
+            (close::TOO_BIG, "frame too big")
         }
         // actix-ws reports an oversized fragmented message as a plain I/O error.
         ProtocolError::Io(e) if e.to_string().contains("maximum continuation size") => {

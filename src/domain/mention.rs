@@ -9,6 +9,7 @@
 /// The lower-cased handles mentioned in `body`, without duplicates.
 pub fn mentioned_handles(body: &str) -> Vec<String> {
     let mut handles: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut previous: Option<char> = None;
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -30,7 +31,7 @@ pub fn mentioned_handles(body: &str) -> Vec<String> {
         }
         // A handle never ends in `-` (a dash after a name is punctuation: "@hanna- please").
         let handle = body[start..end].trim_end_matches('-').to_ascii_lowercase();
-        if (1..=32).contains(&handle.len()) && !handles.contains(&handle) {
+        if (1..=32).contains(&handle.len()) && seen.insert(handle.clone()) {
             handles.push(handle);
         }
     }

@@ -254,20 +254,22 @@ pub fn validate_body(body: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Trimmed, de-duplicated (first spelling kept) tags.
+/// Trimmed, de-duplicated (first spelling kept) tags. Linear in the input,
+/// and stops at the first tag past the limit, so a huge array costs nothing.
 pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for tag in tags {
         let tag = tag.trim();
         if tag.is_empty() || tag.chars().count() > limits::TAG_CHARS {
             return Err(format!("tags must be 1-{} characters", limits::TAG_CHARS));
         }
-        if !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+        if seen.insert(tag.to_lowercase()) {
+            if out.len() == limits::TAGS {
+                return Err(format!("at most {} tags", limits::TAGS));
+            }
             out.push(tag.to_owned());
         }
-    }
-    if out.len() > limits::TAGS {
-        return Err(format!("at most {} tags", limits::TAGS));
     }
     Ok(out)
 }

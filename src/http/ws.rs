@@ -3,9 +3,14 @@
 //! [`crate::actors::connection::serve`] on this worker.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::pin::Pin;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::error::PayloadError;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use futures_util::Stream;
 
+use super::frame_guard::FrameGuard;
 use crate::actors::connection;
 use crate::core::Core;
 use crate::error::Error;
@@ -23,6 +28,11 @@ pub async fn upgrade(
     let slot = core
         .try_open_address(address)
         .ok_or(Error::RateLimited { message: "too many sockets from this address", retry_after_s: 5 })?;
+    // Oversized frames are refused from their header, before actix-ws buffers them.
+    let guarded = FrameGuard::new(body, core.config.ws.max_frame_bytes);
+    let guarded: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(guarded);
+    let mut guarded = actix_web::dev::Payload::from(guarded);
+    let body = web::Payload::from_request(&req, &mut guarded).await?;
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     actix_web::rt::spawn(async move {
         connection::serve(core, session, stream).await;

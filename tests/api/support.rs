@@ -366,14 +366,41 @@ impl RawWs {
 
     /// Sends one masked text frame.
     pub async fn send_text(&mut self, text: &str) {
+        self.send_frame(true, 0x1, text.as_bytes()).await;
+    }
+
+    /// Sends one masked frame: `opcode` 0x0 continuation, 0x1 text, 0x9 ping.
+    pub async fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
         use tokio::io::AsyncWriteExt;
-        let payload = text.as_bytes();
-        assert!(payload.len() < 126, "short frames only");
         let mask = [1u8, 2, 3, 4];
-        let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+        let mut frame = Self::header(fin, opcode, payload.len() as u64);
         frame.extend_from_slice(&mask);
         frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
         self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// Sends only the header of a masked frame announcing `len` payload bytes.
+    pub async fn announce(&mut self, opcode: u8, len: u64) {
+        use tokio::io::AsyncWriteExt;
+        let mut head = Self::header(true, opcode, len);
+        head.extend_from_slice(&[1, 2, 3, 4]);
+        self.stream.write_all(&head).await.unwrap();
+    }
+
+    fn header(fin: bool, opcode: u8, len: u64) -> Vec<u8> {
+        let mut head = vec![if fin { 0x80 } else { 0 } | opcode];
+        match len {
+            0..126 => head.push(0x80 | len as u8),
+            126..65536 => {
+                head.push(0x80 | 126);
+                head.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                head.push(0x80 | 127);
+                head.extend_from_slice(&len.to_be_bytes());
+            }
+        }
+        head
     }
 
     /// Reads (without answering anything) until the server's close frame; its code.
