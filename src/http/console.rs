@@ -20,6 +20,15 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("style.css", "text/css; charset=utf-8", include_bytes!("../console/style.css")),
     ("tandem-client.js", "text/javascript; charset=utf-8", include_bytes!("../console/tandem-client.js")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../console/app.js")),
+    ("api.js", "text/javascript; charset=utf-8", include_bytes!("../console/api.js")),
+    ("dom.js", "text/javascript; charset=utf-8", include_bytes!("../console/dom.js")),
+    ("presence.js", "text/javascript; charset=utf-8", include_bytes!("../console/presence.js")),
+    ("list.js", "text/javascript; charset=utf-8", include_bytes!("../console/list.js")),
+    ("ticket.js", "text/javascript; charset=utf-8", include_bytes!("../console/ticket.js")),
+    ("composer.js", "text/javascript; charset=utf-8", include_bytes!("../console/composer.js")),
+    ("actions.js", "text/javascript; charset=utf-8", include_bytes!("../console/actions.js")),
+    ("notify.js", "text/javascript; charset=utf-8", include_bytes!("../console/notify.js")),
+    ("settings.js", "text/javascript; charset=utf-8", include_bytes!("../console/settings.js")),
 ];
 
 /// Scripts, styles, sockets and API calls only from this server; never framed.
