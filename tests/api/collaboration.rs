@@ -408,3 +408,41 @@ async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(r.bianca.get("/api/me/notifications").await.body, json!([]));
 }
+
+/// Found by the crash test: a lock that reached its expiry while one of the
+/// holder's changes was being committed, with the next change already
+/// waiting, was expired against the state before that commit; the commit
+/// then brought the expired lock back, and it expired a second time.
+#[actix_web::test]
+async fn a_lock_expiring_among_queued_changes_expires_once() {
+    let r = room().await;
+    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.1})).await;
+    for round in 0..8 {
+        assert_eq!(r.bianca.put(r.path("/lock")).await.status, 200);
+        // The holder keeps several notes in flight across the expiry.
+        let until = Instant::now() + Duration::from_millis(300);
+        let writer = |n: usize| {
+            let (bianca, path) = (r.bianca.clone(), r.path("/messages"));
+            async move {
+                let mut i = 0;
+                while Instant::now() < until {
+                    i += 1;
+                    let body = json!({"kind": "note", "body": format!("round {round} writer {n} note {i}")});
+                    assert_eq!(bianca.post(&path, body).await.status, 200);
+                }
+            }
+        };
+        futures_util::future::join_all((0..3).map(writer)).await;
+        let history = r.admin.get(r.path("/history")).await.body;
+        let count =
+            |action: &str| history.as_array().unwrap().iter().filter(|e| e["action"] == action).count();
+        assert_eq!(
+            (count("locked"), count("lock_expired")),
+            (round + 1, round + 1),
+            "round {round}: every lock expired once"
+        );
+        assert_eq!(r.admin.get(r.path("")).await.body["lock"], Value::Null);
+    }
+    let notifications = r.bianca.get("/api/me/notifications?limit=200").await.body;
+    assert_eq!(notifications.as_array().unwrap().len(), 8, "one lock_expired notification per lock");
+}

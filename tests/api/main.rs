@@ -6,6 +6,7 @@ mod claims;
 mod cli;
 mod collaboration;
 mod console;
+mod crash;
 mod hostile;
 mod mentions;
 mod persistence;

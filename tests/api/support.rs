@@ -162,6 +162,18 @@ impl Api {
     }
 
     async fn send(&self, method: awc::http::Method, path: &str, body: Option<Value>) -> Resp {
+        self.try_send(method, path, body).await.expect("request sent and answered")
+    }
+
+    /// Sends a request; a transport failure (no connection, or the server
+    /// died before answering) is an `Err` instead of a panic, for tests that
+    /// kill the server while requests are in flight.
+    pub async fn try_send(
+        &self,
+        method: awc::http::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Resp, String> {
         let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
         let mut req = client.request(method, format!("{}{}", self.base, path));
         if let Some(token) = &self.token {
@@ -171,15 +183,15 @@ impl Api {
             Some(body) => req.send_json(&body).await,
             None => req.send().await,
         }
-        .expect("request sent");
-        let bytes = resp.body().limit(64 << 20).await.expect("body read");
+        .map_err(|e| format!("request not answered: {e}"))?;
+        let bytes = resp.body().limit(64 << 20).await.map_err(|e| format!("body not read: {e}"))?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Resp { status: resp.status().as_u16(), body }
+        Ok(Resp { status: resp.status().as_u16(), body })
     }
 
     pub async fn get(&self, path: impl AsRef<str>) -> Resp {

@@ -135,6 +135,14 @@ impl Handler<Expire> for TicketActor {
 
 impl TicketActor {
     /// Arms the expiry timer of the current lock (at once if already past).
+    ///
+    /// The timer posts `Expire` to the actor's mailbox instead of handling it
+    /// itself (`notify_later`): actix may run a timer's handler right after a
+    /// message's handler has decided a change and before that change's
+    /// `AtomicResponse` starts, so an expiry decided there would act on the
+    /// state before the change, and committing the change (decided with the
+    /// lock) would then bring the expired lock back. Messages from the
+    /// mailbox wait until the pending change is committed.
     pub(super) fn schedule_lock_expiry(&mut self, ctx: &mut Context<Self>) {
         if let Some(handle) = self.lock_timer.take() {
             ctx.cancel_future(handle);
@@ -142,6 +150,7 @@ impl TicketActor {
         let Some(lock) = self.ticket.as_ref().filter(|t| !t.deleted).and_then(|t| t.lock) else { return };
         let Some(expires_at) = lock.expires_at else { return };
         let wait = Duration::from_millis((expires_at.millis() - Timestamp::now().millis()).max(0) as u64);
-        self.lock_timer = Some(ctx.notify_later(Expire { since: lock.since }, wait));
+        let since = lock.since;
+        self.lock_timer = Some(ctx.run_later(wait, move |_, ctx| ctx.address().do_send(Expire { since })));
     }
 }

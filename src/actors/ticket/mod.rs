@@ -16,7 +16,10 @@
 //!   and kind (the latest text always goes out) and persisted at most once a
 //!   second; a flush runs before the actor stops and at shutdown.
 //! - A hard lock's expiry timer lives here; a locked ticket's actor never idles
-//!   out, and start-up spawns the actor of every locked ticket.
+//!   out, and start-up spawns the actor of every locked ticket. A timer that
+//!   decides a change posts a message to the actor's own mailbox: actix may
+//!   run a timer's handler between a message's handler and the start of its
+//!   `AtomicResponse`, which would break "one decision at a time".
 //!
 //! Files: `commands` (create, edit, workflow), `messages` (posting, with
 //! mentions), `followers`, `presence` (tabs opening, closing, hiding,
