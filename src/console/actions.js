@@ -131,7 +131,6 @@ export class Actions {
     await panelDialog(`Transfer #${detail.number}`, (close) => [
       h('label', {}, 'Inbox', inboxes),
       h('label', {}, 'Agent', agents),
-      this.#directoryNote(),
       h('div', { class: 'dialog-actions' },
         h('button', { type: 'button', onclick: close }, 'Cancel'),
         h('button', {
@@ -184,7 +183,6 @@ export class Actions {
           type: 'button', class: 'primary',
           onclick: () => select.value && change(() => this.ctx.api.post(`/api/tickets/${id}/${path}`, { agent: select.value })),
         }, kind === 'share' ? 'Share' : 'Add')),
-      this.#directoryNote(),
       h('div', { class: 'dialog-actions' }, h('button', { type: 'button', onclick: close }, 'Done')),
     ]);
   }
@@ -193,10 +191,5 @@ export class Actions {
     return h('select', { id },
       h('option', { value: '' }, placeholder),
       ...this.ctx.directory.list({ withoutLight }).map((agent) => h('option', { value: agent.id }, agent.name)));
-  }
-
-  #directoryNote() {
-    return this.me.role === 'admin' ? null
-      : h('p', { class: 'hint' }, 'Only colleagues this console has seen are listed (the full agent list is for admins).');
   }
 }

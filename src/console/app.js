@@ -122,11 +122,11 @@ async function logOut() {
   signOut('', { keepRoute: false });
 }
 
-/** Admins may list every agent (names, handles, roles); others learn them as they go. */
+/** Every colleague's id, handle, name and role, for @mentions and the pickers. */
 async function loadDirectory() {
-  if (state.me?.role !== 'admin' || directoryLoaded) return;
+  if (directoryLoaded) return;
   try {
-    directory.seeAll(await api.get('/api/agents'));
+    directory.seeAll(await api.get('/api/colleagues'));
     directoryLoaded = true;
   } catch (error) {
     toastError(error);

@@ -7,12 +7,11 @@ const STORAGE_KEY = 'tandem.agents';
 const MENTION = /(?:^|[^\p{L}\p{N}._@-])@([a-z0-9_-]{1,32})/giu;
 
 /**
- * Agents this tab knows of. Admins get the full list from GET /api/agents
- * (admin only); everyone else learns names from what the server sends
- * (presence, authors, followers…), so the list grows as colleagues show up.
- * Handles are only known from GET /api/agents, from the agent itself, or
- * from notes whose @handles line up with their `mentions`; otherwise the
- * handle is guessed from the name (the demo's handles are lower-case names).
+ * Agents this tab knows of: loaded from GET /api/colleagues (every active
+ * agent's id, handle, name and role), and kept current from what the server
+ * sends (presence, authors, followers…). An agent not loaded yet (created
+ * since) has its handle learnt from notes whose @handles line up with their
+ * `mentions`, or guessed from the name until the next load.
  */
 export class Directory {
   constructor() {

@@ -10,7 +10,7 @@ use crate::core::Core;
 use crate::domain::access::can_view_inbox;
 use crate::domain::{AgentId, Role};
 use crate::error::Error;
-use crate::protocol::dto::{AgentDto, InboxDto, SettingsDto};
+use crate::protocol::dto::{AgentDto, ColleagueDto, InboxDto, SettingsDto};
 use crate::protocol::rest::*;
 
 type Result<T> = std::result::Result<T, Error>;
@@ -65,6 +65,13 @@ pub async fn create_agent(
     };
     let agent = core.directory.create_agent(new).await?;
     Ok(web::Json(AgentDto::from(&*agent)))
+}
+
+/// `GET /api/colleagues`: every active agent's id, handle, name and role, for
+/// any signed-in caller (for @mention completion and the assign/share pickers).
+pub async fn colleagues(core: web::Data<Core>, _caller: Caller) -> web::Json<Vec<ColleagueDto>> {
+    let agents = core.directory.agents();
+    web::Json(agents.iter().filter(|a| !a.disabled).map(|a| ColleagueDto::from(&**a)).collect())
 }
 
 pub async fn list_agents(core: web::Data<Core>, caller: Caller) -> Result<web::Json<Vec<AgentDto>>> {

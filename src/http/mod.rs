@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/me/shared", web::get().to(tickets::shared_with_me))
                 .route("/me/notifications", web::get().to(notifications::list))
                 .route("/me/notifications/read", web::post().to(notifications::mark_read))
+                .route("/colleagues", web::get().to(accounts::colleagues))
                 .route("/agents", web::post().to(accounts::create_agent))
                 .route("/agents", web::get().to(accounts::list_agents))
                 .route("/agents/{id}", web::patch().to(accounts::patch_agent))

@@ -27,6 +27,22 @@ pub struct AgentDto {
     pub disabled: bool,
 }
 
+/// What every agent may know of a colleague: enough to @mention, assign,
+/// share with or recognise them (no e-mail, no memberships).
+#[derive(Debug, Clone, Serialize)]
+pub struct ColleagueDto {
+    pub id: AgentId,
+    pub handle: String,
+    pub name: String,
+    pub role: &'static str,
+}
+
+impl From<&Agent> for ColleagueDto {
+    fn from(a: &Agent) -> Self {
+        ColleagueDto { id: a.id, handle: a.handle.clone(), name: a.name.clone(), role: a.role.as_str() }
+    }
+}
+
 impl From<&Agent> for AgentDto {
     fn from(a: &Agent) -> Self {
         AgentDto {

@@ -169,6 +169,27 @@ async fn agents_can_be_renamed_moved_and_given_new_passwords() {
 }
 
 #[actix_web::test]
+async fn every_agent_sees_its_active_colleagues_without_private_details() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let support = admin.create_inbox("Support").await;
+    let lena = server.agent(&admin, "lena", "light", &[&support]).await;
+    let sam = server.agent(&admin, "sam", "agent", &[]).await;
+    admin.patch(&format!("/api/agents/{}", sam.id), json!({"disabled": true})).await;
+    let colleagues = lena.get("/api/colleagues").await;
+    assert_eq!(colleagues.status, 200);
+    assert_eq!(
+        colleagues.body,
+        json!([
+            {"id": admin.id, "handle": "admin", "name": "Admin", "role": "admin"},
+            {"id": lena.id, "handle": "lena", "name": "Lena", "role": "light"},
+        ]),
+        "active agents only, without e-mail or inboxes"
+    );
+    assert_eq!(server.anonymous().get("/api/colleagues").await.status, 401);
+}
+
+#[actix_web::test]
 async fn inbox_list_shows_memberships_and_everything_to_admins() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
