@@ -94,6 +94,9 @@ impl Outlet {
 
 static NEXT_CONNECTION: AtomicUsize = AtomicUsize::new(1);
 
+/// How long a closing socket may take to deliver its last frames and the close frame.
+const CLOSE_WINDOW: Duration = Duration::from_secs(5);
+
 /// Serves one upgraded socket until it ends.
 pub async fn serve(core: Arc<Core>, session: actix_ws::Session, stream: actix_ws::MessageStream) {
     core.metrics.sockets.inc();
@@ -327,8 +330,10 @@ async fn write_loop(
             return;
         }
     };
-    // Frames queued before the close go out first (e.g. `access_revoked` before 4403);
-    // a client that does not read cannot stall this: give it a moment, then drop.
+    // Frames queued before the close go out first (e.g. `access_revoked` before 4403).
+    // A client that does not read cannot stall this: it gets CLOSE_WINDOW to take
+    // them and the close frame (a merely slow one learns why: 4008), then the
+    // connection is dropped. Until then its memory stays within the backlog limits.
     let flush_and_close = async {
         while let Ok(outbound) = queue.try_recv() {
             if let Outbound::Text(text) = outbound
@@ -339,7 +344,7 @@ async fn write_loop(
         }
         let _ = session.close(reason).await;
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), flush_and_close).await;
+    let _ = tokio::time::timeout(CLOSE_WINDOW, flush_and_close).await;
 }
 
 /// Token bucket for the per-socket data-frame rate limit.

@@ -1,108 +1,12 @@
 //! The command-line contract, run as a new user would: the real binary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 
+use crate::process::Process;
 use crate::support::*;
-
-struct Process {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    /// Every line read so far (stdout and stderr interleaved).
-    seen: Vec<String>,
-    addr: String,
-}
-
-impl Process {
-    /// Starts `tandem serve ARGS` and waits for its `listening on` line.
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Process {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
-        command.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).env("RUST_LOG", "info");
-        command.env_remove("TANDEM_BIND").env_remove("TANDEM_DATA_DIR").env_remove("TANDEM_BOOTSTRAP_ADMIN");
-        for (k, v) in envs {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("tandem starts");
-        let (tx, lines) = mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let mut process = Process { child, lines, seen: Vec::new(), addr: String::new() };
-        let line = process.wait_for("listening on http://");
-        process.addr =
-            line.split("listening on http://").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
-        process
-    }
-
-    /// The first line containing `needle`, waiting for it if not seen yet.
-    fn wait_for(&mut self, needle: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("no line with {needle:?}"));
-            self.seen.push(line.clone());
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    fn api(&self) -> Api {
-        Api::at(&format!("http://{}", self.addr))
-    }
-
-    fn signal_term(&self) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-    }
-
-    /// SIGTERM, then the exit status, keeping the process's output readable.
-    fn terminate_keep(&mut self) -> std::process::ExitStatus {
-        self.signal_term();
-        self.child.wait().unwrap()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        self.signal_term();
-        self.child.wait().unwrap()
-    }
-
-    /// The exit status, if the process ends within `within`.
-    fn exit_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + within;
-        while std::time::Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    /// Every line printed so far, waiting for the output to end (after exit).
-    fn all_output(&mut self) -> Vec<String> {
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        self.seen.clone()
-    }
-}
 
 /// Starts a request whose body never finishes, so a graceful shutdown waits for it.
 fn hang_a_request(addr: &str) -> std::net::TcpStream {
@@ -121,12 +25,6 @@ fn slow_shutdown_config(dir: &std::path::Path, deadline_s: f64) -> String {
     let text = format!("[server]\nshutdown_timeout_s = 60\nshutdown_deadline_s = {deadline_s}\n");
     std::fs::write(&config, text).unwrap();
     config.to_str().unwrap().to_owned()
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
 }
 
 async fn login(api: &Api, login: &str, password: &str) -> Api {

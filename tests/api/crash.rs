@@ -42,11 +42,8 @@
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::rt::time::sleep;
@@ -59,6 +56,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::process::Process;
 use crate::support::Api;
 
 /// Kills (and restarts) per run; each is preceded and followed by a full verification.
@@ -100,15 +98,15 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
     let config = dir.path().join("tandem.toml");
     std::fs::write(&config, CONFIG).unwrap();
 
-    let mut process = Process::start(&data, &config, true);
-    let mut model = Model::setup(&process.base, &mut rng).await;
+    let mut process = start_server(&data, &config, true);
+    let mut model = Model::setup(&process.base(), &mut rng).await;
     let mut times = Times { killed_at: None, restarted_at: now_ms() };
     for cycle in 1..=CYCLES {
         // Drafts first: nothing has been typed since the restart yet.
-        model.check_drafts(&process.base).await;
+        model.check_drafts(&process.base()).await;
         let killed = Rc::new(Cell::new(false));
-        let drafter = model.start_drafter(&process.base, cycle, &mut rng, &killed);
-        model.verify(&process.base, &times).await;
+        let drafter = model.start_drafter(&process.base(), cycle, &mut rng, &killed);
+        model.verify(&process.base(), &times).await;
         if cycle % 5 == 0 {
             sleep(QUIET).await;
         }
@@ -116,13 +114,14 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
         model.typed(drafter.await.expect("the drafter failed (its panic is above)"), killed_at);
         check_redb_file(&data, dir.path());
         sleep(Duration::from_millis(rng.random_range(DOWN_MS))).await;
-        process = Process::start(&data, &config, false);
+        process = start_server(&data, &config, false);
         times = Times { killed_at: Some(killed_at), restarted_at: now_ms() };
         model.stats.cycles = cycle;
     }
-    model.check_drafts(&process.base).await;
-    model.verify(&process.base, &times).await;
-    let status = process.terminate();
+    model.check_drafts(&process.base()).await;
+    model.verify(&process.base(), &times).await;
+    let status = process.terminate_keep();
+    process.all_output().iter().for_each(|line| assert_clean(line));
     assert!(status.success(), "a clean shutdown after all that: {status:?}");
     check_redb_file(&data, dir.path());
     model.stats.print(started.elapsed());
@@ -563,7 +562,7 @@ impl Model {
         rng: &mut StdRng,
         killed: &Rc<Cell<bool>>,
     ) -> i64 {
-        let base = process.base.clone();
+        let base = process.base().clone();
         let workers: Vec<_> = (0..WORKERS)
             .map(|w| {
                 let worker = Worker {
@@ -604,7 +603,7 @@ impl Model {
         // an answer now is in flight at the kill.
         killed.set(true);
         let killed_at = now_ms();
-        process.kill();
+        kill_and_check(process);
 
         for worker in workers {
             let worker = worker.await.expect("a worker failed (its panic is above)");
@@ -1300,87 +1299,23 @@ async fn type_drafts(
 // ---------------------------------------------------------------------------
 // The process and its file
 
-/// The real binary, `tandem serve` on port 0.
-struct Process {
-    child: Child,
-    base: String,
-    /// Its stdout and stderr, line by line.
-    lines: mpsc::Receiver<String>,
+/// The real binary on port 0 over `data`, with the bootstrap admin on first start.
+fn start_server(data: &Path, config: &Path, bootstrap: bool) -> Process {
+    let admin = format!("admin:{ADMIN_PASSWORD}");
+    let mut envs = vec![("RUST_LOG", "warn")];
+    if bootstrap {
+        envs.push(("TANDEM_BOOTSTRAP_ADMIN", admin.as_str()));
+    }
+    let (data, config) = (data.to_str().unwrap(), config.to_str().unwrap());
+    let process = Process::start(&["--config", config, "--data-dir", data, "--bind", "127.0.0.1:0"], &envs);
+    process.seen.iter().for_each(|line| assert_clean(line));
+    process
 }
 
-impl Process {
-    fn start(data: &Path, config: &Path, bootstrap: bool) -> Process {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
-        command
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .arg("--data-dir")
-            .arg(data)
-            .args(["--bind", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .env_remove("TANDEM_BIND")
-            .env_remove("TANDEM_DATA_DIR")
-            .env_remove("TANDEM_BOOTSTRAP_ADMIN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if bootstrap {
-            command.env("TANDEM_BOOTSTRAP_ADMIN", format!("admin:{ADMIN_PASSWORD}"));
-        }
-        let mut child = command.spawn().expect("tandem starts");
-        let (tx, lines) = mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let base = loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("tandem prints its listening line");
-            assert_clean(&line);
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break format!("http://{}", rest.split_whitespace().next().unwrap());
-            }
-        };
-        Process { child, base, lines }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on unix), then reap it.
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-        self.check_log();
-    }
-
-    /// SIGTERM, then its exit status.
-    fn terminate(&mut self) -> ExitStatus {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        self.check_log();
-        status
-    }
-
-    /// Once it has ended: it logged no error and no panic.
-    fn check_log(&self) {
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            assert_clean(&line);
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// SIGKILL; then the server must have logged no error and no panic.
+fn kill_and_check(process: &mut Process) {
+    process.kill();
+    process.all_output().iter().for_each(|line| assert_clean(line));
 }
 
 fn assert_clean(line: &str) {

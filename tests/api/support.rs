@@ -243,7 +243,11 @@ pub struct Ws {
 impl Ws {
     /// Connects without saying anything.
     pub async fn connect(server: &TestServer) -> Ws {
-        let (socket, _) = tokio_tungstenite::connect_async(server.ws_url()).await.expect("ws connect");
+        Ws::connect_url(&server.ws_url()).await
+    }
+
+    pub async fn connect_url(url: &str) -> Ws {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
         Ws { socket }
     }
 
@@ -353,17 +357,26 @@ impl Ws {
 /// A WebSocket client written by hand on a raw TCP stream, for behaviour a
 /// library client will not show: it never answers pings (a frozen browser).
 pub struct RawWs {
-    stream: tokio::net::TcpStream,
+    pub stream: tokio::net::TcpStream,
 }
 
 impl RawWs {
     pub async fn connect(server: &TestServer) -> RawWs {
+        RawWs::connect_to(server.addr, None).await
+    }
+
+    /// Connects to `addr`, optionally with a small receive buffer (a client
+    /// that stops reading then pushes back on the server almost at once).
+    pub async fn connect_to(addr: std::net::SocketAddr, receive_buffer: Option<u32>) -> RawWs {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("tcp connect");
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let mut stream = socket.connect(addr).await.expect("tcp connect");
         let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            server.addr
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut head = Vec::new();
