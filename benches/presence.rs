@@ -3,7 +3,10 @@
 //! opens are scheduled at fixed intervals and latency is measured from the
 //! intended time, so a stall is not hidden by a late send.
 //!
-//! `cargo bench --bench presence -- [--subscribers N] [--opens N] [--interval-ms N]`
+//! With `--stuck N`, N more subscribers never read (a stuck browser tab): the
+//! readers' latency should not move (their backlog is bounded, they get 4008).
+//!
+//! `cargo bench --bench presence -- [--subscribers N] [--opens N] [--interval-ms N] [--stuck N]`
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +24,7 @@ fn main() {
     let subscribers = arg("--subscribers", 50.0) as usize;
     let opens = arg("--opens", 400.0) as usize;
     let interval = Duration::from_millis(arg("--interval-ms", 10.0) as u64);
+    let stuck = arg("--stuck", 0.0) as usize;
     let (base, _dir) = start_server("");
     actix_rt::System::new().block_on(async move {
         let admin = login(&base, "admin").await;
@@ -64,6 +68,10 @@ fn main() {
                 }
             }));
         }
+        let mut stuck_sockets = Vec::new();
+        for _ in 0..stuck {
+            stuck_sockets.push(stuck_socket(&base, &admin, &inbox).await);
+        }
         let opener = socket(&base, &opener_token, Some(&inbox)).await;
         let (mut sink, mut stream) = opener.split();
         actix_rt::spawn(async move { while stream.next().await.is_some() {} });
@@ -83,8 +91,9 @@ fn main() {
         }
         let mut all = latencies.lock().unwrap().clone();
         all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let dropped = metric(&base, "tandem_slow_sessions_dropped_total").await;
         println!(
-            "presence latency, open → frame at {subscribers} subscribers, {opens} opens every {interval:?}: {} samples, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "presence latency, open → frame at {subscribers} subscribers (+{stuck} stuck, {dropped} dropped), {opens} opens every {interval:?}: {} samples, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             all.len(),
             percentile(&all, 0.5),
             percentile(&all, 0.99),

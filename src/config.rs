@@ -181,8 +181,14 @@ impl Config {
         if ws.frames_per_s <= 0.0 || ws.frames_burst < 1.0 {
             return Err(invalid("ws.frames_per_s", "rate and burst must be positive"));
         }
-        if ws.max_sockets_per_agent == 0 || ws.max_sockets_per_address == 0 || ws.max_backlog_frames == 0 {
-            return Err(invalid("ws.max_sockets_per_agent", "limits must be at least 1"));
+        for (key, value) in [
+            ("ws.max_sockets_per_agent", ws.max_sockets_per_agent),
+            ("ws.max_sockets_per_address", ws.max_sockets_per_address),
+            ("ws.max_backlog_frames", ws.max_backlog_frames),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
         }
         if raw.store.max_batch == 0 {
             return Err(invalid("store.max_batch", "must be at least 1"));
@@ -220,10 +226,9 @@ fn invalid(key: &'static str, message: &str) -> ConfigError {
 }
 
 fn seconds(key: &'static str, value: f64) -> Result<Duration, ConfigError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(invalid(key, "must be a positive number of seconds"))
+    match Duration::try_from_secs_f64(value) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(invalid(key, "must be a positive number of seconds")),
     }
 }
 
@@ -268,5 +273,9 @@ mod tests {
         assert!(Config::load(None, Some("[ws]\nheartbeat = 1"), &o).is_err());
         assert!(Config::load(None, Some("[ws]\nheartbeat_s = 0"), &o).is_err());
         assert!(Config::load(None, Some("[server]\nbind = \"nope\""), &o).is_err());
+        let huge = Config::load(None, Some("[auth]\ntoken_ttl_s = 1e30"), &o).unwrap_err();
+        assert!(huge.to_string().contains("auth.token_ttl_s"), "{huge}");
+        let zero = Config::load(None, Some("[ws]\nmax_backlog_frames = 0"), &o).unwrap_err();
+        assert!(zero.to_string().contains("ws.max_backlog_frames"), "{zero}");
     }
 }

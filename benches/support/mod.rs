@@ -40,7 +40,7 @@ pub fn start_server_in(data_dir: &std::path::Path) -> (String, ()) {
 fn start(data_dir: &std::path::Path, extra_config: &str) -> String {
     let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(data_dir.to_owned()) };
     let text = format!(
-        "[ws]\nmax_sockets_per_agent = 100000\nframes_per_s = 100000\nframes_burst = 100000\n[log]\nlevel = \"warn\"\n{extra_config}"
+        "[ws]\nmax_sockets_per_agent = 100000\nmax_sockets_per_address = 100000\nframes_per_s = 100000\nframes_burst = 100000\n[log]\nlevel = \"warn\"\n{extra_config}"
     );
     let config = Config::load(None, Some(&text), &overrides).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -94,6 +94,21 @@ pub async fn socket(base: &str, token: &str, inbox: Option<&str>) -> Socket {
         send(&mut ws, json!({"type": "subscribe", "inbox": inbox})).await;
         wait_for(&mut ws, "snapshot").await;
     }
+    ws
+}
+
+/// A subscribed session that never reads (a tiny receive buffer makes it push
+/// back on the server at once): a stuck browser tab.
+pub async fn stuck_socket(base: &str, token: &str, inbox: &str) -> Socket {
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/ws");
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
+    send(&mut ws, json!({"type": "hello", "token": token})).await;
+    send(&mut ws, json!({"type": "subscribe", "inbox": inbox})).await;
     ws
 }
 

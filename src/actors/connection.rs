@@ -232,6 +232,7 @@ async fn read_loop(
                     return Ended::Lost;
                 }
                 if outlet.queue.try_send(Outbound::Ping).is_err() {
+                    core.metrics.slow_sessions_dropped.inc();
                     outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
                     return Ended::ServerClosed;
                 }

@@ -307,6 +307,26 @@ async fn transfer_moves_tickets_between_inboxes_and_agents() {
 }
 
 #[actix_web::test]
+async fn a_transfer_takes_the_ticket_away_from_tabs_that_cannot_follow_it() {
+    let d = desk().await;
+    let t = d.ticket("Moving to Sales").await;
+    let (mut hanna, _) = Ws::hello(&d.server, &d.hanna).await;
+    hanna.open(&t, false).await;
+    let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
+    bianca.open(&t, false).await;
+    let moved = d.hanna.post(format!("/api/tickets/{t}/transfer"), json!({"inbox": d.sales})).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    // Bianca (Support only) loses it; Hanna (both inboxes) keeps viewing it.
+    assert_eq!(bianca.recv_type("access_revoked").await["ticket"], t.as_str());
+    let frames = hanna.sync().await;
+    assert!(frames.iter().all(|f| f["type"] != "access_revoked"), "{frames:?}");
+    let detail = d.hanna.get(format!("/api/tickets/{t}")).await.body;
+    let viewers: Vec<&str> =
+        detail["viewers"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(viewers, [d.hanna.id.as_str()], "{detail}");
+}
+
+#[actix_web::test]
 async fn deleted_tickets_vanish_but_keep_their_number() {
     let d = desk().await;
     let t = d.ticket("Delete me").await;

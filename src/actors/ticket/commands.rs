@@ -483,5 +483,12 @@ impl TicketActor {
             self.send_to_inbox(t.inbox, Vec::new(), Some(PresenceUpdate::new(t.id, state)));
         }
         self.publish_presence(&changes);
+        if old_inbox != t.inbox {
+            // Tabs of agents who cannot see the ticket in its new inbox are taken off it.
+            let viewers: Vec<_> = self.presence.viewers().iter().map(|v| v.agent).collect();
+            for agent in viewers {
+                self.revoke_if_blind(agent, Some(by.id));
+            }
+        }
     }
 }
