@@ -1,7 +1,8 @@
 //! Every REST endpoint × every caller: admin, member agent, non-member agent,
 //! an agent the ticket is shared with, light member, a disabled agent's old
 //! token, and no token at all. A new endpoint belongs in this table, so none
-//! can forget its access check.
+//! can forget its access check (the WebSocket frames have their own table in
+//! `authz_ws`).
 
 use serde_json::{Value, json};
 
