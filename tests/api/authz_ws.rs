@@ -1,7 +1,14 @@
-//! Authorization over WebSocket (issue #10, point 5): every client frame ×
-//! the callers of the REST table in `roles` (admin, member, non-member,
-//! shared agent, light member, a disabled agent's old token, no token): the
-//! direct answer, and what the frame changed.
+//! Authorization over WebSocket (issue #10, point 5).
+//!
+//! 1. Every client frame × the callers of the REST table in `roles` (admin,
+//!    member, non-member, shared agent, light member, a disabled agent's old
+//!    token, no token): the direct answer, and what the frame changed.
+//! 2. Leaks: an agent that may not see a ticket (a non-member, a light agent
+//!    of another inbox, an agent after its share was revoked, an agent after
+//!    its membership was removed) never gets a frame about that ticket while
+//!    others work on it: no `ticket`, `presence`, `draft`, `message`,
+//!    `notification`, `opened`, `claim_lost`, nothing that names it. Each
+//!    check ends with a sentinel: a ping, and every frame up to its pong.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -245,4 +252,373 @@ async fn every_frame_checks_every_caller() {
     }
     assert_eq!(n, table().len() * CALLERS.len());
     assert!(failures.is_empty(), "{} of {n} frames wrong:\n{}", failures.len(), failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// Leaks: nobody who may not see a ticket hears of it.
+
+/// Support with one ticket, worked on by Bianca and Hanna (agents of
+/// Support), and Lena (a light member) as the witness: subscribed to Support
+/// and viewing the ticket, she gets every frame about it that a leak could
+/// copy, so waiting for her frames says that the server has sent them.
+struct Floor {
+    server: TestServer,
+    admin: Api,
+    support: String,
+    sales: String,
+    bianca: Api,
+    hanna: Api,
+    lena: Api,
+    ticket: String,
+    witness: Ws,
+    /// Every frame the witness got while the others worked.
+    heard: Vec<Value>,
+}
+
+/// An agent that cannot see the ticket (any more), with its tabs.
+struct Blind {
+    handle: &'static str,
+    api: Api,
+    light: bool,
+    tabs: Vec<Ws>,
+}
+
+async fn floor() -> Floor {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let support = admin.create_inbox("Support").await;
+    let sales = admin.create_inbox("Sales").await;
+    admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
+    let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
+    let hanna = server.agent(&admin, "hanna", "agent", &[&support]).await;
+    let lena = server.agent(&admin, "lena", "light", &[&support]).await;
+    let ticket = admin.create_ticket(&support, "Printer on fire").await["id"].as_str().unwrap().to_owned();
+    let (mut witness, _) = Ws::hello(&server, &lena).await;
+    witness.subscribe(&support).await;
+    assert_eq!(witness.open(&ticket, false).await["claimed"], false);
+    witness.sync().await;
+    Floor { server, admin, support, sales, bianca, hanna, lena, ticket, witness, heard: Vec::new() }
+}
+
+impl Floor {
+    fn path(&self, tail: &str) -> String {
+        format!("/api/tickets/{}{tail}", self.ticket)
+    }
+
+    /// Waits until the witness gets a frame of `kind` matching `pred`.
+    async fn hear(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+        loop {
+            assert!(tokio::time::Instant::now() < deadline, "the witness heard no {kind} in time");
+            let frame = self.witness.recv().await;
+            self.heard.push(frame.clone());
+            if frame["type"] == kind && pred(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    /// Waits for the witness's `presence` frame of change `kind` by `agent` (a name).
+    async fn hear_presence(&mut self, kind: &str, agent: &str) -> Value {
+        self.hear("presence", |f| f["change"]["kind"] == kind && f["change"]["agent"]["name"] == agent).await
+    }
+
+    /// Bianca and Hanna work on the ticket: open and claim it, type drafts,
+    /// post notes that @mention every one of `blind`, lock and unlock, try to
+    /// assign it to them and make them followers, assign it, take it over,
+    /// force-release it, reply, schedule and cancel, edit, resolve, reopen,
+    /// close. Each step waits until the witness heard of it.
+    async fn work(&mut self, blind: &[&Blind]) {
+        let t = self.ticket.clone();
+        let (mut bianca, _) = Ws::hello(&self.server, &self.bianca).await;
+        let (mut hanna, _) = Ws::hello(&self.server, &self.hanna).await;
+
+        // Open and claim; view.
+        assert_eq!(bianca.open(&t, false).await["claimed"], true);
+        self.hear_presence("claimed", "Bianca").await;
+        assert_eq!(hanna.open(&t, false).await["claimed"], false);
+        self.hear_presence("viewer_joined", "Hanna").await;
+
+        // Live drafts of both kinds.
+        bianca.send(json!({"type": "draft", "ticket": t, "kind": "reply", "body": "Dear Carla,"})).await;
+        self.hear("draft", |f| f["agent"]["name"] == "Bianca" && f["kind"] == "reply").await;
+        hanna.send(json!({"type": "draft", "ticket": t, "kind": "note", "body": "check the toner"})).await;
+        self.hear("draft", |f| f["agent"]["name"] == "Hanna" && f["kind"] == "note").await;
+
+        // A note @mentioning the blind (skipped: no access) and the witness (mentioned).
+        let handles: Vec<String> = blind.iter().map(|b| format!("@{}", b.handle)).collect();
+        let body = format!("{} and @lena: have a look", handles.join(" "));
+        let note = self.bianca.post(self.path("/messages"), json!({"kind": "note", "body": body})).await;
+        assert_eq!(note.status, 200, "{}", note.body);
+        assert_eq!(note.body["mentions"], json!([{"id": self.lena.id, "name": "Lena"}]));
+        let skipped: Vec<Value> =
+            blind.iter().map(|b| json!({"handle": b.handle, "reason": "no_access"})).collect();
+        assert_eq!(note.body["skipped_mentions"], json!(skipped));
+        self.hear("notification", |f| f["notification"]["kind"] == "mention").await;
+        self.hear("message", |f| f["message"]["kind"] == "note").await;
+
+        // A hard lock, and its end.
+        assert_eq!(self.bianca.put(self.path("/lock")).await.status, 200);
+        self.hear_presence("locked", "Bianca").await;
+        assert_eq!(self.bianca.delete(self.path("/lock")).await.status, 204);
+        self.hear_presence("unlocked", "Bianca").await;
+
+        // The blind can be given nothing: no assignment, no following, no share for a light agent.
+        for b in blind {
+            let assign = self.bianca.post(self.path("/assign"), json!({"agent": b.api.id})).await;
+            assert_eq!(assign.code(), "conflict", "assign to {}: {}", b.handle, assign.body);
+            let follow = self.bianca.post(self.path("/followers"), json!({"agent": b.api.id})).await;
+            assert_eq!(follow.code(), "conflict", "follower {}: {}", b.handle, follow.body);
+            if b.light {
+                let share = self.bianca.post(self.path("/shares"), json!({"agent": b.api.id})).await;
+                assert_eq!(share.code(), "conflict", "share with {}: {}", b.handle, share.body);
+            }
+        }
+
+        // Assigned to Hanna (the claim goes, `moved`); Bianca claims again; Hanna takes over.
+        let assign = self.bianca.post(self.path("/assign"), json!({"agent": self.hanna.id})).await;
+        assert_eq!(assign.status, 200, "{}", assign.body);
+        self.hear("ticket_moved", |f| f["action"] == "assigned").await;
+        assert_eq!(bianca.open(&t, false).await["claimed"], true);
+        self.hear_presence("claimed", "Bianca").await;
+        assert_eq!(hanna.open(&t, true).await["claimed"], true);
+        self.hear_presence("claimed", "Hanna").await;
+        assert_eq!(bianca.recv_type("claim_lost").await["reason"], "forced");
+
+        // Force-released by Bianca.
+        bianca.send(json!({"type": "force_release", "ticket": t})).await;
+        self.hear("presence", |f| f["change"]["kind"] == "released" && f["change"]["reason"] == "forced")
+            .await;
+        assert_eq!(hanna.recv_type("claim_lost").await["reason"], "forced");
+
+        // The customer writes (drafts become outdated), Hanna replies, schedules and cancels.
+        let customer = json!({"kind": "customer", "body": "Still burning"});
+        assert_eq!(self.admin.post(self.path("/messages"), customer).await.status, 200);
+        self.hear("message", |f| f["message"]["kind"] == "customer").await;
+        self.hear("draft", |f| f["outdated"] == true).await;
+        let reply = json!({"kind": "reply", "body": "On our way"});
+        assert_eq!(self.hanna.post(self.path("/messages"), reply).await.status, 200);
+        self.hear("message", |f| f["message"]["kind"] == "reply").await;
+        let later = json!({"kind": "reply", "body": "Fixed?", "send_at": "2099-01-01T00:00:00Z"});
+        let scheduled = self.hanna.post(self.path("/messages"), later).await;
+        assert_eq!(scheduled.body["state"], "scheduled", "{}", scheduled.body);
+        self.hear("message", |f| f["message"]["state"] == "scheduled").await;
+        let cancel = format!("/messages/{}", scheduled.body["id"].as_str().unwrap());
+        assert_eq!(self.hanna.delete(self.path(&cancel)).await.status, 204);
+        self.hear("message_removed", |_| true).await;
+
+        // Edit, resolve, reopen.
+        assert_eq!(self.bianca.patch(self.path(""), json!({"tags": ["fire"]})).await.status, 200);
+        self.hear("ticket", |f| f["change"]["action"] == "updated").await;
+        assert_eq!(self.bianca.post(self.path("/resolve"), json!({})).await.status, 200);
+        self.hear("ticket_moved", |f| f["action"] == "resolved").await;
+        assert_eq!(self.bianca.post(self.path("/reopen"), json!({})).await.status, 200);
+        self.hear("ticket", |f| f["change"]["action"] == "status_changed").await;
+
+        // Both close it; a last note mentions the blind again.
+        hanna.send(json!({"type": "close", "ticket": t})).await;
+        self.hear_presence("viewer_left", "Hanna").await;
+        bianca.send(json!({"type": "close", "ticket": t})).await;
+        self.hear_presence("viewer_left", "Bianca").await;
+        let body = format!("done, {}", handles.join(" "));
+        let last = self.bianca.post(self.path("/messages"), json!({"kind": "note", "body": body})).await;
+        assert_eq!(last.status, 200, "{}", last.body);
+        self.hear("message", |f| f["message"]["body"].as_str().is_some_and(|b| b.starts_with("done"))).await;
+        hang_up(bianca).await;
+        hang_up(hanna).await;
+    }
+}
+
+impl Blind {
+    async fn new(f: &Floor, handle: &'static str, role: &str, inboxes: &[&str]) -> Blind {
+        let api = f.server.agent(&f.admin, handle, role, inboxes).await;
+        Blind { handle, api, light: role == "light", tabs: Vec::new() }
+    }
+
+    /// A new tab of this agent (subscribed to `inbox`, if given).
+    async fn tab(&mut self, server: &TestServer, inbox: Option<&str>) -> &mut Ws {
+        let (mut ws, _) = Ws::hello(server, &self.api).await;
+        if let Some(inbox) = inbox {
+            ws.subscribe(inbox).await;
+        }
+        self.tabs.push(ws);
+        self.tabs.last_mut().unwrap()
+    }
+
+    /// How many of its notifications are about `ticket`.
+    async fn notifications_about(&self, ticket: &str) -> usize {
+        let list = self.api.get("/api/me/notifications").await.body;
+        list.as_array().unwrap().iter().filter(|n| n["ticket"]["id"] == ticket).count()
+    }
+
+    /// What the agent may still try on the ticket from each tab: `subscribe`
+    /// to its inbox, `open`, `draft`, `force_release` answer `not_found`;
+    /// `close` and `visibility` answer nothing; none of it names the ticket.
+    async fn knock(&mut self, ticket: &str, inbox: &str) {
+        for tab in &mut self.tabs {
+            for (reference, frame) in [
+                ("subscribe", json!({"type": "subscribe", "inbox": inbox})),
+                ("open", json!({"type": "open", "ticket": ticket})),
+                ("take_over", json!({"type": "open", "ticket": ticket, "take_over": true})),
+                ("draft", json!({"type": "draft", "ticket": ticket, "kind": "note", "body": "psst"})),
+                ("force_release", json!({"type": "force_release", "ticket": ticket})),
+                ("close", json!({"type": "close", "ticket": ticket})),
+                ("hide", json!({"type": "visibility", "hidden": true})),
+                ("show", json!({"type": "visibility", "hidden": false})),
+            ] {
+                let mut frame = frame;
+                frame["ref"] = json!(reference);
+                tab.send(frame).await;
+            }
+            let frames = tab.sync().await;
+            for reference in ["subscribe", "open", "take_over", "draft", "force_release"] {
+                let answer = frames.iter().find(|f| f["ref"] == reference);
+                assert_eq!(answer.map(|f| &f["code"]), Some(&json!("not_found")), "{reference}: {frames:?}");
+            }
+            assert_eq!(frames.len(), 5, "only the five errors: {frames:?}");
+            assert!(!frames.iter().any(|f| f.to_string().contains(ticket)), "{frames:?}");
+        }
+        assert_eq!(self.api.get(format!("/api/tickets/{ticket}")).await.status, 404);
+    }
+
+    /// The sentinel: a ping on each tab, and every frame up to its pong; none
+    /// may name the ticket. The witness heard the last step before this, and
+    /// the server hands each event to all its recipients at once, so a frame
+    /// misrouted to this agent would be queued ahead of the pong.
+    async fn assert_heard_nothing_of(&mut self, ticket: &str) {
+        for (i, tab) in self.tabs.iter_mut().enumerate() {
+            let frames = tab.sync().await;
+            let leaks: Vec<&Value> = frames.iter().filter(|f| f.to_string().contains(ticket)).collect();
+            assert!(leaks.is_empty(), "{} (tab {i}) heard of the ticket: {leaks:#?}", self.handle);
+        }
+    }
+}
+
+/// Reads `tab` until `access_revoked` and then up to a sentinel pong; answers
+/// the types of the frames that named `ticket`, in order.
+async fn revocation_frames(tab: &mut Ws, ticket: &str) -> Vec<String> {
+    let mut frames = Vec::new();
+    while frames.last().is_none_or(|f: &Value| f["type"] != "access_revoked") {
+        frames.push(tab.recv().await);
+    }
+    frames.extend(tab.sync().await);
+    let naming = frames.iter().filter(|f| f.to_string().contains(ticket));
+    naming.map(|f| f["type"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Asserts that no presence change the witness heard was caused by or about `agent`.
+fn assert_no_presence_of(heard: &[Value], agent: &Api) {
+    let about = heard.iter().filter(|f| {
+        f["type"] == "presence"
+            && (f["change"]["agent"]["id"] == agent.id || f["change"]["by"]["id"] == agent.id)
+    });
+    assert_eq!(about.count(), 0, "{heard:#?}");
+}
+
+/// A non-member agent and a light agent of another inbox, both live (a tab
+/// subscribed to their own inbox, and an idle one), hear nothing of the
+/// ticket, whatever the others do and whatever they try themselves.
+#[actix_web::test]
+async fn outsiders_never_hear_of_a_ticket() {
+    let mut f = floor().await;
+    let sales = f.sales.clone();
+    let mut sam = Blind::new(&f, "sam", "agent", &[&sales]).await;
+    let mut lars = Blind::new(&f, "lars", "light", &[&sales]).await;
+    for blind in [&mut sam, &mut lars] {
+        blind.tab(&f.server, Some(&sales)).await;
+        blind.tab(&f.server, None).await;
+        blind.knock(&f.ticket, &f.support).await;
+    }
+    f.work(&[&sam, &lars]).await;
+    for blind in [&mut sam, &mut lars] {
+        blind.assert_heard_nothing_of(&f.ticket).await;
+        assert_eq!(blind.notifications_about(&f.ticket).await, 0);
+        assert_no_presence_of(&f.heard, &blind.api);
+    }
+}
+
+/// An agent the ticket was shared with has it open (and claimed, with a
+/// draft, as a follower) when the share is revoked: it gets `unshared` and
+/// `access_revoked`, and from then on nothing about the ticket, on any tab.
+#[actix_web::test]
+async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
+    let mut f = floor().await;
+    let (sales, ticket) = (f.sales.clone(), f.ticket.clone());
+    let mut sam = Blind::new(&f, "sam", "agent", &[&sales]).await;
+    assert_eq!(f.bianca.post(f.path("/shares"), json!({"agent": sam.api.id})).await.status, 200);
+    assert_eq!(f.bianca.post(f.path("/followers"), json!({"agent": sam.api.id})).await.status, 200);
+    let viewing = sam.tab(&f.server, None).await;
+    assert_eq!(viewing.open(&ticket, false).await["claimed"], true);
+    viewing.send(json!({"type": "draft", "ticket": ticket, "kind": "reply", "body": "Sales here"})).await;
+    sam.tab(&f.server, Some(&sales)).await;
+    f.hear_presence("claimed", "Sam").await;
+    f.hear("draft", |d| d["agent"]["name"] == "Sam").await;
+    // The witness heard it all, so Sam's tabs have everything before the unshare queued: read it.
+    for tab in &mut sam.tabs {
+        tab.sync().await;
+    }
+
+    assert_eq!(f.bianca.delete(f.path(&format!("/shares/{}", sam.api.id))).await.status, 204);
+    // The tab that had it open hears exactly this; the other tab only the notification.
+    assert_eq!(revocation_frames(&mut sam.tabs[0], &ticket).await, ["notification", "access_revoked"]);
+    let other: Vec<Value> = sam.tabs[1].sync().await;
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert_eq!(other[0]["notification"]["kind"], "unshared");
+    let released = f.hear_presence("released", "Sam").await;
+    assert_eq!(
+        (&released["change"]["reason"], &released["change"]["by"]["name"]),
+        (&json!("revoked"), &json!("Bianca"))
+    );
+    f.hear_presence("viewer_left", "Sam").await;
+    f.heard.clear();
+
+    sam.knock(&ticket, &f.support).await;
+    let notified = sam.notifications_about(&ticket).await;
+    f.work(&[&sam]).await;
+    sam.assert_heard_nothing_of(&ticket).await;
+    assert_eq!(sam.notifications_about(&ticket).await, notified, "a blind follower gets no updates");
+    assert_no_presence_of(&f.heard, &sam.api);
+}
+
+/// A member has the ticket open (claimed, with a draft, as a follower, and
+/// subscribed to its inbox) when it loses its membership: its subscription
+/// ends, it gets `access_revoked`, and from then on nothing about the ticket,
+/// although its socket keeps working for its other inbox.
+#[actix_web::test]
+async fn after_losing_its_membership_an_agent_hears_nothing_more_of_the_ticket() {
+    let mut f = floor().await;
+    let (support, sales, ticket) = (f.support.clone(), f.sales.clone(), f.ticket.clone());
+    let mut mona = Blind::new(&f, "mona", "agent", &[&support]).await;
+    assert_eq!(f.bianca.post(f.path("/followers"), json!({"agent": mona.api.id})).await.status, 200);
+    let tab = mona.tab(&f.server, Some(&support)).await;
+    assert_eq!(tab.open(&ticket, false).await["claimed"], true);
+    tab.send(json!({"type": "draft", "ticket": ticket, "kind": "note", "body": "call her"})).await;
+    f.hear_presence("claimed", "Mona").await;
+    f.hear("draft", |d| d["agent"]["name"] == "Mona").await;
+    mona.tabs[0].sync().await; // everything before the revocation
+
+    let patch = f.admin.patch(format!("/api/agents/{}", mona.api.id), json!({"inboxes": [sales]})).await;
+    assert_eq!(patch.status, 200, "{}", patch.body);
+    let tab = &mut mona.tabs[0];
+    let mut frames = Vec::new();
+    while frames.last().is_none_or(|f: &Value| f["type"] != "access_revoked") {
+        frames.push(tab.recv().await);
+    }
+    frames.extend(tab.sync().await);
+    let types: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["error", "access_revoked"], "{frames:?}");
+    assert_eq!(frames[0]["code"], "forbidden", "the subscription of Support ended");
+    let released = f.hear_presence("released", "Mona").await;
+    assert_eq!(released["change"]["reason"], "revoked");
+    assert!(released["change"].get("by").is_none(), "{released}");
+    f.hear_presence("viewer_left", "Mona").await;
+    f.heard.clear();
+
+    mona.tabs[0].subscribe(&sales).await;
+    mona.knock(&ticket, &support).await;
+    let notified = mona.notifications_about(&ticket).await;
+    f.work(&[&mona]).await;
+    mona.assert_heard_nothing_of(&ticket).await;
+    assert_eq!(mona.notifications_about(&ticket).await, notified, "a blind follower gets no updates");
+    assert_no_presence_of(&f.heard, &mona.api);
 }
