@@ -27,3 +27,16 @@ impl Default for Settings {
         }
     }
 }
+
+/// The longest duration setting: one week.
+pub const MAX_DURATION_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// A duration setting given in seconds (fractions allowed) as milliseconds,
+/// if it is from `min_ms` to a week.
+pub fn duration_ms(seconds: f64, min_ms: u64) -> Option<u64> {
+    let ms = (seconds * 1000.0).round();
+    if !seconds.is_finite() || ms < min_ms as f64 || ms > MAX_DURATION_MS as f64 {
+        return None;
+    }
+    Some(ms as u64)
+}
