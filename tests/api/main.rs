@@ -6,6 +6,7 @@ mod claims;
 mod cli;
 mod collaboration;
 mod console;
+mod fuzz_corpus;
 mod mentions;
 mod persistence;
 mod queues;
