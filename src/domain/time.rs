@@ -43,10 +43,12 @@ impl Timestamp {
         )
     }
 
-    /// Parses any RFC 3339 time (any offset); `None` if it is not one.
+    /// Parses any RFC 3339 time (any offset); `None` if it is not one, or if
+    /// in UTC it falls outside the years 0000–9999 that [`Self::to_rfc3339`] can show.
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
         let t = ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339).ok()?;
-        Some(Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
+        let utc = t.checked_to_offset(::time::UtcOffset::UTC)?;
+        (0..=9999).contains(&utc.year()).then(|| Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 }
 
@@ -65,5 +67,16 @@ mod tests {
             Timestamp::parse_rfc3339("2026-01-01T00:00:00Z")
         );
         assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn times_outside_years_0000_to_9999_utc_are_refused() {
+        // These used to be accepted and shown as "-001-12-31T23:59:00.000Z"
+        // and "1970-01-01T00:00:00.000Z".
+        assert_eq!(Timestamp::parse_rfc3339("0000-01-01T00:00:00+00:01"), None);
+        assert_eq!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-00:01"), None);
+        for edge in ["0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"] {
+            assert_eq!(Timestamp::parse_rfc3339(edge).map(Timestamp::to_rfc3339).as_deref(), Some(edge));
+        }
     }
 }

@@ -8,6 +8,7 @@ use crate::actors::connection::close;
 use crate::actors::session::{Disconnect, Recheck, Revoke};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
+use crate::domain::settings::duration_ms;
 use crate::domain::{AgentId, Role};
 use crate::error::Error;
 use crate::protocol::dto::{AgentDto, ColleagueDto, InboxDto, SettingsDto};
@@ -172,15 +173,12 @@ pub async fn patch_settings(
     Ok(web::Json(SettingsDto::from(&*settings)))
 }
 
-/// Seconds (fractions allowed) → milliseconds, at least `min_ms` and at most a week.
+/// A duration setting in seconds → milliseconds, or `400` naming `key`.
 fn millis(key: &str, seconds: f64, min_ms: u64) -> Result<u64> {
-    const WEEK_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
-    let ms = (seconds * 1000.0).round();
-    if !seconds.is_finite() || ms < min_ms as f64 || ms > WEEK_MS {
-        return Err(Error::bad_request(format!(
+    duration_ms(seconds, min_ms).ok_or_else(|| {
+        Error::bad_request(format!(
             "{key} must be a number of seconds between {} and 604800",
             min_ms as f64 / 1000.0
-        )));
-    }
-    Ok(ms as u64)
+        ))
+    })
 }

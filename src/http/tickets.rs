@@ -17,6 +17,7 @@ use crate::domain::message::MessageKind;
 use crate::domain::ticket::{self, Ticket, View};
 use crate::domain::{AgentId, InboxId, TicketId, Timestamp};
 use crate::error::Error;
+use crate::protocol::cursor::Cursor;
 use crate::protocol::dto::{
     AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, PostedMessageDto, TicketDetailDto, TicketDto,
 };
@@ -367,7 +368,10 @@ pub async fn list(
     if limit == 0 || limit > MAX_PAGE {
         return Err(Error::bad_request(format!("limit must be 1-{MAX_PAGE}")));
     }
-    let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let cursor = match &query.cursor {
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| Error::bad_request("invalid cursor"))?),
+        None => None,
+    };
     // Later pages read the snapshot the first page saw (see `store::snapshots`).
     let snapshot = cursor.as_ref().and_then(|c| core.store.snapshots.get(c.snapshot));
     let tx = match snapshot.clone() {
@@ -388,31 +392,5 @@ pub async fn list(
             None
         }
     };
-    Ok(web::Json(json!({ "tickets": tickets, "next_cursor": next.as_ref().map(encode_cursor) })))
-}
-
-/// Where a list continues: the snapshot it is read from and the last index key
-/// of the previous page. Clients see an opaque `snapshot-hexkey` string.
-struct Cursor {
-    snapshot: u64,
-    key: Vec<u8>,
-}
-
-fn encode_cursor(cursor: &Cursor) -> String {
-    let key: String = cursor.key.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{:x}-{key}", cursor.snapshot)
-}
-
-fn decode_cursor(text: &str) -> Result<Cursor> {
-    let bad = || Error::bad_request("invalid cursor");
-    let (snapshot, key) = text.split_once('-').ok_or_else(bad)?;
-    let snapshot = u64::from_str_radix(snapshot, 16).map_err(|_| bad())?;
-    if !key.len().is_multiple_of(2) || key.len() > 256 {
-        return Err(bad());
-    }
-    let key = (0..key.len())
-        .step_by(2)
-        .map(|i| key.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(bad))
-        .collect::<Result<Vec<u8>>>()?;
-    Ok(Cursor { snapshot, key })
+    Ok(web::Json(json!({ "tickets": tickets, "next_cursor": next.as_ref().map(Cursor::encode) })))
 }

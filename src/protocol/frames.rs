@@ -224,4 +224,14 @@ mod tests {
         assert!(Incoming::parse(r#"{"type":"subscribe"}"#).frame.unwrap_err().contains("inbox"));
         assert!(Incoming::parse(r#"{"ref":1}"#).frame.is_err());
     }
+
+    #[test]
+    fn number_refs_come_back_as_the_same_number() {
+        // serde_json's default float parsing is not exact: this ref used to come
+        // back as 1.8744073709551697e21, which every client reads as another number.
+        let inc = Incoming::parse(r#"{"type":"ping","ref":1874407370955169551616}"#);
+        let pong: Value =
+            serde_json::from_str(&ServerFrame::Pong { reference: inc.reference }.encode()).unwrap();
+        assert_eq!(pong["ref"].to_string().parse::<f64>(), Ok(1874407370955169551616.0));
+    }
 }

@@ -5,7 +5,9 @@
 //! - [`dto`]: objects (Agent, Ticket, Message, …) built from domain values.
 //! - [`rest`]: REST request bodies.
 //! - [`frames`]: WebSocket client and server frames.
+//! - [`cursor`]: the opaque list cursors.
 
+pub mod cursor;
 pub mod dto;
 pub mod frames;
 pub mod rest;

@@ -9,6 +9,7 @@ mod cli;
 mod collaboration;
 mod console;
 mod crash;
+mod fuzz_corpus;
 mod hostile;
 mod mentions;
 mod persistence;
