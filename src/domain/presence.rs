@@ -544,7 +544,14 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+            // Failing seeds are kept beside this file (`presence.proptest-regressions`).
+            #![proptest_config(ProptestConfig {
+                cases: 512,
+                failure_persistence: Some(Box::new(
+                    proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+                )),
+                ..ProptestConfig::default()
+            })]
 
             #[test]
             fn presence_matches_the_reference_model(ops in proptest::collection::vec(op(), 1..60)) {

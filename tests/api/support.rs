@@ -42,8 +42,9 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (for restart tests).
     pub async fn start_in(dir: &Path, extra: &str) -> Result<TestServer, String> {
-        let config_text =
-            format!("[server]\nworkers = 2\n[ws]\nheartbeat_s = 0.5\nhello_timeout_s = 1\n{extra}");
+        // Fast heartbeats unless the test sets its own.
+        let heartbeat = if extra.contains("heartbeat_s") { "" } else { "heartbeat_s = 0.5\n" };
+        let config_text = format!("[server]\nworkers = 2\n[ws]\n{heartbeat}hello_timeout_s = 1\n{extra}");
         let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(dir.to_owned()) };
         let config = Config::load(None, Some(&config_text), &overrides).map_err(|e| e.to_string())?;
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -430,27 +431,33 @@ impl RawWs {
 
     /// Reads (without answering anything) until the server's close frame; its code.
     pub async fn close_code(&mut self) -> u16 {
+        self.close_code_or_end().await.expect("a close frame before the connection ended")
+    }
+
+    /// Reads until the server's close frame (its code), or the connection's
+    /// end without one (`None`: a client too far behind never gets to it).
+    pub async fn close_code_or_end(&mut self) -> Option<u16> {
         use tokio::io::AsyncReadExt;
         let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
             let mut head = [0u8; 2];
-            tokio::time::timeout_at(deadline, self.stream.read_exact(&mut head))
-                .await
-                .expect("close in time")
-                .expect("frame");
+            let read = tokio::time::timeout_at(deadline, self.stream.read_exact(&mut head)).await;
+            if read.expect("close in time").is_err() {
+                return None;
+            }
             let len = match head[1] & 0x7f {
                 126 => {
                     let mut ext = [0u8; 2];
-                    self.stream.read_exact(&mut ext).await.unwrap();
+                    self.stream.read_exact(&mut ext).await.ok()?;
                     u16::from_be_bytes(ext) as usize
                 }
                 127 => panic!("unexpectedly large frame"),
                 n => n as usize,
             };
             let mut payload = vec![0u8; len];
-            self.stream.read_exact(&mut payload).await.unwrap();
+            self.stream.read_exact(&mut payload).await.ok()?;
             if head[0] & 0x0f == 0x8 {
-                return u16::from_be_bytes([payload[0], payload[1]]);
+                return Some(u16::from_be_bytes([payload[0], payload[1]]));
             }
         }
     }
