@@ -240,6 +240,20 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
 }
 
 #[actix_web::test]
+async fn a_lock_holder_who_lost_access_is_not_told_of_its_expiry() {
+    let r = room().await;
+    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.5})).await;
+    let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
+    observer.subscribe(&r.inbox).await;
+    assert_eq!(r.bianca.put(r.path("/lock")).await.status, 200);
+    observer.presence("locked").await;
+    r.admin.patch(format!("/api/agents/{}", r.bianca.id), json!({"inboxes": []})).await;
+    assert_eq!(observer.presence("unlocked").await["change"]["reason"], "expired");
+    let stored = r.bianca.get("/api/me/notifications").await.body;
+    assert_eq!(stored, json!([]), "nothing about a ticket it cannot see");
+}
+
+#[actix_web::test]
 async fn locks_unlock_themselves_with_history_and_a_notification() {
     let r = room().await;
     r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 1})).await;

@@ -143,6 +143,9 @@ async fn no_access_no_send() {
     d.admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
     let sales = d.admin.create_inbox("Sales").await;
     let sam = d.server.agent(&d.admin, "sam", "agent", &[&sales]).await;
+    // Lena watches (a light agent views without claiming, so the others may reply).
+    let (mut watcher, _) = Ws::hello(&d.server, &d.lena).await;
+    watcher.open(&d.ticket, false).await;
     d.bianca.post(d.path("/shares"), json!({"agent": sam.id})).await;
     d.schedule(&sam, 400, json!({})).await;
     // The share is revoked just before the send time: the reply goes with it.
@@ -151,9 +154,16 @@ async fn no_access_no_send() {
     let (mut hanna, _) = Ws::hello(&d.server, &d.hanna).await;
     d.schedule(&d.hanna, 400, json!({})).await;
     d.admin.patch(format!("/api/agents/{}", d.hanna.id), json!({"inboxes": []})).await;
-    let dropped = hanna.recv_type("notification").await;
-    assert_eq!(dropped["notification"]["kind"], "scheduled_cancelled");
+    for _ in 0..2 {
+        watcher.recv_type("message_removed").await;
+    }
     assert!(d.replies().await.is_empty(), "nothing was sent");
+    // Neither author may see the ticket any more, so neither hears about it.
+    assert!(hanna.sync().await.iter().all(|f| f["type"] != "notification"));
+    for author in [&sam, &d.hanna] {
+        let stored = author.get("/api/me/notifications").await.body;
+        assert!(stored.as_array().unwrap().iter().all(|n| n["kind"] != "scheduled_cancelled"), "{stored}");
+    }
 }
 
 #[actix_web::test]

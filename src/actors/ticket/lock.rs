@@ -111,13 +111,16 @@ impl Handler<Expire> for TicketActor {
         let lock = ticket.lock.expect("checked above");
         let now = Timestamp::now();
         let text = format!("Your lock on #{} \"{}\" expired", ticket.number, ticket.subject);
-        let notification = self.notification(&ticket, lock.agent, NotificationKind::LockExpired, None, text);
+        // The former holder is told, unless it may no longer see the ticket.
+        let notification = self
+            .sees(&ticket, lock.agent)
+            .then(|| self.notification(&ticket, lock.agent, NotificationKind::LockExpired, None, text));
         let mut change = Change::of(ticket);
         change.after.lock = None;
         change.history.push(
             HistoryEntry::new(None, HistoryAction::LockExpired, now).with("agent", lock.agent.to_string()),
         );
-        change.notifications.push(notification);
+        change.notifications.extend(notification);
         self.commit(change, move |act, _, _| {
             act.lock_timer = None;
             let event =

@@ -155,6 +155,15 @@ impl TicketActor {
         }
     }
 
+    /// Whether `agent` is active and may see `t` (nothing about a ticket goes to anyone else).
+    fn sees(&self, t: &Ticket, agent: AgentId) -> bool {
+        let scope = TicketScope { inbox: t.inbox, shared_with: &t.shared_with };
+        self.core
+            .directory
+            .agent(agent)
+            .is_some_and(|a| !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok())
+    }
+
     /// A notification for `agent` about ticket `t`.
     fn notification(
         &self,

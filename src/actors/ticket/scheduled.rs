@@ -90,7 +90,8 @@ impl Handler<Fire> for TicketActor {
             } else {
                 "its author can no longer reply on this ticket"
             };
-            if let Some(author) = author_id {
+            // The author is told, unless it may no longer see the ticket at all.
+            if let Some(author) = author_id.filter(|a| self.sees(&ticket, *a)) {
                 let text = format!(
                     "Your scheduled reply on #{} \"{}\" was not sent: {why}",
                     ticket.number, ticket.subject
