@@ -195,6 +195,7 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
     observer.subscribe(&r.inbox).await;
     assert_eq!(r.lena.put(r.path("/lock")).await.status, 403);
+    assert_eq!(r.lena.delete(r.path("/lock")).await.status, 403, "the role first, then `not locked`");
     let mut holder_tab = r.viewer(&r.hanna).await;
     let claimed = r.bianca.put(r.path("/lock")).await;
     assert_eq!((claimed.status, claimed.code()), (409, "ticket_claimed"));
