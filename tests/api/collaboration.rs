@@ -396,6 +396,22 @@ async fn history_lists_every_decision_oldest_first() {
 }
 
 #[actix_web::test]
+async fn a_lock_moves_with_its_ticket_into_the_new_inbox_snapshot() {
+    // Found by the lifecycle property test: a locked ticket that nobody had
+    // open left the old inbox's snapshot but never reached the new one's.
+    let r = room().await;
+    let sales = r.admin.create_inbox("Elsewhere").await;
+    assert_eq!(r.admin.put(r.path("/lock")).await.status, 200);
+    let moved = r.admin.post(r.path("/transfer"), json!({"inbox": sales})).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
+    assert_eq!(observer.subscribe(&r.inbox).await["presence"], json!([]));
+    let snapshot = observer.subscribe(&sales).await;
+    assert_eq!(snapshot["presence"][0]["ticket"], r.ticket.as_str());
+    assert_eq!(snapshot["presence"][0]["lock"]["agent"]["id"], r.admin.id.as_str());
+}
+
+#[actix_web::test]
 async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
     let r = room().await;
     r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.3})).await;
