@@ -9,6 +9,7 @@ mod collaboration;
 mod console;
 mod crash;
 mod hostile;
+mod lifecycle;
 mod mentions;
 mod persistence;
 mod process;
