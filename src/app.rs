@@ -86,6 +86,7 @@ impl App {
             actix_web::App::new().app_data(data.clone()).configure(|cfg| crate::http::routes(cfg, max_body))
         })
         .workers(threads)
+        .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(core.config.shutdown_timeout.as_secs().max(1))
         .bind(bind)

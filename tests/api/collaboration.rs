@@ -195,6 +195,7 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
     observer.subscribe(&r.inbox).await;
     assert_eq!(r.lena.put(r.path("/lock")).await.status, 403);
+    assert_eq!(r.lena.delete(r.path("/lock")).await.status, 403, "the role first, then `not locked`");
     let mut holder_tab = r.viewer(&r.hanna).await;
     let claimed = r.bianca.put(r.path("/lock")).await;
     assert_eq!((claimed.status, claimed.code()), (409, "ticket_claimed"));
@@ -406,6 +407,22 @@ async fn history_lists_every_decision_oldest_first() {
     assert!(entries.windows(2).all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()), "oldest first");
     assert!(entries[1..].iter().all(|e| e["actor"]["name"] == "Hanna"));
     assert!(entries.iter().all(|e| e["at"].as_str().unwrap().ends_with('Z')));
+}
+
+#[actix_web::test]
+async fn a_lock_moves_with_its_ticket_into_the_new_inbox_snapshot() {
+    // Found by the lifecycle property test: a locked ticket that nobody had
+    // open left the old inbox's snapshot but never reached the new one's.
+    let r = room().await;
+    let sales = r.admin.create_inbox("Elsewhere").await;
+    assert_eq!(r.admin.put(r.path("/lock")).await.status, 200);
+    let moved = r.admin.post(r.path("/transfer"), json!({"inbox": sales})).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
+    assert_eq!(observer.subscribe(&r.inbox).await["presence"], json!([]));
+    let snapshot = observer.subscribe(&sales).await;
+    assert_eq!(snapshot["presence"][0]["ticket"], r.ticket.as_str());
+    assert_eq!(snapshot["presence"][0]["lock"]["agent"]["id"], r.admin.id.as_str());
 }
 
 #[actix_web::test]

@@ -11,6 +11,7 @@ mod console;
 mod crash;
 mod fuzz_corpus;
 mod hostile;
+mod lifecycle;
 mod mentions;
 mod persistence;
 mod process;

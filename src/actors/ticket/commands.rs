@@ -477,10 +477,14 @@ impl TicketActor {
             self.publish_events(&[]); // snapshots forget it (a lock went with it)
             return;
         }
-        if old_inbox != t.inbox && changes.is_empty() && !self.presence.is_empty() {
-            // Nothing changed, but the new inbox must learn the live presence.
-            let state = serde_json::to_value(self.presence_dto(t)).ok();
-            self.send_to_inbox(t.inbox, Vec::new(), Some(PresenceUpdate::new(t.id, state)));
+        if old_inbox != t.inbox && changes.is_empty() {
+            // Nothing changed, but the new inbox must learn the live presence:
+            // viewers, or only a hard lock on a ticket nobody has open.
+            let dto = self.presence_dto(t);
+            if !dto.is_empty() {
+                let state = serde_json::to_value(dto).ok();
+                self.send_to_inbox(t.inbox, Vec::new(), Some(PresenceUpdate::new(t.id, state)));
+            }
         }
         self.publish_presence(&changes);
         if old_inbox != t.inbox {

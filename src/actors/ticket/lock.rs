@@ -73,7 +73,8 @@ impl Handler<Unlock> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: Unlock, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.authorize(&msg.by, TicketAction::View) {
+        // The role comes first (light agents: 403), before the lock's state (409).
+        let ticket = match self.authorize(&msg.by, TicketAction::Lock) {
             Ok(t) => t.clone(),
             Err(e) => return refuse(e),
         };
