@@ -20,7 +20,11 @@ use tandem::store::{Store, writes};
 
 fn load(dir: &std::path::Path, replies: usize, tickets: usize) {
     let store = Store::open(dir, 256, Arc::new(Metrics::default())).unwrap();
-    let inbox = Inbox { id: InboxId::new(), name: "Burst".into(), created_at: Timestamp::now() };
+    let inbox = Inbox {
+        id: InboxId::new(),
+        name: "Burst".into(),
+        created_at: Timestamp::now(),
+    };
     let author = Agent {
         id: AgentId::new(),
         handle: "author".into(),
@@ -47,7 +51,10 @@ fn load(dir: &std::path::Path, replies: usize, tickets: usize) {
                 n as u64 + 1,
                 inbox.id,
                 format!("Burst {n}"),
-                Customer { name: "C".into(), contact: "c@example.com".into() },
+                Customer {
+                    name: "C".into(),
+                    contact: "c@example.com".into(),
+                },
                 due,
             );
             let count = per_ticket.min(left);
@@ -70,7 +77,9 @@ fn load(dir: &std::path::Path, replies: usize, tickets: usize) {
             store
                 .write(move |tx| {
                     writes::put_ticket(tx, None, &ticket)?;
-                    messages.iter().try_for_each(|m| writes::put_message(tx, m))?;
+                    messages
+                        .iter()
+                        .try_for_each(|m| writes::put_message(tx, m))?;
                     writes::allocate_ticket_number(tx).map(|_| ())
                 })
                 .await

@@ -51,7 +51,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -71,10 +74,17 @@ impl Lcg {
 
 fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
     let store = Store::open(dir, 256, Arc::new(Metrics::default())).unwrap();
-    let inbox = Inbox { id: InboxId::new(), name: "Big".into(), created_at: Timestamp::now() };
+    let inbox = Inbox {
+        id: InboxId::new(),
+        name: "Big".into(),
+        created_at: Timestamp::now(),
+    };
     let record = inbox.clone();
     actix_rt::System::new().block_on(async {
-        store.write(move |tx| writes::put_inbox(tx, &record)).await.unwrap();
+        store
+            .write(move |tx| writes::put_inbox(tx, &record))
+            .await
+            .unwrap();
         let mut rng = Lcg(42);
         let started = Instant::now();
         let batch = 500;
@@ -90,14 +100,21 @@ fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
                     i as u64 + 1,
                     inbox.id,
                     format!("{} help{rare}", rng.sentence(4)),
-                    Customer { name: format!("Customer {i}"), contact: format!("c{i}@example.com") },
+                    Customer {
+                        name: format!("Customer {i}"),
+                        contact: format!("c{i}@example.com"),
+                    },
                     now,
                 );
                 let messages: Vec<Message> = (0..5)
                     .map(|m| Message {
                         id: MessageId::new(),
                         ticket: id,
-                        kind: if m % 2 == 0 { MessageKind::Customer } else { MessageKind::Reply },
+                        kind: if m % 2 == 0 {
+                            MessageKind::Customer
+                        } else {
+                            MessageKind::Reply
+                        },
                         author: None,
                         body: rng.sentence(12),
                         mentions: vec![],
@@ -123,7 +140,10 @@ fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
                 .await
                 .unwrap();
         }
-        eprintln!("loaded {tickets} tickets x 5 messages in {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "loaded {tickets} tickets x 5 messages in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     });
     store.shutdown();
     inbox.id
@@ -148,8 +168,12 @@ fn main() {
                     .send()
                     .await
                     .unwrap();
-                let body: Value = serde_json::from_slice(&resp.body().limit(1 << 26).await.unwrap()).unwrap();
-                (started.elapsed().as_secs_f64() * 1000.0, body["tickets"].as_array().map_or(0, Vec::len))
+                let body: Value =
+                    serde_json::from_slice(&resp.body().limit(1 << 26).await.unwrap()).unwrap();
+                (
+                    started.elapsed().as_secs_f64() * 1000.0,
+                    body["tickets"].as_array().map_or(0, Vec::len),
+                )
             }
         };
         let mut rng = Lcg(7);
@@ -159,14 +183,27 @@ fn main() {
         let cases: Vec<(&str, PathFor)> = vec![
             (
                 "`#number`",
-                Box::new(move |r: &mut Lcg| format!("/api/search?q=%23{}", r.next() % tickets as u64 + 1)),
+                Box::new(move |r: &mut Lcg| {
+                    format!("/api/search?q=%23{}", r.next() % tickets as u64 + 1)
+                }),
             ),
-            ("rare word", Box::new(|_: &mut Lcg| "/api/search?q=zyzzyva".to_owned())),
-            ("common word (every ticket)", Box::new(|_: &mut Lcg| "/api/search?q=help".to_owned())),
-            ("two words", Box::new(|_: &mut Lcg| "/api/search?q=printer%20invoice".to_owned())),
+            (
+                "rare word",
+                Box::new(|_: &mut Lcg| "/api/search?q=zyzzyva".to_owned()),
+            ),
+            (
+                "common word (every ticket)",
+                Box::new(|_: &mut Lcg| "/api/search?q=help".to_owned()),
+            ),
+            (
+                "two words",
+                Box::new(|_: &mut Lcg| "/api/search?q=printer%20invoice".to_owned()),
+            ),
             (
                 "inbox view, first page",
-                Box::new(move |_: &mut Lcg| format!("/api/inboxes/{inbox}/tickets?view=pending&limit=50")),
+                Box::new(move |_: &mut Lcg| {
+                    format!("/api/inboxes/{inbox}/tickets?view=pending&limit=50")
+                }),
             ),
         ];
         for (name, path) in cases {

@@ -39,7 +39,10 @@ async fn run(store: Arc<Store>, writers: usize, seconds: f64) -> (f64, f64) {
                         signature: None,
                         cancel_if_replied: false,
                     };
-                    store.write(move |tx| writes::put_message(tx, &message)).await.expect("write");
+                    store
+                        .write(move |tx| writes::put_message(tx, &message))
+                        .await
+                        .expect("write");
                     done += 1;
                 }
                 done
@@ -75,7 +78,9 @@ fn main() {
                 store.shutdown();
             }
             let m = median(rates.clone());
-            println!("writers={writers:>3}  acknowledged writes/s: median {m:>9.0}  runs {rates:.0?}");
+            println!(
+                "writers={writers:>3}  acknowledged writes/s: median {m:>9.0}  runs {rates:.0?}"
+            );
             medians.push(m);
         }
         println!("ratio 64 vs 1 writer: {:.1}x", medians[1] / medians[0]);

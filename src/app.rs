@@ -29,7 +29,10 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("bootstrap failed: {0}")]
     Bootstrap(crate::error::Error),
 }
@@ -58,7 +61,11 @@ impl App {
     /// Must run inside an actix `System`.
     pub async fn build(config: Config, bootstrap: Bootstrap) -> Result<Server, AppError> {
         let metrics = Arc::new(Metrics::default());
-        let store = Arc::new(Store::open(&config.data_dir, config.store_max_batch, metrics.clone())?);
+        let store = Arc::new(Store::open(
+            &config.data_dir,
+            config.store_max_batch,
+            metrics.clone(),
+        )?);
         let directory = Directory::load(store.clone(), config.token_ttl)?;
         let threads = match config.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -66,24 +73,35 @@ impl App {
         };
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let registry = Registry::new(arbiters.iter().map(Arbiter::handle).collect());
-        let core =
-            Arc::new(Core { config, store, directory, metrics, registry, scheduler: Default::default() });
-        bootstrap::run(&core, &bootstrap).await.map_err(AppError::Bootstrap)?;
+        let core = Arc::new(Core {
+            config,
+            store,
+            directory,
+            metrics,
+            registry,
+            scheduler: Default::default(),
+        });
+        bootstrap::run(&core, &bootstrap)
+            .await
+            .map_err(AppError::Bootstrap)?;
         // Locked tickets keep an actor (their expiry timer, their lock in snapshots).
         for ticket in reads::locked_tickets(&core.store.read()?)? {
             core.registry.ticket(&core, ticket);
         }
         // Overdue scheduled replies go out right away.
         let scheduler_core = core.clone();
-        let scheduler =
-            Scheduler::start_in_arbiter(&arbiters[0].handle(), move |_| Scheduler::new(scheduler_core));
+        let scheduler = Scheduler::start_in_arbiter(&arbiters[0].handle(), move |_| {
+            Scheduler::new(scheduler_core)
+        });
         let _ = core.scheduler.set(scheduler);
 
         let data = web::Data::from(core.clone());
         let max_body = core.config.max_body_bytes;
         let bind = core.config.bind;
         let server = HttpServer::new(move || {
-            actix_web::App::new().app_data(data.clone()).configure(|cfg| crate::http::routes(cfg, max_body))
+            actix_web::App::new()
+                .app_data(data.clone())
+                .configure(|cfg| crate::http::routes(cfg, max_body))
         })
         .workers(threads)
         .tcp_nodelay(true)
@@ -99,7 +117,13 @@ impl App {
         } else {
             println!("listening on http://{addr}");
         }
-        Ok(Server { addr, core, server, arbiters, shutdown: ShutdownHandle::default() })
+        Ok(Server {
+            addr,
+            core,
+            server,
+            arbiters,
+            shutdown: ShutdownHandle::default(),
+        })
     }
 }
 
@@ -114,14 +138,24 @@ impl Server {
 
     /// Serves until asked to stop, then shuts down cleanly.
     pub async fn run(self) -> std::io::Result<()> {
-        let Server { core, server, arbiters, shutdown, .. } = self;
+        let Server {
+            core,
+            server,
+            arbiters,
+            shutdown,
+            ..
+        } = self;
         let handle = server.handle();
         let serving = actix_web::rt::spawn(server);
         shutdown.0.notified().await;
         tracing::info!("shutting down");
         for session in core.registry.all_sessions() {
-            let _ =
-                session.send(Disconnect { code: close::GOING_AWAY, reason: "server shutting down" }).await;
+            let _ = session
+                .send(Disconnect {
+                    code: close::GOING_AWAY,
+                    reason: "server shutting down",
+                })
+                .await;
         }
         handle.stop(true).await;
         let _ = serving.await;

@@ -31,7 +31,15 @@ pub async fn run(core: &Arc<Core>, bootstrap: &Bootstrap) -> Result<(), Error> {
             .split_once(':')
             .filter(|(h, p)| !h.is_empty() && !p.is_empty())
             .ok_or_else(|| Error::bad_request("TANDEM_BOOTSTRAP_ADMIN must be handle:password"))?;
-        create(core, handle, &capitalized(handle), Role::Admin, password, vec![]).await?;
+        create(
+            core,
+            handle,
+            &capitalized(handle),
+            Role::Admin,
+            password,
+            vec![],
+        )
+        .await?;
         tracing::info!(handle, "created the bootstrap admin");
     }
     if bootstrap.demo {
@@ -42,14 +50,19 @@ pub async fn run(core: &Arc<Core>, bootstrap: &Bootstrap) -> Result<(), Error> {
         create(core, "admin", "Admin", Role::Admin, &password, vec![]).await?;
         // Printed once, on stdout, so an operator can log in; never stored in clear.
         println!("Created admin account `admin` with password: {password}");
-        tracing::warn!("created admin `admin` with a generated password (printed above); change it");
+        tracing::warn!(
+            "created admin `admin` with a generated password (printed above); change it"
+        );
     }
     Ok(())
 }
 
 fn capitalized(handle: &str) -> String {
     let mut chars = handle.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 async fn create(
@@ -72,33 +85,129 @@ async fn create(
 }
 
 const SUPPORT_TICKETS: [(&str, &str, &str); 12] = [
-    ("Cannot log in after password reset", "Maya Lindqvist", "maya@lindqvist.example"),
-    ("Invoice shows the wrong VAT number", "Oskar Brandt", "oskar@brandt-bau.example"),
-    ("App crashes when I upload a photo", "Priya Raman", "priya.raman@example.net"),
-    ("Two-factor codes never arrive", "Tom Becker", "tom.becker@example.org"),
-    ("Export to CSV is missing columns", "Lucia Ferri", "lucia@ferri-studio.example"),
-    ("Please delete my old account", "Jonas Weber", "jonas.weber@example.com"),
-    ("Order #4411 arrived damaged", "Aiko Tanaka", "aiko.tanaka@example.jp"),
-    ("Dark mode makes buttons unreadable", "Samuel Okafor", "samuel@okafor.example"),
-    ("Calendar sync stopped yesterday", "Greta Nilsen", "greta.nilsen@example.no"),
-    ("How do I change the account owner?", "Marco Rossi", "marco@rossi-imports.example"),
-    ("Notifications arrive twice", "Elena Petrova", "elena.petrova@example.com"),
-    ("Refund for duplicate charge", "David Cohen", "david.cohen@example.com"),
+    (
+        "Cannot log in after password reset",
+        "Maya Lindqvist",
+        "maya@lindqvist.example",
+    ),
+    (
+        "Invoice shows the wrong VAT number",
+        "Oskar Brandt",
+        "oskar@brandt-bau.example",
+    ),
+    (
+        "App crashes when I upload a photo",
+        "Priya Raman",
+        "priya.raman@example.net",
+    ),
+    (
+        "Two-factor codes never arrive",
+        "Tom Becker",
+        "tom.becker@example.org",
+    ),
+    (
+        "Export to CSV is missing columns",
+        "Lucia Ferri",
+        "lucia@ferri-studio.example",
+    ),
+    (
+        "Please delete my old account",
+        "Jonas Weber",
+        "jonas.weber@example.com",
+    ),
+    (
+        "Order #4411 arrived damaged",
+        "Aiko Tanaka",
+        "aiko.tanaka@example.jp",
+    ),
+    (
+        "Dark mode makes buttons unreadable",
+        "Samuel Okafor",
+        "samuel@okafor.example",
+    ),
+    (
+        "Calendar sync stopped yesterday",
+        "Greta Nilsen",
+        "greta.nilsen@example.no",
+    ),
+    (
+        "How do I change the account owner?",
+        "Marco Rossi",
+        "marco@rossi-imports.example",
+    ),
+    (
+        "Notifications arrive twice",
+        "Elena Petrova",
+        "elena.petrova@example.com",
+    ),
+    (
+        "Refund for duplicate charge",
+        "David Cohen",
+        "david.cohen@example.com",
+    ),
 ];
 
 const SALES_TICKETS: [(&str, &str, &str); 12] = [
-    ("Quote for 40 seats", "Hannah Schmidt", "h.schmidt@nordwerk.example"),
-    ("Do you offer an education discount?", "Leo Martin", "leo.martin@uni.example"),
-    ("Annual vs monthly billing", "Fatima Zahra", "fatima@zahra-consult.example"),
-    ("Trial extension request", "Nils Eriksson", "nils@eriksson.example"),
-    ("Can we pay by bank transfer?", "Chloe Dubois", "chloe.dubois@example.fr"),
-    ("Enterprise SSO pricing", "Raj Patel", "raj.patel@bigcorp.example"),
-    ("Upgrade from Basic to Pro", "Sofia Costa", "sofia@costa-design.example"),
-    ("Volume pricing for resellers", "Ben Carter", "ben@carter-it.example"),
-    ("Need a W-9 form", "Olivia Brown", "olivia.brown@example.com"),
-    ("Nonprofit pricing", "Kwame Mensah", "kwame@helpinghands.example"),
-    ("Demo call next week?", "Isabel Garcia", "isabel.garcia@example.es"),
-    ("Contract renewal terms", "Peter Novak", "peter.novak@example.cz"),
+    (
+        "Quote for 40 seats",
+        "Hannah Schmidt",
+        "h.schmidt@nordwerk.example",
+    ),
+    (
+        "Do you offer an education discount?",
+        "Leo Martin",
+        "leo.martin@uni.example",
+    ),
+    (
+        "Annual vs monthly billing",
+        "Fatima Zahra",
+        "fatima@zahra-consult.example",
+    ),
+    (
+        "Trial extension request",
+        "Nils Eriksson",
+        "nils@eriksson.example",
+    ),
+    (
+        "Can we pay by bank transfer?",
+        "Chloe Dubois",
+        "chloe.dubois@example.fr",
+    ),
+    (
+        "Enterprise SSO pricing",
+        "Raj Patel",
+        "raj.patel@bigcorp.example",
+    ),
+    (
+        "Upgrade from Basic to Pro",
+        "Sofia Costa",
+        "sofia@costa-design.example",
+    ),
+    (
+        "Volume pricing for resellers",
+        "Ben Carter",
+        "ben@carter-it.example",
+    ),
+    (
+        "Need a W-9 form",
+        "Olivia Brown",
+        "olivia.brown@example.com",
+    ),
+    (
+        "Nonprofit pricing",
+        "Kwame Mensah",
+        "kwame@helpinghands.example",
+    ),
+    (
+        "Demo call next week?",
+        "Isabel Garcia",
+        "isabel.garcia@example.es",
+    ),
+    (
+        "Contract renewal terms",
+        "Peter Novak",
+        "peter.novak@example.cz",
+    ),
 ];
 
 /// The demo data of PROTOCOL.md "Running": inboxes Support and Sales, admin
@@ -119,12 +228,17 @@ async fn demo(core: &Arc<Core>) -> Result<(), Error> {
                 by: ada.clone(),
                 inbox,
                 subject: (*subject).to_owned(),
-                customer: Customer { name: (*name).to_owned(), contact: (*contact).to_owned() },
+                customer: Customer {
+                    name: (*name).to_owned(),
+                    contact: (*contact).to_owned(),
+                },
                 body: format!("Hello,\n\n{subject}. Can you help?\n\nThanks,\n{name}"),
             };
             core.ask_ticket(TicketId::new(), create).await?;
         }
     }
-    tracing::info!("demo data created: log in as ada, bianca, hanna, sam or lena with password `demo`");
+    tracing::info!(
+        "demo data created: log in as ada, bianca, hanna, sam or lena with password `demo`"
+    );
     Ok(())
 }

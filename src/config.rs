@@ -18,7 +18,10 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid TOML in {origin}: {message}")]
     Parse { origin: String, message: String },
     #[error("invalid value for {key}: {message}")]
@@ -38,7 +41,9 @@ impl Overrides {
         let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         Overrides {
             bind: flags.bind.or_else(|| env("TANDEM_BIND")),
-            data_dir: flags.data_dir.or_else(|| env("TANDEM_DATA_DIR").map(PathBuf::from)),
+            data_dir: flags
+                .data_dir
+                .or_else(|| env("TANDEM_DATA_DIR").map(PathBuf::from)),
         }
     }
 }
@@ -154,17 +159,21 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut table = parse(DEFAULT_TOML, "the embedded default config")?;
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
             merge(&mut table, parse(&text, &path.display().to_string())?);
         }
         if let Some(text) = extra {
             merge(&mut table, parse(text, "inline config")?);
         }
-        let raw: RawConfig = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            origin: "merged config".into(),
-            message: e.message().to_owned(),
-        })?;
+        let raw: RawConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: "merged config".into(),
+                message: e.message().to_owned(),
+            })?;
         Config::validate(raw, overrides)
     }
 
@@ -179,7 +188,10 @@ impl Config {
             return Err(invalid("ws.max_frame_bytes", "must be at least 1024"));
         }
         if ws.frames_per_s <= 0.0 || ws.frames_burst < 1.0 {
-            return Err(invalid("ws.frames_per_s", "rate and burst must be positive"));
+            return Err(invalid(
+                "ws.frames_per_s",
+                "rate and burst must be positive",
+            ));
         }
         for (key, value) in [
             ("ws.max_sockets_per_agent", ws.max_sockets_per_agent),
@@ -199,7 +211,10 @@ impl Config {
             workers: raw.server.workers,
             max_body_bytes: raw.server.max_body_bytes,
             shutdown_timeout: seconds("server.shutdown_timeout_s", raw.server.shutdown_timeout_s)?,
-            shutdown_deadline: seconds("server.shutdown_deadline_s", raw.server.shutdown_deadline_s)?,
+            shutdown_deadline: seconds(
+                "server.shutdown_deadline_s",
+                raw.server.shutdown_deadline_s,
+            )?,
             token_ttl: seconds("auth.token_ttl_s", raw.auth.token_ttl_s)?,
             ws: WsConfig {
                 heartbeat: seconds("ws.heartbeat_s", ws.heartbeat_s)?,
@@ -222,7 +237,10 @@ impl Config {
 }
 
 fn invalid(key: &'static str, message: &str) -> ConfigError {
-    ConfigError::Invalid { key, message: message.to_owned() }
+    ConfigError::Invalid {
+        key,
+        message: message.to_owned(),
+    }
 }
 
 fn seconds(key: &'static str, value: f64) -> Result<Duration, ConfigError> {
@@ -233,10 +251,11 @@ fn seconds(key: &'static str, value: f64) -> Result<Duration, ConfigError> {
 }
 
 fn parse(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
-    text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-        origin: origin.to_owned(),
-        message: e.message().to_owned(),
-    })
+    text.parse()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.message().to_owned(),
+        })
 }
 
 /// Layers `over` onto `base`: tables merge recursively, any other value replaces.
@@ -257,13 +276,18 @@ mod tests {
 
     #[test]
     fn defaults_load_and_layers_override_in_order() {
-        let config = Config::load(None, Some("[ws]\nheartbeat_s = 0.5"), &Overrides::default()).unwrap();
+        let config =
+            Config::load(None, Some("[ws]\nheartbeat_s = 0.5"), &Overrides::default()).unwrap();
         assert_eq!(config.ws.heartbeat, Duration::from_millis(500));
         assert_eq!(config.ws.max_frame_bytes, 65536);
         assert_eq!(config.bind.port(), 8080);
 
-        let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: None };
-        let config = Config::load(None, Some("[server]\nbind = \"0.0.0.0:9\""), &overrides).unwrap();
+        let overrides = Overrides {
+            bind: Some("127.0.0.1:0".into()),
+            data_dir: None,
+        };
+        let config =
+            Config::load(None, Some("[server]\nbind = \"0.0.0.0:9\""), &overrides).unwrap();
         assert_eq!(config.bind.port(), 0);
     }
 

@@ -23,13 +23,18 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
     #[error("newer messages arrived since the one you saw; read them, or send with force")]
-    Stale { newer: Vec<crate::protocol::dto::MessageDto> },
+    Stale {
+        newer: Vec<crate::protocol::dto::MessageDto>,
+    },
     #[error("ticket sharing is disabled")]
     SharingDisabled,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("{message}")]
-    RateLimited { message: &'static str, retry_after_s: u64 },
+    RateLimited {
+        message: &'static str,
+        retry_after_s: u64,
+    },
     #[error("the server is shutting down")]
     Unavailable,
     #[error("internal error")]

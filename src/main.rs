@@ -9,7 +9,11 @@ use tandem::bootstrap::Bootstrap;
 use tandem::config::{Config, Overrides};
 
 #[derive(Parser)]
-#[command(name = "tandem", version, about = "Real-time collision avoidance for helpdesk teams")]
+#[command(
+    name = "tandem",
+    version,
+    about = "Real-time collision avoidance for helpdesk teams"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,7 +40,12 @@ enum Command {
 
 fn main() -> ExitCode {
     keep_large_allocations_out_of_the_heap();
-    let Command::Serve { config, bind, data_dir, demo } = Cli::parse().command;
+    let Command::Serve {
+        config,
+        bind,
+        data_dir,
+        demo,
+    } = Cli::parse().command;
     let overrides = Overrides::from_env_and_flags(Overrides { bind, data_dir });
     let config = match Config::load(config.as_deref(), None, &overrides) {
         Ok(config) => config,
@@ -46,11 +55,17 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&config.log_level);
-    let bootstrap =
-        Bootstrap { demo, admin: std::env::var("TANDEM_BOOTSTRAP_ADMIN").ok().filter(|v| !v.is_empty()) };
+    let bootstrap = Bootstrap {
+        demo,
+        admin: std::env::var("TANDEM_BOOTSTRAP_ADMIN")
+            .ok()
+            .filter(|v| !v.is_empty()),
+    };
     let result = actix_web::rt::System::new().block_on(async move {
         let deadline = config.shutdown_deadline;
-        let server = App::build(config, bootstrap).await.map_err(|e| e.to_string())?;
+        let server = App::build(config, bootstrap)
+            .await
+            .map_err(|e| e.to_string())?;
         tandem::signals::watch(server.shutdown_handle(), deadline);
         server.run().await.map_err(|e| e.to_string())
     });

@@ -51,29 +51,53 @@ impl Default for Metrics {
             m.sessions.clone(),
         );
         registry.register("sockets", "Open WebSocket connections", m.sockets.clone());
-        registry.register("subscriptions", "Inbox subscriptions of live sessions", m.subscriptions.clone());
+        registry.register(
+            "subscriptions",
+            "Inbox subscriptions of live sessions",
+            m.subscriptions.clone(),
+        );
         registry.register("claims", "Tickets currently claimed", m.claims.clone());
-        registry.register("ticket_actors", "Live ticket actors", m.ticket_actors.clone());
+        registry.register(
+            "ticket_actors",
+            "Live ticket actors",
+            m.ticket_actors.clone(),
+        );
         registry.register("inbox_actors", "Live inbox actors", m.inbox_actors.clone());
-        registry.register("events_sent", "Frames handed to sockets", m.events_sent.clone());
+        registry.register(
+            "events_sent",
+            "Frames handed to sockets",
+            m.events_sent.clone(),
+        );
         registry.register(
             "slow_sessions_dropped",
             "Sockets closed because their outbound backlog passed its limit",
             m.slow_sessions_dropped.clone(),
         );
-        registry.register("scheduled_sent", "Scheduled replies sent", m.scheduled_sent.clone());
+        registry.register(
+            "scheduled_sent",
+            "Scheduled replies sent",
+            m.scheduled_sent.clone(),
+        );
         registry.register(
             "scheduled_dropped",
             "Scheduled replies dropped at send time (no access, or overtaken)",
             m.scheduled_dropped.clone(),
         );
-        registry.register("store_commits", "redb write transactions committed", m.store_commits.clone());
+        registry.register(
+            "store_commits",
+            "redb write transactions committed",
+            m.store_commits.clone(),
+        );
         registry.register(
             "store_writes",
             "Write requests acknowledged by the writer",
             m.store_writes.clone(),
         );
-        registry.register("store_batch_size", "Write requests per group commit", m.store_batch_size.clone());
+        registry.register(
+            "store_batch_size",
+            "Write requests per group commit",
+            m.store_batch_size.clone(),
+        );
         registry.register(
             "store_commit_seconds",
             "Latency of one group commit (apply + fsync)",

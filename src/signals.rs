@@ -13,7 +13,9 @@ use crate::app::ShutdownHandle;
 
 /// Starts watching; returns at once.
 pub fn watch(shutdown: ShutdownHandle, deadline: Duration) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(error) => return tracing::error!(%error, "cannot watch signals"),

@@ -38,7 +38,10 @@ pub fn start_server_in(data_dir: &std::path::Path) -> (String, ()) {
 }
 
 fn start(data_dir: &std::path::Path, extra_config: &str) -> String {
-    let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(data_dir.to_owned()) };
+    let overrides = Overrides {
+        bind: Some("127.0.0.1:0".into()),
+        data_dir: Some(data_dir.to_owned()),
+    };
     let text = format!(
         "[ws]\nmax_sockets_per_agent = 100000\nmax_sockets_per_address = 100000\nframes_per_s = 100000\nframes_burst = 100000\n[log]\nlevel = \"warn\"\n{extra_config}"
     );
@@ -46,8 +49,15 @@ fn start(data_dir: &std::path::Path, extra_config: &str) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
-            let server =
-                App::build(config, Bootstrap { demo: false, admin: Some("admin:pw".into()) }).await.unwrap();
+            let server = App::build(
+                config,
+                Bootstrap {
+                    demo: false,
+                    admin: Some("admin:pw".into()),
+                },
+            )
+            .await
+            .unwrap();
             tx.send(server.addr()).unwrap();
             server.run().await.unwrap();
         })
@@ -56,7 +66,9 @@ fn start(data_dir: &std::path::Path, extra_config: &str) -> String {
 }
 
 pub async fn call(base: &str, token: Option<&str>, method: &str, path: &str, body: Value) -> Value {
-    let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .finish();
     let mut req = client.request(method.parse().unwrap(), format!("{base}{path}"));
     if let Some(t) = token {
         req = req.insert_header(("Authorization", format!("Bearer {t}")));
@@ -66,7 +78,14 @@ pub async fn call(base: &str, token: Option<&str>, method: &str, path: &str, bod
 }
 
 pub async fn login(base: &str, login: &str) -> String {
-    call(base, None, "POST", "/api/login", json!({"login": login, "password": "pw"})).await["token"]
+    call(
+        base,
+        None,
+        "POST",
+        "/api/login",
+        json!({"login": login, "password": "pw"}),
+    )
+    .await["token"]
         .as_str()
         .expect("token")
         .to_owned()
@@ -81,7 +100,10 @@ pub async fn agent(base: &str, admin: &str, handle: &str, inboxes: &[&str]) -> S
 
 pub async fn ticket(base: &str, admin: &str, inbox: &str, subject: &str) -> String {
     let body = json!({"inbox": inbox, "subject": subject, "customer": {"name": "C", "contact": "c@example.com"}, "body": "hello"});
-    call(base, Some(admin), "POST", "/api/tickets", body).await["id"].as_str().unwrap().to_owned()
+    call(base, Some(admin), "POST", "/api/tickets", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// A session that said hello (and subscribed to `inbox`, if given).
@@ -106,14 +128,18 @@ pub async fn stuck_socket(base: &str, token: &str, inbox: &str) -> Socket {
     let stream = tcp.connect(addr).await.unwrap();
     let url = format!("ws://{addr}/ws");
     let (mut ws, _) =
-        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
+        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
     send(&mut ws, json!({"type": "hello", "token": token})).await;
     send(&mut ws, json!({"type": "subscribe", "inbox": inbox})).await;
     ws
 }
 
 pub async fn send(ws: &mut Socket, frame: Value) {
-    ws.send(Message::text(frame.to_string())).await.expect("send");
+    ws.send(Message::text(frame.to_string()))
+        .await
+        .expect("send");
 }
 
 /// Reads until a frame of `kind`; returns it.
@@ -140,7 +166,11 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Reads a counter from `/metrics`.
 pub async fn metric(base: &str, name: &str) -> f64 {
     let client = awc::Client::default();
-    let mut resp = client.get(format!("{base}/metrics")).send().await.expect("metrics");
+    let mut resp = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     let text = String::from_utf8(resp.body().limit(1 << 24).await.unwrap().to_vec()).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))

@@ -24,7 +24,12 @@ impl LoginLimiter {
     /// Whether attempts for any of `keys` are blocked right now.
     pub fn is_blocked(&self, keys: &[String], now: Instant) -> bool {
         let entries = self.entries.lock().expect("limiter lock");
-        keys.iter().any(|k| entries.get(k).and_then(|e| e.blocked_until).is_some_and(|until| until > now))
+        keys.iter().any(|k| {
+            entries
+                .get(k)
+                .and_then(|e| e.blocked_until)
+                .is_some_and(|until| until > now)
+        })
     }
 
     pub fn record_failure(&self, keys: &[String], now: Instant) {

@@ -86,7 +86,10 @@ pub struct Directory {
 impl Directory {
     pub fn load(store: Arc<Store>, token_ttl: Duration) -> Result<Directory, StoreError> {
         let tx = store.read()?;
-        let mut state = State { settings: Arc::new(reads::settings(&tx)?), ..State::default() };
+        let mut state = State {
+            settings: Arc::new(reads::settings(&tx)?),
+            ..State::default()
+        };
         for agent in reads::agents(&tx)? {
             state.logins.insert(agent.handle.clone(), agent.id);
             state.logins.insert(agent.email.clone(), agent.id);
@@ -96,7 +99,9 @@ impl Directory {
             state.inboxes.insert(inbox.id, inbox);
         }
         for (hash, record) in reads::tokens(&tx)? {
-            let expires_at = record.expires_at.unwrap_or(record.created_at.plus(token_ttl));
+            let expires_at = record
+                .expires_at
+                .unwrap_or(record.created_at.plus(token_ttl));
             state.tokens.insert(hash, (record.agent, expires_at));
         }
         drop(tx);
@@ -145,7 +150,11 @@ impl Directory {
     pub fn agent_by_handle(&self, handle: &str) -> Option<Arc<Agent>> {
         let state = self.read();
         let id = state.logins.get(&handle.to_ascii_lowercase())?;
-        state.agents.get(id).filter(|a| a.handle.eq_ignore_ascii_case(handle)).cloned()
+        state
+            .agents
+            .get(id)
+            .filter(|a| a.handle.eq_ignore_ascii_case(handle))
+            .cloned()
     }
 
     /// Every agent, ordered by handle.
@@ -190,9 +199,15 @@ impl Directory {
         }
         let agent = {
             let state = self.read();
-            state.logins.get(&login.trim().to_lowercase()).and_then(|id| state.agents.get(id)).cloned()
+            state
+                .logins
+                .get(&login.trim().to_lowercase())
+                .and_then(|id| state.agents.get(id))
+                .cloned()
         };
-        let phc = agent.as_ref().map_or(self.dummy_hash.clone(), |a| a.password_hash.clone());
+        let phc = agent
+            .as_ref()
+            .map_or(self.dummy_hash.clone(), |a| a.password_hash.clone());
         let password = password.to_owned();
         let matches = blocking(move || password::verify(&password, &phc)).await;
         let agent = match agent {
@@ -205,9 +220,15 @@ impl Directory {
         self.limiter.record_success(&login_key);
         let token = token::generate();
         let now = Timestamp::now();
-        let credential = Credential { digest: token::digest(&token), expires_at: now.plus(self.token_ttl) };
-        let record =
-            TokenRecord { agent: agent.id, created_at: now, expires_at: Some(credential.expires_at) };
+        let credential = Credential {
+            digest: token::digest(&token),
+            expires_at: now.plus(self.token_ttl),
+        };
+        let record = TokenRecord {
+            agent: agent.id,
+            created_at: now,
+            expires_at: Some(credential.expires_at),
+        };
         let expired: Vec<[u8; 32]> = self
             .read()
             .tokens
@@ -228,13 +249,17 @@ impl Directory {
         for hash in &expired {
             state.tokens.remove(hash);
         }
-        state.tokens.insert(credential.digest, (agent.id, credential.expires_at));
+        state
+            .tokens
+            .insert(credential.digest, (agent.id, credential.expires_at));
         Ok((token, credential, agent))
     }
 
     /// Revokes one token; answers the revocation so live sockets can be told.
     pub async fn logout(&self, hash: [u8; 32]) -> Result<Revocation, AccountError> {
-        self.store.write(move |tx| writes::delete_token(tx, &hash)).await?;
+        self.store
+            .write(move |tx| writes::delete_token(tx, &hash))
+            .await?;
         self.write_state().tokens.remove(&hash);
         Ok(Revocation::Token(hash))
     }
@@ -244,7 +269,8 @@ impl Directory {
     pub async fn create_agent(&self, new: NewAgent) -> Result<Arc<Agent>, AccountError> {
         let handle = normalize_handle(&new.handle)
             .ok_or_else(|| invalid("handle must be 1-32 characters of a-z, 0-9, _ and -"))?;
-        let email = normalize_email(&new.email).ok_or_else(|| invalid("email is not an e-mail address"))?;
+        let email =
+            normalize_email(&new.email).ok_or_else(|| invalid("email is not an e-mail address"))?;
         let name = check_name(&new.name)?;
         check_password(&new.password)?;
         let _guard = self.writes.lock().await;
@@ -271,7 +297,9 @@ impl Directory {
             created_at: Timestamp::now(),
         };
         let record = agent.clone();
-        self.store.write(move |tx| writes::put_agent(tx, &record)).await?;
+        self.store
+            .write(move |tx| writes::put_agent(tx, &record))
+            .await?;
         let agent = Arc::new(agent);
         let mut state = self.write_state();
         state.logins.insert(agent.handle.clone(), agent.id);
@@ -334,7 +362,9 @@ impl Directory {
         let after = Arc::new(agent);
         let mut state = self.write_state();
         if let Some(revocation) = revocation {
-            state.tokens.retain(|hash, (owner, _)| *owner != id || !revocation.covers(hash));
+            state
+                .tokens
+                .retain(|hash, (owner, _)| *owner != id || !revocation.covers(hash));
         }
         state.agents.insert(id, after.clone());
         Ok((before, after, revocation))
@@ -343,9 +373,15 @@ impl Directory {
     pub async fn create_inbox(&self, name: &str) -> Result<Inbox, AccountError> {
         let name = check_name(name)?;
         let _guard = self.writes.lock().await;
-        let inbox = Inbox { id: InboxId::new(), name, created_at: Timestamp::now() };
+        let inbox = Inbox {
+            id: InboxId::new(),
+            name,
+            created_at: Timestamp::now(),
+        };
         let record = inbox.clone();
-        self.store.write(move |tx| writes::put_inbox(tx, &record)).await?;
+        self.store
+            .write(move |tx| writes::put_inbox(tx, &record))
+            .await?;
         self.write_state().inboxes.insert(inbox.id, inbox.clone());
         Ok(inbox)
     }
@@ -359,7 +395,9 @@ impl Directory {
         let mut settings = (*self.settings()).clone();
         change(&mut settings);
         let record = settings.clone();
-        self.store.write(move |tx| writes::put_settings(tx, &record)).await?;
+        self.store
+            .write(move |tx| writes::put_settings(tx, &record))
+            .await?;
         let settings = Arc::new(settings);
         self.write_state().settings = settings.clone();
         Ok(settings)
@@ -400,5 +438,7 @@ fn dedup(mut ids: Vec<InboxId>) -> Vec<InboxId> {
 
 /// Runs CPU-heavy work (argon2) on the blocking pool.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    actix_web::web::block(f).await.expect("blocking task panicked")
+    actix_web::web::block(f)
+        .await
+        .expect("blocking task panicked")
 }

@@ -86,8 +86,10 @@ impl Outlet {
     /// Closes the socket with `code` (first call wins; later calls do nothing).
     pub fn close(&self, code: u16, description: &str) {
         if let Some(closer) = self.closer.lock().expect("closer lock").take() {
-            let _ = closer
-                .send(CloseReason { code: CloseCode::from(code), description: Some(description.into()) });
+            let _ = closer.send(CloseReason {
+                code: CloseCode::from(code),
+                description: Some(description.into()),
+            });
         }
     }
 }
@@ -115,14 +117,26 @@ pub async fn serve(core: Arc<Core>, session: actix_ws::Session, stream: actix_ws
         closer: Arc::new(Mutex::new(Some(closer))),
         connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed) as u64,
     };
-    let writer = actix_web::rt::spawn(write_loop(session, queue_rx, close_rx, queued_bytes, core.clone()));
+    let writer = actix_web::rt::spawn(write_loop(
+        session,
+        queue_rx,
+        close_rx,
+        queued_bytes,
+        core.clone(),
+    ));
 
     if let Some(hello) = handshake(&core, &mut stream, &outlet).await {
         let agent = hello.agent.id;
-        if core.registry.try_open_socket(agent, ws.max_sockets_per_agent) {
+        if core
+            .registry
+            .try_open_socket(agent, ws.max_sockets_per_agent)
+        {
             let addr = attach(&core, hello, outlet.clone()).await;
             let ended = read_loop(&core, &mut stream, &outlet, &addr).await;
-            addr.do_send(SocketEnded { connection: outlet.connection, cause: ended });
+            addr.do_send(SocketEnded {
+                connection: outlet.connection,
+                cause: ended,
+            });
             core.registry.close_socket(agent);
         } else {
             outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
@@ -142,7 +156,11 @@ struct Hello {
 }
 
 /// Waits for a valid `hello`; closes the socket and returns `None` otherwise.
-async fn handshake(core: &Arc<Core>, stream: &mut AggregatedMessageStream, outlet: &Outlet) -> Option<Hello> {
+async fn handshake(
+    core: &Arc<Core>,
+    stream: &mut AggregatedMessageStream,
+    outlet: &Outlet,
+) -> Option<Hello> {
     let deadline = tokio::time::sleep(core.config.ws.hello_timeout);
     tokio::pin!(deadline);
     loop {
@@ -172,9 +190,12 @@ async fn handshake(core: &Arc<Core>, stream: &mut AggregatedMessageStream, outle
             return None;
         };
         return match core.directory.authenticate_credential(&token) {
-            Some((agent, credential)) => {
-                Some(Hello { agent, credential, reference: incoming.reference, resume })
-            }
+            Some((agent, credential)) => Some(Hello {
+                agent,
+                credential,
+                reference: incoming.reference,
+                resume,
+            }),
             None => {
                 outlet.close(close::UNAUTHORIZED, "bad or missing token");
                 None
@@ -186,18 +207,34 @@ async fn handshake(core: &Arc<Core>, stream: &mut AggregatedMessageStream, outle
 /// Resumes the named session if it is still in its grace period and belongs to
 /// this agent; otherwise starts a new one. Either way the session greets the client.
 async fn attach(core: &Arc<Core>, hello: Hello, outlet: Outlet) -> Addr<SessionActor> {
-    let Hello { agent, credential, reference, resume } = hello;
+    let Hello {
+        agent,
+        credential,
+        reference,
+        resume,
+    } = hello;
     if let Some((owner, addr)) = resume.and_then(|id| core.registry.session(id))
         && owner == agent.id
     {
-        let attach =
-            Attach { outlet: outlet.clone(), credential, reference: reference.clone(), resumed: true };
+        let attach = Attach {
+            outlet: outlet.clone(),
+            credential,
+            reference: reference.clone(),
+            resumed: true,
+        };
         if let Ok(true) = addr.send(attach).await {
             return addr;
         }
     }
     let addr = SessionActor::new(core.clone(), agent).start();
-    let _ = addr.send(Attach { outlet, credential, reference, resumed: false }).await;
+    let _ = addr
+        .send(Attach {
+            outlet,
+            credential,
+            reference,
+            resumed: false,
+        })
+        .await;
     addr
 }
 
@@ -265,9 +302,15 @@ async fn read_loop(
         }
         let incoming = match text {
             Some(text) => Incoming::parse(&text),
-            None => Incoming { reference: None, frame: Err("binary frames are not supported".into()) },
+            None => Incoming {
+                reference: None,
+                frame: Err("binary frames are not supported".into()),
+            },
         };
-        session.do_send(Inbound { connection: outlet.connection, incoming });
+        session.do_send(Inbound {
+            connection: outlet.connection,
+            incoming,
+        });
     }
 }
 
@@ -358,7 +401,12 @@ struct TokenBucket {
 
 impl TokenBucket {
     fn new(rate: f64, burst: f64) -> TokenBucket {
-        TokenBucket { rate, burst, tokens: burst, last: Instant::now() }
+        TokenBucket {
+            rate,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
     }
 
     fn take(&mut self, now: Instant) -> bool {

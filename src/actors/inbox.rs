@@ -34,14 +34,22 @@ use crate::domain::{AgentId, InboxId, SessionId, TicketId};
 #[derive(Clone, Debug)]
 pub enum Payload {
     All(ByteString),
-    ByReadState { read: ByteString, unread: ByteString, readers: Arc<BTreeSet<AgentId>> },
+    ByReadState {
+        read: ByteString,
+        unread: ByteString,
+        readers: Arc<BTreeSet<AgentId>>,
+    },
 }
 
 impl Payload {
     pub fn for_agent(&self, agent: AgentId) -> &ByteString {
         match self {
             Payload::All(bytes) => bytes,
-            Payload::ByReadState { read, unread, readers } => {
+            Payload::ByReadState {
+                read,
+                unread,
+                readers,
+            } => {
                 if readers.contains(&agent) {
                     read
                 } else {
@@ -64,7 +72,11 @@ pub struct PresenceUpdate {
 
 impl PresenceUpdate {
     pub fn new(ticket: TicketId, state: Option<Value>) -> PresenceUpdate {
-        PresenceUpdate { ticket, version: PRESENCE_VERSION.fetch_add(1, Ordering::Relaxed), state }
+        PresenceUpdate {
+            ticket,
+            version: PRESENCE_VERSION.fetch_add(1, Ordering::Relaxed),
+            state,
+        }
     }
 }
 
@@ -145,7 +157,8 @@ impl Actor for InboxActor {
         self.core.metrics.inbox_actors.inc();
         let idle_stop = self.core.config.idle_stop;
         ctx.run_interval(idle_stop / 2, move |act, ctx| {
-            act.tombstones.retain(|_, (_, since)| since.elapsed() < idle_stop);
+            act.tombstones
+                .retain(|_, (_, since)| since.elapsed() < idle_stop);
             let idle = act.subscribers.is_empty() && act.presence.is_empty();
             if !act.retired && idle && act.idle_since.elapsed() >= idle_stop {
                 act.retired = true;
@@ -158,7 +171,10 @@ impl Actor for InboxActor {
     fn stopped(&mut self, ctx: &mut Context<Self>) {
         self.core.registry.forget_inbox(self.id, &ctx.address());
         self.core.metrics.inbox_actors.dec();
-        self.core.metrics.subscriptions.dec_by(self.subscribers.len() as i64);
+        self.core
+            .metrics
+            .subscriptions
+            .dec_by(self.subscribers.len() as i64);
     }
 }
 
@@ -171,12 +187,21 @@ impl Handler<Subscribe> for InboxActor {
             return Box::pin(async move { successor.send(msg).await.unwrap_or_default() });
         }
         self.touch();
-        let previous =
-            self.subscribers.insert(msg.session, Subscriber { agent: msg.agent, recipient: msg.recipient });
+        let previous = self.subscribers.insert(
+            msg.session,
+            Subscriber {
+                agent: msg.agent,
+                recipient: msg.recipient,
+            },
+        );
         if previous.is_none() {
             self.core.metrics.subscriptions.inc();
         }
-        let snapshot = self.presence.values().map(|(_, state)| state.clone()).collect();
+        let snapshot = self
+            .presence
+            .values()
+            .map(|(_, state)| state.clone())
+            .collect();
         Box::pin(std::future::ready(snapshot))
     }
 }
@@ -209,22 +234,28 @@ impl Handler<Publish> for InboxActor {
             match &update.state {
                 Some(state) => {
                     self.tombstones.remove(&update.ticket);
-                    self.presence.insert(update.ticket, (update.version, state.clone()));
+                    self.presence
+                        .insert(update.ticket, (update.version, state.clone()));
                 }
                 None => {
                     self.presence.remove(&update.ticket);
-                    self.tombstones.insert(update.ticket, (update.version, Instant::now()));
+                    self.tombstones
+                        .insert(update.ticket, (update.version, Instant::now()));
                 }
             }
         }
         let mut reached: HashSet<SessionId> = HashSet::with_capacity(self.subscribers.len());
         for payload in &msg.payloads {
             for (session, subscriber) in &self.subscribers {
-                subscriber.recipient.do_send(Deliver(payload.for_agent(subscriber.agent).clone()));
+                subscriber
+                    .recipient
+                    .do_send(Deliver(payload.for_agent(subscriber.agent).clone()));
                 reached.insert(*session);
             }
             for viewer in msg.viewers.iter().filter(|v| !reached.contains(&v.session)) {
-                viewer.recipient.do_send(Deliver(payload.for_agent(viewer.agent).clone()));
+                viewer
+                    .recipient
+                    .do_send(Deliver(payload.for_agent(viewer.agent).clone()));
             }
         }
     }

@@ -62,7 +62,10 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(arbiters: Vec<ArbiterHandle>) -> Registry {
-        assert!(!arbiters.is_empty(), "the registry needs at least one arbiter");
+        assert!(
+            !arbiters.is_empty(),
+            "the registry needs at least one arbiter"
+        );
         Registry {
             arbiters,
             tickets: Mutex::default(),
@@ -84,19 +87,31 @@ impl Registry {
             return addr.clone();
         }
         let core = core.clone();
-        let addr = TicketActor::start_in_arbiter(self.arbiter_for(id), move |_| TicketActor::new(id, core));
+        let addr = TicketActor::start_in_arbiter(self.arbiter_for(id), move |_| {
+            TicketActor::new(id, core)
+        });
         tickets.insert(id, addr.clone());
         addr
     }
 
     /// The actor of ticket `id` if it is running, without spawning one.
     pub fn live_ticket(&self, id: TicketId) -> Option<Addr<TicketActor>> {
-        self.tickets.lock().expect("registry lock").get(&id).filter(|a| a.connected()).cloned()
+        self.tickets
+            .lock()
+            .expect("registry lock")
+            .get(&id)
+            .filter(|a| a.connected())
+            .cloned()
     }
 
     /// The actor of `id` if it is running (it has subscribers), without spawning one.
     pub fn live_inbox(&self, id: InboxId) -> Option<Addr<InboxActor>> {
-        self.inboxes.lock().expect("registry lock").get(&id).filter(|a| a.connected()).cloned()
+        self.inboxes
+            .lock()
+            .expect("registry lock")
+            .get(&id)
+            .filter(|a| a.connected())
+            .cloned()
     }
 
     /// The actor of an inbox, spawned if needed.
@@ -106,7 +121,8 @@ impl Registry {
             return addr.clone();
         }
         let core = core.clone();
-        let addr = InboxActor::start_in_arbiter(self.arbiter_for(id), move |_| InboxActor::new(id, core));
+        let addr =
+            InboxActor::start_in_arbiter(self.arbiter_for(id), move |_| InboxActor::new(id, core));
         inboxes.insert(id, addr.clone());
         addr
     }
@@ -127,42 +143,76 @@ impl Registry {
 
     /// Every live ticket actor (for flushing at shutdown).
     pub fn all_tickets(&self) -> Vec<Addr<TicketActor>> {
-        self.tickets.lock().expect("registry lock").values().cloned().collect()
+        self.tickets
+            .lock()
+            .expect("registry lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     // ---- sessions ------------------------------------------------------
 
     pub(super) fn register_session(&self, id: SessionId, agent: AgentId, addr: Addr<SessionActor>) {
-        self.sessions.lock().expect("registry lock").by_id.insert(id, (agent, addr));
+        self.sessions
+            .lock()
+            .expect("registry lock")
+            .by_id
+            .insert(id, (agent, addr));
     }
 
     pub(super) fn unregister_session(&self, id: SessionId) {
-        self.sessions.lock().expect("registry lock").by_id.remove(&id);
+        self.sessions
+            .lock()
+            .expect("registry lock")
+            .by_id
+            .remove(&id);
     }
 
     /// A live (possibly detached) session and its agent.
     pub fn session(&self, id: SessionId) -> Option<(AgentId, Addr<SessionActor>)> {
-        self.sessions.lock().expect("registry lock").by_id.get(&id).cloned()
+        self.sessions
+            .lock()
+            .expect("registry lock")
+            .by_id
+            .get(&id)
+            .cloned()
     }
 
     /// Every live session of `agent`.
     pub fn sessions_of(&self, agent: AgentId) -> Vec<Addr<SessionActor>> {
         let sessions = self.sessions.lock().expect("registry lock");
-        sessions.by_id.values().filter(|(a, _)| *a == agent).map(|(_, addr)| addr.clone()).collect()
+        sessions
+            .by_id
+            .values()
+            .filter(|(a, _)| *a == agent)
+            .map(|(_, addr)| addr.clone())
+            .collect()
     }
 
     pub fn all_sessions(&self) -> Vec<Addr<SessionActor>> {
         let sessions = self.sessions.lock().expect("registry lock");
-        sessions.by_id.values().map(|(_, addr)| addr.clone()).collect()
+        sessions
+            .by_id
+            .values()
+            .map(|(_, addr)| addr.clone())
+            .collect()
     }
 
     /// Counts a new socket of `agent`; `false` (and nothing counted) if it has `max` already.
     pub(super) fn try_open_socket(&self, agent: AgentId, max: usize) -> bool {
-        try_take(&mut self.sessions.lock().expect("registry lock").sockets, agent, max)
+        try_take(
+            &mut self.sessions.lock().expect("registry lock").sockets,
+            agent,
+            max,
+        )
     }
 
     pub(super) fn close_socket(&self, agent: AgentId) {
-        give_back(&mut self.sessions.lock().expect("registry lock").sockets, &agent);
+        give_back(
+            &mut self.sessions.lock().expect("registry lock").sockets,
+            &agent,
+        );
     }
 }
 
@@ -183,8 +233,20 @@ impl Core {
     /// Counts a socket from `address` if it has fewer than `ws.max_sockets_per_address`.
     pub fn try_open_address(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
         let max = self.config.ws.max_sockets_per_address;
-        try_take(&mut self.registry.sessions.lock().expect("registry lock").addresses, address, max)
-            .then(|| AddressSlot { core: self.clone(), address })
+        try_take(
+            &mut self
+                .registry
+                .sessions
+                .lock()
+                .expect("registry lock")
+                .addresses,
+            address,
+            max,
+        )
+        .then(|| AddressSlot {
+            core: self.clone(),
+            address,
+        })
     }
 
     /// Sends `msg` to the ticket's actor and awaits its decision, retrying on a

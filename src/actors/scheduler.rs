@@ -51,7 +51,13 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl Scheduler {
     pub fn new(core: Arc<Core>) -> Scheduler {
-        Scheduler { core, in_flight: HashSet::new(), backoff: HashMap::new(), timer: None, next_wake: None }
+        Scheduler {
+            core,
+            in_flight: HashSet::new(),
+            backoff: HashMap::new(),
+            timer: None,
+            next_wake: None,
+        }
     }
 
     /// Hands every due reply to its ticket, then sleeps until the next one.
@@ -95,9 +101,13 @@ impl Scheduler {
         // With replies in flight, the next scan comes when they settle. Replies
         // backing off are still due: for them, wake after their pause.
         if self.in_flight.is_empty() {
-            let retry =
-                (!self.backoff.is_empty()).then(|| Timestamp(now.millis() + RETRY_AFTER.as_millis() as i64));
-            let next = next.filter(|n| *n > now || self.backoff.is_empty()).into_iter().chain(retry).min();
+            let retry = (!self.backoff.is_empty())
+                .then(|| Timestamp(now.millis() + RETRY_AFTER.as_millis() as i64));
+            let next = next
+                .filter(|n| *n > now || self.backoff.is_empty())
+                .into_iter()
+                .chain(retry)
+                .min();
             if let Some(next) = next {
                 self.sleep_until(next, ctx);
             }
@@ -108,8 +118,8 @@ impl Scheduler {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }
-        let wait =
-            Duration::from_millis((at.millis() - Timestamp::now().millis()).max(0) as u64).min(MAX_SLEEP);
+        let wait = Duration::from_millis((at.millis() - Timestamp::now().millis()).max(0) as u64)
+            .min(MAX_SLEEP);
         self.next_wake = Some(at);
         self.timer = Some(ctx.run_later(wait, |act, ctx| {
             act.timer = None;
@@ -144,7 +154,8 @@ impl Handler<Settled> for Scheduler {
     fn handle(&mut self, msg: Settled, ctx: &mut Context<Self>) {
         self.in_flight.remove(&msg.message);
         if msg.failed {
-            self.backoff.insert(msg.message, Instant::now() + RETRY_AFTER);
+            self.backoff
+                .insert(msg.message, Instant::now() + RETRY_AFTER);
         }
         if self.in_flight.is_empty() {
             self.scan(ctx);

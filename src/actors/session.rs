@@ -29,7 +29,9 @@ use serde_json::Value;
 
 use super::connection::{Ended, Outlet, OutletError, close};
 use super::inbox::{Subscribe, Unsubscribe};
-use super::ticket::{CloseTab, ForceRelease, Open, ReleaseHidden, Revalidate, SetHidden, UpdateDraft};
+use super::ticket::{
+    CloseTab, ForceRelease, Open, ReleaseHidden, Revalidate, SetHidden, UpdateDraft,
+};
 use crate::accounts::token::{Credential, Revocation};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
@@ -124,18 +126,33 @@ impl SessionActor {
 
     /// The agent as the directory knows it now (role and memberships may change).
     fn fresh_agent(&self) -> Arc<Agent> {
-        self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone())
+        self.core
+            .directory
+            .agent(self.agent.id)
+            .unwrap_or_else(|| self.agent.clone())
     }
 
     /// Releases the tab's open ticket (if any) with `reason`.
     fn release(&mut self, reason: ReleaseReason) {
         if let Some(ticket) = self.opened.take() {
             // The ticket actor is alive: it does not stop while this tab is on it.
-            self.core.registry.ticket(&self.core, ticket).do_send(CloseTab { session: self.id, reason });
+            self.core
+                .registry
+                .ticket(&self.core, ticket)
+                .do_send(CloseTab {
+                    session: self.id,
+                    reason,
+                });
         }
     }
 
-    fn open(&mut self, ticket: TicketId, take_over: bool, reference: Option<Value>, ctx: &mut Context<Self>) {
+    fn open(
+        &mut self,
+        ticket: TicketId,
+        take_over: bool,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+    ) {
         if self.opened.is_some_and(|t| t != ticket) {
             self.release(ReleaseReason::Switched);
         }
@@ -148,43 +165,54 @@ impl SessionActor {
         };
         let core = self.core.clone();
         // `wait`: later frames of this tab see the ticket open (or refused).
-        ctx.wait(async move { core.ask_ticket(ticket, open).await }.into_actor(self).map(
-            move |result, act, ctx| match result {
-                Ok(opened) => {
-                    act.opened = Some(ticket);
-                    if act.hidden {
-                        act.arm_hidden_timer(ctx);
+        ctx.wait(
+            async move { core.ask_ticket(ticket, open).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(opened) => {
+                        act.opened = Some(ticket);
+                        if act.hidden {
+                            act.arm_hidden_timer(ctx);
+                        }
+                        let frame = ServerFrame::Opened {
+                            reference,
+                            ticket,
+                            claimed: opened.claimed,
+                            presence: opened.presence,
+                            drafts: opened.drafts,
+                        };
+                        act.send(frame.encode(), ctx);
                     }
-                    let frame = ServerFrame::Opened {
-                        reference,
-                        ticket,
-                        claimed: opened.claimed,
-                        presence: opened.presence,
-                        drafts: opened.drafts,
-                    };
-                    act.send(frame.encode(), ctx);
-                }
-                Err(error) => {
-                    if act.opened == Some(ticket) {
-                        // A failed re-open: make sure the ticket lets go of this tab too.
-                        act.release(ReleaseReason::Closed);
+                    Err(error) => {
+                        if act.opened == Some(ticket) {
+                            // A failed re-open: make sure the ticket lets go of this tab too.
+                            act.release(ReleaseReason::Closed);
+                        }
+                        act.send_error(reference, &error, ctx);
                     }
-                    act.send_error(reference, &error, ctx);
-                }
-            },
-        ));
+                }),
+        );
     }
 
-    fn force_release(&mut self, ticket: TicketId, reference: Option<Value>, ctx: &mut Context<Self>) {
+    fn force_release(
+        &mut self,
+        ticket: TicketId,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+    ) {
         let core = self.core.clone();
-        let request = ForceRelease { by: self.fresh_agent() };
-        ctx.wait(async move { core.ask_ticket(ticket, request).await }.into_actor(self).map(
-            move |result, act, ctx| {
-                if let Err(error) = result {
-                    act.send_error(reference, &error, ctx);
-                }
-            },
-        ));
+        let request = ForceRelease {
+            by: self.fresh_agent(),
+        };
+        ctx.wait(
+            async move { core.ask_ticket(ticket, request).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    if let Err(error) = result {
+                        act.send_error(reference, &error, ctx);
+                    }
+                }),
+        );
     }
 
     /// While hidden, the tab's ticket is released after `hidden_release_s`
@@ -197,7 +225,10 @@ impl SessionActor {
         self.hidden_timer = Some(ctx.run_later(after, |act, _| {
             act.hidden_timer = None;
             if let Some(ticket) = act.opened {
-                act.core.registry.ticket(&act.core, ticket).do_send(ReleaseHidden { session: act.id });
+                act.core
+                    .registry
+                    .ticket(&act.core, ticket)
+                    .do_send(ReleaseHidden { session: act.id });
             }
         }));
     }
@@ -214,7 +245,13 @@ impl SessionActor {
             self.arm_hidden_timer(ctx);
         }
         if let Some(ticket) = self.opened {
-            self.core.registry.ticket(&self.core, ticket).do_send(SetHidden { session: self.id, hidden });
+            self.core
+                .registry
+                .ticket(&self.core, ticket)
+                .do_send(SetHidden {
+                    session: self.id,
+                    hidden,
+                });
         }
     }
 
@@ -234,11 +271,20 @@ impl SessionActor {
     }
 
     fn send_error(&mut self, reference: Option<Value>, error: &Error, ctx: &mut Context<Self>) {
-        let frame = ServerFrame::Error { reference, code: error.code(), message: error.to_string() };
+        let frame = ServerFrame::Error {
+            reference,
+            code: error.code(),
+            message: error.to_string(),
+        };
         self.send(frame.encode(), ctx);
     }
 
-    fn handle_frame(&mut self, reference: Option<Value>, frame: ClientFrame, ctx: &mut Context<Self>) {
+    fn handle_frame(
+        &mut self,
+        reference: Option<Value>,
+        frame: ClientFrame,
+        ctx: &mut Context<Self>,
+    ) {
         match frame {
             ClientFrame::Ping => self.send(ServerFrame::Pong { reference }.encode(), ctx),
             ClientFrame::Hello { .. } => {
@@ -258,16 +304,23 @@ impl SessionActor {
             ClientFrame::ForceRelease { ticket } => self.force_release(ticket, reference, ctx),
             ClientFrame::Visibility { hidden } => self.set_hidden(hidden, ctx),
             ClientFrame::Draft { ticket, kind, body } => {
-                let update = UpdateDraft { session: self.id, agent: self.fresh_agent(), kind, body };
+                let update = UpdateDraft {
+                    session: self.id,
+                    agent: self.fresh_agent(),
+                    kind,
+                    body,
+                };
                 let core = self.core.clone();
                 // `wait`: a tab's keystrokes reach the ticket in the order typed.
-                ctx.wait(async move { core.ask_ticket(ticket, update).await }.into_actor(self).map(
-                    move |result, act, ctx| {
-                        if let Err(error) = result {
-                            act.send_error(reference, &error, ctx);
-                        }
-                    },
-                ));
+                ctx.wait(
+                    async move { core.ask_ticket(ticket, update).await }
+                        .into_actor(self)
+                        .map(move |result, act, ctx| {
+                            if let Err(error) = result {
+                                act.send_error(reference, &error, ctx);
+                            }
+                        }),
+                );
             }
         }
     }
@@ -286,30 +339,57 @@ impl SessionActor {
         }
         self.unsubscribe();
         let core = self.core.clone();
-        let request = (self.id, self.agent.id, ctx.address().recipient::<super::session::Deliver>());
+        let request = (
+            self.id,
+            self.agent.id,
+            ctx.address().recipient::<super::session::Deliver>(),
+        );
         let subscribe = async move {
             // Retried: an idle inbox actor may stop between lookup and delivery.
             for _ in 0..3 {
                 let (session, agent, recipient) = request.clone();
                 let addr = core.registry.inbox(&core, inbox);
-                if let Ok(presence) = addr.send(Subscribe { session, agent, recipient }).await {
+                if let Ok(presence) = addr
+                    .send(Subscribe {
+                        session,
+                        agent,
+                        recipient,
+                    })
+                    .await
+                {
                     return Some(presence);
                 }
             }
             None
         };
         // `wait`: later frames of this tab are handled after the subscription exists.
-        ctx.wait(subscribe.into_actor(self).map(move |presence, act, ctx| match presence {
-            Some(presence) => {
-                act.inbox = Some(inbox);
-                act.send(ServerFrame::Snapshot { reference, inbox, presence }.encode(), ctx);
-            }
-            None => act.send_error(reference, &Error::Unavailable, ctx),
-        }));
+        ctx.wait(
+            subscribe
+                .into_actor(self)
+                .map(move |presence, act, ctx| match presence {
+                    Some(presence) => {
+                        act.inbox = Some(inbox);
+                        act.send(
+                            ServerFrame::Snapshot {
+                                reference,
+                                inbox,
+                                presence,
+                            }
+                            .encode(),
+                            ctx,
+                        );
+                    }
+                    None => act.send_error(reference, &Error::Unavailable, ctx),
+                }),
+        );
     }
 
     fn unsubscribe(&mut self) {
-        if let Some(addr) = self.inbox.take().and_then(|inbox| self.core.registry.live_inbox(inbox)) {
+        if let Some(addr) = self
+            .inbox
+            .take()
+            .and_then(|inbox| self.core.registry.live_inbox(inbox))
+        {
             addr.do_send(Unsubscribe { session: self.id });
         }
     }
@@ -323,7 +403,11 @@ impl SessionActor {
     }
 
     fn welcome(&mut self, reference: Option<Value>, resumed: bool, ctx: &mut Context<Self>) {
-        let agent = self.core.directory.agent(self.agent.id).unwrap_or_else(|| self.agent.clone());
+        let agent = self
+            .core
+            .directory
+            .agent(self.agent.id)
+            .unwrap_or_else(|| self.agent.clone());
         let frame = ServerFrame::Welcome {
             reference,
             session: self.id,
@@ -344,7 +428,9 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.core.metrics.sessions.inc();
-        self.core.registry.register_session(self.id, self.agent.id, ctx.address());
+        self.core
+            .registry
+            .register_session(self.id, self.agent.id, ctx.address());
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -389,7 +475,9 @@ impl Handler<Inbound> for SessionActor {
         }
         match msg.incoming.frame {
             Ok(frame) => self.handle_frame(msg.incoming.reference, frame, ctx),
-            Err(message) => self.send_error(msg.incoming.reference, &Error::BadRequest(message), ctx),
+            Err(message) => {
+                self.send_error(msg.incoming.reference, &Error::BadRequest(message), ctx)
+            }
         }
     }
 }
@@ -413,7 +501,8 @@ impl Handler<SocketEnded> for SessionActor {
         match msg.cause {
             Ended::ClientClosed | Ended::ServerClosed => ctx.stop(),
             Ended::Lost => {
-                let grace = Duration::from_millis(self.core.directory.settings().reconnect_grace_ms);
+                let grace =
+                    Duration::from_millis(self.core.directory.settings().reconnect_grace_ms);
                 self.grace = Some(ctx.run_later(grace, |_, ctx| ctx.stop()));
             }
         }
@@ -434,7 +523,10 @@ impl Handler<Recheck> for SessionActor {
         }
         if let Some(ticket) = self.opened {
             // The ticket decides: if the agent cannot see it any more, it sends `access_revoked`.
-            self.core.registry.ticket(&self.core, ticket).do_send(Revalidate { agent: agent.id });
+            self.core
+                .registry
+                .ticket(&self.core, ticket)
+                .do_send(Revalidate { agent: agent.id });
         }
     }
 }
@@ -443,7 +535,11 @@ impl Handler<Revoke> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, Revoke(revocation): Revoke, ctx: &mut Context<Self>) {
-        if self.credential.as_ref().is_some_and(|(credential, _)| revocation.covers(&credential.digest)) {
+        if self
+            .credential
+            .as_ref()
+            .is_some_and(|(credential, _)| revocation.covers(&credential.digest))
+        {
             self.end(close::UNAUTHORIZED, "token revoked", ctx);
         }
     }

@@ -80,7 +80,11 @@ pub fn can_view_inbox(agent: &Agent, inbox: InboxId) -> bool {
 }
 
 /// Whether `agent` may do `action` on the ticket described by `scope`.
-pub fn check_ticket(agent: &Agent, scope: TicketScope<'_>, action: TicketAction) -> Result<(), Denied> {
+pub fn check_ticket(
+    agent: &Agent,
+    scope: TicketScope<'_>,
+    action: TicketAction,
+) -> Result<(), Denied> {
     use TicketAction::*;
     let member = agent.is_member(scope.inbox);
     let shared = scope.shared_with.contains(&agent.id);
@@ -101,7 +105,9 @@ pub fn check_ticket(agent: &Agent, scope: TicketScope<'_>, action: TicketAction)
 /// Whether `agent` can be given a ticket of `scope` (assigned, accepted, transferred to):
 /// an active non-light agent who can see it.
 pub fn can_be_assigned(agent: &Agent, scope: TicketScope<'_>) -> bool {
-    !agent.disabled && agent.role != Role::Light && check_ticket(agent, scope, TicketAction::View).is_ok()
+    !agent.disabled
+        && agent.role != Role::Light
+        && check_ticket(agent, scope, TicketAction::View).is_ok()
 }
 
 /// Creating tickets directly (admins and integrations using an admin token).
@@ -133,7 +139,10 @@ mod tests {
         use TicketAction::*;
         let inbox = InboxId::new();
         let other = InboxId::new();
-        let scope = TicketScope { inbox, shared_with: &[] };
+        let scope = TicketScope {
+            inbox,
+            shared_with: &[],
+        };
         let admin = agent(Role::Admin, &[]);
         let member = agent(Role::Agent, &[inbox]);
         let outsider = agent(Role::Agent, &[other]);
@@ -141,14 +150,40 @@ mod tests {
         let light_outsider = agent(Role::Light, &[other]);
 
         for action in TicketAction::ALL {
-            assert_eq!(check_ticket(&admin, scope, action), Ok(()), "admin {action:?}");
-            assert_eq!(check_ticket(&outsider, scope, action), Err(Denied::NotFound), "outsider {action:?}");
-            assert_eq!(check_ticket(&light_outsider, scope, action), Err(Denied::NotFound));
-            let member_expect = if action == PostCustomerMessage { Err(Denied::Forbidden) } else { Ok(()) };
-            assert_eq!(check_ticket(&member, scope, action), member_expect, "member {action:?}");
-            let light_expect =
-                if matches!(action, View | MarkRead | AddNote) { Ok(()) } else { Err(Denied::Forbidden) };
-            assert_eq!(check_ticket(&light, scope, action), light_expect, "light {action:?}");
+            assert_eq!(
+                check_ticket(&admin, scope, action),
+                Ok(()),
+                "admin {action:?}"
+            );
+            assert_eq!(
+                check_ticket(&outsider, scope, action),
+                Err(Denied::NotFound),
+                "outsider {action:?}"
+            );
+            assert_eq!(
+                check_ticket(&light_outsider, scope, action),
+                Err(Denied::NotFound)
+            );
+            let member_expect = if action == PostCustomerMessage {
+                Err(Denied::Forbidden)
+            } else {
+                Ok(())
+            };
+            assert_eq!(
+                check_ticket(&member, scope, action),
+                member_expect,
+                "member {action:?}"
+            );
+            let light_expect = if matches!(action, View | MarkRead | AddNote) {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden)
+            };
+            assert_eq!(
+                check_ticket(&light, scope, action),
+                light_expect,
+                "light {action:?}"
+            );
         }
     }
 
@@ -157,18 +192,33 @@ mod tests {
         let inbox = InboxId::new();
         let outsider = agent(Role::Agent, &[]);
         let shared = [outsider.id];
-        let scope = TicketScope { inbox, shared_with: &shared };
+        let scope = TicketScope {
+            inbox,
+            shared_with: &shared,
+        };
         assert_eq!(check_ticket(&outsider, scope, TicketAction::Reply), Ok(()));
-        assert_eq!(check_ticket(&outsider, scope, TicketAction::Transfer), Ok(()));
+        assert_eq!(
+            check_ticket(&outsider, scope, TicketAction::Transfer),
+            Ok(())
+        );
         assert!(!can_view_inbox(&outsider, inbox));
-        let unshared = TicketScope { inbox, shared_with: &[] };
-        assert_eq!(check_ticket(&outsider, unshared, TicketAction::View), Err(Denied::NotFound));
+        let unshared = TicketScope {
+            inbox,
+            shared_with: &[],
+        };
+        assert_eq!(
+            check_ticket(&outsider, unshared, TicketAction::View),
+            Err(Denied::NotFound)
+        );
     }
 
     #[test]
     fn light_and_disabled_agents_cannot_be_assigned() {
         let inbox = InboxId::new();
-        let scope = TicketScope { inbox, shared_with: &[] };
+        let scope = TicketScope {
+            inbox,
+            shared_with: &[],
+        };
         assert!(!can_be_assigned(&agent(Role::Light, &[inbox]), scope));
         assert!(!can_be_assigned(&agent(Role::Agent, &[]), scope));
         let mut member = agent(Role::Agent, &[inbox]);

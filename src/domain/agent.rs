@@ -68,7 +68,9 @@ pub struct Inbox {
 pub fn normalize_handle(handle: &str) -> Option<String> {
     let handle = handle.trim().to_ascii_lowercase();
     let valid = (1..=32).contains(&handle.len())
-        && handle.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && handle
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     valid.then_some(handle)
 }
 
@@ -100,7 +102,10 @@ mod tests {
 
     #[test]
     fn emails_need_one_at_sign() {
-        assert_eq!(normalize_email("Ada@Example.com"), Some("ada@example.com".into()));
+        assert_eq!(
+            normalize_email("Ada@Example.com"),
+            Some("ada@example.com".into())
+        );
         assert_eq!(normalize_email("nope"), None);
         assert_eq!(normalize_email("a@b@c"), None);
         assert_eq!(normalize_email("@b"), None);

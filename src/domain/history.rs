@@ -39,7 +39,12 @@ pub struct HistoryEntry {
 
 impl HistoryEntry {
     pub fn new(actor: Option<AgentId>, action: HistoryAction, at: Timestamp) -> Self {
-        HistoryEntry { at, actor, action, detail: Map::new() }
+        HistoryEntry {
+            at,
+            actor,
+            action,
+            detail: Map::new(),
+        }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {

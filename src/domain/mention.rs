@@ -13,8 +13,8 @@ pub fn mentioned_handles(body: &str) -> Vec<String> {
     let mut previous: Option<char> = None;
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        let starts_mention =
-            c == '@' && !previous.is_some_and(|p| p.is_alphanumeric() || matches!(p, '.' | '_' | '-' | '@'));
+        let starts_mention = c == '@'
+            && !previous.is_some_and(|p| p.is_alphanumeric() || matches!(p, '.' | '_' | '-' | '@'));
         previous = Some(c);
         if !starts_mention {
             continue;
@@ -49,9 +49,15 @@ mod tests {
     #[test]
     fn finds_handles_people_write() {
         assert_eq!(mentioned_handles("@hanna can you look?"), ["hanna"]);
-        assert_eq!(mentioned_handles("thanks @hanna, and @Sam."), ["hanna", "sam"]);
+        assert_eq!(
+            mentioned_handles("thanks @hanna, and @Sam."),
+            ["hanna", "sam"]
+        );
         assert_eq!(mentioned_handles("(@bianca) @bianca! @BIANCA?"), ["bianca"]);
-        assert_eq!(mentioned_handles("ask @lena_m; @x-ray: ok"), ["lena_m", "x-ray"]);
+        assert_eq!(
+            mentioned_handles("ask @lena_m; @x-ray: ok"),
+            ["lena_m", "x-ray"]
+        );
         assert_eq!(mentioned_handles("@hanna- please"), ["hanna"]);
         assert_eq!(mentioned_handles("end @sam"), ["sam"]);
     }
@@ -61,6 +67,10 @@ mod tests {
         assert!(mentioned_handles("mail x@y.com or a.b@example.org").is_empty());
         assert!(mentioned_handles("meet @ 5, @@hanna, email@hanna").is_empty());
         assert!(mentioned_handles("").is_empty());
-        assert_eq!(mentioned_handles("café@hanna @sam"), ["sam"], "any letter before @ makes an address");
+        assert_eq!(
+            mentioned_handles("café@hanna @sam"),
+            ["sam"],
+            "any letter before @ makes an address"
+        );
     }
 }

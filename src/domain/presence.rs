@@ -51,19 +51,36 @@ impl ReleaseReason {
     pub fn is_taken(self) -> bool {
         matches!(
             self,
-            ReleaseReason::Forced | ReleaseReason::Revoked | ReleaseReason::Moved | ReleaseReason::Expired
+            ReleaseReason::Forced
+                | ReleaseReason::Revoked
+                | ReleaseReason::Moved
+                | ReleaseReason::Expired
         )
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
-    Claimed { agent: AgentId },
-    Released { agent: AgentId, reason: ReleaseReason, by: Option<AgentId> },
-    ViewerJoined { agent: AgentId },
-    ViewerLeft { agent: AgentId },
-    ViewerHidden { agent: AgentId },
-    ViewerShown { agent: AgentId },
+    Claimed {
+        agent: AgentId,
+    },
+    Released {
+        agent: AgentId,
+        reason: ReleaseReason,
+        by: Option<AgentId>,
+    },
+    ViewerJoined {
+        agent: AgentId,
+    },
+    ViewerLeft {
+        agent: AgentId,
+    },
+    ViewerHidden {
+        agent: AgentId,
+    },
+    ViewerShown {
+        agent: AgentId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +124,13 @@ impl Presence {
 
     /// Viewers in the order they arrived, the holder included.
     pub fn viewers(&self) -> Vec<Viewer> {
-        self.order.iter().map(|&agent| Viewer { agent, hidden: self.agent_hidden(agent) }).collect()
+        self.order
+            .iter()
+            .map(|&agent| Viewer {
+                agent,
+                hidden: self.agent_hidden(agent),
+            })
+            .collect()
     }
 
     /// The sessions that have the ticket open.
@@ -117,7 +140,10 @@ impl Presence {
 
     /// The sessions of `agent` that have the ticket open.
     pub fn sessions_of(&self, agent: AgentId) -> impl Iterator<Item = SessionId> + '_ {
-        self.tabs.iter().filter(move |(_, t)| t.agent == agent).map(|(s, _)| *s)
+        self.tabs
+            .iter()
+            .filter(move |(_, t)| t.agent == agent)
+            .map(|(s, _)| *s)
     }
 
     pub fn has_tab(&self, session: SessionId) -> bool {
@@ -129,7 +155,10 @@ impl Presence {
     }
 
     fn agent_hidden(&self, agent: AgentId) -> bool {
-        self.tabs.values().filter(|t| t.agent == agent).all(|t| t.hidden)
+        self.tabs
+            .values()
+            .filter(|t| t.agent == agent)
+            .all(|t| t.hidden)
     }
 
     /// A tab opens the ticket. It claims it if free (and `can_claim`), shares
@@ -153,7 +182,11 @@ impl Presence {
         }
         let was_viewer = self.is_viewer(agent);
         let was_hidden = was_viewer && self.agent_hidden(agent);
-        let tab = self.tabs.entry(session).or_insert(Tab { agent, holding: false, hidden });
+        let tab = self.tabs.entry(session).or_insert(Tab {
+            agent,
+            holding: false,
+            hidden,
+        });
         tab.hidden = hidden;
         if !was_viewer {
             self.order.push(agent);
@@ -193,7 +226,9 @@ impl Presence {
     /// A tab closes the ticket (or its session ends): it stops viewing, and
     /// if it was the last holding tab of the claim's agent, the claim goes.
     pub fn close(&mut self, session: SessionId, reason: ReleaseReason) -> Vec<Change> {
-        let Some(tab) = self.tabs.remove(&session) else { return Vec::new() };
+        let Some(tab) = self.tabs.remove(&session) else {
+            return Vec::new();
+        };
         let mut changes = Vec::new();
         if tab.holding {
             changes.extend(self.release_if_unheld(tab.agent, reason));
@@ -226,7 +261,11 @@ impl Presence {
         match self.claim {
             Some(claim) if claim.agent == agent && !still_held => {
                 self.claim = None;
-                vec![Change::Released { agent, reason, by: None }]
+                vec![Change::Released {
+                    agent,
+                    reason,
+                    by: None,
+                }]
             }
             _ => Vec::new(),
         }
@@ -234,11 +273,17 @@ impl Presence {
 
     /// Releases the claim, whoever holds it; the holder's tabs keep viewing.
     pub fn release_claim(&mut self, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Change> {
-        let Some(claim) = self.claim.take() else { return Vec::new() };
+        let Some(claim) = self.claim.take() else {
+            return Vec::new();
+        };
         for tab in self.tabs.values_mut() {
             tab.holding = false;
         }
-        vec![Change::Released { agent: claim.agent, reason, by }]
+        vec![Change::Released {
+            agent: claim.agent,
+            reason,
+            by,
+        }]
     }
 
     /// Gives the claim to `agent` if it is free and `agent` has the ticket open
@@ -250,7 +295,11 @@ impl Presence {
             return Vec::new();
         }
         self.claim = Some(Claim { agent, since: now });
-        for tab in self.tabs.values_mut().filter(|t| t.agent == agent && !t.hidden) {
+        for tab in self
+            .tabs
+            .values_mut()
+            .filter(|t| t.agent == agent && !t.hidden)
+        {
             tab.holding = true;
         }
         vec![Change::Claimed { agent }]
@@ -259,7 +308,11 @@ impl Presence {
     /// Every tab goes (the ticket was deleted): claim released with `reason`, every viewer leaves.
     pub fn clear(&mut self, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Change> {
         let mut changes = self.release_claim(reason, by);
-        changes.extend(self.order.drain(..).map(|agent| Change::ViewerLeft { agent }));
+        changes.extend(
+            self.order
+                .drain(..)
+                .map(|agent| Change::ViewerLeft { agent }),
+        );
         self.tabs.clear();
         changes
     }
@@ -286,7 +339,9 @@ impl Presence {
 
     /// A tab is hidden or shown; the agent's viewer is hidden when all its tabs are.
     pub fn set_hidden(&mut self, session: SessionId, hidden: bool) -> Vec<Change> {
-        let Some(tab) = self.tabs.get(&session).copied() else { return Vec::new() };
+        let Some(tab) = self.tabs.get(&session).copied() else {
+            return Vec::new();
+        };
         let was = self.agent_hidden(tab.agent);
         if let Some(t) = self.tabs.get_mut(&session) {
             t.hidden = hidden;
@@ -301,11 +356,19 @@ impl Presence {
 
     /// Panics if an invariant does not hold (used by tests).
     pub fn check(&self) {
-        let holders: Vec<AgentId> = self.tabs.values().filter(|t| t.holding).map(|t| t.agent).collect();
+        let holders: Vec<AgentId> = self
+            .tabs
+            .values()
+            .filter(|t| t.holding)
+            .map(|t| t.agent)
+            .collect();
         match self.claim {
             Some(claim) => {
                 assert!(!holders.is_empty(), "a claim without a holding tab");
-                assert!(holders.iter().all(|a| *a == claim.agent), "a holding tab of another agent");
+                assert!(
+                    holders.iter().all(|a| *a == claim.agent),
+                    "a holding tab of another agent"
+                );
             }
             None => assert!(holders.is_empty(), "a holding tab without a claim"),
         }
@@ -323,7 +386,13 @@ mod tests {
     use super::*;
 
     fn ids() -> (AgentId, AgentId, SessionId, SessionId, SessionId) {
-        (AgentId::new(), AgentId::new(), SessionId::new(), SessionId::new(), SessionId::new())
+        (
+            AgentId::new(),
+            AgentId::new(),
+            SessionId::new(),
+            SessionId::new(),
+            SessionId::new(),
+        )
     }
 
     #[test]
@@ -332,7 +401,13 @@ mod tests {
         let mut p = Presence::default();
         let (claimed, changes) = p.open(sa, a, true, false, false, Timestamp(1));
         assert!(claimed);
-        assert_eq!(changes, vec![Change::ViewerJoined { agent: a }, Change::Claimed { agent: a }]);
+        assert_eq!(
+            changes,
+            vec![
+                Change::ViewerJoined { agent: a },
+                Change::Claimed { agent: a }
+            ]
+        );
         let (claimed, changes) = p.open(sb, b, true, false, false, Timestamp(2));
         assert!(!claimed);
         assert_eq!(changes, vec![Change::ViewerJoined { agent: b }]);
@@ -341,13 +416,20 @@ mod tests {
         assert_eq!(
             changes,
             vec![
-                Change::Released { agent: a, reason: ReleaseReason::Forced, by: Some(b) },
+                Change::Released {
+                    agent: a,
+                    reason: ReleaseReason::Forced,
+                    by: Some(b)
+                },
                 Change::Claimed { agent: b }
             ]
         );
         assert_eq!(p.claim().unwrap().agent, b);
         // A's tab still views; its later close releases nothing of B's.
-        assert_eq!(p.close(sa, ReleaseReason::Closed), vec![Change::ViewerLeft { agent: a }]);
+        assert_eq!(
+            p.close(sa, ReleaseReason::Closed),
+            vec![Change::ViewerLeft { agent: a }]
+        );
         assert_eq!(p.claim().unwrap().agent, b);
         p.check();
     }
@@ -365,7 +447,11 @@ mod tests {
         assert_eq!(
             p.close(s2, ReleaseReason::Disconnected),
             vec![
-                Change::Released { agent: a, reason: ReleaseReason::Disconnected, by: None },
+                Change::Released {
+                    agent: a,
+                    reason: ReleaseReason::Disconnected,
+                    by: None
+                },
                 Change::ViewerLeft { agent: a }
             ]
         );
@@ -379,14 +465,30 @@ mod tests {
         p.open(s1, a, true, false, false, Timestamp(1));
         p.open(s2, a, true, false, false, Timestamp(1));
         assert!(p.set_hidden(s1, true).is_empty(), "another tab is visible");
-        assert_eq!(p.set_hidden(s2, true), vec![Change::ViewerHidden { agent: a }]);
+        assert_eq!(
+            p.set_hidden(s2, true),
+            vec![Change::ViewerHidden { agent: a }]
+        );
         assert!(p.release_tab(s1, ReleaseReason::Hidden).is_empty());
         assert_eq!(
             p.release_tab(s2, ReleaseReason::Hidden),
-            vec![Change::Released { agent: a, reason: ReleaseReason::Hidden, by: None }]
+            vec![Change::Released {
+                agent: a,
+                reason: ReleaseReason::Hidden,
+                by: None
+            }]
         );
-        assert_eq!(p.viewers(), vec![Viewer { agent: a, hidden: true }]);
-        assert_eq!(p.set_hidden(s2, false), vec![Change::ViewerShown { agent: a }]);
+        assert_eq!(
+            p.viewers(),
+            vec![Viewer {
+                agent: a,
+                hidden: true
+            }]
+        );
+        assert_eq!(
+            p.set_hidden(s2, false),
+            vec![Change::ViewerShown { agent: a }]
+        );
         // Opening again re-claims the free ticket.
         let (claimed, _) = p.open(s2, a, true, false, false, Timestamp(9));
         assert!(claimed);
@@ -419,15 +521,32 @@ mod tests {
 
         #[derive(Clone, Debug)]
         enum Op {
-            Open { session: usize, agent: usize, take_over: bool },
-            Close { session: usize },
-            Disconnect { session: usize },
-            Hide { session: usize, hidden: bool },
-            HiddenExpiry { session: usize },
-            ForceRelease { by: usize },
+            Open {
+                session: usize,
+                agent: usize,
+                take_over: bool,
+            },
+            Close {
+                session: usize,
+            },
+            Disconnect {
+                session: usize,
+            },
+            Hide {
+                session: usize,
+                hidden: bool,
+            },
+            HiddenExpiry {
+                session: usize,
+            },
+            ForceRelease {
+                by: usize,
+            },
             Moved,
             Expired,
-            Revoke { agent: usize },
+            Revoke {
+                agent: usize,
+            },
             Resume,
         }
 
@@ -477,8 +596,16 @@ mod tests {
             fn apply(&mut self, op: &Op) -> Vec<(usize, ReleaseReason)> {
                 let mut out = Vec::new();
                 match *op {
-                    Op::Open { session, agent, take_over } => {
-                        if let Some(i) = self.tabs.iter().position(|t| t.0 == session && t.1 != agent) {
+                    Op::Open {
+                        session,
+                        agent,
+                        take_over,
+                    } => {
+                        if let Some(i) = self
+                            .tabs
+                            .iter()
+                            .position(|t| t.0 == session && t.1 != agent)
+                        {
                             let (_, other, holding, _) = self.tabs.remove(i);
                             if holding {
                                 self.release_if_last(other, ReleaseReason::Switched, &mut out);
@@ -487,7 +614,10 @@ mod tests {
                         if !self.tabs.iter().any(|t| t.0 == session) {
                             self.tabs.push((session, agent, false, false));
                         }
-                        self.tabs.iter_mut().filter(|t| t.0 == session).for_each(|t| t.3 = false);
+                        self.tabs
+                            .iter_mut()
+                            .filter(|t| t.0 == session)
+                            .for_each(|t| t.3 = false);
                         let can_claim = agent != 2;
                         if can_claim {
                             let claim = match self.owner {
@@ -501,7 +631,10 @@ mod tests {
                             };
                             if claim {
                                 self.owner = Some(agent);
-                                self.tabs.iter_mut().filter(|t| t.0 == session).for_each(|t| t.2 = true);
+                                self.tabs
+                                    .iter_mut()
+                                    .filter(|t| t.0 == session)
+                                    .for_each(|t| t.2 = true);
                             }
                         }
                     }
@@ -519,7 +652,10 @@ mod tests {
                         }
                     }
                     Op::Hide { session, hidden } => {
-                        self.tabs.iter_mut().filter(|t| t.0 == session).for_each(|t| t.3 = hidden);
+                        self.tabs
+                            .iter_mut()
+                            .filter(|t| t.0 == session)
+                            .for_each(|t| t.3 = hidden);
                     }
                     Op::HiddenExpiry { session } => {
                         if let Some(t) = self.tabs.iter_mut().find(|t| t.0 == session && t.2) {

@@ -34,8 +34,16 @@ pub struct Query {
 
 pub fn parse_query(q: &str) -> Query {
     let trimmed = q.trim();
-    let number = trimmed.strip_prefix('#').unwrap_or(trimmed).parse::<u64>().ok().filter(|n| *n > 0);
-    Query { number, words: words(trimmed).into_keys().collect() }
+    let number = trimmed
+        .strip_prefix('#')
+        .unwrap_or(trimmed)
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0);
+    Query {
+        number,
+        words: words(trimmed).into_keys().collect(),
+    }
 }
 
 #[cfg(test)]
@@ -55,11 +63,26 @@ mod tests {
 
     #[test]
     fn queries_read_numbers_and_words() {
-        assert_eq!(parse_query("#22"), Query { number: Some(22), words: vec!["22".into()] });
-        assert_eq!(parse_query(" 7 "), Query { number: Some(7), words: vec![] });
+        assert_eq!(
+            parse_query("#22"),
+            Query {
+                number: Some(22),
+                words: vec!["22".into()]
+            }
+        );
+        assert_eq!(
+            parse_query(" 7 "),
+            Query {
+                number: Some(7),
+                words: vec![]
+            }
+        );
         assert_eq!(
             parse_query("Printer FIRE"),
-            Query { number: None, words: vec!["fire".into(), "printer".into()] }
+            Query {
+                number: None,
+                words: vec!["fire".into(), "printer".into()]
+            }
         );
         assert_eq!(parse_query("#0").number, None);
     }

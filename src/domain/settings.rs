@@ -35,7 +35,9 @@ pub const MAX_DURATION_MS: u64 = 7 * 24 * 3600 * 1000;
 /// if it is from `min_ms` to a week.
 pub fn duration_ms(seconds: f64, min_ms: u64) -> Option<u64> {
     let range = min_ms as f64 / 1000.0..=MAX_DURATION_MS as f64 / 1000.0;
-    range.contains(&seconds).then(|| (seconds * 1000.0).round() as u64)
+    range
+        .contains(&seconds)
+        .then(|| (seconds * 1000.0).round() as u64)
 }
 
 #[cfg(test)]
@@ -48,9 +50,13 @@ mod tests {
         assert_eq!(duration_ms(0.001, 1), Some(1));
         assert_eq!(duration_ms(604_800.0, 0), Some(MAX_DURATION_MS));
         // These used to round into the range: -0.0004 s to 0 ms, 0.0005 s to 1 ms.
-        for (seconds, min_ms) in
-            [(-0.0004, 0), (0.0005, 1), (604_800.000_4, 0), (f64::NAN, 0), (f64::INFINITY, 0)]
-        {
+        for (seconds, min_ms) in [
+            (-0.0004, 0),
+            (0.0005, 1),
+            (604_800.000_4, 0),
+            (f64::NAN, 0),
+            (f64::INFINITY, 0),
+        ] {
             assert_eq!(duration_ms(seconds, min_ms), None, "{seconds}");
         }
     }

@@ -158,7 +158,11 @@ impl Ticket {
 
     /// The status a ticket goes to when it is (re)opened.
     pub fn reopened_status(&self) -> Status {
-        if self.assignee.is_some() { Status::WorkingOn } else { Status::Pending }
+        if self.assignee.is_some() {
+            Status::WorkingOn
+        } else {
+            Status::Pending
+        }
     }
 
     /// Assigns (or unassigns, with `None`) and applies the status rule:
@@ -183,8 +187,18 @@ mod tests {
     use super::*;
 
     fn ticket() -> Ticket {
-        let customer = Customer { name: "c".into(), contact: "c@x".into() };
-        Ticket::new(TicketId::new(), 1, InboxId::new(), "s".into(), customer, Timestamp(0))
+        let customer = Customer {
+            name: "c".into(),
+            contact: "c@x".into(),
+        };
+        Ticket::new(
+            TicketId::new(),
+            1,
+            InboxId::new(),
+            "s".into(),
+            customer,
+            Timestamp(0),
+        )
     }
 
     #[test]
@@ -198,7 +212,11 @@ mod tests {
         assert_eq!(t.status, Status::Pending);
         t.status = Status::Resolved;
         t.set_assignee(Some(a));
-        assert_eq!(t.status, Status::WorkingOn, "assigning makes a ticket working_on, even a resolved one");
+        assert_eq!(
+            t.status,
+            Status::WorkingOn,
+            "assigning makes a ticket working_on, even a resolved one"
+        );
     }
 
     #[test]
@@ -241,7 +259,10 @@ pub mod limits {
 pub fn validate_subject(subject: &str) -> Result<String, String> {
     let subject = subject.trim();
     if subject.is_empty() || subject.chars().count() > limits::SUBJECT_CHARS {
-        return Err(format!("subject must be 1-{} characters", limits::SUBJECT_CHARS));
+        return Err(format!(
+            "subject must be 1-{} characters",
+            limits::SUBJECT_CHARS
+        ));
     }
     Ok(subject.to_owned())
 }
@@ -249,7 +270,10 @@ pub fn validate_subject(subject: &str) -> Result<String, String> {
 /// A message body: not blank, at most 256 KiB.
 pub fn validate_body(body: &str) -> Result<(), String> {
     if body.trim().is_empty() || body.len() > limits::BODY_BYTES {
-        return Err(format!("body must be non-blank and at most {} bytes", limits::BODY_BYTES));
+        return Err(format!(
+            "body must be non-blank and at most {} bytes",
+            limits::BODY_BYTES
+        ));
     }
     Ok(())
 }
@@ -290,7 +314,10 @@ pub fn patch_fields(
         }
         match value {
             Some(v) if v.chars().count() > limits::FIELD_VALUE_CHARS => {
-                return Err(format!("field values must be at most {} characters", limits::FIELD_VALUE_CHARS));
+                return Err(format!(
+                    "field values must be at most {} characters",
+                    limits::FIELD_VALUE_CHARS
+                ));
             }
             Some(v) => {
                 out.insert(key.clone(), v.clone());
@@ -314,7 +341,13 @@ pub fn validate_customer(name: &str, contact: &str) -> Result<Customer, String> 
         || name.chars().count() > limits::NAME_CHARS
         || contact.chars().count() > limits::NAME_CHARS
     {
-        return Err(format!("customer name and contact must be 1-{} characters", limits::NAME_CHARS));
+        return Err(format!(
+            "customer name and contact must be 1-{} characters",
+            limits::NAME_CHARS
+        ));
     }
-    Ok(Customer { name: name.to_owned(), contact: contact.to_owned() })
+    Ok(Customer {
+        name: name.to_owned(),
+        contact: contact.to_owned(),
+    })
 }

@@ -3,13 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         Timestamp(since.as_millis() as i64)
     }
 
@@ -18,7 +22,10 @@ impl Timestamp {
     }
 
     pub fn plus(self, duration: std::time::Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(duration.as_millis().min(i64::MAX as u128) as i64))
+        Timestamp(
+            self.0
+                .saturating_add(duration.as_millis().min(i64::MAX as u128) as i64),
+        )
     }
 
     /// How long from now until this time (zero if it has passed).
@@ -46,9 +53,13 @@ impl Timestamp {
     /// Parses any RFC 3339 time (any offset); `None` if it is not one, or if
     /// in UTC it falls outside the years 0000–9999 that [`Self::to_rfc3339`] can show.
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
-        let t = ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339).ok()?;
+        let t =
+            ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339)
+                .ok()?;
         let utc = t.checked_to_offset(::time::UtcOffset::UTC)?;
-        (0..=9999).contains(&utc.year()).then(|| Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
+        (0..=9999)
+            .contains(&utc.year())
+            .then(|| Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 }
 
@@ -76,7 +87,12 @@ mod tests {
         assert_eq!(Timestamp::parse_rfc3339("0000-01-01T00:00:00+00:01"), None);
         assert_eq!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-00:01"), None);
         for edge in ["0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"] {
-            assert_eq!(Timestamp::parse_rfc3339(edge).map(Timestamp::to_rfc3339).as_deref(), Some(edge));
+            assert_eq!(
+                Timestamp::parse_rfc3339(edge)
+                    .map(Timestamp::to_rfc3339)
+                    .as_deref(),
+                Some(edge)
+            );
         }
     }
 }

@@ -22,8 +22,14 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse> {
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let (token, credential, agent) = core.directory.login(&body.login, &body.password, &address).await?;
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let (token, credential, agent) = core
+        .directory
+        .login(&body.login, &body.password, &address)
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "token": token,
         "expires_at": credential.expires_at.to_rfc3339(),
@@ -72,12 +78,27 @@ pub async fn create_agent(
 /// any signed-in caller (for @mention completion and the assign/share pickers).
 pub async fn colleagues(core: web::Data<Core>, _caller: Caller) -> web::Json<Vec<ColleagueDto>> {
     let agents = core.directory.agents();
-    web::Json(agents.iter().filter(|a| !a.disabled).map(|a| ColleagueDto::from(&**a)).collect())
+    web::Json(
+        agents
+            .iter()
+            .filter(|a| !a.disabled)
+            .map(|a| ColleagueDto::from(&**a))
+            .collect(),
+    )
 }
 
-pub async fn list_agents(core: web::Data<Core>, caller: Caller) -> Result<web::Json<Vec<AgentDto>>> {
+pub async fn list_agents(
+    core: web::Data<Core>,
+    caller: Caller,
+) -> Result<web::Json<Vec<AgentDto>>> {
     caller.require_admin()?;
-    Ok(web::Json(core.directory.agents().iter().map(|a| AgentDto::from(&**a)).collect()))
+    Ok(web::Json(
+        core.directory
+            .agents()
+            .iter()
+            .map(|a| AgentDto::from(&**a))
+            .collect(),
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(agent = %id))]
@@ -101,7 +122,10 @@ pub async fn patch_agent(
     let (before, after, revocation) = core.directory.update_agent(id, patch, keep).await?;
     if after.disabled {
         for session in core.registry.sessions_of(id) {
-            session.do_send(Disconnect { code: close::DISABLED, reason: "agent disabled" });
+            session.do_send(Disconnect {
+                code: close::DISABLED,
+                reason: "agent disabled",
+            });
         }
     } else if let Some(revocation) = revocation {
         // A new password ends the agent's other tokens and the sockets opened with them.
@@ -130,7 +154,13 @@ pub async fn create_inbox(
 
 pub async fn list_inboxes(core: web::Data<Core>, caller: Caller) -> web::Json<Vec<InboxDto>> {
     let inboxes = core.directory.inboxes();
-    web::Json(inboxes.iter().filter(|i| can_view_inbox(&caller.agent, i.id)).map(InboxDto::from).collect())
+    web::Json(
+        inboxes
+            .iter()
+            .filter(|i| can_view_inbox(&caller.agent, i.id))
+            .map(InboxDto::from)
+            .collect(),
+    )
 }
 
 pub async fn get_settings(core: web::Data<Core>, _: Caller) -> web::Json<SettingsDto> {
@@ -146,10 +176,19 @@ pub async fn patch_settings(
     let body = body.into_inner();
     let hard_lock = body
         .hard_lock_auto_unlock_s
-        .map(|v| v.map(|s| millis("hard_lock_auto_unlock_s", s, 1)).transpose())
+        .map(|v| {
+            v.map(|s| millis("hard_lock_auto_unlock_s", s, 1))
+                .transpose()
+        })
         .transpose()?;
-    let hidden = body.hidden_release_s.map(|s| millis("hidden_release_s", s, 0)).transpose()?;
-    let grace = body.reconnect_grace_s.map(|s| millis("reconnect_grace_s", s, 0)).transpose()?;
+    let hidden = body
+        .hidden_release_s
+        .map(|s| millis("hidden_release_s", s, 0))
+        .transpose()?;
+    let grace = body
+        .reconnect_grace_s
+        .map(|s| millis("reconnect_grace_s", s, 0))
+        .transpose()?;
     let settings = core
         .directory
         .update_settings(|s| {

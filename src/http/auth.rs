@@ -18,7 +18,11 @@ pub struct Caller {
 
 impl Caller {
     pub fn require_admin(&self) -> Result<(), Error> {
-        if self.agent.role == Role::Admin { Ok(()) } else { Err(Error::forbidden("admins only")) }
+        if self.agent.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(Error::forbidden("admins only"))
+        }
     }
 }
 
@@ -32,7 +36,9 @@ impl FromRequest for Caller {
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
-    let core = req.app_data::<web::Data<Core>>().expect("Core is registered as app data");
+    let core = req
+        .app_data::<web::Data<Core>>()
+        .expect("Core is registered as app data");
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -40,6 +46,9 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(Error::Unauthorized)?;
-    let (agent, credential) = core.directory.authenticate_credential(token).ok_or(Error::Unauthorized)?;
+    let (agent, credential) = core
+        .directory
+        .authenticate_credential(token)
+        .ok_or(Error::Unauthorized)?;
     Ok(Caller { agent, credential })
 }

@@ -16,19 +16,71 @@ use crate::error::Error;
 
 /// Every file of the console: name, content type, embedded bytes.
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("index.html", "text/html; charset=utf-8", include_bytes!("../console/index.html")),
-    ("style.css", "text/css; charset=utf-8", include_bytes!("../console/style.css")),
-    ("tandem-client.js", "text/javascript; charset=utf-8", include_bytes!("../console/tandem-client.js")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../console/app.js")),
-    ("api.js", "text/javascript; charset=utf-8", include_bytes!("../console/api.js")),
-    ("dom.js", "text/javascript; charset=utf-8", include_bytes!("../console/dom.js")),
-    ("presence.js", "text/javascript; charset=utf-8", include_bytes!("../console/presence.js")),
-    ("list.js", "text/javascript; charset=utf-8", include_bytes!("../console/list.js")),
-    ("ticket.js", "text/javascript; charset=utf-8", include_bytes!("../console/ticket.js")),
-    ("composer.js", "text/javascript; charset=utf-8", include_bytes!("../console/composer.js")),
-    ("actions.js", "text/javascript; charset=utf-8", include_bytes!("../console/actions.js")),
-    ("notify.js", "text/javascript; charset=utf-8", include_bytes!("../console/notify.js")),
-    ("settings.js", "text/javascript; charset=utf-8", include_bytes!("../console/settings.js")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../console/index.html"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../console/style.css"),
+    ),
+    (
+        "tandem-client.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/tandem-client.js"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/app.js"),
+    ),
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/api.js"),
+    ),
+    (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/dom.js"),
+    ),
+    (
+        "presence.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/presence.js"),
+    ),
+    (
+        "list.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/list.js"),
+    ),
+    (
+        "ticket.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/ticket.js"),
+    ),
+    (
+        "composer.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/composer.js"),
+    ),
+    (
+        "actions.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/actions.js"),
+    ),
+    (
+        "notify.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/notify.js"),
+    ),
+    (
+        "settings.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../console/settings.js"),
+    ),
 ];
 
 /// Scripts, styles, sockets and API calls only from this server; never framed.
@@ -47,8 +99,10 @@ pub async fn file(core: web::Data<Core>, name: web::Path<String>) -> Result<Http
 }
 
 fn serve(core: &Core, name: &str) -> Result<HttpResponse, Error> {
-    let (name, content_type, embedded) =
-        FILES.iter().find(|(file, _, _)| *file == name).ok_or(Error::NotFound)?;
+    let (name, content_type, embedded) = FILES
+        .iter()
+        .find(|(file, _, _)| *file == name)
+        .ok_or(Error::NotFound)?;
     let body = match &core.config.console_dir {
         Some(dir) => Bytes::from(std::fs::read(dir.join(name)).map_err(|_| Error::NotFound)?),
         None => Bytes::from_static(embedded),
@@ -56,8 +110,17 @@ fn serve(core: &Core, name: &str) -> Result<HttpResponse, Error> {
     let mut response = HttpResponse::Ok().content_type(*content_type).body(body);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     Ok(response)
 }

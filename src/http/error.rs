@@ -48,7 +48,10 @@ impl ResponseError for Error {
 }
 
 /// JSON body errors: too large → 413, anything else → 400 with serde's message.
-pub fn json_error(err: actix_web::error::JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     match err {
         E::OverflowKnownLength { .. } | E::Overflow { .. } => Error::PayloadTooLarge.into(),
@@ -59,7 +62,10 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _: &actix_web::HttpRe
 }
 
 /// Query string errors → 400.
-pub fn query_error(err: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
     Error::bad_request(format!("invalid query: {err}")).into()
 }
 

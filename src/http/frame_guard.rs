@@ -47,7 +47,9 @@ impl<S> FrameGuard<S> {
             }
             self.header.push(chunk[0]);
             chunk = &chunk[1..];
-            let Some(length) = announced_length(&self.header) else { continue };
+            let Some(length) = announced_length(&self.header) else {
+                continue;
+            };
             if length > self.max_payload {
                 return false;
             }
@@ -60,10 +62,15 @@ impl<S> FrameGuard<S> {
 
 /// The payload length of a complete frame header, or `None` while incomplete.
 fn announced_length(header: &[u8]) -> Option<u64> {
-    let [_, second, rest @ ..] = header else { return None };
+    let [_, second, rest @ ..] = header else {
+        return None;
+    };
     let mask = if second & 0x80 != 0 { 4 } else { 0 };
     let (length, extended) = match second & 0x7f {
-        126 => (u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)), 2),
+        126 => (
+            u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)),
+            2,
+        ),
         127 => (u64::from_be_bytes(rest.get(..8)?.try_into().ok()?), 8),
         short => (u64::from(short), 0),
     };
@@ -116,11 +123,18 @@ mod tests {
 
     #[test]
     fn frames_within_the_limit_pass_in_any_split() {
-        let stream: Vec<u8> =
-            [masked_frame(b"hi"), masked_frame(&[7; 300]), masked_frame(&[9; 1000])].concat();
+        let stream: Vec<u8> = [
+            masked_frame(b"hi"),
+            masked_frame(&[7; 300]),
+            masked_frame(&[9; 1000]),
+        ]
+        .concat();
         for split in [1, 3, 13, 64, stream.len()] {
             let mut guard = guard(1000);
-            assert!(stream.chunks(split).all(|chunk| guard.admit(chunk)), "split {split}");
+            assert!(
+                stream.chunks(split).all(|chunk| guard.admit(chunk)),
+                "split {split}"
+            );
             assert_eq!((guard.payload_left, guard.header.len()), (0, 0));
         }
     }
@@ -132,7 +146,10 @@ mod tests {
         header.extend_from_slice(&[1, 2, 3, 4]);
         let mut guard = guard(65536);
         assert!(guard.admit(&masked_frame(b"ok")));
-        assert!(guard.admit(&header[..5]), "an incomplete header is not judged yet");
+        assert!(
+            guard.admit(&header[..5]),
+            "an incomplete header is not judged yet"
+        );
         assert!(!guard.admit(&header[5..]));
         assert!(!self::guard(10).admit(&masked_frame(&[0; 126])));
     }

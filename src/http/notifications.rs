@@ -47,7 +47,12 @@ pub async fn list(
         query.before.map(|u| u.as_u128()),
         limit,
     )?;
-    Ok(web::Json(found.iter().map(|n| NotificationDto::new(n, &core.directory)).collect()))
+    Ok(web::Json(
+        found
+            .iter()
+            .map(|n| NotificationDto::new(n, &core.directory))
+            .collect(),
+    ))
 }
 
 /// Marks the given notifications (or, without `ids`, all) read.

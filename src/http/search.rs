@@ -51,7 +51,10 @@ pub async fn search(
             && query.inbox.is_none_or(|i| i == t.inbox)
             && check_ticket(
                 &caller.agent,
-                TicketScope { inbox: t.inbox, shared_with: &t.shared_with },
+                TicketScope {
+                    inbox: t.inbox,
+                    shared_with: &t.shared_with,
+                },
                 TicketAction::View,
             )
             .is_ok()
@@ -65,7 +68,10 @@ pub async fn search(
         seen.push(id);
         found.push(ticket);
     }
-    for (id, _) in reads::search(&tx, &parsed.words)?.into_iter().take(MAX_EXAMINED) {
+    for (id, _) in reads::search(&tx, &parsed.words)?
+        .into_iter()
+        .take(MAX_EXAMINED)
+    {
         if found.len() >= limit {
             break;
         }
@@ -76,6 +82,9 @@ pub async fn search(
             found.push(ticket);
         }
     }
-    let tickets: Vec<TicketDto> = found.iter().map(|t| TicketDto::for_caller(t, caller.agent.id)).collect();
+    let tickets: Vec<TicketDto> = found
+        .iter()
+        .map(|t| TicketDto::for_caller(t, caller.agent.id))
+        .collect();
     Ok(web::Json(json!({ "tickets": tickets })))
 }

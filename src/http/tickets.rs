@@ -12,14 +12,17 @@ use crate::actors::ticket::{
     RemoveFollower, Share, Unlock, Unshare,
 };
 use crate::core::Core;
-use crate::domain::access::{TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket};
+use crate::domain::access::{
+    TicketAction, TicketScope, can_create_ticket, can_view_inbox, check_ticket,
+};
 use crate::domain::message::MessageKind;
 use crate::domain::ticket::{self, Ticket, View};
 use crate::domain::{AgentId, InboxId, TicketId, Timestamp};
 use crate::error::Error;
 use crate::protocol::cursor::Cursor;
 use crate::protocol::dto::{
-    AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, PostedMessageDto, TicketDetailDto, TicketDto,
+    AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, PostedMessageDto, TicketDetailDto,
+    TicketDto,
 };
 use crate::protocol::rest::*;
 use crate::store::reads;
@@ -36,10 +39,15 @@ fn ticket_id(raw: &str) -> Result<TicketId> {
 /// The ticket, if it exists and the caller may do `action` on it.
 fn load(core: &Core, caller: &Caller, id: TicketId, action: TicketAction) -> Result<Ticket> {
     let tx = core.store.read()?;
-    let ticket = reads::ticket(&tx, id)?.filter(|t| !t.deleted).ok_or(Error::NotFound)?;
+    let ticket = reads::ticket(&tx, id)?
+        .filter(|t| !t.deleted)
+        .ok_or(Error::NotFound)?;
     check_ticket(
         &caller.agent,
-        TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with },
+        TicketScope {
+            inbox: ticket.inbox,
+            shared_with: &ticket.shared_with,
+        },
         action,
     )?;
     Ok(ticket)
@@ -52,18 +60,30 @@ pub async fn create(
     body: web::Json<CreateTicketRequest>,
 ) -> Result<web::Json<TicketDto>> {
     if !can_create_ticket(&caller.agent) {
-        return Err(Error::forbidden("only admins and integrations create tickets"));
+        return Err(Error::forbidden(
+            "only admins and integrations create tickets",
+        ));
     }
     let body = body.into_inner();
     if core.directory.inbox(body.inbox).is_none() {
         return Err(Error::bad_request("no such inbox"));
     }
     let subject = ticket::validate_subject(&body.subject).map_err(Error::BadRequest)?;
-    let customer =
-        ticket::validate_customer(&body.customer.name, &body.customer.contact).map_err(Error::BadRequest)?;
+    let customer = ticket::validate_customer(&body.customer.name, &body.customer.contact)
+        .map_err(Error::BadRequest)?;
     ticket::validate_body(&body.body).map_err(Error::BadRequest)?;
-    let create = Create { by: caller.agent.clone(), inbox: body.inbox, subject, customer, body: body.body };
-    Ok(web::Json(core.into_inner().ask_ticket(TicketId::new(), create).await?))
+    let create = Create {
+        by: caller.agent.clone(),
+        inbox: body.inbox,
+        subject,
+        customer,
+        body: body.body,
+    };
+    Ok(web::Json(
+        core.into_inner()
+            .ask_ticket(TicketId::new(), create)
+            .await?,
+    ))
 }
 
 pub async fn detail(
@@ -82,11 +102,20 @@ pub async fn detail(
         Some(live) => (Some(live.presence), live.drafts),
         None => {
             let drafts = reads::drafts(&core.store.read()?, id)?;
-            (None, drafts.iter().map(|d| DraftDto::new(d, &ticket, &core.directory)).collect())
+            (
+                None,
+                drafts
+                    .iter()
+                    .map(|d| DraftDto::new(d, &ticket, &core.directory))
+                    .collect(),
+            )
         }
     };
-    let names =
-        |ids: &[crate::domain::AgentId]| ids.iter().map(|a| AgentRef::lookup(&core.directory, *a)).collect();
+    let names = |ids: &[crate::domain::AgentId]| {
+        ids.iter()
+            .map(|a| AgentRef::lookup(&core.directory, *a))
+            .collect()
+    };
     Ok(web::Json(TicketDetailDto {
         ticket: TicketDto::for_caller(&ticket, caller.agent.id),
         participants: {
@@ -98,11 +127,17 @@ pub async fn detail(
             }
             names(&authors)
         },
-        messages: messages.iter().map(|m| MessageDto::new(m, &core.directory)).collect(),
+        messages: messages
+            .iter()
+            .map(|m| MessageDto::new(m, &core.directory))
+            .collect(),
         followers: names(&ticket.followers),
         shared_with: names(&ticket.shared_with),
         drafts,
-        lock: ticket.lock.as_ref().map(|l| LockDto::new(l, &core.directory)),
+        lock: ticket
+            .lock
+            .as_ref()
+            .map(|l| LockDto::new(l, &core.directory)),
         claim: presence.as_ref().and_then(|p| p.claim.clone()),
         viewers: presence.map(|p| p.viewers).unwrap_or_default(),
     }))
@@ -116,7 +151,12 @@ pub async fn history(
     let id = ticket_id(&id)?;
     load(&core, &caller, id, TicketAction::View)?;
     let entries = reads::history(&core.store.read()?, id)?;
-    Ok(web::Json(entries.iter().map(|e| HistoryEntryDto::new(e, &core.directory)).collect()))
+    Ok(web::Json(
+        entries
+            .iter()
+            .map(|e| HistoryEntryDto::new(e, &core.directory))
+            .collect(),
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -128,7 +168,12 @@ pub async fn patch(
 ) -> Result<web::Json<TicketDto>> {
     let id = ticket_id(&id)?;
     let body = body.into_inner();
-    let patch = Patch { by: caller.agent, subject: body.subject, tags: body.tags, fields: body.fields };
+    let patch = Patch {
+        by: caller.agent,
+        subject: body.subject,
+        tags: body.tags,
+        fields: body.fields,
+    };
     Ok(web::Json(core.into_inner().ask_ticket(id, patch).await?))
 }
 
@@ -156,10 +201,10 @@ pub async fn post_message(
     if body.cancel_if_replied && send_at.is_none() {
         return Err(Error::bad_request("cancel_if_replied goes with send_at"));
     }
-    let after = body
-        .after
-        .as_deref()
-        .map(|a| a.parse().map_err(|_| Error::bad_request("`after` is not a message id")));
+    let after = body.after.as_deref().map(|a| {
+        a.parse()
+            .map_err(|_| Error::bad_request("`after` is not a message id"))
+    });
     let post = Post {
         by: caller.agent,
         kind,
@@ -170,12 +215,30 @@ pub async fn post_message(
         cancel_if_replied: body.cancel_if_replied,
     };
     let posted = core.into_inner().ask_ticket(id, post).await?;
-    Ok(web::Json(PostedMessageDto { message: posted.message, skipped_mentions: posted.skipped_mentions }))
+    Ok(web::Json(PostedMessageDto {
+        message: posted.message,
+        skipped_mentions: posted.skipped_mentions,
+    }))
 }
 
-async fn mutate(core: web::Data<Core>, caller: Caller, id: &str, op: Op) -> Result<web::Json<TicketDto>> {
+async fn mutate(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: &str,
+    op: Op,
+) -> Result<web::Json<TicketDto>> {
     let id = ticket_id(id)?;
-    Ok(web::Json(core.into_inner().ask_ticket(id, Mutate { by: caller.agent, op }).await?))
+    Ok(web::Json(
+        core.into_inner()
+            .ask_ticket(
+                id,
+                Mutate {
+                    by: caller.agent,
+                    op,
+                },
+            )
+            .await?,
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -215,7 +278,10 @@ where
     M: actix::Message<Result = Result<Vec<AgentRef>>> + Clone + Send + 'static,
     crate::actors::ticket::TicketActor: actix::Handler<M>,
 {
-    let agents = core.into_inner().ask_ticket(ticket_id(id)?, message).await?;
+    let agents = core
+        .into_inner()
+        .ask_ticket(ticket_id(id)?, message)
+        .await?;
     Ok(web::Json(json!({ key: agents })))
 }
 
@@ -226,7 +292,16 @@ pub async fn add_follower(
     id: web::Path<String>,
     body: web::Json<FollowerRequest>,
 ) -> Result<web::Json<serde_json::Value>> {
-    add_part(core, &id, "followers", AddFollower { by: caller.agent, agent: body.agent }).await
+    add_part(
+        core,
+        &id,
+        "followers",
+        AddFollower {
+            by: caller.agent,
+            agent: body.agent,
+        },
+    )
+    .await
 }
 
 /// `DELETE /api/tickets/{id}/{part}/{key}`: parses both ids, asks the ticket
@@ -253,7 +328,11 @@ pub async fn remove_follower(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<actix_web::HttpResponse> {
-    remove_part(core, path, |agent| RemoveFollower { by: caller.agent, agent }).await
+    remove_part(core, path, |agent| RemoveFollower {
+        by: caller.agent,
+        agent,
+    })
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
@@ -262,7 +341,11 @@ pub async fn cancel_scheduled(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<actix_web::HttpResponse> {
-    remove_part(core, path, |message| CancelScheduled { by: caller.agent, message }).await
+    remove_part(core, path, |message| CancelScheduled {
+        by: caller.agent,
+        message,
+    })
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -272,7 +355,16 @@ pub async fn share(
     id: web::Path<String>,
     body: web::Json<FollowerRequest>,
 ) -> Result<web::Json<serde_json::Value>> {
-    add_part(core, &id, "shared_with", Share { by: caller.agent, agent: body.agent }).await
+    add_part(
+        core,
+        &id,
+        "shared_with",
+        Share {
+            by: caller.agent,
+            agent: body.agent,
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
@@ -281,16 +373,23 @@ pub async fn unshare(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<actix_web::HttpResponse> {
-    remove_part(core, path, |agent| Unshare { by: caller.agent, agent }).await
+    remove_part(core, path, |agent| Unshare {
+        by: caller.agent,
+        agent,
+    })
+    .await
 }
 
 /// `GET /api/me/shared`: "Shared with me".
-pub async fn shared_with_me(core: web::Data<Core>, caller: Caller) -> Result<web::Json<serde_json::Value>> {
+pub async fn shared_with_me(
+    core: web::Data<Core>,
+    caller: Caller,
+) -> Result<web::Json<serde_json::Value>> {
     let tx = core.store.read()?;
     let mut tickets = Vec::new();
     for id in reads::shared_with(&tx, caller.agent.id)? {
-        if let Some(t) =
-            reads::ticket(&tx, id)?.filter(|t| !t.deleted && t.shared_with.contains(&caller.agent.id))
+        if let Some(t) = reads::ticket(&tx, id)?
+            .filter(|t| !t.deleted && t.shared_with.contains(&caller.agent.id))
         {
             tickets.push(TicketDto::for_caller(&t, caller.agent.id));
         }
@@ -304,7 +403,11 @@ pub async fn lock(
     id: web::Path<String>,
 ) -> Result<web::Json<LockDto>> {
     let id = ticket_id(&id)?;
-    Ok(web::Json(core.into_inner().ask_ticket(id, LockTicket { by: caller.agent }).await?))
+    Ok(web::Json(
+        core.into_inner()
+            .ask_ticket(id, LockTicket { by: caller.agent })
+            .await?,
+    ))
 }
 
 pub async fn unlock(
@@ -313,7 +416,9 @@ pub async fn unlock(
     id: web::Path<String>,
 ) -> Result<actix_web::HttpResponse> {
     let id = ticket_id(&id)?;
-    core.into_inner().ask_ticket(id, Unlock { by: caller.agent }).await?;
+    core.into_inner()
+        .ask_ticket(id, Unlock { by: caller.agent })
+        .await?;
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
@@ -327,8 +432,13 @@ pub async fn step(
 ) -> Result<web::Json<TicketDto>> {
     let (id, step) = path.into_inner();
     if let read @ ("read" | "unread") = step.as_str() {
-        let mark = MarkRead { by: caller.agent, read: read == "read" };
-        return Ok(web::Json(core.into_inner().ask_ticket(ticket_id(&id)?, mark).await?));
+        let mark = MarkRead {
+            by: caller.agent,
+            read: read == "read",
+        };
+        return Ok(web::Json(
+            core.into_inner().ask_ticket(ticket_id(&id)?, mark).await?,
+        ));
     }
     let op = match step.as_str() {
         "accept" => Op::Accept,
@@ -362,29 +472,38 @@ pub async fn list(
         return Err(Error::NotFound);
     }
     let view_name = query.view.as_deref().unwrap_or("all");
-    let view = View::parse(view_name, caller.agent.id)
-        .ok_or_else(|| Error::bad_request("view must be pending, working_on, resolved, mine or all"))?;
+    let view = View::parse(view_name, caller.agent.id).ok_or_else(|| {
+        Error::bad_request("view must be pending, working_on, resolved, mine or all")
+    })?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
         return Err(Error::bad_request(format!("limit must be 1-{MAX_PAGE}")));
     }
     let cursor = match &query.cursor {
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| Error::bad_request("invalid cursor"))?),
+        Some(text) => {
+            Some(Cursor::decode(text).ok_or_else(|| Error::bad_request("invalid cursor"))?)
+        }
         None => None,
     };
     // Later pages read the snapshot the first page saw (see `store::snapshots`).
-    let snapshot = cursor.as_ref().and_then(|c| core.store.snapshots.get(c.snapshot));
+    let snapshot = cursor
+        .as_ref()
+        .and_then(|c| core.store.snapshots.get(c.snapshot));
     let tx = match snapshot.clone() {
         Some(tx) => tx,
         None => Arc::new(core.store.read()?),
     };
     let after = cursor.as_ref().map(|c| c.key.as_slice());
     let (tickets, next) = reads::view_page(&tx, inbox, view, after, limit)?;
-    let tickets: Vec<TicketDto> = tickets.iter().map(|t| TicketDto::for_caller(t, caller.agent.id)).collect();
+    let tickets: Vec<TicketDto> = tickets
+        .iter()
+        .map(|t| TicketDto::for_caller(t, caller.agent.id))
+        .collect();
     let next = match next {
-        Some(key) => {
-            Some(Cursor { snapshot: core.store.snapshots.keep(tx, cursor.map(|c| c.snapshot)), key })
-        }
+        Some(key) => Some(Cursor {
+            snapshot: core.store.snapshots.keep(tx, cursor.map(|c| c.snapshot)),
+            key,
+        }),
         None => {
             if let Some(c) = cursor {
                 core.store.snapshots.release(c.snapshot);
@@ -392,5 +511,7 @@ pub async fn list(
             None
         }
     };
-    Ok(web::Json(json!({ "tickets": tickets, "next_cursor": next.as_ref().map(Cursor::encode) })))
+    Ok(web::Json(
+        json!({ "tickets": tickets, "next_cursor": next.as_ref().map(Cursor::encode) }),
+    ))
 }

@@ -24,10 +24,14 @@ pub async fn upgrade(
         return Err(Error::forbidden("origin not allowed").into());
     }
     let core = core.into_inner();
-    let address = req.peer_addr().map(|peer| peer.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let slot = core
-        .try_open_address(address)
-        .ok_or(Error::RateLimited { message: "too many sockets from this address", retry_after_s: 5 })?;
+    let address = req
+        .peer_addr()
+        .map(|peer| peer.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let slot = core.try_open_address(address).ok_or(Error::RateLimited {
+        message: "too many sockets from this address",
+        retry_after_s: 5,
+    })?;
     // Oversized frames are refused from their header, before actix-ws buffers them.
     let guarded = FrameGuard::new(body, core.config.ws.max_frame_bytes);
     let guarded: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(guarded);
@@ -43,12 +47,24 @@ pub async fn upgrade(
 
 /// No `Origin` (non-browser clients), the server's own origin, or a configured one.
 fn origin_allowed(core: &Core, req: &HttpRequest) -> bool {
-    let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
+    let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
     if core.config.ws.allowed_origins.iter().any(|o| o == origin) {
         return true;
     }
     let info = req.connection_info();
-    let own = format!("{}://{}", if info.scheme() == "https" { "https" } else { "http" }, info.host());
+    let own = format!(
+        "{}://{}",
+        if info.scheme() == "https" {
+            "https"
+        } else {
+            "http"
+        },
+        info.host()
+    );
     origin == own
 }

@@ -29,7 +29,10 @@ impl Cursor {
         }
         let key = (0..key.len())
             .step_by(2)
-            .map(|i| key.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .map(|i| {
+                key.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
             .collect::<Option<Vec<u8>>>()?;
         Some(Cursor { snapshot, key })
     }
@@ -41,11 +44,28 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_garbage() {
-        let c = Cursor { snapshot: 0x9c41, key: vec![0x01, 0xff, 0x00] };
+        let c = Cursor {
+            snapshot: 0x9c41,
+            key: vec![0x01, 0xff, 0x00],
+        };
         assert_eq!(c.encode(), "9c41-01ff00");
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        assert_eq!(Cursor::decode("0-"), Some(Cursor { snapshot: 0, key: vec![] }));
-        for bad in ["", "nope", "-00", "1-0", "1-zz", "1-é0", &format!("1-{}", "00".repeat(129))] {
+        assert_eq!(
+            Cursor::decode("0-"),
+            Some(Cursor {
+                snapshot: 0,
+                key: vec![]
+            })
+        );
+        for bad in [
+            "",
+            "nope",
+            "-00",
+            "1-0",
+            "1-zz",
+            "1-é0",
+            &format!("1-{}", "00".repeat(129)),
+        ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
     }

@@ -39,7 +39,12 @@ pub struct ColleagueDto {
 
 impl From<&Agent> for ColleagueDto {
     fn from(a: &Agent) -> Self {
-        ColleagueDto { id: a.id, handle: a.handle.clone(), name: a.name.clone(), role: a.role.as_str() }
+        ColleagueDto {
+            id: a.id,
+            handle: a.handle.clone(),
+            name: a.name.clone(),
+            role: a.role.as_str(),
+        }
     }
 }
 
@@ -66,12 +71,17 @@ pub struct AgentRef {
 impl AgentRef {
     /// The agent's current name; an agent unknown to the directory shows its id.
     pub fn lookup(directory: &Directory, id: AgentId) -> AgentRef {
-        let name = directory.agent(id).map_or_else(|| id.to_string(), |a| a.name.clone());
+        let name = directory
+            .agent(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone());
         AgentRef { id, name }
     }
 
     pub fn of(agent: &Agent) -> AgentRef {
-        AgentRef { id: agent.id, name: agent.name.clone() }
+        AgentRef {
+            id: agent.id,
+            name: agent.name.clone(),
+        }
     }
 }
 
@@ -83,7 +93,10 @@ pub struct InboxDto {
 
 impl From<&Inbox> for InboxDto {
     fn from(i: &Inbox) -> Self {
-        InboxDto { id: i.id, name: i.name.clone() }
+        InboxDto {
+            id: i.id,
+            name: i.name.clone(),
+        }
     }
 }
 
@@ -122,7 +135,10 @@ impl TicketDto {
             number: t.number,
             inbox: t.inbox,
             subject: t.subject.clone(),
-            customer: CustomerDto { name: name.clone(), contact: contact.clone() },
+            customer: CustomerDto {
+                name: name.clone(),
+                contact: contact.clone(),
+            },
             status: t.status.as_str(),
             assignee: t.assignee,
             tags: t.tags.clone(),
@@ -160,7 +176,11 @@ impl MessageDto {
             },
             author: m.author.map(|a| AgentRef::lookup(directory, a)),
             body: m.body.clone(),
-            mentions: m.mentions.iter().map(|a| AgentRef::lookup(directory, *a)).collect(),
+            mentions: m
+                .mentions
+                .iter()
+                .map(|a| AgentRef::lookup(directory, *a))
+                .collect(),
             created_at: m.created_at.to_rfc3339(),
             state: match m.state {
                 MessageState::Sent => "sent",
@@ -278,7 +298,11 @@ impl NotificationDto {
         NotificationDto {
             id: n.id,
             kind: serde_json::to_value(n.kind).expect("kinds serialize"),
-            ticket: TicketRefDto { id: n.ticket, number: n.ticket_number, subject: n.ticket_subject.clone() },
+            ticket: TicketRefDto {
+                id: n.ticket,
+                number: n.ticket_number,
+                subject: n.ticket_subject.clone(),
+            },
             by: n.by.map(|a| AgentRef::lookup(directory, a)),
             text: n.text.clone(),
             created_at: n.created_at.to_rfc3339(),
@@ -367,5 +391,9 @@ impl From<&Settings> for SettingsDto {
 
 /// Milliseconds as a JSON number of seconds: an integer when whole.
 pub fn seconds(ms: u64) -> Value {
-    if ms.is_multiple_of(1000) { Value::from(ms / 1000) } else { Value::from(ms as f64 / 1000.0) }
+    if ms.is_multiple_of(1000) {
+        Value::from(ms / 1000)
+    } else {
+        Value::from(ms as f64 / 1000.0)
+    }
 }

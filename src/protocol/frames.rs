@@ -60,9 +60,17 @@ impl Incoming {
     pub fn parse(text: &str) -> Incoming {
         let value: Value = match serde_json::from_str(text) {
             Ok(value) => value,
-            Err(e) => return Incoming { reference: None, frame: Err(format!("invalid JSON: {e}")) },
+            Err(e) => {
+                return Incoming {
+                    reference: None,
+                    frame: Err(format!("invalid JSON: {e}")),
+                };
+            }
         };
-        let reference = value.get("ref").filter(|r| r.is_string() || r.is_number()).cloned();
+        let reference = value
+            .get("ref")
+            .filter(|r| r.is_string() || r.is_number())
+            .cloned();
         let frame = match value.get("type") {
             None => Err("missing field `type`".to_owned()),
             Some(Value::String(_)) => ClientFrame::deserialize(value).map_err(|e| e.to_string()),
@@ -95,7 +103,10 @@ pub struct PresenceChange {
     pub by: Option<AgentRef>,
 }
 
-fn reason_str<S: serde::Serializer>(reason: &Option<ReleaseReason>, s: S) -> Result<S::Ok, S::Error> {
+fn reason_str<S: serde::Serializer>(
+    reason: &Option<ReleaseReason>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match reason {
         Some(r) => s.serialize_str(r.as_str()),
         None => s.serialize_none(),
@@ -217,11 +228,21 @@ mod tests {
 
     #[test]
     fn reports_invalid_json_unknown_type_and_missing_fields() {
-        assert!(Incoming::parse("{nope").frame.unwrap_err().starts_with("invalid JSON"));
+        assert!(
+            Incoming::parse("{nope")
+                .frame
+                .unwrap_err()
+                .starts_with("invalid JSON")
+        );
         let unknown = Incoming::parse(r#"{"type":"dance","ref":1}"#);
         assert!(unknown.frame.unwrap_err().contains("unknown variant"));
         assert_eq!(unknown.reference, Some(Value::from(1)));
-        assert!(Incoming::parse(r#"{"type":"subscribe"}"#).frame.unwrap_err().contains("inbox"));
+        assert!(
+            Incoming::parse(r#"{"type":"subscribe"}"#)
+                .frame
+                .unwrap_err()
+                .contains("inbox")
+        );
         assert!(Incoming::parse(r#"{"ref":1}"#).frame.is_err());
     }
 
@@ -230,8 +251,16 @@ mod tests {
         // serde_json's default float parsing is not exact: this ref used to come
         // back as 1.8744073709551697e21, which every client reads as another number.
         let inc = Incoming::parse(r#"{"type":"ping","ref":1874407370955169551616}"#);
-        let pong: Value =
-            serde_json::from_str(&ServerFrame::Pong { reference: inc.reference }.encode()).unwrap();
-        assert_eq!(pong["ref"].to_string().parse::<f64>(), Ok(1874407370955169551616.0));
+        let pong: Value = serde_json::from_str(
+            &ServerFrame::Pong {
+                reference: inc.reference,
+            }
+            .encode(),
+        )
+        .unwrap();
+        assert_eq!(
+            pong["ref"].to_string().parse::<f64>(),
+            Ok(1874407370955169551616.0)
+        );
     }
 }

@@ -44,6 +44,8 @@ pub fn keys_of(ticket: &Ticket) -> Vec<Vec<u8>> {
 
 /// The ticket id at the end of an index key.
 pub fn ticket_of(key: &[u8]) -> TicketId {
-    let tail: [u8; 16] = key[key.len() - 16..].try_into().expect("index keys end in a ticket id");
+    let tail: [u8; 16] = key[key.len() - 16..]
+        .try_into()
+        .expect("index keys end in a ticket id");
     TicketId::from_u128(!u128::from_be_bytes(tail))
 }

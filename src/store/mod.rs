@@ -59,7 +59,13 @@ macro_rules! storage_errors {
         }
     )*};
 }
-storage_errors!(redb::Error, redb::StorageError, redb::TableError, redb::TransactionError, redb::CommitError);
+storage_errors!(
+    redb::Error,
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);
 
 /// The database handle and its writer. Cheap to share behind an `Arc`.
 pub struct Store {
@@ -79,17 +85,30 @@ impl Store {
 
     /// Opens (creating if needed) the store in `data_dir`, creates every table,
     /// checks the schema version and starts the writer thread.
-    pub fn open(data_dir: &Path, max_batch: usize, metrics: Arc<Metrics>) -> Result<Store, StoreError> {
-        let io = |e: std::io::Error| StoreError::Io { path: data_dir.to_owned(), message: e.to_string() };
+    pub fn open(
+        data_dir: &Path,
+        max_batch: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Store, StoreError> {
+        let io = |e: std::io::Error| StoreError::Io {
+            path: data_dir.to_owned(),
+            message: e.to_string(),
+        };
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let db = Database::create(Store::file_in(data_dir)).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(data_dir.to_owned()),
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                StoreError::AlreadyOpen(data_dir.to_owned())
+            }
             other => StoreError::Storage(other.to_string()),
         })?;
         init_schema(&db)?;
         let db = Arc::new(db);
         let writer = writer::Writer::start(db.clone(), max_batch, metrics);
-        Ok(Store { db: std::sync::RwLock::new(Some(db)), writer, snapshots: Default::default() })
+        Ok(Store {
+            db: std::sync::RwLock::new(Some(db)),
+            writer,
+            snapshots: Default::default(),
+        })
     }
 
     /// A consistent snapshot for reading; never blocks on the writer.
@@ -145,11 +164,17 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         };
         match found {
             Some(found) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+                return Err(StoreError::NewerSchema {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
             }
             Some(_) => {}
             None => {
-                meta.insert(SCHEMA_VERSION_KEY, codec::encode(&SCHEMA_VERSION).as_slice())?;
+                meta.insert(
+                    SCHEMA_VERSION_KEY,
+                    codec::encode(&SCHEMA_VERSION).as_slice(),
+                )?;
             }
         }
         tx.open_table(AGENTS)?;
@@ -174,7 +199,8 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         if count > 0 {
             tracing::info!(tickets = count, "built the search index");
         }
-        tx.open_table(META)?.insert(SEARCH_INDEX_KEY, codec::encode(&1u32).as_slice())?;
+        tx.open_table(META)?
+            .insert(SEARCH_INDEX_KEY, codec::encode(&1u32).as_slice())?;
     }
     tx.commit()?;
     Ok(())
@@ -192,7 +218,10 @@ mod tests {
             number,
             inbox,
             format!("t{number}"),
-            Customer { name: "c".into(), contact: "c@x".into() },
+            Customer {
+                name: "c".into(),
+                contact: "c@x".into(),
+            },
             Timestamp(updated),
         )
     }
@@ -202,14 +231,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
         let inbox = InboxId::new();
-        let tickets: Vec<Ticket> = (1..=5).map(|n| ticket(inbox, n, 1_000 + n as i64)).collect();
+        let tickets: Vec<Ticket> = (1..=5)
+            .map(|n| ticket(inbox, n, 1_000 + n as i64))
+            .collect();
         let all = tickets.clone();
-        store.write(move |tx| all.iter().try_for_each(|t| writes::put_ticket(tx, None, t))).await.unwrap();
+        store
+            .write(move |tx| all.iter().try_for_each(|t| writes::put_ticket(tx, None, t)))
+            .await
+            .unwrap();
         let tx = store.read().unwrap();
         let (page, next) = reads::view_page(&tx, inbox, View::All, None, 3).unwrap();
-        assert_eq!(page.iter().map(|t| t.number).collect::<Vec<_>>(), vec![5, 4, 3]);
+        assert_eq!(
+            page.iter().map(|t| t.number).collect::<Vec<_>>(),
+            vec![5, 4, 3]
+        );
         let (rest, end) = reads::view_page(&tx, inbox, View::All, next.as_deref(), 3).unwrap();
-        assert_eq!(rest.iter().map(|t| t.number).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(
+            rest.iter().map(|t| t.number).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
         assert!(end.is_none());
         drop(tx);
 
@@ -218,13 +258,20 @@ mod tests {
         moved.updated_at = Timestamp(2_000);
         let old = tickets[0].clone();
         let new = moved.clone();
-        store.write(move |tx| writes::put_ticket(tx, Some(&old), &new)).await.unwrap();
+        store
+            .write(move |tx| writes::put_ticket(tx, Some(&old), &new))
+            .await
+            .unwrap();
         let tx = store.read().unwrap();
         let (pending, _) = reads::view_page(&tx, inbox, View::Pending, None, 10).unwrap();
         assert_eq!(pending.len(), 4);
         let (working, _) = reads::view_page(&tx, inbox, View::WorkingOn, None, 10).unwrap();
-        assert_eq!(working.iter().map(|t| t.number).collect::<Vec<_>>(), vec![1]);
-        let (mine, _) = reads::view_page(&tx, inbox, View::Mine(moved.assignee.unwrap()), None, 10).unwrap();
+        assert_eq!(
+            working.iter().map(|t| t.number).collect::<Vec<_>>(),
+            vec![1]
+        );
+        let (mine, _) =
+            reads::view_page(&tx, inbox, View::Mine(moved.assignee.unwrap()), None, 10).unwrap();
         assert_eq!(mine.len(), 1);
     }
 
@@ -235,10 +282,18 @@ mod tests {
         let inbox = InboxId::new();
         let tickets: Vec<Ticket> = (1..=4).map(|n| ticket(inbox, n, 5_000)).collect();
         store
-            .write(move |tx| tickets.iter().try_for_each(|t| writes::put_ticket(tx, None, t)))
+            .write(move |tx| {
+                tickets
+                    .iter()
+                    .try_for_each(|t| writes::put_ticket(tx, None, t))
+            })
             .await
             .unwrap();
-        let (page, _) = reads::view_page(&store.read().unwrap(), inbox, View::All, None, 10).unwrap();
-        assert_eq!(page.iter().map(|t| t.number).collect::<Vec<_>>(), vec![4, 3, 2, 1]);
+        let (page, _) =
+            reads::view_page(&store.read().unwrap(), inbox, View::All, None, 10).unwrap();
+        assert_eq!(
+            page.iter().map(|t| t.number).collect::<Vec<_>>(),
+            vec![4, 3, 2, 1]
+        );
     }
 }

@@ -27,7 +27,10 @@ pub fn tokens(tx: &ReadTransaction) -> Result<Vec<([u8; 32], TokenRecord)>, Stor
     let mut out = Vec::new();
     for row in table.iter()? {
         let (k, v) = row?;
-        let hash: [u8; 32] = k.value().try_into().map_err(|_| StoreError::Corrupt("token key".into()))?;
+        let hash: [u8; 32] = k
+            .value()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("token key".into()))?;
         out.push((hash, codec::decode(v.value())?));
     }
     Ok(out)
@@ -43,10 +46,16 @@ pub fn settings(tx: &ReadTransaction) -> Result<Settings, StoreError> {
 
 pub fn ticket(tx: &ReadTransaction, id: TicketId) -> Result<Option<Ticket>, StoreError> {
     let table = tx.open_table(TICKETS)?;
-    table.get(id.as_u128())?.map(|v| codec::decode(v.value())).transpose()
+    table
+        .get(id.as_u128())?
+        .map(|v| codec::decode(v.value()))
+        .transpose()
 }
 
-pub fn ticket_id_by_number(tx: &ReadTransaction, number: u64) -> Result<Option<TicketId>, StoreError> {
+pub fn ticket_id_by_number(
+    tx: &ReadTransaction,
+    number: u64,
+) -> Result<Option<TicketId>, StoreError> {
     let table = tx.open_table(TICKET_NUMBERS)?;
     Ok(table.get(number)?.map(|v| TicketId::from_u128(v.value())))
 }
@@ -66,9 +75,16 @@ pub fn messages(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<Message>, 
     Ok(messages)
 }
 
-pub fn message(tx: &ReadTransaction, ticket: TicketId, id: MessageId) -> Result<Option<Message>, StoreError> {
+pub fn message(
+    tx: &ReadTransaction,
+    ticket: TicketId,
+    id: MessageId,
+) -> Result<Option<Message>, StoreError> {
     let table = tx.open_table(MESSAGES)?;
-    table.get((ticket.as_u128(), id.0.as_u128()))?.map(|v| codec::decode(v.value())).transpose()
+    table
+        .get((ticket.as_u128(), id.0.as_u128()))?
+        .map(|v| codec::decode(v.value()))
+        .transpose()
 }
 
 /// Scheduled replies due at or before `now`: (ticket, message), earliest first, at most `limit`.
@@ -99,7 +115,10 @@ pub fn next_due(tx: &ReadTransaction) -> Result<Option<Timestamp>, StoreError> {
 pub fn history(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<HistoryEntry>, StoreError> {
     let table = tx.open_table(HISTORY)?;
     let id = ticket.as_u128();
-    table.range((id, 0)..=(id, u128::MAX))?.map(|row| codec::decode(row?.1.value())).collect()
+    table
+        .range((id, 0)..=(id, u128::MAX))?
+        .map(|row| codec::decode(row?.1.value()))
+        .collect()
 }
 
 /// One page of a view, newest activity first, starting after `after` (an index key
@@ -131,7 +150,9 @@ pub fn view_page(
             continue;
         }
         if page.len() == limit {
-            next = page.last().map(|t: &Ticket| index::entry_key(inbox, view, t.updated_at, t.id));
+            next = page
+                .last()
+                .map(|t: &Ticket| index::entry_key(inbox, view, t.updated_at, t.id));
             break;
         }
         let id = index::ticket_of(key);
@@ -147,18 +168,27 @@ fn all_values<T: serde::de::DeserializeOwned>(
     def: redb::TableDefinition<u128, &[u8]>,
 ) -> Result<Vec<T>, StoreError> {
     let table = tx.open_table(def)?;
-    table.iter()?.map(|row| codec::decode(row?.1.value())).collect()
+    table
+        .iter()?
+        .map(|row| codec::decode(row?.1.value()))
+        .collect()
 }
 
 pub fn drafts(tx: &ReadTransaction, ticket: TicketId) -> Result<Vec<Draft>, StoreError> {
     let table = tx.open_table(DRAFTS)?;
     let id = ticket.as_u128();
-    table.range((id, 0, 0)..=(id, u128::MAX, u8::MAX))?.map(|row| codec::decode(row?.1.value())).collect()
+    table
+        .range((id, 0, 0)..=(id, u128::MAX, u8::MAX))?
+        .map(|row| codec::decode(row?.1.value()))
+        .collect()
 }
 
 pub fn locked_tickets(tx: &ReadTransaction) -> Result<Vec<TicketId>, StoreError> {
     let table = tx.open_table(LOCKED_TICKETS)?;
-    table.iter()?.map(|row| Ok(TicketId::from_u128(row?.0.value()))).collect()
+    table
+        .iter()?
+        .map(|row| Ok(TicketId::from_u128(row?.0.value())))
+        .collect()
 }
 
 /// An agent's notifications, newest first: at most `limit` older than `before` (an id).
@@ -192,7 +222,10 @@ pub fn notification(
     id: u128,
 ) -> Result<Option<Notification>, StoreError> {
     let table = tx.open_table(NOTIFICATIONS)?;
-    table.get((agent.as_u128(), id))?.map(|v| codec::decode(v.value())).transpose()
+    table
+        .get((agent.as_u128(), id))?
+        .map(|v| codec::decode(v.value()))
+        .transpose()
 }
 
 /// Tickets containing every one of `words`, with their summed weights, most
@@ -204,7 +237,9 @@ pub fn search(tx: &ReadTransaction, words: &[String]) -> Result<Vec<(TicketId, u
     for word in words {
         let range = table.range((word.as_str(), 0u128)..=(word.as_str(), u128::MAX))?;
         hits = Some(match hits {
-            None => range.map(|row| row.map(|(k, v)| (k.value().1, v.value()))).collect::<Result<_, _>>()?,
+            None => range
+                .map(|row| row.map(|(k, v)| (k.value().1, v.value())))
+                .collect::<Result<_, _>>()?,
             Some(previous) => {
                 let mut kept = Vec::with_capacity(previous.len());
                 let mut previous = previous.into_iter().peekable();
@@ -228,12 +263,18 @@ pub fn search(tx: &ReadTransaction, words: &[String]) -> Result<Vec<(TicketId, u
     }
     let mut hits = hits.unwrap_or_default();
     hits.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-    Ok(hits.into_iter().map(|(t, w)| (TicketId::from_u128(t), w)).collect())
+    Ok(hits
+        .into_iter()
+        .map(|(t, w)| (TicketId::from_u128(t), w))
+        .collect())
 }
 
 /// The tickets shared with `agent`, in ticket-creation order.
 pub fn shared_with(tx: &ReadTransaction, agent: AgentId) -> Result<Vec<TicketId>, StoreError> {
     let table = tx.open_table(SHARES)?;
     let id = agent.as_u128();
-    table.range((id, 0)..=(id, u128::MAX))?.map(|row| Ok(TicketId::from_u128(row?.0.value().1))).collect()
+    table
+        .range((id, 0)..=(id, u128::MAX))?
+        .map(|row| Ok(TicketId::from_u128(row?.0.value().1)))
+        .collect()
 }

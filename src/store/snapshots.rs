@@ -39,10 +39,15 @@ impl Snapshots {
         let mut open = self.open.lock().expect("snapshots lock");
         let now = Instant::now();
         open.retain(|_, (_, used)| now.duration_since(*used) < TTL);
-        let id = id.filter(|id| open.contains_key(id)).unwrap_or_else(rand::random);
+        let id = id
+            .filter(|id| open.contains_key(id))
+            .unwrap_or_else(rand::random);
         if open.len() >= MAX_OPEN
             && !open.contains_key(&id)
-            && let Some(oldest) = open.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k)
+            && let Some(oldest) = open
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k)
         {
             open.remove(&oldest);
         }

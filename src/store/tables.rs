@@ -32,7 +32,8 @@ pub const DRAFTS: TableDefinition<(u128, u128, u8), &[u8]> = TableDefinition::ne
 /// Tickets with a hard lock (so start-up finds them without a scan).
 pub const LOCKED_TICKETS: TableDefinition<u128, ()> = TableDefinition::new("locked_tickets");
 /// (agent id, notification id v7) → `domain::notification::Notification`, oldest first.
-pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("notifications");
+pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> =
+    TableDefinition::new("notifications");
 
 /// (agent id, ticket id) → (): the tickets shared with an agent ("Shared with me").
 pub const SHARES: TableDefinition<(u128, u128), ()> = TableDefinition::new("shares");

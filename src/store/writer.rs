@@ -79,7 +79,10 @@ impl Writer {
             .name("tandem-writer".into())
             .spawn(move || run(&db, &receiver, max_batch, &metrics))
             .expect("spawning the writer thread");
-        Writer { sender, thread: std::sync::Mutex::new(Some(thread)) }
+        Writer {
+            sender,
+            thread: std::sync::Mutex::new(Some(thread)),
+        }
     }
 
     /// Queues `apply`; `done` gets its result after the commit (or the failure).
@@ -88,7 +91,11 @@ impl Writer {
         apply: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
         done: impl FnOnce(Result<T, StoreError>) + Send + 'static,
     ) {
-        let job = TypedJob { apply: Some(apply), result: None, done };
+        let job = TypedJob {
+            apply: Some(apply),
+            result: None,
+            done,
+        };
         if let Err(std::sync::mpsc::SendError(Request::Write(job))) =
             self.sender.send(Request::Write(Box::new(job)))
         {
@@ -133,7 +140,8 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, metrics: &Metrics) 
     let size = batch.len();
     let outcome = match db.begin_write() {
         Ok(mut tx) => {
-            tx.set_durability(Durability::Immediate).expect("Immediate is always allowed");
+            tx.set_durability(Durability::Immediate)
+                .expect("Immediate is always allowed");
             let mut ok = true;
             for job in &mut batch {
                 ok &= job.apply(&tx);
@@ -153,7 +161,9 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, metrics: &Metrics) 
     metrics.store_commits.inc();
     metrics.store_writes.inc_by(size as u64);
     metrics.store_batch_size.observe(size as f64);
-    metrics.store_commit_seconds.observe(started.elapsed().as_secs_f64());
+    metrics
+        .store_commit_seconds
+        .observe(started.elapsed().as_secs_f64());
     for job in batch {
         job.finish(outcome.clone());
     }

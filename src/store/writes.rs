@@ -18,17 +18,24 @@ use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, Inbox, TicketId};
 
 pub fn put_agent(tx: &WriteTransaction, agent: &Agent) -> Result<(), StoreError> {
-    tx.open_table(AGENTS)?.insert(agent.id.as_u128(), codec::encode(agent).as_slice())?;
+    tx.open_table(AGENTS)?
+        .insert(agent.id.as_u128(), codec::encode(agent).as_slice())?;
     Ok(())
 }
 
 pub fn put_inbox(tx: &WriteTransaction, inbox: &Inbox) -> Result<(), StoreError> {
-    tx.open_table(INBOXES)?.insert(inbox.id.as_u128(), codec::encode(inbox).as_slice())?;
+    tx.open_table(INBOXES)?
+        .insert(inbox.id.as_u128(), codec::encode(inbox).as_slice())?;
     Ok(())
 }
 
-pub fn put_token(tx: &WriteTransaction, hash: &[u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
-    tx.open_table(TOKENS)?.insert(hash.as_slice(), codec::encode(record).as_slice())?;
+pub fn put_token(
+    tx: &WriteTransaction,
+    hash: &[u8; 32],
+    record: &TokenRecord,
+) -> Result<(), StoreError> {
+    tx.open_table(TOKENS)?
+        .insert(hash.as_slice(), codec::encode(record).as_slice())?;
     Ok(())
 }
 
@@ -60,7 +67,8 @@ pub fn delete_tokens_of(
 }
 
 pub fn put_settings(tx: &WriteTransaction, settings: &Settings) -> Result<(), StoreError> {
-    tx.open_table(META)?.insert(SETTINGS_KEY, codec::encode(settings).as_slice())?;
+    tx.open_table(META)?
+        .insert(SETTINGS_KEY, codec::encode(settings).as_slice())?;
     Ok(())
 }
 
@@ -72,7 +80,10 @@ pub fn allocate_ticket_number(tx: &WriteTransaction) -> Result<u64, StoreError> 
         Some(v) => codec::decode::<u64>(v.value())?,
         None => 1,
     };
-    meta.insert(NEXT_TICKET_NUMBER_KEY, codec::encode(&(next + 1)).as_slice())?;
+    meta.insert(
+        NEXT_TICKET_NUMBER_KEY,
+        codec::encode(&(next + 1)).as_slice(),
+    )?;
     Ok(next)
 }
 
@@ -102,7 +113,11 @@ fn index_words(
     for (word, weight) in words {
         let key = (word.as_str(), ticket.as_u128());
         let current = table.get(key)?.map_or(0, |v| v.value());
-        let next = if add { current.saturating_add(*weight) } else { current.saturating_sub(*weight) };
+        let next = if add {
+            current.saturating_add(*weight)
+        } else {
+            current.saturating_sub(*weight)
+        };
         if next == 0 {
             table.remove(key)?;
         } else {
@@ -114,7 +129,11 @@ fn index_words(
 
 /// Stores `new`, moving its list-index entries from where `old` had them and
 /// keeping its searchable words current.
-pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> Result<(), StoreError> {
+pub fn put_ticket(
+    tx: &WriteTransaction,
+    old: Option<&Ticket>,
+    new: &Ticket,
+) -> Result<(), StoreError> {
     let mut views = tx.open_table(TICKET_VIEWS)?;
     let new_keys = index::keys_of(new);
     if let Some(old) = old {
@@ -127,14 +146,17 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
     for key in &new_keys {
         views.insert(key.as_slice(), ())?;
     }
-    tx.open_table(TICKETS)?.insert(new.id.as_u128(), codec::encode(new).as_slice())?;
+    tx.open_table(TICKETS)?
+        .insert(new.id.as_u128(), codec::encode(new).as_slice())?;
     if new.lock.is_some() && !new.deleted {
-        tx.open_table(LOCKED_TICKETS)?.insert(new.id.as_u128(), ())?;
+        tx.open_table(LOCKED_TICKETS)?
+            .insert(new.id.as_u128(), ())?;
     } else if old.is_some_and(|o| o.lock.is_some()) {
         tx.open_table(LOCKED_TICKETS)?.remove(new.id.as_u128())?;
     }
     if old.is_none() {
-        tx.open_table(TICKET_NUMBERS)?.insert(new.number, new.id.as_u128())?;
+        tx.open_table(TICKET_NUMBERS)?
+            .insert(new.number, new.id.as_u128())?;
     }
     let old_shares: &[AgentId] = old.map_or(&[], |o| &o.shared_with);
     if old_shares != new.shared_with.as_slice() {
@@ -146,7 +168,8 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
             shares.insert((agent.as_u128(), new.id.as_u128()), ())?;
         }
     }
-    let searchable_changed = old.is_none_or(|o| o.subject != new.subject || o.customer != new.customer);
+    let searchable_changed =
+        old.is_none_or(|o| o.subject != new.subject || o.customer != new.customer);
     if searchable_changed {
         if let Some(old) = old {
             index_words(tx, new.id, &ticket_words(old), false)?;
@@ -161,10 +184,17 @@ pub fn put_ticket(tx: &WriteTransaction, old: Option<&Ticket>, new: &Ticket) -> 
 pub fn put_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
     let existed = tx
         .open_table(MESSAGES)?
-        .insert((message.ticket.as_u128(), message.id.0.as_u128()), codec::encode(message).as_slice())?
+        .insert(
+            (message.ticket.as_u128(), message.id.0.as_u128()),
+            codec::encode(message).as_slice(),
+        )?
         .is_some();
     if let Some(at) = message.send_at {
-        let key = (at.millis(), message.ticket.as_u128(), message.id.0.as_u128());
+        let key = (
+            at.millis(),
+            message.ticket.as_u128(),
+            message.id.0.as_u128(),
+        );
         let mut schedule = tx.open_table(SCHEDULE)?;
         if message.state == crate::domain::message::MessageState::Scheduled {
             schedule.insert(key, ())?;
@@ -173,8 +203,10 @@ pub fn put_message(tx: &WriteTransaction, message: &Message) -> Result<(), Store
         }
     }
     if !existed {
-        let words: BTreeMap<String, u32> =
-            search::words(&message.body).into_iter().map(|(w, c)| (w, c * search::BODY_WEIGHT)).collect();
+        let words: BTreeMap<String, u32> = search::words(&message.body)
+            .into_iter()
+            .map(|(w, c)| (w, c * search::BODY_WEIGHT))
+            .collect();
         index_words(tx, message.ticket, &words, true)?;
     }
     Ok(())
@@ -186,13 +218,15 @@ pub fn append_history(
     entry: &HistoryEntry,
 ) -> Result<(), StoreError> {
     let key = (ticket.as_u128(), uuid::Uuid::now_v7().as_u128());
-    tx.open_table(HISTORY)?.insert(key, codec::encode(entry).as_slice())?;
+    tx.open_table(HISTORY)?
+        .insert(key, codec::encode(entry).as_slice())?;
     Ok(())
 }
 
 pub fn put_draft(tx: &WriteTransaction, ticket: TicketId, draft: &Draft) -> Result<(), StoreError> {
     let key = (ticket.as_u128(), draft.agent.as_u128(), draft.kind.tag());
-    tx.open_table(DRAFTS)?.insert(key, codec::encode(draft).as_slice())?;
+    tx.open_table(DRAFTS)?
+        .insert(key, codec::encode(draft).as_slice())?;
     Ok(())
 }
 
@@ -202,13 +236,18 @@ pub fn delete_draft(
     agent: AgentId,
     kind: DraftKind,
 ) -> Result<(), StoreError> {
-    tx.open_table(DRAFTS)?.remove((ticket.as_u128(), agent.as_u128(), kind.tag()))?;
+    tx.open_table(DRAFTS)?
+        .remove((ticket.as_u128(), agent.as_u128(), kind.tag()))?;
     Ok(())
 }
 
-pub fn put_notification(tx: &WriteTransaction, notification: &Notification) -> Result<(), StoreError> {
+pub fn put_notification(
+    tx: &WriteTransaction,
+    notification: &Notification,
+) -> Result<(), StoreError> {
     let key = (notification.agent.as_u128(), notification.id.as_u128());
-    tx.open_table(NOTIFICATIONS)?.insert(key, codec::encode(notification).as_slice())?;
+    tx.open_table(NOTIFICATIONS)?
+        .insert(key, codec::encode(notification).as_slice())?;
     Ok(())
 }
 
@@ -218,7 +257,10 @@ pub fn rebuild_search_index(tx: &WriteTransaction) -> Result<usize, StoreError> 
     tx.delete_table(SEARCH)?;
     let tickets: Vec<Ticket> = {
         let table = tx.open_table(TICKETS)?;
-        table.iter()?.map(|row| codec::decode(row?.1.value())).collect::<Result<_, _>>()?
+        table
+            .iter()?
+            .map(|row| codec::decode(row?.1.value()))
+            .collect::<Result<_, _>>()?
     };
     for ticket in &tickets {
         index_words(tx, ticket.id, &ticket_words(ticket), true)?;
@@ -231,8 +273,10 @@ pub fn rebuild_search_index(tx: &WriteTransaction) -> Result<usize, StoreError> 
                 .collect::<Result<_, _>>()?
         };
         for message in messages {
-            let words =
-                search::words(&message.body).into_iter().map(|(w, c)| (w, c * search::BODY_WEIGHT)).collect();
+            let words = search::words(&message.body)
+                .into_iter()
+                .map(|(w, c)| (w, c * search::BODY_WEIGHT))
+                .collect();
             index_words(tx, ticket.id, &words, true)?;
         }
     }
@@ -241,15 +285,23 @@ pub fn rebuild_search_index(tx: &WriteTransaction) -> Result<usize, StoreError> 
 
 /// Deletes a (scheduled) message, its schedule entry and its words in the search index.
 pub fn delete_message(tx: &WriteTransaction, message: &Message) -> Result<(), StoreError> {
-    let existed =
-        tx.open_table(MESSAGES)?.remove((message.ticket.as_u128(), message.id.0.as_u128()))?.is_some();
+    let existed = tx
+        .open_table(MESSAGES)?
+        .remove((message.ticket.as_u128(), message.id.0.as_u128()))?
+        .is_some();
     if existed {
-        let words: BTreeMap<String, u32> =
-            search::words(&message.body).into_iter().map(|(w, c)| (w, c * search::BODY_WEIGHT)).collect();
+        let words: BTreeMap<String, u32> = search::words(&message.body)
+            .into_iter()
+            .map(|(w, c)| (w, c * search::BODY_WEIGHT))
+            .collect();
         index_words(tx, message.ticket, &words, false)?;
     }
     if let Some(at) = message.send_at {
-        tx.open_table(SCHEDULE)?.remove((at.millis(), message.ticket.as_u128(), message.id.0.as_u128()))?;
+        tx.open_table(SCHEDULE)?.remove((
+            at.millis(),
+            message.ticket.as_u128(),
+            message.id.0.as_u128(),
+        ))?;
     }
     Ok(())
 }

@@ -15,7 +15,15 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const CALLERS: [&str; 7] = ["admin", "member", "non-member", "shared", "light", "disabled", "anonymous"];
+const CALLERS: [&str; 7] = [
+    "admin",
+    "member",
+    "non-member",
+    "shared",
+    "light",
+    "disabled",
+    "anonymous",
+];
 
 /// The answer a frame gets: the frame carrying its `ref`, none, or a close.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,18 +95,53 @@ fn table() -> Vec<Row> {
         ("visibility", hide, AfterHello, every_agent(Silent)),
         ("leave", leave, AfterHello, every_agent(Silent)),
         // Subscribing: members and admins; a share opens one ticket, never its inbox.
-        ("subscribe", subscribe, AfterHello, [Snapshot, Snapshot, NOT_FOUND, NOT_FOUND, Snapshot, NO, NO]),
+        (
+            "subscribe",
+            subscribe,
+            AfterHello,
+            [Snapshot, Snapshot, NOT_FOUND, NOT_FOUND, Snapshot, NO, NO],
+        ),
         // Opening: whoever sees the ticket; light agents only view.
-        ("open", open.clone(), AfterHello, [Claimed, Claimed, NOT_FOUND, Claimed, Viewing, NO, NO]),
-        ("open (held)", open, HeldByOther, [Viewing, Viewing, NOT_FOUND, Viewing, Viewing, NO, NO]),
+        (
+            "open",
+            open.clone(),
+            AfterHello,
+            [Claimed, Claimed, NOT_FOUND, Claimed, Viewing, NO, NO],
+        ),
+        (
+            "open (held)",
+            open,
+            HeldByOther,
+            [Viewing, Viewing, NOT_FOUND, Viewing, Viewing, NO, NO],
+        ),
         // Taking over, force-releasing: whoever may claim; a light agent's take_over is ignored.
-        ("open take_over", take_over, HeldByOther, [Claimed, Claimed, NOT_FOUND, Claimed, Viewing, NO, NO]),
-        ("force_release", force, HeldByOther, [Silent, Silent, NOT_FOUND, Silent, FORBIDDEN, NO, NO]),
+        (
+            "open take_over",
+            take_over,
+            HeldByOther,
+            [Claimed, Claimed, NOT_FOUND, Claimed, Viewing, NO, NO],
+        ),
+        (
+            "force_release",
+            force,
+            HeldByOther,
+            [Silent, Silent, NOT_FOUND, Silent, FORBIDDEN, NO, NO],
+        ),
         // Closing: never an answer (a ticket the tab does not have open: nothing happens).
         ("close", close, CallerOpened, every_agent(Silent)),
         // Drafts: the right to send that kind (light agents: notes only).
-        ("draft reply", reply, AfterHello, [Silent, Silent, NOT_FOUND, Silent, FORBIDDEN, NO, NO]),
-        ("draft note", note, AfterHello, [Silent, Silent, NOT_FOUND, Silent, Silent, NO, NO]),
+        (
+            "draft reply",
+            reply,
+            AfterHello,
+            [Silent, Silent, NOT_FOUND, Silent, FORBIDDEN, NO, NO],
+        ),
+        (
+            "draft note",
+            note,
+            AfterHello,
+            [Silent, Silent, NOT_FOUND, Silent, Silent, NO, NO],
+        ),
     ]
 }
 
@@ -109,7 +152,9 @@ fn every_agent(want: Want) -> [Want; 7] {
 
 /// The direct answer among `frames` (the one carrying `reference`).
 fn answer(frames: &[Value], reference: &str) -> Want {
-    let Some(frame) = frames.iter().find(|f| f["ref"] == reference) else { return Silent };
+    let Some(frame) = frames.iter().find(|f| f["ref"] == reference) else {
+        return Silent;
+    };
     match frame["type"].as_str() {
         Some("welcome") => Welcome,
         Some("snapshot") => Snapshot,
@@ -151,12 +196,27 @@ async fn every_frame_checks_every_caller() {
     let light = server.agent(&admin, "light", "light", &[&inbox]).await;
     let disabled = server.agent(&admin, "disabled", "agent", &[&inbox]).await;
     assert_eq!(
-        admin.patch(format!("/api/agents/{}", disabled.id), json!({"disabled": true})).await.status,
+        admin
+            .patch(
+                format!("/api/agents/{}", disabled.id),
+                json!({"disabled": true})
+            )
+            .await
+            .status,
         200
     );
-    admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
-    let callers =
-        [Some(&admin), Some(&member), Some(&outsider), Some(&sharee), Some(&light), Some(&disabled), None];
+    admin
+        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+        .await;
+    let callers = [
+        Some(&admin),
+        Some(&member),
+        Some(&outsider),
+        Some(&sharee),
+        Some(&light),
+        Some(&disabled),
+        None,
+    ];
 
     let mut failures = Vec::new();
     let mut n = 0;
@@ -164,9 +224,14 @@ async fn every_frame_checks_every_caller() {
         for (column, (caller, want)) in callers.iter().zip(expected).enumerate() {
             let name = CALLERS[column];
             n += 1;
-            let ticket = admin.create_ticket(&inbox, "Frames").await["id"].as_str().unwrap().to_owned();
+            let ticket = admin.create_ticket(&inbox, "Frames").await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             let tpath = format!("/api/tickets/{ticket}");
-            let shared = admin.post(format!("{tpath}/shares"), json!({"agent": sharee.id})).await;
+            let shared = admin
+                .post(format!("{tpath}/shares"), json!({"agent": sharee.id}))
+                .await;
             assert_eq!(shared.status, 200, "{}", shared.body);
             let held = if prep == Prep::HeldByOther {
                 let (mut ws, _) = Ws::hello(&server, &holder).await;
@@ -175,7 +240,10 @@ async fn every_frame_checks_every_caller() {
             } else {
                 None
             };
-            let filled = frame.to_string().replace("{T}", &ticket).replace("{I}", &inbox);
+            let filled = frame
+                .to_string()
+                .replace("{T}", &ticket)
+                .replace("{I}", &inbox);
             let mut frame: Value = serde_json::from_str(&filled).unwrap();
             if frame["type"] == "hello" {
                 match caller.and_then(|c| c.token.clone()) {
@@ -201,7 +269,8 @@ async fn every_frame_checks_every_caller() {
             } else {
                 let (mut ws, _) = Ws::hello(&server, caller.unwrap()).await;
                 if prep == Prep::CallerOpened {
-                    ws.send(json!({"type": "open", "ticket": ticket, "ref": "prep"})).await;
+                    ws.send(json!({"type": "open", "ticket": ticket, "ref": "prep"}))
+                        .await;
                     ws.sync().await;
                 }
                 ws.send(frame).await;
@@ -217,9 +286,20 @@ async fn every_frame_checks_every_caller() {
             // - a draft is stored exactly when it got no error.
             let detail = admin.get(&tpath).await.body;
             let caller_id = caller.map(|c| c.id.clone()).unwrap_or_default();
-            let viewing = detail["viewers"].as_array().unwrap().iter().any(|v| v["id"] == caller_id);
-            let drafted = detail["drafts"].as_array().unwrap().iter().any(|d| d["agent"]["id"] == caller_id);
-            let claim = detail["claim"]["agent"]["id"].as_str().unwrap_or("nobody").to_owned();
+            let viewing = detail["viewers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["id"] == caller_id);
+            let drafted = detail["drafts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["agent"]["id"] == caller_id);
+            let claim = detail["claim"]["agent"]["id"]
+                .as_str()
+                .unwrap_or("nobody")
+                .to_owned();
             let mut wrong = Vec::new();
             if got != want {
                 wrong.push(format!("{got:?} (wanted {want:?}) {frames:?}"));
@@ -237,7 +317,8 @@ async fn every_frame_checks_every_caller() {
                     wrong.push(format!("claim held by {claim}, wanted {wanted}"));
                 }
             }
-            if matches!(got, Claimed | Viewing) != viewing && label != "close" || label == "close" && viewing
+            if matches!(got, Claimed | Viewing) != viewing && label != "close"
+                || label == "close" && viewing
             {
                 wrong.push(format!("viewing: {viewing}"));
             }
@@ -251,7 +332,12 @@ async fn every_frame_checks_every_caller() {
         }
     }
     assert_eq!(n, table().len() * CALLERS.len());
-    assert!(failures.is_empty(), "{} of {n} frames wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} frames wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -288,16 +374,32 @@ async fn floor() -> Floor {
     let admin = server.admin().await;
     let support = admin.create_inbox("Support").await;
     let sales = admin.create_inbox("Sales").await;
-    admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
+    admin
+        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+        .await;
     let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
     let hanna = server.agent(&admin, "hanna", "agent", &[&support]).await;
     let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    let ticket = admin.create_ticket(&support, "Printer on fire").await["id"].as_str().unwrap().to_owned();
+    let ticket = admin.create_ticket(&support, "Printer on fire").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (mut witness, _) = Ws::hello(&server, &lena).await;
     witness.subscribe(&support).await;
     assert_eq!(witness.open(&ticket, false).await["claimed"], false);
     witness.sync().await;
-    Floor { server, admin, support, sales, bianca, hanna, lena, ticket, witness, heard: Vec::new() }
+    Floor {
+        server,
+        admin,
+        support,
+        sales,
+        bianca,
+        hanna,
+        lena,
+        ticket,
+        witness,
+        heard: Vec::new(),
+    }
 }
 
 impl Floor {
@@ -309,7 +411,10 @@ impl Floor {
     async fn hear(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
-            assert!(tokio::time::Instant::now() < deadline, "the witness heard no {kind} in time");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the witness heard no {kind} in time"
+            );
             let frame = self.witness.recv().await;
             self.heard.push(frame.clone());
             if frame["type"] == kind && pred(&frame) {
@@ -320,7 +425,10 @@ impl Floor {
 
     /// Waits for the witness's `presence` frame of change `kind` by `agent` (a name).
     async fn hear_presence(&mut self, kind: &str, agent: &str) -> Value {
-        self.hear("presence", |f| f["change"]["kind"] == kind && f["change"]["agent"]["name"] == agent).await
+        self.hear("presence", |f| {
+            f["change"]["kind"] == kind && f["change"]["agent"]["name"] == agent
+        })
+        .await
     }
 
     /// Bianca and Hanna work on the ticket: open and claim it, type drafts,
@@ -340,22 +448,45 @@ impl Floor {
         self.hear_presence("viewer_joined", "Hanna").await;
 
         // Live drafts of both kinds.
-        bianca.send(json!({"type": "draft", "ticket": t, "kind": "reply", "body": "Dear Carla,"})).await;
-        self.hear("draft", |f| f["agent"]["name"] == "Bianca" && f["kind"] == "reply").await;
-        hanna.send(json!({"type": "draft", "ticket": t, "kind": "note", "body": "check the toner"})).await;
-        self.hear("draft", |f| f["agent"]["name"] == "Hanna" && f["kind"] == "note").await;
+        bianca
+            .send(json!({"type": "draft", "ticket": t, "kind": "reply", "body": "Dear Carla,"}))
+            .await;
+        self.hear("draft", |f| {
+            f["agent"]["name"] == "Bianca" && f["kind"] == "reply"
+        })
+        .await;
+        hanna
+            .send(json!({"type": "draft", "ticket": t, "kind": "note", "body": "check the toner"}))
+            .await;
+        self.hear("draft", |f| {
+            f["agent"]["name"] == "Hanna" && f["kind"] == "note"
+        })
+        .await;
 
         // A note @mentioning the blind (skipped: no access) and the witness (mentioned).
         let handles: Vec<String> = blind.iter().map(|b| format!("@{}", b.handle)).collect();
         let body = format!("{} and @lena: have a look", handles.join(" "));
-        let note = self.bianca.post(self.path("/messages"), json!({"kind": "note", "body": body})).await;
+        let note = self
+            .bianca
+            .post(
+                self.path("/messages"),
+                json!({"kind": "note", "body": body}),
+            )
+            .await;
         assert_eq!(note.status, 200, "{}", note.body);
-        assert_eq!(note.body["mentions"], json!([{"id": self.lena.id, "name": "Lena"}]));
-        let skipped: Vec<Value> =
-            blind.iter().map(|b| json!({"handle": b.handle, "reason": "no_access"})).collect();
+        assert_eq!(
+            note.body["mentions"],
+            json!([{"id": self.lena.id, "name": "Lena"}])
+        );
+        let skipped: Vec<Value> = blind
+            .iter()
+            .map(|b| json!({"handle": b.handle, "reason": "no_access"}))
+            .collect();
         assert_eq!(note.body["skipped_mentions"], json!(skipped));
-        self.hear("notification", |f| f["notification"]["kind"] == "mention").await;
-        self.hear("message", |f| f["message"]["kind"] == "note").await;
+        self.hear("notification", |f| f["notification"]["kind"] == "mention")
+            .await;
+        self.hear("message", |f| f["message"]["kind"] == "note")
+            .await;
 
         // A hard lock, and its end.
         assert_eq!(self.bianca.put(self.path("/lock")).await.status, 200);
@@ -365,20 +496,51 @@ impl Floor {
 
         // The blind can be given nothing: no assignment, no following, no share for a light agent.
         for b in blind {
-            let assign = self.bianca.post(self.path("/assign"), json!({"agent": b.api.id})).await;
-            assert_eq!(assign.code(), "conflict", "assign to {}: {}", b.handle, assign.body);
-            let follow = self.bianca.post(self.path("/followers"), json!({"agent": b.api.id})).await;
-            assert_eq!(follow.code(), "conflict", "follower {}: {}", b.handle, follow.body);
+            let assign = self
+                .bianca
+                .post(self.path("/assign"), json!({"agent": b.api.id}))
+                .await;
+            assert_eq!(
+                assign.code(),
+                "conflict",
+                "assign to {}: {}",
+                b.handle,
+                assign.body
+            );
+            let follow = self
+                .bianca
+                .post(self.path("/followers"), json!({"agent": b.api.id}))
+                .await;
+            assert_eq!(
+                follow.code(),
+                "conflict",
+                "follower {}: {}",
+                b.handle,
+                follow.body
+            );
             if b.light {
-                let share = self.bianca.post(self.path("/shares"), json!({"agent": b.api.id})).await;
-                assert_eq!(share.code(), "conflict", "share with {}: {}", b.handle, share.body);
+                let share = self
+                    .bianca
+                    .post(self.path("/shares"), json!({"agent": b.api.id}))
+                    .await;
+                assert_eq!(
+                    share.code(),
+                    "conflict",
+                    "share with {}: {}",
+                    b.handle,
+                    share.body
+                );
             }
         }
 
         // Assigned to Hanna (the claim goes, `moved`); Bianca claims again; Hanna takes over.
-        let assign = self.bianca.post(self.path("/assign"), json!({"agent": self.hanna.id})).await;
+        let assign = self
+            .bianca
+            .post(self.path("/assign"), json!({"agent": self.hanna.id}))
+            .await;
         assert_eq!(assign.status, 200, "{}", assign.body);
-        self.hear("ticket_moved", |f| f["action"] == "assigned").await;
+        self.hear("ticket_moved", |f| f["action"] == "assigned")
+            .await;
         assert_eq!(bianca.open(&t, false).await["claimed"], true);
         self.hear_presence("claimed", "Bianca").await;
         assert_eq!(hanna.open(&t, true).await["claimed"], true);
@@ -386,34 +548,71 @@ impl Floor {
         assert_eq!(bianca.recv_type("claim_lost").await["reason"], "forced");
 
         // Force-released by Bianca.
-        bianca.send(json!({"type": "force_release", "ticket": t})).await;
-        self.hear("presence", |f| f["change"]["kind"] == "released" && f["change"]["reason"] == "forced")
+        bianca
+            .send(json!({"type": "force_release", "ticket": t}))
             .await;
+        self.hear("presence", |f| {
+            f["change"]["kind"] == "released" && f["change"]["reason"] == "forced"
+        })
+        .await;
         assert_eq!(hanna.recv_type("claim_lost").await["reason"], "forced");
 
         // The customer writes (drafts become outdated), Hanna replies, schedules and cancels.
         let customer = json!({"kind": "customer", "body": "Still burning"});
-        assert_eq!(self.admin.post(self.path("/messages"), customer).await.status, 200);
-        self.hear("message", |f| f["message"]["kind"] == "customer").await;
+        assert_eq!(
+            self.admin
+                .post(self.path("/messages"), customer)
+                .await
+                .status,
+            200
+        );
+        self.hear("message", |f| f["message"]["kind"] == "customer")
+            .await;
         self.hear("draft", |f| f["outdated"] == true).await;
         let reply = json!({"kind": "reply", "body": "On our way"});
-        assert_eq!(self.hanna.post(self.path("/messages"), reply).await.status, 200);
-        self.hear("message", |f| f["message"]["kind"] == "reply").await;
+        assert_eq!(
+            self.hanna.post(self.path("/messages"), reply).await.status,
+            200
+        );
+        self.hear("message", |f| f["message"]["kind"] == "reply")
+            .await;
         let later = json!({"kind": "reply", "body": "Fixed?", "send_at": "2099-01-01T00:00:00Z"});
         let scheduled = self.hanna.post(self.path("/messages"), later).await;
         assert_eq!(scheduled.body["state"], "scheduled", "{}", scheduled.body);
-        self.hear("message", |f| f["message"]["state"] == "scheduled").await;
+        self.hear("message", |f| f["message"]["state"] == "scheduled")
+            .await;
         let cancel = format!("/messages/{}", scheduled.body["id"].as_str().unwrap());
         assert_eq!(self.hanna.delete(self.path(&cancel)).await.status, 204);
         self.hear("message_removed", |_| true).await;
 
         // Edit, resolve, reopen.
-        assert_eq!(self.bianca.patch(self.path(""), json!({"tags": ["fire"]})).await.status, 200);
-        self.hear("ticket", |f| f["change"]["action"] == "updated").await;
-        assert_eq!(self.bianca.post(self.path("/resolve"), json!({})).await.status, 200);
-        self.hear("ticket_moved", |f| f["action"] == "resolved").await;
-        assert_eq!(self.bianca.post(self.path("/reopen"), json!({})).await.status, 200);
-        self.hear("ticket", |f| f["change"]["action"] == "status_changed").await;
+        assert_eq!(
+            self.bianca
+                .patch(self.path(""), json!({"tags": ["fire"]}))
+                .await
+                .status,
+            200
+        );
+        self.hear("ticket", |f| f["change"]["action"] == "updated")
+            .await;
+        assert_eq!(
+            self.bianca
+                .post(self.path("/resolve"), json!({}))
+                .await
+                .status,
+            200
+        );
+        self.hear("ticket_moved", |f| f["action"] == "resolved")
+            .await;
+        assert_eq!(
+            self.bianca
+                .post(self.path("/reopen"), json!({}))
+                .await
+                .status,
+            200
+        );
+        self.hear("ticket", |f| f["change"]["action"] == "status_changed")
+            .await;
 
         // Both close it; a last note mentions the blind again.
         hanna.send(json!({"type": "close", "ticket": t})).await;
@@ -421,9 +620,20 @@ impl Floor {
         bianca.send(json!({"type": "close", "ticket": t})).await;
         self.hear_presence("viewer_left", "Bianca").await;
         let body = format!("done, {}", handles.join(" "));
-        let last = self.bianca.post(self.path("/messages"), json!({"kind": "note", "body": body})).await;
+        let last = self
+            .bianca
+            .post(
+                self.path("/messages"),
+                json!({"kind": "note", "body": body}),
+            )
+            .await;
         assert_eq!(last.status, 200, "{}", last.body);
-        self.hear("message", |f| f["message"]["body"].as_str().is_some_and(|b| b.starts_with("done"))).await;
+        self.hear("message", |f| {
+            f["message"]["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("done"))
+        })
+        .await;
         hang_up(bianca).await;
         hang_up(hanna).await;
     }
@@ -432,7 +642,12 @@ impl Floor {
 impl Blind {
     async fn new(f: &Floor, handle: &'static str, role: &str, inboxes: &[&str]) -> Blind {
         let api = f.server.agent(&f.admin, handle, role, inboxes).await;
-        Blind { handle, api, light: role == "light", tabs: Vec::new() }
+        Blind {
+            handle,
+            api,
+            light: role == "light",
+            tabs: Vec::new(),
+        }
     }
 
     /// A new tab of this agent (subscribed to `inbox`, if given).
@@ -448,7 +663,11 @@ impl Blind {
     /// How many of its notifications are about `ticket`.
     async fn notifications_about(&self, ticket: &str) -> usize {
         let list = self.api.get("/api/me/notifications").await.body;
-        list.as_array().unwrap().iter().filter(|n| n["ticket"]["id"] == ticket).count()
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["ticket"]["id"] == ticket)
+            .count()
     }
 
     /// What the agent may still try on the ticket from each tab: `subscribe`
@@ -459,9 +678,18 @@ impl Blind {
             for (reference, frame) in [
                 ("subscribe", json!({"type": "subscribe", "inbox": inbox})),
                 ("open", json!({"type": "open", "ticket": ticket})),
-                ("take_over", json!({"type": "open", "ticket": ticket, "take_over": true})),
-                ("draft", json!({"type": "draft", "ticket": ticket, "kind": "note", "body": "psst"})),
-                ("force_release", json!({"type": "force_release", "ticket": ticket})),
+                (
+                    "take_over",
+                    json!({"type": "open", "ticket": ticket, "take_over": true}),
+                ),
+                (
+                    "draft",
+                    json!({"type": "draft", "ticket": ticket, "kind": "note", "body": "psst"}),
+                ),
+                (
+                    "force_release",
+                    json!({"type": "force_release", "ticket": ticket}),
+                ),
                 ("close", json!({"type": "close", "ticket": ticket})),
                 ("hide", json!({"type": "visibility", "hidden": true})),
                 ("show", json!({"type": "visibility", "hidden": false})),
@@ -473,12 +701,22 @@ impl Blind {
             let frames = tab.sync().await;
             for reference in ["subscribe", "open", "take_over", "draft", "force_release"] {
                 let answer = frames.iter().find(|f| f["ref"] == reference);
-                assert_eq!(answer.map(|f| &f["code"]), Some(&json!("not_found")), "{reference}: {frames:?}");
+                assert_eq!(
+                    answer.map(|f| &f["code"]),
+                    Some(&json!("not_found")),
+                    "{reference}: {frames:?}"
+                );
             }
             assert_eq!(frames.len(), 5, "only the five errors: {frames:?}");
-            assert!(!frames.iter().any(|f| f.to_string().contains(ticket)), "{frames:?}");
+            assert!(
+                !frames.iter().any(|f| f.to_string().contains(ticket)),
+                "{frames:?}"
+            );
         }
-        assert_eq!(self.api.get(format!("/api/tickets/{ticket}")).await.status, 404);
+        assert_eq!(
+            self.api.get(format!("/api/tickets/{ticket}")).await.status,
+            404
+        );
     }
 
     /// The sentinel: a ping on each tab, and every frame up to its pong; none
@@ -488,8 +726,15 @@ impl Blind {
     async fn assert_heard_nothing_of(&mut self, ticket: &str) {
         for (i, tab) in self.tabs.iter_mut().enumerate() {
             let frames = tab.sync().await;
-            let leaks: Vec<&Value> = frames.iter().filter(|f| f.to_string().contains(ticket)).collect();
-            assert!(leaks.is_empty(), "{} (tab {i}) heard of the ticket: {leaks:#?}", self.handle);
+            let leaks: Vec<&Value> = frames
+                .iter()
+                .filter(|f| f.to_string().contains(ticket))
+                .collect();
+            assert!(
+                leaks.is_empty(),
+                "{} (tab {i}) heard of the ticket: {leaks:#?}",
+                self.handle
+            );
         }
     }
 }
@@ -498,12 +743,17 @@ impl Blind {
 /// the types of the frames that named `ticket`, in order.
 async fn revocation_frames(tab: &mut Ws, ticket: &str) -> Vec<String> {
     let mut frames = Vec::new();
-    while frames.last().is_none_or(|f: &Value| f["type"] != "access_revoked") {
+    while frames
+        .last()
+        .is_none_or(|f: &Value| f["type"] != "access_revoked")
+    {
         frames.push(tab.recv().await);
     }
     frames.extend(tab.sync().await);
     let naming = frames.iter().filter(|f| f.to_string().contains(ticket));
-    naming.map(|f| f["type"].as_str().unwrap().to_owned()).collect()
+    naming
+        .map(|f| f["type"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Asserts that no presence change the witness heard was caused by or about `agent`.
@@ -545,11 +795,25 @@ async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
     let mut f = floor().await;
     let (sales, ticket) = (f.sales.clone(), f.ticket.clone());
     let mut sam = Blind::new(&f, "sam", "agent", &[&sales]).await;
-    assert_eq!(f.bianca.post(f.path("/shares"), json!({"agent": sam.api.id})).await.status, 200);
-    assert_eq!(f.bianca.post(f.path("/followers"), json!({"agent": sam.api.id})).await.status, 200);
+    assert_eq!(
+        f.bianca
+            .post(f.path("/shares"), json!({"agent": sam.api.id}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        f.bianca
+            .post(f.path("/followers"), json!({"agent": sam.api.id}))
+            .await
+            .status,
+        200
+    );
     let viewing = sam.tab(&f.server, None).await;
     assert_eq!(viewing.open(&ticket, false).await["claimed"], true);
-    viewing.send(json!({"type": "draft", "ticket": ticket, "kind": "reply", "body": "Sales here"})).await;
+    viewing
+        .send(json!({"type": "draft", "ticket": ticket, "kind": "reply", "body": "Sales here"}))
+        .await;
     sam.tab(&f.server, Some(&sales)).await;
     f.hear_presence("claimed", "Sam").await;
     f.hear("draft", |d| d["agent"]["name"] == "Sam").await;
@@ -558,15 +822,27 @@ async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
         tab.sync().await;
     }
 
-    assert_eq!(f.bianca.delete(f.path(&format!("/shares/{}", sam.api.id))).await.status, 204);
+    assert_eq!(
+        f.bianca
+            .delete(f.path(&format!("/shares/{}", sam.api.id)))
+            .await
+            .status,
+        204
+    );
     // The tab that had it open hears exactly this; the other tab only the notification.
-    assert_eq!(revocation_frames(&mut sam.tabs[0], &ticket).await, ["notification", "access_revoked"]);
+    assert_eq!(
+        revocation_frames(&mut sam.tabs[0], &ticket).await,
+        ["notification", "access_revoked"]
+    );
     let other: Vec<Value> = sam.tabs[1].sync().await;
     assert_eq!(other.len(), 1, "{other:?}");
     assert_eq!(other[0]["notification"]["kind"], "unshared");
     let released = f.hear_presence("released", "Sam").await;
     assert_eq!(
-        (&released["change"]["reason"], &released["change"]["by"]["name"]),
+        (
+            &released["change"]["reason"],
+            &released["change"]["by"]["name"]
+        ),
         (&json!("revoked"), &json!("Bianca"))
     );
     f.hear_presence("viewer_left", "Sam").await;
@@ -576,7 +852,11 @@ async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
     let notified = sam.notifications_about(&ticket).await;
     f.work(&[&sam]).await;
     sam.assert_heard_nothing_of(&ticket).await;
-    assert_eq!(sam.notifications_about(&ticket).await, notified, "a blind follower gets no updates");
+    assert_eq!(
+        sam.notifications_about(&ticket).await,
+        notified,
+        "a blind follower gets no updates"
+    );
     assert_no_presence_of(&f.heard, &sam.api);
 }
 
@@ -589,25 +869,44 @@ async fn after_losing_its_membership_an_agent_hears_nothing_more_of_the_ticket()
     let mut f = floor().await;
     let (support, sales, ticket) = (f.support.clone(), f.sales.clone(), f.ticket.clone());
     let mut mona = Blind::new(&f, "mona", "agent", &[&support]).await;
-    assert_eq!(f.bianca.post(f.path("/followers"), json!({"agent": mona.api.id})).await.status, 200);
+    assert_eq!(
+        f.bianca
+            .post(f.path("/followers"), json!({"agent": mona.api.id}))
+            .await
+            .status,
+        200
+    );
     let tab = mona.tab(&f.server, Some(&support)).await;
     assert_eq!(tab.open(&ticket, false).await["claimed"], true);
-    tab.send(json!({"type": "draft", "ticket": ticket, "kind": "note", "body": "call her"})).await;
+    tab.send(json!({"type": "draft", "ticket": ticket, "kind": "note", "body": "call her"}))
+        .await;
     f.hear_presence("claimed", "Mona").await;
     f.hear("draft", |d| d["agent"]["name"] == "Mona").await;
     mona.tabs[0].sync().await; // everything before the revocation
 
-    let patch = f.admin.patch(format!("/api/agents/{}", mona.api.id), json!({"inboxes": [sales]})).await;
+    let patch = f
+        .admin
+        .patch(
+            format!("/api/agents/{}", mona.api.id),
+            json!({"inboxes": [sales]}),
+        )
+        .await;
     assert_eq!(patch.status, 200, "{}", patch.body);
     let tab = &mut mona.tabs[0];
     let mut frames = Vec::new();
-    while frames.last().is_none_or(|f: &Value| f["type"] != "access_revoked") {
+    while frames
+        .last()
+        .is_none_or(|f: &Value| f["type"] != "access_revoked")
+    {
         frames.push(tab.recv().await);
     }
     frames.extend(tab.sync().await);
     let types: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["error", "access_revoked"], "{frames:?}");
-    assert_eq!(frames[0]["code"], "forbidden", "the subscription of Support ended");
+    assert_eq!(
+        frames[0]["code"], "forbidden",
+        "the subscription of Support ended"
+    );
     let released = f.hear_presence("released", "Mona").await;
     assert_eq!(released["change"]["reason"], "revoked");
     assert!(released["change"].get("by").is_none(), "{released}");
@@ -619,6 +918,10 @@ async fn after_losing_its_membership_an_agent_hears_nothing_more_of_the_ticket()
     let notified = mona.notifications_about(&ticket).await;
     f.work(&[&mona]).await;
     mona.assert_heard_nothing_of(&ticket).await;
-    assert_eq!(mona.notifications_about(&ticket).await, notified, "a blind follower gets no updates");
+    assert_eq!(
+        mona.notifications_about(&ticket).await,
+        notified,
+        "a blind follower gets no updates"
+    );
     assert_no_presence_of(&f.heard, &mona.api);
 }

@@ -38,17 +38,27 @@ impl Driver {
             eprintln!("\n\n!!!!! SKIPPED: {message} !!!!!\n");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let deadline = Instant::now() + LOAD;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start listening"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Some(driver)
@@ -69,14 +79,21 @@ impl Driver {
             "--disable-sync",
             "--window-size=1280,860",
         ];
-        capabilities.insert("goog:chromeOptions".into(), json!({"binary": CHROMIUM, "args": args}));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": CHROMIUM, "args": args}),
+        );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(capabilities)
             .connect(&self.url)
             .await
             .expect("a browser session");
-        Browser { client, name, shots: 0 }
+        Browser {
+            client,
+            name,
+            shots: 0,
+        }
     }
 }
 
@@ -98,9 +115,22 @@ impl Browser {
     /// Opens the console and signs in; waits for the live socket.
     async fn sign_in(&self, server: &TestServer, login: &str) {
         self.client.goto(&server.url("/")).await.unwrap();
-        self.client.wait().at_most(LOAD).for_element(Locator::Css("#login-name")).await.unwrap();
-        self.find("#login-name").await.send_keys(login).await.unwrap();
-        self.find("#login-password").await.send_keys("pw").await.unwrap();
+        self.client
+            .wait()
+            .at_most(LOAD)
+            .for_element(Locator::Css("#login-name"))
+            .await
+            .unwrap();
+        self.find("#login-name")
+            .await
+            .send_keys(login)
+            .await
+            .unwrap();
+        self.find("#login-password")
+            .await
+            .send_keys("pw")
+            .await
+            .unwrap();
         self.find("#login-submit").await.click().await.unwrap();
         self.until_present(
             LOAD,
@@ -111,11 +141,19 @@ impl Browser {
     }
 
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{}: no {css}: {e}", self.name))
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no {css}: {e}", self.name))
     }
 
     async fn exists(&self, css: &str) -> bool {
-        !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty()
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
     }
 
     async fn text(&self, css: &str) -> String {
@@ -124,7 +162,12 @@ impl Browser {
 
     /// The text content, shown or not (WebDriver's text is empty for hidden elements).
     async fn content(&self, css: &str) -> String {
-        self.find(css).await.prop("textContent").await.unwrap().unwrap_or_default()
+        self.find(css)
+            .await
+            .prop("textContent")
+            .await
+            .unwrap()
+            .unwrap_or_default()
     }
 
     /// Waits until `check` holds, polling the page; fails after `within`.
@@ -137,7 +180,11 @@ impl Browser {
         while !check(self).await {
             if Instant::now() > deadline {
                 let path = self.screenshot_named("failed").await;
-                panic!("{}: not {what} within {within:?} (screenshot {})", self.name, path.display());
+                panic!(
+                    "{}: not {what} within {within:?} (screenshot {})",
+                    self.name,
+                    path.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -148,7 +195,8 @@ impl Browser {
     }
 
     async fn until_absent(&self, within: Duration, what: &str, css: &str) {
-        self.until(within, what, |b| async move { !b.exists(css).await }).await;
+        self.until(within, what, |b| async move { !b.exists(css).await })
+            .await;
     }
 
     async fn screenshot(&mut self, step: &str) {
@@ -173,7 +221,10 @@ impl Browser {
             Object.defineProperty(document, 'visibilityState', {value: hidden ? 'hidden' : 'visible', configurable: true});
             Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});
             document.dispatchEvent(new Event('visibilitychange'));";
-        self.client.execute(script, vec![Value::Bool(hidden)]).await.unwrap();
+        self.client
+            .execute(script, vec![Value::Bool(hidden)])
+            .await
+            .unwrap();
     }
 }
 
@@ -193,10 +244,24 @@ async fn office() -> Office {
     let settings = json!({"hidden_release_s": 1, "reconnect_grace_s": 60});
     assert_eq!(admin.patch("/api/settings", settings).await.status, 200);
     let mut tickets = Vec::new();
-    for subject in ["Printer on fire", "Refund for order 1042", "Password reset loops", "Invoice missing"] {
-        tickets.push(admin.create_ticket(&support, subject).await["id"].as_str().unwrap().to_owned());
+    for subject in [
+        "Printer on fire",
+        "Refund for order 1042",
+        "Password reset loops",
+        "Invoice missing",
+    ] {
+        tickets.push(
+            admin.create_ticket(&support, subject).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
-    Office { server, bianca, tickets }
+    Office {
+        server,
+        bianca,
+        tickets,
+    }
 }
 
 /// The list row of `ticket`.
@@ -206,17 +271,24 @@ fn row(ticket: &str) -> String {
 
 #[actix_web::test]
 async fn two_agents_work_one_inbox_in_real_browsers() {
-    let Some(driver) = Driver::start().await else { return };
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let office = office().await;
     let server = &office.server;
     let bianca_id = office.bianca.id.clone();
-    let (mut a, mut b) = (driver.browser("bianca").await, driver.browser("hanna").await);
+    let (mut a, mut b) = (
+        driver.browser("bianca").await,
+        driver.browser("hanna").await,
+    );
     a.sign_in(server, "bianca").await;
     b.sign_in(server, "hanna").await;
     assert_eq!(a.text("#me-name").await, "Bianca");
     let t1 = row(&office.tickets[0]);
-    a.until_present(LOAD, "listing the pending tickets", &t1).await;
-    b.until_present(LOAD, "listing the pending tickets", &t1).await;
+    a.until_present(LOAD, "listing the pending tickets", &t1)
+        .await;
+    b.until_present(LOAD, "listing the pending tickets", &t1)
+        .await;
     b.screenshot("pending-list").await;
 
     // A opens a ticket: B's list shows A's badge within 2 s.
@@ -224,63 +296,116 @@ async fn two_agents_work_one_inbox_in_real_browsers() {
     let view = format!("#ticket-view[data-ticket-id='{}']", office.tickets[0]);
     a.until_present(LOAD, "showing the ticket", &view).await;
     let badge = format!("{t1} .badge.holder[data-agent='{bianca_id}']");
-    b.until_present(LIVE, "showing Bianca's badge", &badge).await;
+    b.until_present(LIVE, "showing Bianca's badge", &badge)
+        .await;
     a.screenshot("working-on-ticket").await;
     b.screenshot("sees-bianca-badge").await;
 
     // B force-releases through the "x", confirming a question that names the holder; A is told.
-    b.find(&format!("{t1} button.force-release")).await.click().await.unwrap();
-    b.until_present(LIVE, "asking to confirm", "#confirm-dialog[open]").await;
-    assert!(b.text("#confirm-text").await.contains("Bianca"), "the confirmation names the holder");
+    b.find(&format!("{t1} button.force-release"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until_present(LIVE, "asking to confirm", "#confirm-dialog[open]")
+        .await;
+    assert!(
+        b.text("#confirm-text").await.contains("Bianca"),
+        "the confirmation names the holder"
+    );
     b.screenshot("confirm-force-release").await;
     b.find("#confirm-ok").await.click().await.unwrap();
-    a.until_present(LIVE, "showing the claim-lost banner", "#claim-lost-banner:not([hidden])").await;
-    assert!(a.text("#claim-lost-banner").await.contains("Hanna"), "the banner says who");
-    b.until_absent(LIVE, "dropping Bianca's badge", &badge).await;
+    a.until_present(
+        LIVE,
+        "showing the claim-lost banner",
+        "#claim-lost-banner:not([hidden])",
+    )
+    .await;
+    assert!(
+        a.text("#claim-lost-banner").await.contains("Hanna"),
+        "the banner says who"
+    );
+    b.until_absent(LIVE, "dropping Bianca's badge", &badge)
+        .await;
     a.screenshot("claim-lost").await;
 
     // A claims it again, then closes its window: B sees the release at once (grace is 60 s).
     a.find("#back").await.click().await.unwrap();
     a.until_present(LIVE, "back on the list", &t1).await;
     a.find(&t1).await.click().await.unwrap();
-    b.until_present(LIVE, "showing Bianca's badge again", &badge).await;
+    b.until_present(LIVE, "showing Bianca's badge again", &badge)
+        .await;
     let spare = a.client.new_window(true).await.unwrap();
     a.client.close_window().await.unwrap();
-    b.until_absent(LIVE, "releasing the closed window's claim", &badge).await;
+    b.until_absent(LIVE, "releasing the closed window's claim", &badge)
+        .await;
     b.screenshot("released-on-close").await;
 
     // A hides its tab: dimmed at once, released after `hidden_release_s` (1 s).
     a.client.switch_to_window(spare.handle).await.unwrap();
     a.sign_in(server, "bianca").await;
     let t2 = row(&office.tickets[1]);
-    a.until_present(LOAD, "listing the pending tickets", &t2).await;
+    a.until_present(LOAD, "listing the pending tickets", &t2)
+        .await;
     a.find(&t2).await.click().await.unwrap();
     let badge2 = format!("{t2} .badge.holder[data-agent='{bianca_id}']");
-    b.until_present(LIVE, "showing Bianca's badge", &badge2).await;
+    b.until_present(LIVE, "showing Bianca's badge", &badge2)
+        .await;
     a.set_hidden(true).await;
     let dimmed = format!("{t2} .badge[data-agent='{bianca_id}'].dimmed");
-    b.until_present(LIVE, "dimming Bianca's badge", &dimmed).await;
+    b.until_present(LIVE, "dimming Bianca's badge", &dimmed)
+        .await;
     b.screenshot("bianca-hidden").await;
     let hidden_at = Instant::now();
-    b.until_absent(LIVE + LIVE, "releasing the hidden tab's claim", &badge2).await;
-    assert!(hidden_at.elapsed() >= Duration::from_millis(500), "released only after the grace");
+    b.until_absent(LIVE + LIVE, "releasing the hidden tab's claim", &badge2)
+        .await;
+    assert!(
+        hidden_at.elapsed() >= Duration::from_millis(500),
+        "released only after the grace"
+    );
     b.screenshot("hidden-released").await;
     a.set_hidden(false).await;
 
     // A writes an internal note mentioning B: B's bell count goes up.
     assert_eq!(b.content("#bell-count").await, "0");
-    a.until_present(LIVE, "showing the composer", "#composer-body").await;
-    a.find("#composer [data-mode='note']").await.click().await.unwrap();
-    a.find("#composer-body").await.send_keys("Can you check the refund? @hanna ").await.unwrap();
+    a.until_present(LIVE, "showing the composer", "#composer-body")
+        .await;
+    a.find("#composer [data-mode='note']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    a.find("#composer-body")
+        .await
+        .send_keys("Can you check the refund? @hanna ")
+        .await
+        .unwrap();
     a.find("#send").await.click().await.unwrap();
-    b.until(LIVE, "counting the mention", |b| async move { b.content("#bell-count").await == "1" }).await;
-    a.until_present(LIVE, "showing the note", "#messages .message[data-kind='note']").await;
+    b.until(LIVE, "counting the mention", |b| async move {
+        b.content("#bell-count").await == "1"
+    })
+    .await;
+    a.until_present(
+        LIVE,
+        "showing the note",
+        "#messages .message[data-kind='note']",
+    )
+    .await;
     a.screenshot("note-sent").await;
     b.screenshot("bell-rang").await;
 
     // A accepts the ticket: it leaves B's Pending tab live (a moved row stays briefly, marked).
-    a.find("button[data-action='accept']").await.click().await.unwrap();
-    b.until_absent(LIVE, "moving the accepted ticket out of Pending", &format!("{t2}:not(.moved)")).await;
+    a.find("button[data-action='accept']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until_absent(
+        LIVE,
+        "moving the accepted ticket out of Pending",
+        &format!("{t2}:not(.moved)"),
+    )
+    .await;
     b.screenshot("accepted-moved-out").await;
 
     a.client.close().await.unwrap();

@@ -26,9 +26,22 @@ async fn floor_with(extra: &str) -> Floor {
     let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
     let mut tickets = Vec::new();
     for subject in ["One", "Two", "Three"] {
-        tickets.push(admin.create_ticket(&inbox, subject).await["id"].as_str().unwrap().to_owned());
+        tickets.push(
+            admin.create_ticket(&inbox, subject).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
-    Floor { server, admin, inbox, tickets, bianca, hanna, lena }
+    Floor {
+        server,
+        admin,
+        inbox,
+        tickets,
+        bianca,
+        hanna,
+        lena,
+    }
 }
 
 async fn floor() -> Floor {
@@ -63,17 +76,31 @@ fn claim_agent(frame: &Value) -> Option<&str> {
 }
 
 fn viewer_names(presence: &Value) -> Vec<String> {
-    presence["viewers"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect()
+    presence["viewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[actix_web::test]
 async fn opening_claims_and_every_subscriber_sees_it() {
     let f = floor().await;
-    let mut observers = vec![f.tab(&f.hanna).await, f.tab(&f.lena).await, f.tab(&f.admin).await];
+    let mut observers = vec![
+        f.tab(&f.hanna).await,
+        f.tab(&f.lena).await,
+        f.tab(&f.admin).await,
+    ];
     let mut bianca = f.tab(&f.bianca).await;
-    bianca.send(json!({"type": "open", "ticket": f.tickets[0], "ref": "o1"})).await;
+    bianca
+        .send(json!({"type": "open", "ticket": f.tickets[0], "ref": "o1"}))
+        .await;
     let opened = bianca.recv_type("opened").await;
-    assert_eq!((opened["ref"].as_str(), opened["claimed"].as_bool()), (Some("o1"), Some(true)));
+    assert_eq!(
+        (opened["ref"].as_str(), opened["claimed"].as_bool()),
+        (Some("o1"), Some(true))
+    );
     assert_eq!(claim_agent(&opened["presence"]), Some("Bianca"));
     for ws in &mut observers {
         let frame = ws.presence("claimed").await;
@@ -102,15 +129,23 @@ async fn switching_releases_the_previous_ticket_and_close_releases() {
     // Two tickets' frames may interleave.
     let [released, claimed] = presences(&mut observer, ["released", "claimed"]).await;
     assert_eq!(
-        (released["ticket"].as_str(), released["change"]["reason"].as_str()),
+        (
+            released["ticket"].as_str(),
+            released["change"]["reason"].as_str()
+        ),
         (Some(f.tickets[0].as_str()), Some("switched"))
     );
     assert_eq!(released["claim"], Value::Null);
     assert_eq!(claimed["ticket"], f.tickets[1].as_str());
-    bianca.send(json!({"type": "close", "ticket": f.tickets[1]})).await;
+    bianca
+        .send(json!({"type": "close", "ticket": f.tickets[1]}))
+        .await;
     let closed = observer.presence("released").await;
     assert_eq!(
-        (closed["ticket"].as_str(), closed["change"]["reason"].as_str()),
+        (
+            closed["ticket"].as_str(),
+            closed["change"]["reason"].as_str()
+        ),
         (Some(f.tickets[1].as_str()), Some("closed"))
     );
 }
@@ -122,7 +157,8 @@ async fn a_late_subscriber_gets_every_current_claim_and_viewer() {
     bianca.open(&f.tickets[0], false).await;
     let mut lena = f.tab(&f.lena).await;
     lena.open(&f.tickets[0], false).await;
-    lena.send(json!({"type": "visibility", "hidden": true})).await;
+    lena.send(json!({"type": "visibility", "hidden": true}))
+        .await;
     let mut hanna_tab = f.tab(&f.hanna).await;
     hanna_tab.open(&f.tickets[2], false).await;
     lena.sync().await;
@@ -160,7 +196,9 @@ async fn a_client_close_releases_at_once() {
 #[actix_web::test]
 async fn a_vanished_socket_keeps_its_claim_for_the_grace_period_then_releases() {
     let f = floor().await;
-    f.admin.patch("/api/settings", json!({"reconnect_grace_s": 0.6})).await;
+    f.admin
+        .patch("/api/settings", json!({"reconnect_grace_s": 0.6}))
+        .await;
     let mut observer = f.tab(&f.hanna).await;
     let bianca = f.tab(&f.bianca).await;
     let mut bianca = bianca;
@@ -170,7 +208,11 @@ async fn a_vanished_socket_keeps_its_claim_for_the_grace_period_then_releases() 
     drop(bianca); // no close frame
     let released = observer.presence("released").await;
     assert_eq!(released["change"]["reason"], "disconnected");
-    assert!(vanished.elapsed() >= Duration::from_millis(500), "released after {:?}", vanished.elapsed());
+    assert!(
+        vanished.elapsed() >= Duration::from_millis(500),
+        "released after {:?}",
+        vanished.elapsed()
+    );
 }
 
 #[actix_web::test]
@@ -184,15 +226,26 @@ async fn a_resume_within_the_grace_period_keeps_the_claim() {
     drop(bianca);
 
     let mut again = Ws::connect(&f.server).await;
-    again.send(json!({"type": "hello", "token": f.bianca.token, "resume": welcome["session"]})).await;
+    again
+        .send(json!({"type": "hello", "token": f.bianca.token, "resume": welcome["session"]}))
+        .await;
     assert_eq!(again.recv().await["resumed"], true);
     let snapshot = again.recv_type("snapshot").await;
-    assert_eq!(claim_agent(&snapshot["presence"][0]), Some("Bianca"), "{snapshot}");
+    assert_eq!(
+        claim_agent(&snapshot["presence"][0]),
+        Some("Bianca"),
+        "{snapshot}"
+    );
     // Nothing was released meanwhile: the observer's next presence frame is the close below.
-    again.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
+    again
+        .send(json!({"type": "close", "ticket": f.tickets[0]}))
+        .await;
     let next = observer.recv_type("presence").await;
     assert_eq!(
-        (next["change"]["kind"].as_str(), next["change"]["reason"].as_str()),
+        (
+            next["change"]["kind"].as_str(),
+            next["change"]["reason"].as_str()
+        ),
         (Some("released"), Some("closed"))
     );
 }
@@ -201,13 +254,21 @@ async fn a_resume_within_the_grace_period_keeps_the_claim() {
 async fn leaving_or_changing_inbox_releases() {
     let f = floor().await;
     let sales = f.admin.create_inbox("Sales").await;
-    f.admin.patch(&format!("/api/agents/{}", f.bianca.id), json!({"inboxes": [f.inbox, sales]})).await;
+    f.admin
+        .patch(
+            &format!("/api/agents/{}", f.bianca.id),
+            json!({"inboxes": [f.inbox, sales]}),
+        )
+        .await;
     let mut observer = f.tab(&f.hanna).await;
     let mut bianca = f.tab(&f.bianca).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     bianca.send(json!({"type": "leave"})).await;
-    assert_eq!(observer.presence("released").await["change"]["reason"], "left");
+    assert_eq!(
+        observer.presence("released").await["change"]["reason"],
+        "left"
+    );
 
     bianca.subscribe(&f.inbox).await;
     bianca.open(&f.tickets[1], false).await;
@@ -215,57 +276,94 @@ async fn leaving_or_changing_inbox_releases() {
     bianca.subscribe(&sales).await;
     let released = observer.presence("released").await;
     assert_eq!(
-        (released["ticket"].as_str(), released["change"]["reason"].as_str()),
+        (
+            released["ticket"].as_str(),
+            released["change"]["reason"].as_str()
+        ),
         (Some(f.tickets[1].as_str()), Some("inbox_changed"))
     );
     // Leaving also ended the subscription: Support frames no longer reach the tab.
-    f.admin.create_ticket(&f.inbox, "not for bianca's tab").await;
-    assert!(bianca.sync().await.iter().all(|frame| frame["type"] != "ticket"));
+    f.admin
+        .create_ticket(&f.inbox, "not for bianca's tab")
+        .await;
+    assert!(
+        bianca
+            .sync()
+            .await
+            .iter()
+            .all(|frame| frame["type"] != "ticket")
+    );
 }
 
 #[actix_web::test]
 async fn a_tab_hidden_too_long_releases_and_presence_dims_it() {
     let f = floor().await;
-    f.admin.patch("/api/settings", json!({"hidden_release_s": 0.3})).await;
+    f.admin
+        .patch("/api/settings", json!({"hidden_release_s": 0.3}))
+        .await;
     let mut observer = f.tab(&f.hanna).await;
     let mut bianca = f.tab(&f.bianca).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
-    bianca.send(json!({"type": "visibility", "hidden": true})).await;
+    bianca
+        .send(json!({"type": "visibility", "hidden": true}))
+        .await;
     let hidden = observer.presence("viewer_hidden").await;
     assert_eq!(hidden["viewers"][0]["hidden"], true);
     let released = observer.presence("released").await;
     assert_eq!(released["change"]["reason"], "hidden");
-    assert_eq!(viewer_names(&released), ["Bianca"], "the hidden tab still views");
-    bianca.send(json!({"type": "visibility", "hidden": false})).await;
-    assert_eq!(observer.presence("viewer_shown").await["viewers"][0]["hidden"], false);
+    assert_eq!(
+        viewer_names(&released),
+        ["Bianca"],
+        "the hidden tab still views"
+    );
+    bianca
+        .send(json!({"type": "visibility", "hidden": false}))
+        .await;
+    assert_eq!(
+        observer.presence("viewer_shown").await["viewers"][0]["hidden"],
+        false
+    );
 }
 
 #[actix_web::test]
 async fn a_ticket_opened_in_a_hidden_tab_is_released_in_time_too() {
     let f = floor().await;
-    f.admin.patch("/api/settings", json!({"hidden_release_s": 0.3})).await;
+    f.admin
+        .patch("/api/settings", json!({"hidden_release_s": 0.3}))
+        .await;
     let mut observer = f.tab(&f.hanna).await;
     let mut bianca = f.tab(&f.bianca).await;
-    bianca.send(json!({"type": "visibility", "hidden": true})).await;
+    bianca
+        .send(json!({"type": "visibility", "hidden": true}))
+        .await;
     bianca.sync().await;
     tokio::time::sleep(Duration::from_millis(500)).await; // the hide's own timer has run out
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
-    assert_eq!(observer.presence("released").await["change"]["reason"], "hidden");
+    assert_eq!(
+        observer.presence("released").await["change"]["reason"],
+        "hidden"
+    );
 }
 
 #[actix_web::test]
 async fn a_tab_shown_again_in_time_keeps_its_claim() {
     let f = floor().await;
-    f.admin.patch("/api/settings", json!({"hidden_release_s": 0.4})).await;
+    f.admin
+        .patch("/api/settings", json!({"hidden_release_s": 0.4}))
+        .await;
     let mut observer = f.tab(&f.hanna).await;
     let mut bianca = f.tab(&f.bianca).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
-    bianca.send(json!({"type": "visibility", "hidden": true})).await;
+    bianca
+        .send(json!({"type": "visibility", "hidden": true}))
+        .await;
     observer.presence("viewer_hidden").await;
-    bianca.send(json!({"type": "visibility", "hidden": false})).await;
+    bianca
+        .send(json!({"type": "visibility", "hidden": false}))
+        .await;
     observer.presence("viewer_shown").await;
     observer.silent_for(Duration::from_millis(800)).await;
     let detail = f.hanna.get(&format!("/api/tickets/{}", f.tickets[0])).await;
@@ -281,7 +379,9 @@ async fn force_release_and_take_over_tell_the_holder_and_are_history() {
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
 
-    hanna.send(json!({"type": "force_release", "ticket": f.tickets[0]})).await;
+    hanna
+        .send(json!({"type": "force_release", "ticket": f.tickets[0]}))
+        .await;
     let lost = bianca.recv_type("claim_lost").await;
     assert_eq!(
         lost,
@@ -289,7 +389,10 @@ async fn force_release_and_take_over_tell_the_holder_and_are_history() {
     );
     let released = observer.presence("released").await;
     assert_eq!(
-        (released["change"]["reason"].as_str(), released["change"]["by"]["name"].as_str()),
+        (
+            released["change"]["reason"].as_str(),
+            released["change"]["by"]["name"].as_str()
+        ),
         (Some("forced"), Some("Hanna"))
     );
     assert_eq!(released["change"]["agent"]["name"], "Bianca");
@@ -306,9 +409,17 @@ async fn force_release_and_take_over_tell_the_holder_and_are_history() {
     let claimed = observer.presence("claimed").await;
     assert_eq!(claim_agent(&claimed), Some("Hanna"));
 
-    let history = f.admin.get(&format!("/api/tickets/{}/history", f.tickets[0])).await;
-    let forced: Vec<&Value> =
-        history.body.as_array().unwrap().iter().filter(|e| e["action"] == "claim_forced").collect();
+    let history = f
+        .admin
+        .get(&format!("/api/tickets/{}/history", f.tickets[0]))
+        .await;
+    let forced: Vec<&Value> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "claim_forced")
+        .collect();
     assert_eq!(forced.len(), 2);
     for entry in forced {
         assert_eq!(entry["actor"]["name"], "Hanna");
@@ -338,9 +449,13 @@ async fn opening_a_held_ticket_views_it_read_only_and_light_agents_only_view() {
     let light = lena.open(&f.tickets[1], true).await;
     assert_eq!(light["claimed"], false);
     assert_eq!(light["presence"]["claim"], Value::Null);
-    lena.send(json!({"type": "force_release", "ticket": f.tickets[0], "ref": "x"})).await;
+    lena.send(json!({"type": "force_release", "ticket": f.tickets[0], "ref": "x"}))
+        .await;
     let refused = lena.recv_type("error").await;
-    assert_eq!((refused["code"].as_str(), refused["ref"].as_str()), (Some("forbidden"), Some("x")));
+    assert_eq!(
+        (refused["code"].as_str(), refused["ref"].as_str()),
+        (Some("forbidden"), Some("x"))
+    );
 }
 
 #[actix_web::test]
@@ -351,8 +466,14 @@ async fn tabs_of_one_agent_share_a_claim_without_flapping() {
     let mut second = f.tab(&f.bianca).await;
     first.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
-    assert_eq!(second.open(&f.tickets[0], false).await["claimed"], true, "the second tab shares the claim");
-    first.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
+    assert_eq!(
+        second.open(&f.tickets[0], false).await["claimed"],
+        true,
+        "the second tab shares the claim"
+    );
+    first
+        .send(json!({"type": "close", "ticket": f.tickets[0]}))
+        .await;
     first.sync().await; // the close reached the ticket before the second tab moves on
     // The claim stays until the second tab opens another ticket; two tabs then hold two tickets.
     second.open(&f.tickets[1], false).await;
@@ -361,7 +482,10 @@ async fn tabs_of_one_agent_share_a_claim_without_flapping() {
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 3 {
         let frame = observer.recv_type("presence").await;
-        let (ticket, kind) = (frame["ticket"].as_str().unwrap(), frame["change"]["kind"].as_str().unwrap());
+        let (ticket, kind) = (
+            frame["ticket"].as_str().unwrap(),
+            frame["change"]["kind"].as_str().unwrap(),
+        );
         match kind {
             "released" => {
                 assert_eq!(
@@ -377,9 +501,18 @@ async fn tabs_of_one_agent_share_a_claim_without_flapping() {
             _ => {}
         }
     }
-    let snapshot = Ws::hello(&f.server, &f.admin).await.0.subscribe(&f.inbox).await;
+    let snapshot = Ws::hello(&f.server, &f.admin)
+        .await
+        .0
+        .subscribe(&f.inbox)
+        .await;
     assert_eq!(
-        snapshot["presence"].as_array().unwrap().iter().filter(|p| claim_agent(p) == Some("Bianca")).count(),
+        snapshot["presence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| claim_agent(p) == Some("Bianca"))
+            .count(),
         2
     );
 }
@@ -400,24 +533,51 @@ async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
     ];
     for caller in [&f.hanna, &f.admin] {
         for (action, body) in &blocked {
-            let resp = caller.post(&format!("/api/tickets/{t}/{action}"), body.clone()).await;
-            assert_eq!((resp.status, resp.code()), (409, "ticket_claimed"), "{action}");
-            assert_eq!(resp.body["error"]["holder"], json!({"id": f.bianca.id, "name": "Bianca"}));
+            let resp = caller
+                .post(&format!("/api/tickets/{t}/{action}"), body.clone())
+                .await;
+            assert_eq!(
+                (resp.status, resp.code()),
+                (409, "ticket_claimed"),
+                "{action}"
+            );
+            assert_eq!(
+                resp.body["error"]["holder"],
+                json!({"id": f.bianca.id, "name": "Bianca"})
+            );
         }
-        let edit = caller.patch(&format!("/api/tickets/{t}"), json!({"subject": "mine"})).await;
+        let edit = caller
+            .patch(&format!("/api/tickets/{t}"), json!({"subject": "mine"}))
+            .await;
         assert_eq!(edit.code(), "ticket_claimed");
-        assert_eq!(caller.delete(&format!("/api/tickets/{t}")).await.code(), "ticket_claimed");
+        assert_eq!(
+            caller.delete(&format!("/api/tickets/{t}")).await.code(),
+            "ticket_claimed"
+        );
     }
-    let note =
-        f.hanna.post(&format!("/api/tickets/{t}/messages"), json!({"kind": "note", "body": "fyi"})).await;
+    let note = f
+        .hanna
+        .post(
+            &format!("/api/tickets/{t}/messages"),
+            json!({"kind": "note", "body": "fyi"}),
+        )
+        .await;
     assert_eq!(note.status, 200);
     let customer = f
         .admin
-        .post(&format!("/api/tickets/{t}/messages"), json!({"kind": "customer", "body": "hello?"}))
+        .post(
+            &format!("/api/tickets/{t}/messages"),
+            json!({"kind": "customer", "body": "hello?"}),
+        )
         .await;
     assert_eq!(customer.status, 200);
-    let own =
-        f.bianca.post(&format!("/api/tickets/{t}/messages"), json!({"kind": "reply", "body": "on it"})).await;
+    let own = f
+        .bianca
+        .post(
+            &format!("/api/tickets/{t}/messages"),
+            json!({"kind": "reply", "body": "on it"}),
+        )
+        .await;
     assert_eq!(own.status, 200, "the holder works freely");
     // The viewer got each message live.
     let kinds: Vec<String> = bianca
@@ -429,7 +589,10 @@ async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
         .collect();
     assert_eq!(kinds, ["note", "customer", "reply"]);
     let detail = f.admin.get(&format!("/api/tickets/{t}")).await;
-    assert_eq!(detail.body["status"], "pending", "refused mutations changed nothing");
+    assert_eq!(
+        detail.body["status"], "pending",
+        "refused mutations changed nothing"
+    );
 }
 
 #[actix_web::test]
@@ -443,7 +606,10 @@ async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
     observer.presence("viewer_joined").await;
     observer.presence("viewer_joined").await;
 
-    let resolved = f.bianca.post(&format!("/api/tickets/{}/resolve", f.tickets[0]), json!({})).await;
+    let resolved = f
+        .bianca
+        .post(&format!("/api/tickets/{}/resolve", f.tickets[0]), json!({}))
+        .await;
     assert_eq!(resolved.body["status"], "resolved");
     let moved = observer.recv_type("ticket_moved").await;
     assert_eq!(moved["action"], "resolved");
@@ -452,31 +618,68 @@ async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
     assert_eq!(moved["by"]["name"], "Bianca");
     let released = observer.presence("released").await;
     assert_eq!(released["change"]["reason"], "moved");
-    assert_eq!(released["change"].get("by"), None, "the holder moved it herself");
-    assert_eq!(hanna.recv_type("ticket_moved").await["note"], "Resolved by Bianca");
+    assert_eq!(
+        released["change"].get("by"),
+        None,
+        "the holder moved it herself"
+    );
+    assert_eq!(
+        hanna.recv_type("ticket_moved").await["note"],
+        "Resolved by Bianca"
+    );
     // Bianca resolved it herself: no claim_lost for her.
-    assert!(bianca.sync().await.iter().all(|fr| fr["type"] != "claim_lost"));
+    assert!(
+        bianca
+            .sync()
+            .await
+            .iter()
+            .all(|fr| fr["type"] != "claim_lost")
+    );
 
     bianca.open(&f.tickets[1], false).await;
-    f.bianca.post(&format!("/api/tickets/{}/assign", f.tickets[1]), json!({"agent": f.hanna.id})).await;
+    f.bianca
+        .post(
+            &format!("/api/tickets/{}/assign", f.tickets[1]),
+            json!({"agent": f.hanna.id}),
+        )
+        .await;
     let assigned = observer.recv_type("ticket_moved").await;
     assert_eq!(
         (assigned["action"].as_str(), assigned["note"].as_str()),
         (Some("assigned"), Some("Assigned to Hanna by Bianca"))
     );
     assert_eq!(assigned["to"]["agent"]["name"], "Hanna");
-    assert_eq!(observer.presence("released").await["change"]["reason"], "moved");
+    assert_eq!(
+        observer.presence("released").await["change"]["reason"],
+        "moved"
+    );
 
     bianca.open(&f.tickets[2], false).await;
-    let deleted = f.bianca.delete(&format!("/api/tickets/{}", f.tickets[2])).await;
+    let deleted = f
+        .bianca
+        .delete(&format!("/api/tickets/{}", f.tickets[2]))
+        .await;
     assert_eq!(deleted.status, 204);
-    assert_eq!(observer.recv_type("ticket_moved").await["note"], "Deleted by Bianca");
+    assert_eq!(
+        observer.recv_type("ticket_moved").await["note"],
+        "Deleted by Bianca"
+    );
     let released = observer.presence("released").await;
     assert_eq!(released["change"]["reason"], "moved");
     let left = observer.presence("viewer_left").await;
     assert_eq!(left["viewers"], json!([]));
-    let snapshot = Ws::hello(&f.server, &f.admin).await.0.subscribe(&f.inbox).await;
-    assert!(snapshot["presence"].as_array().unwrap().iter().all(|p| p["ticket"] != f.tickets[2].as_str()));
+    let snapshot = Ws::hello(&f.server, &f.admin)
+        .await
+        .0
+        .subscribe(&f.inbox)
+        .await;
+    assert!(
+        snapshot["presence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["ticket"] != f.tickets[2].as_str())
+    );
 }
 
 #[actix_web::test]
@@ -489,22 +692,53 @@ async fn a_stale_release_never_releases_the_new_holder() {
     hanna.open(&f.tickets[0], true).await;
     bianca.recv_type("claim_lost").await;
     // Bianca's tab closes (and then vanishes): only her view ends.
-    bianca.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
-    bianca.send(json!({"type": "close", "ticket": f.tickets[0]})).await;
+    bianca
+        .send(json!({"type": "close", "ticket": f.tickets[0]}))
+        .await;
+    bianca
+        .send(json!({"type": "close", "ticket": f.tickets[0]}))
+        .await;
     bianca.socket.close(None).await.unwrap();
     let mut kinds = Vec::new();
     while kinds.last() != Some(&"viewer_left".to_owned()) {
-        kinds.push(observer.recv_type("presence").await["change"]["kind"].as_str().unwrap().to_owned());
+        kinds.push(
+            observer.recv_type("presence").await["change"]["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
-    assert_eq!(kinds, ["viewer_joined", "claimed", "viewer_joined", "released", "claimed", "viewer_left"]);
+    assert_eq!(
+        kinds,
+        [
+            "viewer_joined",
+            "claimed",
+            "viewer_joined",
+            "released",
+            "claimed",
+            "viewer_left"
+        ]
+    );
     observer.silent_for(Duration::from_millis(200)).await;
     let detail = f.admin.get(&format!("/api/tickets/{}", f.tickets[0])).await;
     assert_eq!(detail.body["claim"]["agent"]["name"], "Hanna");
 }
 
 async fn gauge(server: &TestServer, name: &str) -> u64 {
-    let text = server.anonymous().get("/metrics").await.body.as_str().unwrap().to_owned();
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap().trim().parse().unwrap()
+    let text = server
+        .anonymous()
+        .get("/metrics")
+        .await
+        .body
+        .as_str()
+        .unwrap()
+        .to_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 async fn wait_for_gauge(server: &TestServer, name: &str, at_most: u64) {
@@ -521,14 +755,19 @@ async fn idle_ticket_and_inbox_actors_stop_so_memory_follows_live_work() {
     let mut tickets = f.tickets.clone();
     for i in 0..57 {
         tickets.push(
-            f.admin.create_ticket(&f.inbox, &format!("Extra {i}")).await["id"].as_str().unwrap().to_owned(),
+            f.admin.create_ticket(&f.inbox, &format!("Extra {i}")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
         );
     }
     let mut bianca = f.tab(&f.bianca).await;
     for ticket in &tickets {
         bianca.open(ticket, false).await;
     }
-    bianca.send(json!({"type": "close", "ticket": tickets.last().unwrap()})).await;
+    bianca
+        .send(json!({"type": "close", "ticket": tickets.last().unwrap()}))
+        .await;
     bianca.sync().await;
     wait_for_gauge(&f.server, "tandem_ticket_actors", 0).await;
     assert_eq!(gauge(&f.server, "tandem_claims").await, 0);

@@ -25,8 +25,20 @@ async fn room_in(server: TestServer) -> Room {
     let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
     let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
     let sam = server.agent(&admin, "sam", "agent", &[&other]).await;
-    let ticket = admin.create_ticket(&inbox, "Printer on fire").await["id"].as_str().unwrap().to_owned();
-    Room { server, admin, inbox, ticket, bianca, hanna, lena, sam }
+    let ticket = admin.create_ticket(&inbox, "Printer on fire").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Room {
+        server,
+        admin,
+        inbox,
+        ticket,
+        bianca,
+        hanna,
+        lena,
+        sam,
+    }
 }
 
 async fn room() -> Room {
@@ -57,15 +69,30 @@ async fn drafts_reach_other_viewers_but_not_the_authors_own_tab() {
     let mut authors_other_tab = r.viewer(&r.bianca).await;
     let mut colleague = r.viewer(&r.hanna).await;
     let sent = Instant::now();
-    author.send(draft(&r.ticket, "reply", "Dear Carla, we")).await;
+    author
+        .send(draft(&r.ticket, "reply", "Dear Carla, we"))
+        .await;
     let seen = colleague.recv_type("draft").await;
-    assert!(sent.elapsed() < Duration::from_millis(500), "took {:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_millis(500),
+        "took {:?}",
+        sent.elapsed()
+    );
     assert_eq!(seen["ticket"], r.ticket.as_str());
     assert_eq!(seen["agent"], json!({"id": r.bianca.id, "name": "Bianca"}));
-    assert_eq!((seen["kind"].as_str(), seen["body"].as_str()), (Some("reply"), Some("Dear Carla, we")));
+    assert_eq!(
+        (seen["kind"].as_str(), seen["body"].as_str()),
+        (Some("reply"), Some("Dear Carla, we"))
+    );
     assert_eq!(seen["outdated"], false);
-    assert_eq!(authors_other_tab.recv_type("draft").await["body"], "Dear Carla, we");
-    assert!(author.sync().await.iter().all(|f| f["type"] != "draft"), "never echoed to the author's tab");
+    assert_eq!(
+        authors_other_tab.recv_type("draft").await["body"],
+        "Dear Carla, we"
+    );
+    assert!(
+        author.sync().await.iter().all(|f| f["type"] != "draft"),
+        "never echoed to the author's tab"
+    );
 
     // People who open the ticket later see it, and so does the REST detail.
     let (mut later, _) = Ws::hello(&r.server, &r.lena).await;
@@ -75,9 +102,17 @@ async fn drafts_reach_other_viewers_but_not_the_authors_own_tab() {
     assert_eq!(detail.body["drafts"][0]["agent"]["name"], "Bianca");
 
     // Sending the reply clears the draft for everyone.
-    r.bianca.post(r.path("/messages"), json!({"kind": "reply", "body": "Dear Carla, we fixed it."})).await;
+    r.bianca
+        .post(
+            r.path("/messages"),
+            json!({"kind": "reply", "body": "Dear Carla, we fixed it."}),
+        )
+        .await;
     let cleared = colleague.recv_type("draft").await;
-    assert_eq!((cleared["kind"].as_str(), cleared["body"].as_str()), (Some("reply"), Some("")));
+    assert_eq!(
+        (cleared["kind"].as_str(), cleared["body"].as_str()),
+        (Some("reply"), Some(""))
+    );
     assert_eq!(r.hanna.get(r.path("")).await.body["drafts"], json!([]));
 }
 
@@ -98,7 +133,11 @@ async fn a_burst_of_keystrokes_is_throttled_and_the_last_text_wins() {
             break;
         }
     }
-    assert!(frames < text.len() / 2, "{frames} frames for {} keystrokes", text.len());
+    assert!(
+        frames < text.len() / 2,
+        "{frames} frames for {} keystrokes",
+        text.len()
+    );
 }
 
 #[actix_web::test]
@@ -107,13 +146,18 @@ async fn drafts_survive_a_clean_restart_within_the_debounce_second() {
     let r = room_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
     let mut author = r.viewer(&r.bianca).await;
     for i in 0..40 {
-        author.send(draft(&r.ticket, "reply", &format!("typing {i}"))).await;
+        author
+            .send(draft(&r.ticket, "reply", &format!("typing {i}")))
+            .await;
     }
     author.sync().await;
     let (ticket, bianca) = (r.ticket.clone(), r.bianca.clone());
     r.server.stop(); // a clean shutdown, well within the debounce second
     let server = TestServer::start_in(dir.path(), "").await.unwrap();
-    let detail = bianca.on(&server).get(format!("/api/tickets/{ticket}")).await;
+    let detail = bianca
+        .on(&server)
+        .get(format!("/api/tickets/{ticket}"))
+        .await;
     assert_eq!(detail.body["drafts"][0]["body"], "typing 39");
 }
 
@@ -124,7 +168,13 @@ async fn keystrokes_cost_about_one_commit_per_second() {
     author.sync().await;
     let metrics = r.server.anonymous();
     let commits = || async {
-        let text = metrics.get("/metrics").await.body.as_str().unwrap().to_owned();
+        let text = metrics
+            .get("/metrics")
+            .await
+            .body
+            .as_str()
+            .unwrap()
+            .to_owned();
         text.lines()
             .find_map(|l| l.strip_prefix("tandem_store_commits_total "))
             .unwrap()
@@ -136,13 +186,18 @@ async fn keystrokes_cost_about_one_commit_per_second() {
     let started = Instant::now();
     let mut i = 0;
     while started.elapsed() < Duration::from_millis(1500) {
-        author.send(draft(&r.ticket, "note", &format!("keystroke {i}"))).await;
+        author
+            .send(draft(&r.ticket, "note", &format!("keystroke {i}")))
+            .await;
         i += 1;
         tokio::time::sleep(Duration::from_millis(25)).await; // a fast typist: 40 keys/s
     }
     author.sync().await;
     let persisted = commits().await - before;
-    assert!(persisted <= 3, "{persisted} commits for {i} keystrokes in 1.5 s");
+    assert!(
+        persisted <= 3,
+        "{persisted} commits for {i} keystrokes in 1.5 s"
+    );
     // And it is persisted within a second or so.
     let deadline = Instant::now() + FRAME_WAIT;
     loop {
@@ -163,11 +218,22 @@ async fn a_newer_customer_message_marks_drafts_outdated() {
     let mut colleague = r.viewer(&r.hanna).await;
     author.send(draft(&r.ticket, "reply", "As I said")).await;
     colleague.recv_type("draft").await;
-    r.admin.post(r.path("/messages"), json!({"kind": "customer", "body": "Never mind, it works now"})).await;
+    r.admin
+        .post(
+            r.path("/messages"),
+            json!({"kind": "customer", "body": "Never mind, it works now"}),
+        )
+        .await;
     let outdated = colleague.recv_type("draft").await;
-    assert_eq!((outdated["body"].as_str(), outdated["outdated"].as_bool()), (Some("As I said"), Some(true)));
+    assert_eq!(
+        (outdated["body"].as_str(), outdated["outdated"].as_bool()),
+        (Some("As I said"), Some(true))
+    );
     let (mut later, _) = Ws::hello(&r.server, &r.admin).await;
-    assert_eq!(later.open(&r.ticket, false).await["drafts"][0]["outdated"], true);
+    assert_eq!(
+        later.open(&r.ticket, false).await["drafts"][0]["outdated"],
+        true
+    );
     // Typing again makes it current.
     author.send(draft(&r.ticket, "reply", "Glad to hear")).await;
     assert_eq!(colleague.recv_type("draft").await["outdated"], false);
@@ -177,10 +243,14 @@ async fn a_newer_customer_message_marks_drafts_outdated() {
 async fn drafts_respect_access() {
     let r = room().await;
     let (mut outsider, _) = Ws::hello(&r.server, &r.sam).await;
-    outsider.send(json!({"type": "draft", "ticket": r.ticket, "kind": "note", "body": "x", "ref": 1})).await;
+    outsider
+        .send(json!({"type": "draft", "ticket": r.ticket, "kind": "note", "body": "x", "ref": 1}))
+        .await;
     assert_eq!(outsider.recv_type("error").await["code"], "not_found");
     let mut light = r.viewer(&r.lena).await;
-    light.send(json!({"type": "draft", "ticket": r.ticket, "kind": "reply", "body": "x", "ref": 2})).await;
+    light
+        .send(json!({"type": "draft", "ticket": r.ticket, "kind": "reply", "body": "x", "ref": 2}))
+        .await;
     assert_eq!(light.recv_type("error").await["code"], "forbidden");
     let mut colleague = r.viewer(&r.hanna).await;
     light.send(draft(&r.ticket, "note", "a light note")).await;
@@ -195,61 +265,129 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
     observer.subscribe(&r.inbox).await;
     assert_eq!(r.lena.put(r.path("/lock")).await.status, 403);
-    assert_eq!(r.lena.delete(r.path("/lock")).await.status, 403, "the role first, then `not locked`");
+    assert_eq!(
+        r.lena.delete(r.path("/lock")).await.status,
+        403,
+        "the role first, then `not locked`"
+    );
     let mut holder_tab = r.viewer(&r.hanna).await;
     let claimed = r.bianca.put(r.path("/lock")).await;
     assert_eq!((claimed.status, claimed.code()), (409, "ticket_claimed"));
-    holder_tab.send(json!({"type": "close", "ticket": r.ticket})).await;
+    holder_tab
+        .send(json!({"type": "close", "ticket": r.ticket}))
+        .await;
     holder_tab.sync().await;
 
     let lock = r.bianca.put(r.path("/lock")).await;
     assert_eq!(lock.status, 200, "{}", lock.body);
     assert_eq!(lock.body["agent"]["name"], "Bianca");
-    assert!(lock.body["expires_at"].as_str().is_some(), "default auto-unlock is 1800 s");
+    assert!(
+        lock.body["expires_at"].as_str().is_some(),
+        "default auto-unlock is 1800 s"
+    );
     let locked = observer.presence("locked").await;
     assert_eq!(locked["lock"]["agent"]["name"], "Bianca");
-    let snapshot = Ws::hello(&r.server, &r.hanna).await.0.subscribe(&r.inbox).await;
+    let snapshot = Ws::hello(&r.server, &r.hanna)
+        .await
+        .0
+        .subscribe(&r.inbox)
+        .await;
     assert_eq!(snapshot["presence"][0]["lock"]["agent"]["name"], "Bianca");
 
-    let note = r.hanna.post(r.path("/messages"), json!({"kind": "note", "body": "can I?"})).await;
+    let note = r
+        .hanna
+        .post(
+            r.path("/messages"),
+            json!({"kind": "note", "body": "can I?"}),
+        )
+        .await;
     assert_eq!((note.status, note.code()), (409, "ticket_locked"));
     assert_eq!(note.body["error"]["holder"]["name"], "Bianca");
-    assert_eq!(r.hanna.patch(r.path(""), json!({"subject": "x"})).await.code(), "ticket_locked");
-    assert_eq!(r.hanna.post(r.path("/resolve"), json!({})).await.code(), "ticket_locked");
+    assert_eq!(
+        r.hanna
+            .patch(r.path(""), json!({"subject": "x"}))
+            .await
+            .code(),
+        "ticket_locked"
+    );
+    assert_eq!(
+        r.hanna.post(r.path("/resolve"), json!({})).await.code(),
+        "ticket_locked"
+    );
     assert_eq!(r.hanna.put(r.path("/lock")).await.code(), "ticket_locked");
     assert_eq!(
-        r.admin.post(r.path("/messages"), json!({"kind": "note", "body": "admin note"})).await.status,
+        r.admin
+            .post(
+                r.path("/messages"),
+                json!({"kind": "note", "body": "admin note"})
+            )
+            .await
+            .status,
         200
     );
     assert_eq!(
-        r.admin.post(r.path("/messages"), json!({"kind": "customer", "body": "still there?"})).await.status,
+        r.admin
+            .post(
+                r.path("/messages"),
+                json!({"kind": "customer", "body": "still there?"})
+            )
+            .await
+            .status,
         200
     );
-    assert_eq!(r.bianca.post(r.path("/messages"), json!({"kind": "reply", "body": "yes"})).await.status, 200);
-    assert_eq!(r.admin.get(r.path("")).await.body["lock"]["agent"]["name"], "Bianca");
+    assert_eq!(
+        r.bianca
+            .post(r.path("/messages"), json!({"kind": "reply", "body": "yes"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        r.admin.get(r.path("")).await.body["lock"]["agent"]["name"],
+        "Bianca"
+    );
 
     assert_eq!(r.hanna.delete(r.path("/lock")).await.code(), "forbidden");
     assert_eq!(r.admin.delete(r.path("/lock")).await.status, 204);
     let unlocked = observer.presence("unlocked").await;
     assert_eq!(
-        (unlocked["change"]["agent"]["name"].as_str(), unlocked["change"]["by"]["name"].as_str()),
+        (
+            unlocked["change"]["agent"]["name"].as_str(),
+            unlocked["change"]["by"]["name"].as_str()
+        ),
         (Some("Bianca"), Some("Admin"))
     );
     assert_eq!(unlocked["lock"], Value::Null);
     assert_eq!(r.admin.delete(r.path("/lock")).await.code(), "conflict");
-    assert_eq!(r.hanna.post(r.path("/messages"), json!({"kind": "note", "body": "now"})).await.status, 200);
+    assert_eq!(
+        r.hanna
+            .post(r.path("/messages"), json!({"kind": "note", "body": "now"}))
+            .await
+            .status,
+        200
+    );
 }
 
 #[actix_web::test]
 async fn a_lock_holder_who_lost_access_is_not_told_of_its_expiry() {
     let r = room().await;
-    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.5})).await;
+    r.admin
+        .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.5}))
+        .await;
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
     observer.subscribe(&r.inbox).await;
     assert_eq!(r.bianca.put(r.path("/lock")).await.status, 200);
     observer.presence("locked").await;
-    r.admin.patch(format!("/api/agents/{}", r.bianca.id), json!({"inboxes": []})).await;
-    assert_eq!(observer.presence("unlocked").await["change"]["reason"], "expired");
+    r.admin
+        .patch(
+            format!("/api/agents/{}", r.bianca.id),
+            json!({"inboxes": []}),
+        )
+        .await;
+    assert_eq!(
+        observer.presence("unlocked").await["change"]["reason"],
+        "expired"
+    );
     let stored = r.bianca.get("/api/me/notifications").await.body;
     assert_eq!(stored, json!([]), "nothing about a ticket it cannot see");
 }
@@ -257,7 +395,9 @@ async fn a_lock_holder_who_lost_access_is_not_told_of_its_expiry() {
 #[actix_web::test]
 async fn locks_unlock_themselves_with_history_and_a_notification() {
     let r = room().await;
-    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 1})).await;
+    r.admin
+        .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 1}))
+        .await;
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
     observer.subscribe(&r.inbox).await;
     let (mut holder, _) = Ws::hello(&r.server, &r.bianca).await;
@@ -273,7 +413,10 @@ async fn locks_unlock_themselves_with_history_and_a_notification() {
     );
     assert_eq!(unlocked["change"]["reason"], "expired");
     // The holder also lost the claim it worked under, and was told.
-    assert_eq!(observer.presence("released").await["change"]["reason"], "expired");
+    assert_eq!(
+        observer.presence("released").await["change"]["reason"],
+        "expired"
+    );
     let notification = holder.recv_type("notification").await;
     assert_eq!(notification["notification"]["kind"], "lock_expired");
     assert_eq!(holder.recv_type("claim_lost").await["reason"], "expired");
@@ -281,8 +424,12 @@ async fn locks_unlock_themselves_with_history_and_a_notification() {
     assert_eq!(stored.body[0]["kind"], "lock_expired");
     assert_eq!(stored.body[0]["ticket"]["number"], 1);
     let history = r.admin.get(r.path("/history")).await.body;
-    let actions: Vec<&str> =
-        history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["created", "locked", "lock_expired"]);
     assert_eq!(history[2]["actor"], Value::Null);
 }
@@ -291,10 +438,17 @@ async fn locks_unlock_themselves_with_history_and_a_notification() {
 async fn locks_and_their_timers_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let r = room_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
-    let second = r.admin.create_ticket(&r.inbox, "Forever locked").await["id"].as_str().unwrap().to_owned();
-    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": null})).await;
+    let second = r.admin.create_ticket(&r.inbox, "Forever locked").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    r.admin
+        .patch("/api/settings", json!({"hard_lock_auto_unlock_s": null}))
+        .await;
     r.bianca.put(format!("/api/tickets/{second}/lock")).await;
-    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 1.5})).await;
+    r.admin
+        .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 1.5}))
+        .await;
     let locked_at = Instant::now();
     r.bianca.put(r.path("/lock")).await;
     let (admin, ticket, inbox) = (r.admin.clone(), r.ticket.clone(), r.inbox.clone());
@@ -304,10 +458,17 @@ async fn locks_and_their_timers_survive_a_restart() {
     let admin = admin.on(&server);
     let (mut observer, _) = Ws::hello(&server, &admin).await;
     let snapshot = observer.subscribe(&inbox).await;
-    assert_eq!(snapshot["presence"].as_array().unwrap().len(), 2, "both locks are back: {snapshot}");
+    assert_eq!(
+        snapshot["presence"].as_array().unwrap().len(),
+        2,
+        "both locks are back: {snapshot}"
+    );
     let unlocked = observer.presence("unlocked").await;
     assert_eq!(
-        (unlocked["ticket"].as_str(), unlocked["change"]["reason"].as_str()),
+        (
+            unlocked["ticket"].as_str(),
+            unlocked["change"]["reason"].as_str()
+        ),
         (Some(ticket.as_str()), Some("expired"))
     );
     let after = locked_at.elapsed();
@@ -315,14 +476,19 @@ async fn locks_and_their_timers_survive_a_restart() {
         after >= Duration::from_millis(1400) && after < Duration::from_millis(3500),
         "unlocked after {after:?}"
     );
-    assert_eq!(admin.get(format!("/api/tickets/{second}")).await.body["lock"]["agent"]["name"], "Bianca");
+    assert_eq!(
+        admin.get(format!("/api/tickets/{second}")).await.body["lock"]["agent"]["name"],
+        "Bianca"
+    );
 }
 
 #[actix_web::test]
 async fn a_lock_that_expired_while_down_is_released_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let r = room_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
-    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.2})).await;
+    r.admin
+        .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.2}))
+        .await;
     r.bianca.put(r.path("/lock")).await;
     let (admin, ticket) = (r.admin.clone(), r.ticket.clone());
     r.server.stop();
@@ -332,42 +498,92 @@ async fn a_lock_that_expired_while_down_is_released_at_start_up() {
     let admin = admin.on(&server);
     let deadline = Instant::now() + FRAME_WAIT;
     loop {
-        let history = admin.get(format!("/api/tickets/{ticket}/history")).await.body;
-        if history.as_array().unwrap().iter().any(|e| e["action"] == "lock_expired") {
+        let history = admin
+            .get(format!("/api/tickets/{ticket}/history"))
+            .await
+            .body;
+        if history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "lock_expired")
+        {
             break;
         }
         assert!(Instant::now() < deadline, "never expired: {history}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(admin.get(format!("/api/tickets/{ticket}")).await.body["lock"], Value::Null);
+    assert_eq!(
+        admin.get(format!("/api/tickets/{ticket}")).await.body["lock"],
+        Value::Null
+    );
 }
 
 #[actix_web::test]
 async fn the_assignee_is_notified_live_and_finds_it_later() {
     let r = room().await;
     let (mut hanna, _) = Ws::hello(&r.server, &r.hanna).await; // not subscribed to anything
-    r.bianca.post(r.path("/assign"), json!({"agent": r.hanna.id})).await;
+    r.bianca
+        .post(r.path("/assign"), json!({"agent": r.hanna.id}))
+        .await;
     let frame = hanna.recv_type("notification").await;
     let n = &frame["notification"];
     assert_eq!(
-        (n["kind"].as_str(), n["by"]["name"].as_str(), n["read"].as_bool()),
+        (
+            n["kind"].as_str(),
+            n["by"]["name"].as_str(),
+            n["read"].as_bool()
+        ),
         (Some("assigned"), Some("Bianca"), Some(false))
     );
-    assert_eq!(n["ticket"], json!({"id": r.ticket, "number": 1, "subject": "Printer on fire"}));
-    assert!(n["text"].as_str().unwrap().contains("Bianca assigned you #1"));
+    assert_eq!(
+        n["ticket"],
+        json!({"id": r.ticket, "number": 1, "subject": "Printer on fire"})
+    );
+    assert!(
+        n["text"]
+            .as_str()
+            .unwrap()
+            .contains("Bianca assigned you #1")
+    );
     // Assigning yourself notifies nobody.
-    r.bianca.post(r.path("/assign"), json!({"agent": r.bianca.id})).await;
-    assert!(r.bianca.get("/api/me/notifications").await.body.as_array().unwrap().is_empty());
+    r.bianca
+        .post(r.path("/assign"), json!({"agent": r.bianca.id}))
+        .await;
+    assert!(
+        r.bianca
+            .get("/api/me/notifications")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let unread = r.hanna.get("/api/me/notifications?unread=true").await;
     assert_eq!(unread.body.as_array().unwrap().len(), 1);
     let id = unread.body[0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(r.hanna.post("/api/me/notifications/read", json!({"ids": [id]})).await.status, 204);
-    assert_eq!(r.hanna.get("/api/me/notifications?unread=true").await.body, json!([]));
-    assert_eq!(r.hanna.get("/api/me/notifications").await.body[0]["read"], true);
     assert_eq!(
         r.hanna
-            .post("/api/me/notifications/read", json!({"ids": ["01a1fcb1-fa68-7345-849d-4f02be394110"]}))
+            .post("/api/me/notifications/read", json!({"ids": [id]}))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        r.hanna.get("/api/me/notifications?unread=true").await.body,
+        json!([])
+    );
+    assert_eq!(
+        r.hanna.get("/api/me/notifications").await.body[0]["read"],
+        true
+    );
+    assert_eq!(
+        r.hanna
+            .post(
+                "/api/me/notifications/read",
+                json!({"ids": ["01a1fcb1-fa68-7345-849d-4f02be394110"]})
+            )
             .await
             .status,
         400
@@ -381,16 +597,23 @@ async fn history_lists_every_decision_oldest_first() {
     bianca.open(&r.ticket, false).await;
     let (mut hanna, _) = Ws::hello(&r.server, &r.hanna).await;
     hanna.open(&r.ticket, true).await; // take-over
-    r.hanna.post(r.path("/assign"), json!({"agent": r.hanna.id})).await;
+    r.hanna
+        .post(r.path("/assign"), json!({"agent": r.hanna.id}))
+        .await;
     r.hanna.put(r.path("/lock")).await;
     r.hanna.delete(r.path("/lock")).await;
     r.hanna.post(r.path("/resolve"), json!({})).await;
     r.hanna.post(r.path("/reopen"), json!({})).await;
     let sales = r.admin.create_inbox("Elsewhere").await;
-    r.hanna.post(r.path("/transfer"), json!({"inbox": sales})).await;
+    r.hanna
+        .post(r.path("/transfer"), json!({"inbox": sales}))
+        .await;
     let history = r.admin.get(r.path("/history")).await.body;
     let entries = history.as_array().unwrap();
-    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(
         actions,
         [
@@ -404,9 +627,18 @@ async fn history_lists_every_decision_oldest_first() {
             "transferred"
         ]
     );
-    assert!(entries.windows(2).all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()), "oldest first");
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()),
+        "oldest first"
+    );
     assert!(entries[1..].iter().all(|e| e["actor"]["name"] == "Hanna"));
-    assert!(entries.iter().all(|e| e["at"].as_str().unwrap().ends_with('Z')));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["at"].as_str().unwrap().ends_with('Z'))
+    );
 }
 
 #[actix_web::test]
@@ -416,25 +648,47 @@ async fn a_lock_moves_with_its_ticket_into_the_new_inbox_snapshot() {
     let r = room().await;
     let sales = r.admin.create_inbox("Elsewhere").await;
     assert_eq!(r.admin.put(r.path("/lock")).await.status, 200);
-    let moved = r.admin.post(r.path("/transfer"), json!({"inbox": sales})).await;
+    let moved = r
+        .admin
+        .post(r.path("/transfer"), json!({"inbox": sales}))
+        .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
     assert_eq!(observer.subscribe(&r.inbox).await["presence"], json!([]));
     let snapshot = observer.subscribe(&sales).await;
     assert_eq!(snapshot["presence"][0]["ticket"], r.ticket.as_str());
-    assert_eq!(snapshot["presence"][0]["lock"]["agent"]["id"], r.admin.id.as_str());
+    assert_eq!(
+        snapshot["presence"][0]["lock"]["agent"]["id"],
+        r.admin.id.as_str()
+    );
 }
 
 #[actix_web::test]
 async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
     let r = room().await;
-    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.3})).await;
+    r.admin
+        .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.3}))
+        .await;
     r.bianca.put(r.path("/lock")).await;
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
-    assert_eq!(observer.subscribe(&r.inbox).await["presence"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        observer.subscribe(&r.inbox).await["presence"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(r.bianca.delete(r.path("")).await.status, 204);
-    let snapshot = Ws::hello(&r.server, &r.admin).await.0.subscribe(&r.inbox).await;
-    assert_eq!(snapshot["presence"], json!([]), "snapshots forget a deleted ticket and its lock");
+    let snapshot = Ws::hello(&r.server, &r.admin)
+        .await
+        .0
+        .subscribe(&r.inbox)
+        .await;
+    assert_eq!(
+        snapshot["presence"],
+        json!([]),
+        "snapshots forget a deleted ticket and its lock"
+    );
     // Past the lock's expiry: nothing expires on a deleted ticket.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(r.bianca.get("/api/me/notifications").await.body, json!([]));
@@ -447,7 +701,9 @@ async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
 #[actix_web::test]
 async fn a_lock_expiring_among_queued_changes_expires_once() {
     let r = room().await;
-    r.admin.patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.1})).await;
+    r.admin
+        .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.1}))
+        .await;
     for round in 0..8 {
         assert_eq!(r.bianca.put(r.path("/lock")).await.status, 200);
         // The holder keeps several notes in flight across the expiry.
@@ -465,8 +721,14 @@ async fn a_lock_expiring_among_queued_changes_expires_once() {
         };
         futures_util::future::join_all((0..3).map(writer)).await;
         let history = r.admin.get(r.path("/history")).await.body;
-        let count =
-            |action: &str| history.as_array().unwrap().iter().filter(|e| e["action"] == action).count();
+        let count = |action: &str| {
+            history
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["action"] == action)
+                .count()
+        };
         assert_eq!(
             (count("locked"), count("lock_expired")),
             (round + 1, round + 1),
@@ -475,5 +737,9 @@ async fn a_lock_expiring_among_queued_changes_expires_once() {
         assert_eq!(r.admin.get(r.path("")).await.body["lock"], Value::Null);
     }
     let notifications = r.bianca.get("/api/me/notifications?limit=200").await.body;
-    assert_eq!(notifications.as_array().unwrap().len(), 8, "one lock_expired notification per lock");
+    assert_eq!(
+        notifications.as_array().unwrap().len(),
+        8,
+        "one lock_expired notification per lock"
+    );
 }

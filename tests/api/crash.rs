@@ -100,7 +100,10 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
 
     let mut process = start_server(&data, &config, true);
     let mut model = Model::setup(&process.base(), &mut rng).await;
-    let mut times = Times { killed_at: None, restarted_at: now_ms() };
+    let mut times = Times {
+        killed_at: None,
+        restarted_at: now_ms(),
+    };
     for cycle in 1..=CYCLES {
         // Drafts first: nothing has been typed since the restart yet.
         model.check_drafts(&process.base()).await;
@@ -110,19 +113,35 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
         if cycle % 5 == 0 {
             sleep(QUIET).await;
         }
-        let killed_at = model.load_then_kill(&mut process, cycle, &mut rng, &killed).await;
-        model.typed(drafter.await.expect("the drafter failed (its panic is above)"), killed_at);
+        let killed_at = model
+            .load_then_kill(&mut process, cycle, &mut rng, &killed)
+            .await;
+        model.typed(
+            drafter
+                .await
+                .expect("the drafter failed (its panic is above)"),
+            killed_at,
+        );
         check_redb_file(&data, dir.path());
         sleep(Duration::from_millis(rng.random_range(DOWN_MS))).await;
         process = start_server(&data, &config, false);
-        times = Times { killed_at: Some(killed_at), restarted_at: now_ms() };
+        times = Times {
+            killed_at: Some(killed_at),
+            restarted_at: now_ms(),
+        };
         model.stats.cycles = cycle;
     }
     model.check_drafts(&process.base()).await;
     model.verify(&process.base(), &times).await;
     let status = process.terminate_keep();
-    process.all_output().iter().for_each(|line| assert_clean(line));
-    assert!(status.success(), "a clean shutdown after all that: {status:?}");
+    process
+        .all_output()
+        .iter()
+        .for_each(|line| assert_clean(line));
+    assert!(
+        status.success(),
+        "a clean shutdown after all that: {status:?}"
+    );
     check_redb_file(&data, dir.path());
     model.stats.print(started.elapsed());
 }
@@ -278,8 +297,15 @@ enum Write {
 
 /// What the answer to a write (or, for an unknown write, the restarted server) says about it.
 enum Outcome {
-    Message { id: String, send_at: Option<i64>, sent: bool },
-    Lock { since: Option<String>, expires_ms: i64 },
+    Message {
+        id: String,
+        send_at: Option<i64>,
+        sent: bool,
+    },
+    Lock {
+        since: Option<String>,
+        expires_ms: i64,
+    },
     Done,
 }
 
@@ -299,11 +325,19 @@ impl Write {
     fn request(&self, ticket: &str, outsider: &str) -> (Method, String, Option<Value>) {
         let at = |rest: &str| format!("/api/tickets/{ticket}{rest}");
         match self {
-            Write::Note(body) => (Method::POST, at("/messages"), Some(json!({"kind": "note", "body": body}))),
+            Write::Note(body) => (
+                Method::POST,
+                at("/messages"),
+                Some(json!({"kind": "note", "body": body})),
+            ),
             Write::Assign(agent) => (Method::POST, at("/assign"), Some(json!({"agent": agent}))),
             Write::Lock => (Method::PUT, at("/lock"), None),
             Write::Unlock => (Method::DELETE, at("/lock"), None),
-            Write::Share => (Method::POST, at("/shares"), Some(json!({"agent": outsider}))),
+            Write::Share => (
+                Method::POST,
+                at("/shares"),
+                Some(json!({"agent": outsider})),
+            ),
             Write::Unshare => (Method::DELETE, at(&format!("/shares/{outsider}")), None),
             Write::Schedule { body, send_at } => (
                 Method::POST,
@@ -350,12 +384,24 @@ impl TicketModel {
         match (write, outcome) {
             (Write::Note(body), Outcome::Message { id, .. }) => self.notes.push((id, body.clone())),
             (Write::Schedule { body, .. }, Outcome::Message { id, send_at, sent }) => {
-                self.replies.push(Reply { id, body: body.clone(), send_at, sent })
+                self.replies.push(Reply {
+                    id,
+                    body: body.clone(),
+                    send_at,
+                    sent,
+                })
             }
             (Write::Assign(agent), Outcome::Done) => self.assignee = agent.clone(),
             (Write::Lock, Outcome::Lock { since, expires_ms }) => {
-                self.lock = Some(LockModel { agent: me.into(), since, expires_ms });
-                entry = entry.map(|e| Entry { expires_ms: Some(expires_ms), ..e });
+                self.lock = Some(LockModel {
+                    agent: me.into(),
+                    since,
+                    expires_ms,
+                });
+                entry = entry.map(|e| Entry {
+                    expires_ms: Some(expires_ms),
+                    ..e
+                });
             }
             (Write::Unlock, Outcome::Done) => self.lock = None,
             (Write::Share, Outcome::Done) => self.shared = true,
@@ -421,7 +467,11 @@ impl Stats {
 
     fn print(&self, elapsed: Duration) {
         let sum = |m: &BTreeMap<&str, usize>| m.values().sum::<usize>();
-        println!("crash test: {} SIGKILL cycles in {:.1} s", self.cycles, elapsed.as_secs_f64());
+        println!(
+            "crash test: {} SIGKILL cycles in {:.1} s",
+            self.cycles,
+            elapsed.as_secs_f64()
+        );
         println!(
             "  acknowledged writes: {} ({:?}); acknowledged-write checks over all restarts: {}",
             self.acked_total(),
@@ -489,7 +539,9 @@ impl Model {
         let admin_api = admin.api(base);
         let inbox = admin_api.create_inbox("Crash").await;
         let elsewhere = admin_api.create_inbox("Elsewhere").await;
-        let settings = admin_api.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
+        let settings = admin_api
+            .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+            .await;
         assert_eq!(settings.status, 200, "{}", settings.body);
         let agent = async |handle: &str, inbox: &str| {
             let body = json!({
@@ -523,8 +575,13 @@ impl Model {
         };
         for n in 0..=2 * WORKERS {
             let new = NewTicket::new(&format!("s{n}"), rng);
-            let created =
-                admin_api.try_send(Method::POST, "/api/tickets", Some(new.request(&model.inbox))).await;
+            let created = admin_api
+                .try_send(
+                    Method::POST,
+                    "/api/tickets",
+                    Some(new.request(&model.inbox)),
+                )
+                .await;
             let created = created.unwrap();
             assert_eq!(created.status, 200, "{}", created.body);
             let number = created.body["number"].as_u64().unwrap();
@@ -534,18 +591,31 @@ impl Model {
         // The first ticket is the admin's, locked with the default 30 minutes.
         let long = model.tickets.get_mut(&1).unwrap();
         long.owner = None;
-        let locked = admin_api.put(format!("/api/tickets/{}/lock", long.id)).await;
+        let locked = admin_api
+            .put(format!("/api/tickets/{}/lock", long.id))
+            .await;
         assert_eq!(locked.status, 200, "{}", locked.body);
-        long.apply(&Write::Lock, &admin.id, "", Write::Lock.outcome(&locked.body));
+        long.apply(
+            &Write::Lock,
+            &admin.id,
+            "",
+            Write::Lock.outcome(&locked.body),
+        );
         *model.stats.acked.entry("lock").or_default() += 1;
         let ttl = LOCK_TTL_MS as f64 / 1000.0;
-        let settings = admin_api.patch("/api/settings", json!({"hard_lock_auto_unlock_s": ttl})).await;
+        let settings = admin_api
+            .patch("/api/settings", json!({"hard_lock_auto_unlock_s": ttl}))
+            .await;
         assert_eq!(settings.status, 200, "{}", settings.body);
         model
     }
 
     fn add_ticket(&mut self, ticket: TicketModel, kind: &'static str) {
-        assert_eq!(ticket.number, self.max_number + 1, "ticket numbers continue without gaps or reuse");
+        assert_eq!(
+            ticket.number,
+            self.max_number + 1,
+            "ticket numbers continue without gaps or reuse"
+        );
         self.max_number = ticket.number;
         self.new_numbers.push(ticket.number);
         *self.stats.acked.entry(kind).or_default() += 1;
@@ -575,7 +645,12 @@ impl Model {
                         .map(|a| a.id.clone())
                         .collect(),
                     outsider: self.outsider.id.clone(),
-                    tickets: self.tickets.values().filter(|t| t.owner == Some(w)).cloned().collect(),
+                    tickets: self
+                        .tickets
+                        .values()
+                        .filter(|t| t.owner == Some(w))
+                        .cloned()
+                        .collect(),
                     rng: StdRng::seed_from_u64(rng.random()),
                     tag: format!("c{cycle}w{w}"),
                     seq: 0,
@@ -598,7 +673,10 @@ impl Model {
         let creator = actix_web::rt::spawn(creator.run());
 
         sleep(Duration::from_millis(rng.random_range(LOAD_MS))).await;
-        assert!(process.child.try_wait().unwrap().is_none(), "the server died on its own");
+        assert!(
+            process.child.try_wait().unwrap().is_none(),
+            "the server died on its own"
+        );
         // Nothing else runs between these lines (one thread): what is awaiting
         // an answer now is in flight at the kill.
         killed.set(true);
@@ -617,7 +695,9 @@ impl Model {
                 self.tickets.insert(ticket.number, ticket);
             }
         }
-        let creator = creator.await.expect("the creator failed (its panic is above)");
+        let creator = creator
+            .await
+            .expect("the creator failed (its panic is above)");
         for (new, id, number) in creator.created {
             let ticket = new.ticket(&id, number, &self.admin.id);
             self.add_ticket(ticket, "ticket");
@@ -647,7 +727,10 @@ impl Model {
     /// Records what the drafter typed before the kill at `killed_at`.
     fn typed(&mut self, typed: Vec<Typed>, killed_at: i64) {
         for typed in typed {
-            let track = self.drafts.entry((typed.ticket, typed.kind.into())).or_default();
+            let track = self
+                .drafts
+                .entry((typed.ticket, typed.kind.into()))
+                .or_default();
             let old_enough = typed.at <= killed_at - DRAFT_PERSIST_BOUND;
             track.typed.push((typed.body, old_enough));
             self.stats.drafts_typed += 1;
@@ -658,13 +741,24 @@ impl Model {
     async fn verify(&mut self, base: &str, times: &Times) {
         let admin = self.admin.api(base);
         // Tokens are stored (hashed) in redb: every login survives the restart.
-        for agent in [&self.admin, &self.drafter, &self.outsider].into_iter().chain(&self.workers) {
+        for agent in [&self.admin, &self.drafter, &self.outsider]
+            .into_iter()
+            .chain(&self.workers)
+        {
             let me = agent.api(base).get("/api/me").await;
-            assert_eq!(me.status, 200, "a token did not survive the restart: {}", me.body);
+            assert_eq!(
+                me.status, 200,
+                "a token did not survive the restart: {}",
+                me.body
+            );
             assert_eq!(me.body["id"].as_str(), Some(agent.id.as_str()));
         }
         self.check_numbers(&admin).await;
-        let tickets: Vec<(u64, String)> = self.tickets.values().map(|t| (t.number, t.id.clone())).collect();
+        let tickets: Vec<(u64, String)> = self
+            .tickets
+            .values()
+            .map(|t| (t.number, t.id.clone()))
+            .collect();
         let observed: Vec<(u64, Observed)> = futures_util::stream::iter(tickets)
             .map(|(number, id)| {
                 let admin = admin.clone();
@@ -692,30 +786,52 @@ impl Model {
     /// flight besides, under the next number.
     async fn check_numbers(&mut self, admin: &Api) {
         let listed = list_tickets(admin, &self.inbox).await;
-        let mut numbers: Vec<u64> = listed.iter().map(|t| t["number"].as_u64().unwrap()).collect();
+        let mut numbers: Vec<u64> = listed
+            .iter()
+            .map(|t| t["number"].as_u64().unwrap())
+            .collect();
         numbers.sort_unstable();
         let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
-        assert_eq!(numbers, expected, "ticket numbers are unique and without gaps");
+        assert_eq!(
+            numbers, expected,
+            "ticket numbers are unique and without gaps"
+        );
         for t in &listed {
-            let (number, id, subject) =
-                (t["number"].as_u64().unwrap(), t["id"].as_str().unwrap(), t["subject"].as_str().unwrap());
+            let (number, id, subject) = (
+                t["number"].as_u64().unwrap(),
+                t["id"].as_str().unwrap(),
+                t["subject"].as_str().unwrap(),
+            );
             if let Some(known) = self.tickets.get(&number) {
-                assert_eq!((known.id.as_str(), known.subject.as_str()), (id, subject), "ticket #{number}");
+                assert_eq!(
+                    (known.id.as_str(), known.subject.as_str()),
+                    (id, subject),
+                    "ticket #{number}"
+                );
                 continue;
             }
             let lost = self.lost_create.take().filter(|l| l.subject == subject).unwrap_or_else(|| {
                 panic!("ticket #{number} {subject:?} appeared, but no creation of it was acknowledged or in flight")
             });
-            assert_eq!(number, self.max_number + 1, "the creation in flight took the next number");
+            assert_eq!(
+                number,
+                self.max_number + 1,
+                "the creation in flight took the next number"
+            );
             *self.stats.unknown_present.entry("ticket").or_default() += 1;
             self.max_number = number;
             self.new_numbers.push(number);
-            self.tickets.insert(number, lost.ticket(id, number, &self.admin.id));
+            self.tickets
+                .insert(number, lost.ticket(id, number, &self.admin.id));
         }
         if self.lost_create.take().is_some() {
             *self.stats.unknown_absent.entry("ticket").or_default() += 1;
         }
-        assert_eq!(listed.len(), self.tickets.len(), "every acknowledged ticket is listed");
+        assert_eq!(
+            listed.len(),
+            self.tickets.len(),
+            "every acknowledged ticket is listed"
+        );
     }
 
     /// One ticket against the model: its acknowledged state, plus the write
@@ -736,7 +852,11 @@ impl Model {
         assert_eq!(detail["number"], number, "{ctx}");
         assert_eq!(detail["subject"], t.subject.as_str(), "{ctx}");
         assert_eq!(detail["customer"]["name"], t.customer.0.as_str(), "{ctx}");
-        assert_eq!(detail["customer"]["contact"], t.customer.1.as_str(), "{ctx}");
+        assert_eq!(
+            detail["customer"]["contact"],
+            t.customer.1.as_str(),
+            "{ctx}"
+        );
         let messages = detail["messages"].as_array().unwrap();
         let first = &messages[0];
         assert_eq!(
@@ -748,8 +868,9 @@ impl Model {
         // History: what was acknowledged, in order, then maybe the lost write's
         // entry; `lock_expired` entries are counted apart (timers decide when).
         let history: Vec<Entry> = observed.history.iter().map(Entry::parse).collect();
-        let (expired, history): (Vec<Entry>, Vec<Entry>) =
-            history.into_iter().partition(|e| e.action == "lock_expired");
+        let (expired, history): (Vec<Entry>, Vec<Entry>) = history
+            .into_iter()
+            .partition(|e| e.action == "lock_expired");
         let lost_entry = lost.as_ref().and_then(|w| w.entry(&me, &outsider));
         let extra = history.len().checked_sub(t.history.len());
         assert!(
@@ -758,12 +879,18 @@ impl Model {
             t.history
         );
         for (expected, seen) in t.history.iter().zip(&history) {
-            assert!(expected.matches(seen), "{ctx}: history entry {seen:?}, expected {expected:?}");
+            assert!(
+                expected.matches(seen),
+                "{ctx}: history entry {seen:?}, expected {expected:?}"
+            );
         }
         let mut applied = extra == Some(1);
         if applied {
             let seen = history.last().unwrap();
-            assert!(lost_entry.unwrap().matches(seen), "{ctx}: history ends with {seen:?}");
+            assert!(
+                lost_entry.unwrap().matches(seen),
+                "{ctx}: history ends with {seen:?}"
+            );
         }
 
         // Messages: the customer's, every acknowledged note and reply, and at
@@ -786,7 +913,8 @@ impl Model {
         }
         for reply in &mut t.replies {
             let m = take(&reply.id);
-            self.stats.count(check_reply(m, reply, &me, at, times, &ctx));
+            self.stats
+                .count(check_reply(m, reply, &me, at, times, &ctx));
         }
         if !rest.is_empty() {
             let m = rest.remove(0);
@@ -795,7 +923,8 @@ impl Model {
                 Some(Write::Schedule { body, .. }) => ("reply", body),
                 _ => panic!("{ctx}: a message nobody sent (or not whole): {m:#}"),
             };
-            let whole = m["kind"] == kind && m["body"] == body.as_str() && m["author"]["id"] == me.as_str();
+            let whole =
+                m["kind"] == kind && m["body"] == body.as_str() && m["author"]["id"] == me.as_str();
             assert!(whole, "{ctx}: the message in flight is not whole: {m:#}");
             assert!(rest.is_empty(), "{ctx}: messages nobody sent: {rest:#?}");
             let outcome = Outcome::Message {
@@ -806,7 +935,8 @@ impl Model {
             t.apply(lost.as_ref().unwrap(), &me, &outsider, outcome);
             let reply = t.replies.last_mut().filter(|_| kind == "reply");
             if let Some(reply) = reply {
-                self.stats.count(check_reply(m, reply, &me, at, times, &ctx));
+                self.stats
+                    .count(check_reply(m, reply, &me, at, times, &ctx));
             }
             applied = true;
         } else if applied {
@@ -821,25 +951,51 @@ impl Model {
             t.apply(lost, &me, &outsider, outcome);
         }
         if let Some(lost) = &lost {
-            let counts =
-                if applied { &mut self.stats.unknown_present } else { &mut self.stats.unknown_absent };
+            let counts = if applied {
+                &mut self.stats.unknown_present
+            } else {
+                &mut self.stats.unknown_absent
+            };
             *counts.entry(lost.kind()).or_default() += 1;
         }
 
         // Assignment and shares, as the history says.
         assert_eq!(detail["assignee"].as_str(), t.assignee.as_deref(), "{ctx}");
-        let status = if t.assignee.is_some() { "working_on" } else { "pending" };
+        let status = if t.assignee.is_some() {
+            "working_on"
+        } else {
+            "pending"
+        };
         assert_eq!(detail["status"], status, "{ctx}");
-        let shared: Vec<&str> =
-            detail["shared_with"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
-        assert_eq!(shared, if t.shared { vec![outsider.as_str()] } else { vec![] }, "{ctx}");
+        let shared: Vec<&str> = detail["shared_with"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            shared,
+            if t.shared {
+                vec![outsider.as_str()]
+            } else {
+                vec![]
+            },
+            "{ctx}"
+        );
 
         // The hard lock: kept with its expiry, or gone by its timer (never early).
-        assert!(expired.len() >= t.lock_expired, "{ctx}: lock_expired entries disappeared");
+        assert!(
+            expired.len() >= t.lock_expired,
+            "{ctx}: lock_expired entries disappeared"
+        );
         let new_expired = &expired[t.lock_expired..];
         match (&t.lock, detail["lock"].as_object()) {
             (Some(lock), Some(seen)) => {
-                assert_eq!(seen["agent"]["id"].as_str(), Some(lock.agent.as_str()), "{ctx}");
+                assert_eq!(
+                    seen["agent"]["id"].as_str(),
+                    Some(lock.agent.as_str()),
+                    "{ctx}"
+                );
                 assert_eq!(
                     parse_ms(seen["expires_at"].as_str().unwrap()),
                     lock.expires_ms,
@@ -848,13 +1004,19 @@ impl Model {
                 if let Some(since) = &lock.since {
                     assert_eq!(seen["since"].as_str(), Some(since.as_str()), "{ctx}");
                 }
-                assert!(new_expired.is_empty(), "{ctx}: lock_expired while the lock is held");
+                assert!(
+                    new_expired.is_empty(),
+                    "{ctx}: lock_expired while the lock is held"
+                );
                 if times.killed_at.is_some() && acked_lock == Some(lock.since.clone()) {
                     self.stats.locks_kept_across_restart += 1;
                 }
             }
             (Some(lock), None) => {
-                assert!(lock.expires_ms <= at, "{ctx}: the lock is gone before its expiry");
+                assert!(
+                    lock.expires_ms <= at,
+                    "{ctx}: the lock is gone before its expiry"
+                );
                 let actions: Vec<(&str, &str)> = observed
                     .history
                     .iter()
@@ -865,13 +1027,27 @@ impl Model {
                     1,
                     "{ctx}: an expired lock has one lock_expired entry: {actions:?}"
                 );
-                let entry = observed.history.iter().rev().find(|e| e["action"] == "lock_expired").unwrap();
+                let entry = observed
+                    .history
+                    .iter()
+                    .rev()
+                    .find(|e| e["action"] == "lock_expired")
+                    .unwrap();
                 let expired_at = parse_ms(entry["at"].as_str().unwrap());
-                assert!(expired_at >= lock.expires_ms, "{ctx}: the lock expired early: {entry}");
+                assert!(
+                    expired_at >= lock.expires_ms,
+                    "{ctx}: the lock expired early: {entry}"
+                );
                 assert_eq!(new_expired[0].actor, None, "{ctx}");
-                assert_eq!(new_expired[0].agent.as_deref(), Some(lock.agent.as_str()), "{ctx}");
+                assert_eq!(
+                    new_expired[0].agent.as_deref(),
+                    Some(lock.agent.as_str()),
+                    "{ctx}"
+                );
                 match times.killed_at {
-                    Some(killed_at) if expired_at < killed_at => self.stats.locks_expired_while_running += 1,
+                    Some(killed_at) if expired_at < killed_at => {
+                        self.stats.locks_expired_while_running += 1
+                    }
                     Some(killed_at)
                         if lock.expires_ms >= killed_at && lock.expires_ms < times.restarted_at =>
                     {
@@ -899,11 +1075,21 @@ impl Model {
     /// text of a draft left alone for [`DRAFT_PERSIST_BOUND`] before the kill.
     async fn check_drafts(&mut self, base: &str) {
         let admin = self.admin.api(base);
-        let tickets: Vec<(u64, String)> = self.tickets.values().map(|t| (t.number, t.id.clone())).collect();
+        let tickets: Vec<(u64, String)> = self
+            .tickets
+            .values()
+            .map(|t| (t.number, t.id.clone()))
+            .collect();
         let details: Vec<(u64, String, Value)> = futures_util::stream::iter(tickets)
             .map(|(number, id)| {
                 let admin = admin.clone();
-                async move { (number, id.clone(), get_ok(&admin, &format!("/api/tickets/{id}")).await) }
+                async move {
+                    (
+                        number,
+                        id.clone(),
+                        get_ok(&admin, &format!("/api/tickets/{id}")).await,
+                    )
+                }
             })
             .buffer_unordered(6)
             .collect()
@@ -914,14 +1100,25 @@ impl Model {
                 let ctx = format!("ticket #{number}, {kind} draft");
                 let track = self.drafts.entry((id.clone(), kind.into())).or_default();
                 let last = track.typed.len().checked_sub(1);
-                let must_be_saved = track.typed.last().is_some_and(|(_, old_enough)| *old_enough);
+                let must_be_saved = track
+                    .typed
+                    .last()
+                    .is_some_and(|(_, old_enough)| *old_enough);
                 match drafts.iter().find(|d| d["kind"] == kind) {
                     Some(draft) => {
-                        assert_eq!(draft["agent"]["id"].as_str(), Some(self.drafter.id.as_str()), "{ctx}");
+                        assert_eq!(
+                            draft["agent"]["id"].as_str(),
+                            Some(self.drafter.id.as_str()),
+                            "{ctx}"
+                        );
                         let body = draft["body"].as_str().unwrap();
                         let index = track.typed.iter().position(|(typed, _)| typed == body);
-                        let index = index.unwrap_or_else(|| panic!("{ctx}: a draft nobody typed: {body:?}"));
-                        assert!(track.seen.is_none_or(|s| index >= s), "{ctx}: the draft went back in time");
+                        let index = index
+                            .unwrap_or_else(|| panic!("{ctx}: a draft nobody typed: {body:?}"));
+                        assert!(
+                            track.seen.is_none_or(|s| index >= s),
+                            "{ctx}: the draft went back in time"
+                        );
                         assert!(
                             !must_be_saved || Some(index) == last,
                             "{ctx}: its last text, typed {DRAFT_PERSIST_BOUND} ms before its kill, was not saved"
@@ -941,7 +1138,10 @@ impl Model {
                 }
                 self.stats.drafts_required += must_be_saved as usize;
             }
-            assert!(drafts.len() <= 2, "ticket #{number}: drafts nobody typed: {drafts:#?}");
+            assert!(
+                drafts.len() <= 2,
+                "ticket #{number}: drafts nobody typed: {drafts:#?}"
+            );
         }
     }
 
@@ -954,13 +1154,22 @@ impl Model {
             let ticket = &self.tickets[number].id;
             for entry in seen.history.iter().map(Entry::parse) {
                 let to = match entry.action.as_str() {
-                    "assigned" | "lock_expired" | "shared" | "unshared" => entry.agent.clone().unwrap(),
+                    "assigned" | "lock_expired" | "shared" | "unshared" => {
+                        entry.agent.clone().unwrap()
+                    }
                     _ => continue,
                 };
-                *expected.entry(to).or_default().entry((entry.action, ticket.clone())).or_default() += 1;
+                *expected
+                    .entry(to)
+                    .or_default()
+                    .entry((entry.action, ticket.clone()))
+                    .or_default() += 1;
             }
         }
-        for agent in [&self.admin, &self.drafter, &self.outsider].into_iter().chain(&self.workers) {
+        for agent in [&self.admin, &self.drafter, &self.outsider]
+            .into_iter()
+            .chain(&self.workers)
+        {
             let mut found: BTreeMap<(String, String), usize> = BTreeMap::new();
             let mut before: Option<String> = None;
             loop {
@@ -990,7 +1199,9 @@ impl Model {
             for (number, seen) in observed {
                 let lock = &seen.detail["lock"];
                 if lock["agent"]["id"] == agent.id.as_str()
-                    && lock["expires_at"].as_str().is_some_and(|e| parse_ms(e) <= now)
+                    && lock["expires_at"]
+                        .as_str()
+                        .is_some_and(|e| parse_ms(e) <= now)
                 {
                     let key = ("lock_expired".to_owned(), self.tickets[number].id.clone());
                     let expected = expected.get(&key).copied().unwrap_or(0);
@@ -1000,17 +1211,29 @@ impl Model {
                     }
                 }
             }
-            assert_eq!(found, expected, "notifications of {} match the histories", agent.id);
+            assert_eq!(
+                found, expected,
+                "notifications of {} match the histories",
+                agent.id
+            );
         }
     }
 
     /// The share index ("Shared with me") agrees with the tickets.
     async fn check_shared_with_me(&self, base: &str) {
         let shared = get_ok(&self.outsider.api(base), "/api/me/shared").await;
-        let mut found: Vec<&str> =
-            shared["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
-        let mut expected: Vec<&str> =
-            self.tickets.values().filter(|t| t.shared).map(|t| t.id.as_str()).collect();
+        let mut found: Vec<&str> = shared["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        let mut expected: Vec<&str> = self
+            .tickets
+            .values()
+            .filter(|t| t.shared)
+            .map(|t| t.id.as_str())
+            .collect();
         found.sort_unstable();
         expected.sort_unstable();
         assert_eq!(found, expected, "shared with the outsider");
@@ -1022,7 +1245,11 @@ impl Model {
             let found = get_ok(admin, &format!("/api/search?q=%23{number}")).await;
             let id = &self.tickets[&number].id;
             assert!(
-                found["tickets"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()),
+                found["tickets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["id"] == id.as_str()),
                 "#{number} is found by its number: {found}"
             );
         }
@@ -1041,15 +1268,30 @@ enum Fate {
 
 /// A scheduled (or at once sent) reply against its model.
 fn check_reply(m: &Value, reply: &mut Reply, me: &str, at: i64, times: &Times, ctx: &str) -> Fate {
-    assert_eq!((m["kind"].as_str(), m["body"].as_str()), (Some("reply"), Some(reply.body.as_str())), "{ctx}");
+    assert_eq!(
+        (m["kind"].as_str(), m["body"].as_str()),
+        (Some("reply"), Some(reply.body.as_str())),
+        "{ctx}"
+    );
     assert_eq!(m["author"]["id"].as_str(), Some(me), "{ctx}");
-    assert_eq!(m["send_at"].as_str().map(parse_ms), reply.send_at, "{ctx}: send_at is kept");
+    assert_eq!(
+        m["send_at"].as_str().map(parse_ms),
+        reply.send_at,
+        "{ctx}: send_at is kept"
+    );
     let was_sent = reply.sent;
     match m["state"].as_str().unwrap() {
         "scheduled" => {
             assert!(!reply.sent, "{ctx}: a sent reply is scheduled again");
-            assert!(reply.send_at.is_some_and(|s| s > at), "{ctx}: still scheduled after its time");
-            if times.killed_at.is_some() { Fate::WaitingAcrossRestart } else { Fate::Unchanged }
+            assert!(
+                reply.send_at.is_some_and(|s| s > at),
+                "{ctx}: still scheduled after its time"
+            );
+            if times.killed_at.is_some() {
+                Fate::WaitingAcrossRestart
+            } else {
+                Fate::Unchanged
+            }
         }
         "sent" => {
             let sent_at = parse_ms(m["created_at"].as_str().unwrap());
@@ -1060,7 +1302,9 @@ fn check_reply(m: &Value, reply: &mut Reply, me: &str, at: i64, times: &Times, c
             match times.killed_at {
                 _ if was_sent || reply.send_at.is_none() => Fate::Unchanged,
                 Some(killed_at) if sent_at < killed_at => Fate::SentBeforeKill,
-                Some(_) if reply.send_at.is_some_and(|s| s < times.restarted_at) => Fate::SentAfterDowntime,
+                Some(_) if reply.send_at.is_some_and(|s| s < times.restarted_at) => {
+                    Fate::SentAfterDowntime
+                }
                 _ => Fate::SentAfterRestart,
             }
         }
@@ -1095,7 +1339,11 @@ async fn settled(api: &Api, id: &str) -> Observed {
         let overdue = overdue(&again, at);
         if detail == again && overdue.is_none() {
             let history = history.as_array().unwrap().clone();
-            return Observed { detail, history, at };
+            return Observed {
+                detail,
+                history,
+                at,
+            };
         }
         assert!(
             Instant::now() < deadline,
@@ -1107,12 +1355,12 @@ async fn settled(api: &Api, id: &str) -> Observed {
 }
 
 fn overdue(detail: &Value, at: i64) -> Option<&'static str> {
-    let lock_due = detail["lock"]["expires_at"].as_str().is_some_and(|e| parse_ms(e) <= at);
-    let reply_due = detail["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|m| m["state"] == "scheduled" && m["send_at"].as_str().is_some_and(|s| parse_ms(s) <= at));
+    let lock_due = detail["lock"]["expires_at"]
+        .as_str()
+        .is_some_and(|e| parse_ms(e) <= at);
+    let reply_due = detail["messages"].as_array().unwrap().iter().any(|m| {
+        m["state"] == "scheduled" && m["send_at"].as_str().is_some_and(|s| parse_ms(s) <= at)
+    });
     if lock_due {
         Some("the lock's expiry")
     } else if reply_due {
@@ -1158,12 +1406,20 @@ impl Worker {
             };
             let ticket = &mut self.tickets[i];
             if (200..300).contains(&answer.status) {
-                ticket.apply(&write, &self.me, &self.outsider, write.outcome(&answer.body));
+                ticket.apply(
+                    &write,
+                    &self.me,
+                    &self.outsider,
+                    write.outcome(&answer.body),
+                );
                 self.acked.push(write.kind());
                 continue;
             }
             // The one refusal the model allows: the lock expired before the unlock came.
-            let expired = ticket.lock.as_ref().is_some_and(|l| l.expires_ms <= now_ms());
+            let expired = ticket
+                .lock
+                .as_ref()
+                .is_some_and(|l| l.expires_ms <= now_ms());
             assert!(
                 matches!(write, Write::Unlock) && answer.status == 409 && expired,
                 "worker {}: {write:?} on #{} refused: {} {}",
@@ -1184,15 +1440,24 @@ impl Worker {
         self.seq += 1;
         let tag = format!("{}.{}", self.tag, self.seq);
         let mut roll = self.rng.random_range(0..100);
-        if (50..65).contains(&roll) && lock.as_ref().is_some_and(|l| l.expires_ms < now_ms() + 1000) {
+        if (50..65).contains(&roll)
+            && lock
+                .as_ref()
+                .is_some_and(|l| l.expires_ms < now_ms() + 1000)
+        {
             roll = 0; // a lock about to expire is left to its timer
         }
         match roll {
             0..30 => Write::Note(text(&mut self.rng, &format!("note {tag}"))),
             30..50 => {
                 // Always a change (a no-op assign records nothing), never to oneself.
-                let mut choices: Vec<Option<String>> =
-                    self.peers.iter().filter(|p| assignee.as_ref() != Some(p)).cloned().map(Some).collect();
+                let mut choices: Vec<Option<String>> = self
+                    .peers
+                    .iter()
+                    .filter(|p| assignee.as_ref() != Some(p))
+                    .cloned()
+                    .map(Some)
+                    .collect();
                 if assignee.is_some() {
                     choices.push(None);
                 }
@@ -1228,17 +1493,22 @@ impl Creator {
         while !self.killed.get() {
             seq += 1;
             let new = NewTicket::new(&format!("{}{seq}", self.tag), &mut self.rng);
-            let answer =
-                match self.api.try_send(Method::POST, "/api/tickets", Some(new.request(&self.inbox))).await {
-                    Ok(answer) => answer,
-                    Err(_) => {
-                        self.lost = Some(new);
-                        break;
-                    }
-                };
+            let answer = match self
+                .api
+                .try_send(Method::POST, "/api/tickets", Some(new.request(&self.inbox)))
+                .await
+            {
+                Ok(answer) => answer,
+                Err(_) => {
+                    self.lost = Some(new);
+                    break;
+                }
+            };
             assert_eq!(answer.status, 200, "create: {}", answer.body);
-            let (id, number) =
-                (answer.body["id"].as_str().unwrap().into(), answer.body["number"].as_u64().unwrap());
+            let (id, number) = (
+                answer.body["id"].as_str().unwrap().into(),
+                answer.body["number"].as_u64().unwrap(),
+            );
             self.created.push((new, id, number));
             sleep(Duration::from_millis(self.rng.random_range(30..120))).await;
         }
@@ -1267,9 +1537,15 @@ async fn type_drafts(
 ) -> Vec<Typed> {
     let mut typed = Vec::new();
     let url = format!("ws{}/ws", base.trim_start_matches("http"));
-    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else { return typed };
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
+        return typed;
+    };
     let hello = json!({"type": "hello", "token": token});
-    if socket.send(WsMessage::text(hello.to_string())).await.is_err() {
+    if socket
+        .send(WsMessage::text(hello.to_string()))
+        .await
+        .is_err()
+    {
         return typed;
     }
     loop {
@@ -1283,11 +1559,20 @@ async fn type_drafts(
     while !killed.get() {
         seq += 1;
         let ticket = tickets[rng.random_range(0..tickets.len())].clone();
-        let kind = if rng.random_bool(0.5) { "reply" } else { "note" };
+        let kind = if rng.random_bool(0.5) {
+            "reply"
+        } else {
+            "note"
+        };
         let body = text(&mut rng, &format!("draft {tag}.{seq}"));
         let frame = json!({"type": "draft", "ticket": ticket, "kind": kind, "body": body});
         let sent = socket.send(WsMessage::text(frame.to_string())).await;
-        typed.push(Typed { ticket, kind, body, at: now_ms() });
+        typed.push(Typed {
+            ticket,
+            kind,
+            body,
+            at: now_ms(),
+        });
         if sent.is_err() {
             break;
         }
@@ -1307,7 +1592,17 @@ fn start_server(data: &Path, config: &Path, bootstrap: bool) -> Process {
         envs.push(("TANDEM_BOOTSTRAP_ADMIN", admin.as_str()));
     }
     let (data, config) = (data.to_str().unwrap(), config.to_str().unwrap());
-    let process = Process::start(&["--config", config, "--data-dir", data, "--bind", "127.0.0.1:0"], &envs);
+    let process = Process::start(
+        &[
+            "--config",
+            config,
+            "--data-dir",
+            data,
+            "--bind",
+            "127.0.0.1:0",
+        ],
+        &envs,
+    );
     process.seen.iter().for_each(|line| assert_clean(line));
     process
 }
@@ -1315,11 +1610,17 @@ fn start_server(data: &Path, config: &Path, bootstrap: bool) -> Process {
 /// SIGKILL; then the server must have logged no error and no panic.
 fn kill_and_check(process: &mut Process) {
     process.kill();
-    process.all_output().iter().for_each(|line| assert_clean(line));
+    process
+        .all_output()
+        .iter()
+        .for_each(|line| assert_clean(line));
 }
 
 fn assert_clean(line: &str) {
-    assert!(!line.contains("ERROR") && !line.contains("panicked"), "the server logged: {line}");
+    assert!(
+        !line.contains("ERROR") && !line.contains("panicked"),
+        "the server logged: {line}"
+    );
 }
 
 /// Checks the file a SIGKILL (or, at the end, a clean shutdown) left
@@ -1336,17 +1637,32 @@ fn check_redb_file(data: &Path, scratch: &Path) {
     std::fs::copy(tandem::store::Store::file_in(data), &copy).expect("copy of the database file");
     {
         let mut db = redb::Database::open(&copy).expect("redb opens the file");
-        assert!(db.check_integrity().expect("redb's integrity check runs"), "redb had to repair the file");
+        assert!(
+            db.check_integrity().expect("redb's integrity check runs"),
+            "redb had to repair the file"
+        );
         let tx = db.begin_read().unwrap();
         let numbers = tx.open_table(TICKET_NUMBERS).unwrap();
         let count = numbers.len().unwrap();
         let first = numbers.first().unwrap().map_or(1, |(k, _)| k.value());
         let last = numbers.last().unwrap().map_or(0, |(k, _)| k.value());
         assert_eq!((first, last), (1, count), "stored ticket numbers are 1..=N");
-        assert_eq!(tx.open_table(TICKETS).unwrap().len().unwrap(), count, "every stored ticket has a number");
-        let next = tx.open_table(META).unwrap().get(NEXT_TICKET_NUMBER_KEY).unwrap();
+        assert_eq!(
+            tx.open_table(TICKETS).unwrap().len().unwrap(),
+            count,
+            "every stored ticket has a number"
+        );
+        let next = tx
+            .open_table(META)
+            .unwrap()
+            .get(NEXT_TICKET_NUMBER_KEY)
+            .unwrap();
         let next: u64 = next.map_or(1, |v| tandem::store::codec::decode(v.value()).unwrap());
-        assert_eq!(next, last + 1, "the next ticket number follows the last stored one");
+        assert_eq!(
+            next,
+            last + 1,
+            "the next ticket number follows the last stored one"
+        );
     }
     std::fs::remove_file(&copy).unwrap();
 }
@@ -1355,7 +1671,9 @@ fn check_redb_file(data: &Path, scratch: &Path) {
 // Small helpers
 
 async fn login(anon: &Api, login: &str, password: &str) -> Agent {
-    let answer = anon.post("/api/login", json!({"login": login, "password": password})).await;
+    let answer = anon
+        .post("/api/login", json!({"login": login, "password": password}))
+        .await;
     assert_eq!(answer.status, 200, "login {login}: {}", answer.body);
     Agent {
         id: answer.body["agent"]["id"].as_str().unwrap().into(),
@@ -1377,7 +1695,9 @@ async fn list_tickets(api: &Api, inbox: &str) -> Vec<Value> {
         let page = get_ok(api, &path).await;
         tickets.extend(page["tickets"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/inboxes/{inbox}/tickets?view=all&limit=200&cursor={cursor}"),
+            Some(cursor) => {
+                path = format!("/api/inboxes/{inbox}/tickets?view=all&limit=200&cursor={cursor}")
+            }
             None => return tickets,
         }
     }
@@ -1395,7 +1715,10 @@ fn text(rng: &mut StdRng, tag: &str) -> String {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 fn parse_ms(time: &str) -> i64 {
@@ -1404,5 +1727,8 @@ fn parse_ms(time: &str) -> i64 {
 }
 
 fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap().format(&Rfc3339).unwrap()
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
 }

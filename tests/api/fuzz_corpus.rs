@@ -11,13 +11,20 @@ use std::path::Path;
 use tandem::protocol::frames::Incoming;
 
 fn replay(target: &str, check: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz/corpus")
+        .join(target);
     let mut inputs: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("corpus entry").path())
         .collect();
     inputs.sort();
-    assert!(inputs.len() >= 10, "{} holds only {} inputs", dir.display(), inputs.len());
+    assert!(
+        inputs.len() >= 10,
+        "{} holds only {} inputs",
+        dir.display(),
+        inputs.len()
+    );
     let failed: Vec<_> = inputs
         .iter()
         .filter(|path| {
@@ -25,7 +32,10 @@ fn replay(target: &str, check: fn(&[u8])) {
             catch_unwind(|| check(&data)).is_err()
         })
         .collect();
-    assert!(failed.is_empty(), "{target}: these inputs fail (see the panics above): {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "{target}: these inputs fail (see the panics above): {failed:#?}"
+    );
 }
 
 #[test]
@@ -53,8 +63,16 @@ fn deeply_nested_json_is_refused() {
         "[".repeat(deep),
         format!("{}{}", "[".repeat(deep), "]".repeat(deep)),
         "{\"a\":".repeat(deep),
-        format!(r#"{{"type":"ping","ref":{}1{}}}"#, "[".repeat(deep), "]".repeat(deep)),
-        format!(r#"{{"subject":"s","tags":{}"t"{}}}"#, "[".repeat(deep), "]".repeat(deep)),
+        format!(
+            r#"{{"type":"ping","ref":{}1{}}}"#,
+            "[".repeat(deep),
+            "]".repeat(deep)
+        ),
+        format!(
+            r#"{{"subject":"s","tags":{}"t"{}}}"#,
+            "[".repeat(deep),
+            "]".repeat(deep)
+        ),
     ];
     for input in inputs {
         let error = Incoming::parse(&input).frame.expect_err("refused");
@@ -70,7 +88,8 @@ fn deeply_nested_json_is_refused() {
 fn large_bodies_at_the_limit() {
     let limit = tandem::domain::ticket::limits::BODY_BYTES;
     for len in [limit, limit + 1] {
-        let body = serde_json::json!({"kind": "note", "body": format!("@hanna {}", "x".repeat(len - 7))});
+        let body =
+            serde_json::json!({"kind": "note", "body": format!("@hanna {}", "x".repeat(len - 7))});
         checks::rest_bodies(body.to_string().as_bytes());
     }
 }

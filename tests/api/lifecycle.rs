@@ -352,7 +352,11 @@ impl Model {
                 }
                 self.assignee = to;
                 self.status = status;
-                self.history.push(if to.is_some() { "assigned" } else { "unassigned" });
+                self.history.push(if to.is_some() {
+                    "assigned"
+                } else {
+                    "unassigned"
+                });
                 Answer::Done(200)
             }
             Op::Return { by } => {
@@ -399,10 +403,16 @@ impl Model {
                     return no;
                 }
                 let (allowed, to, release) = match op {
-                    Op::Resolve { .. } => (matches!(self.status, Pending | WorkingOn), Resolved, true),
+                    Op::Resolve { .. } => {
+                        (matches!(self.status, Pending | WorkingOn), Resolved, true)
+                    }
                     Op::Reopen { .. } => (
                         matches!(self.status, Resolved | Archived),
-                        if self.assignee.is_some() { WorkingOn } else { Pending },
+                        if self.assignee.is_some() {
+                            WorkingOn
+                        } else {
+                            Pending
+                        },
                         false,
                     ),
                     _ => (self.status != Archived, Archived, true),
@@ -441,7 +451,9 @@ impl Model {
                 if let Some(no) = self.gate(by) {
                     return no;
                 }
-                let Some(holder) = self.lock else { return conflict() };
+                let Some(holder) = self.lock else {
+                    return conflict();
+                };
                 if holder != by && by != Who::Admin {
                     return refused(403, "forbidden");
                 }
@@ -501,7 +513,13 @@ impl Model {
                     None => self.claim = Some(tab),
                     Some(holder) if holder == tab => {}
                     Some(holder) if take_over => {
-                        direct.push((holder, Direct::ClaimLost { reason: "forced".into(), by: Some(tab) }));
+                        direct.push((
+                            holder,
+                            Direct::ClaimLost {
+                                reason: "forced".into(),
+                                by: Some(tab),
+                            },
+                        ));
                         self.claim = Some(tab);
                         self.history.push("claim_forced");
                     }
@@ -521,7 +539,13 @@ impl Model {
                     return Answer::WsError("forbidden".into());
                 }
                 if let Some(holder) = self.claim.filter(|h| *h != tab) {
-                    direct.push((holder, Direct::ClaimLost { reason: "forced".into(), by: Some(tab) }));
+                    direct.push((
+                        holder,
+                        Direct::ClaimLost {
+                            reason: "forced".into(),
+                            by: Some(tab),
+                        },
+                    ));
                     self.claim = None;
                     self.history.push("claim_forced");
                 }
@@ -556,9 +580,15 @@ impl World {
         let b = server.agent(&admin, "bruno", "agent", &[&one, &two]).await;
         let l = server.agent(&admin, "lena", "light", &[&one]).await;
         let o = server.agent(&admin, "omar", "agent", &[&two]).await;
-        let settings = admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
+        let settings = admin
+            .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+            .await;
         assert_eq!(settings.status, 200, "{}", settings.body);
-        World { server, inboxes: [one, two], apis: vec![admin, a, b, l, o] }
+        World {
+            server,
+            inboxes: [one, two],
+            apis: vec![admin, a, b, l, o],
+        }
     }
 
     fn api(&self, who: Who) -> &Api {
@@ -570,7 +600,9 @@ impl World {
     }
 
     fn who(&self, id: &str) -> Result<Who, String> {
-        CAST.into_iter().find(|w| self.api(*w).id == id).ok_or_else(|| format!("unknown agent id {id}"))
+        CAST.into_iter()
+            .find(|w| self.api(*w).id == id)
+            .ok_or_else(|| format!("unknown agent id {id}"))
     }
 
     fn who_of(&self, agent_ref: &Value) -> Result<Option<Who>, String> {
@@ -585,7 +617,9 @@ impl World {
     /// whatever the outcome.
     async fn run(&self, ops: &[Op]) -> Result<(), String> {
         let admin = self.api(Who::Admin);
-        let ticket = admin.create_ticket(self.inbox_id(Inbox::One), "Lifecycle").await["id"]
+        let ticket = admin
+            .create_ticket(self.inbox_id(Inbox::One), "Lifecycle")
+            .await["id"]
             .as_str()
             .expect("ticket id")
             .to_owned();
@@ -594,9 +628,19 @@ impl World {
             tabs.push(Tab::connect(&self.server, self.api(who)).await?);
         }
         // Two more admin tabs only take snapshots, one of each inbox.
-        let observers = [Tab::connect(&self.server, admin).await?, Tab::connect(&self.server, admin).await?];
+        let observers = [
+            Tab::connect(&self.server, admin).await?,
+            Tab::connect(&self.server, admin).await?,
+        ];
         let mut model = Model::new();
-        let mut case = Case { world: self, ticket, tabs, observers, serial: 0, opened: None };
+        let mut case = Case {
+            world: self,
+            ticket,
+            tabs,
+            observers,
+            serial: 0,
+            opened: None,
+        };
         let mut outcome = Ok(());
         let mut after_delete = 0;
         for (step, op) in ops.iter().enumerate() {
@@ -631,8 +675,12 @@ impl Tab {
         let (socket, _) = tokio_tungstenite::connect_async_with_config(server.ws_url(), None, true)
             .await
             .map_err(|e| format!("ws connect: {e}"))?;
-        let mut tab = Tab { ws: Ws { socket }, unread: Vec::new() };
-        tab.send(json!({"type": "hello", "token": api.token})).await?;
+        let mut tab = Tab {
+            ws: Ws { socket },
+            unread: Vec::new(),
+        };
+        tab.send(json!({"type": "hello", "token": api.token}))
+            .await?;
         let welcome = tab.next().await?;
         if welcome["type"] != "welcome" {
             return Err(format!("no welcome: {welcome}"));
@@ -641,7 +689,11 @@ impl Tab {
     }
 
     async fn send(&mut self, frame: Value) -> Result<(), String> {
-        self.ws.socket.send(Message::text(frame.to_string())).await.map_err(|e| format!("ws send: {e}"))
+        self.ws
+            .socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .map_err(|e| format!("ws send: {e}"))
     }
 
     /// The next data frame, within [`WAIT`].
@@ -653,7 +705,8 @@ impl Tab {
                 .map_err(|_| "no frame in time".to_owned())?;
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(&text).map_err(|e| format!("bad frame {text}: {e}"));
+                    return serde_json::from_str(&text)
+                        .map_err(|e| format!("bad frame {text}: {e}"));
                 }
                 Some(Ok(Message::Close(close))) => return Err(format!("socket closed: {close:?}")),
                 Some(Ok(_)) => continue,
@@ -744,7 +797,9 @@ impl Case<'_> {
         let reference = self.next_ref();
         let answer = self.perform(op, &reference).await?;
         if answer != expected {
-            return Err(format!("answered {answer:?}, the model expected {expected:?}"));
+            return Err(format!(
+                "answered {answer:?}, the model expected {expected:?}"
+            ));
         }
         if let Some(presence) = self.opened.take() {
             // `opened` carries the whole presence after the decision.
@@ -756,11 +811,15 @@ impl Case<'_> {
             );
             let expected = (model.claim, model.viewers.clone(), model.lock);
             if live != expected {
-                return Err(format!("opened shows {live:?}, the model expects {expected:?}"));
+                return Err(format!(
+                    "opened shows {live:?}, the model expects {expected:?}"
+                ));
             }
         }
         self.check_direct_frames(&reference, direct).await?;
-        self.check_state(model).await.map_err(|e| format!("{e}\n  model before: {before:?}"))
+        self.check_state(model)
+            .await
+            .map_err(|e| format!("{e}\n  model before: {before:?}"))
     }
 
     /// Sends `op` to the server; its answer in the model's terms.
@@ -770,10 +829,19 @@ impl Case<'_> {
         let resp = match *op {
             Op::Accept { by } => w.api(by).post(self.path("/accept"), json!({})).await,
             Op::Return { by } => w.api(by).post(self.path("/return"), json!({})).await,
-            Op::Assign { by, to } => w.api(by).post(self.path("/assign"), json!({"agent": id(to)})).await,
+            Op::Assign { by, to } => {
+                w.api(by)
+                    .post(self.path("/assign"), json!({"agent": id(to)}))
+                    .await
+            }
             Op::Transfer { by, inbox, agent } => {
                 let inbox = inbox.map(|i| w.inbox_id(i).to_owned());
-                w.api(by).post(self.path("/transfer"), json!({"agent": id(agent), "inbox": inbox})).await
+                w.api(by)
+                    .post(
+                        self.path("/transfer"),
+                        json!({"agent": id(agent), "inbox": inbox}),
+                    )
+                    .await
             }
             Op::Resolve { by } => w.api(by).post(self.path("/resolve"), json!({})).await,
             Op::Reopen { by } => w.api(by).post(self.path("/reopen"), json!({})).await,
@@ -782,29 +850,40 @@ impl Case<'_> {
             Op::Lock { by } => w.api(by).put(self.path("/lock")).await,
             Op::Unlock { by } => w.api(by).delete(self.path("/lock")).await,
             Op::Share { by, with } => {
-                w.api(by).post(self.path("/shares"), json!({"agent": id(Some(with))})).await
+                w.api(by)
+                    .post(self.path("/shares"), json!({"agent": id(Some(with))}))
+                    .await
             }
             Op::Unshare { by, agent } => {
-                w.api(by).delete(self.path(&format!("/shares/{}", w.api(agent).id))).await
+                w.api(by)
+                    .delete(self.path(&format!("/shares/{}", w.api(agent).id)))
+                    .await
             }
             Op::Open { tab, take_over } => {
-                let frame =
-                    json!({"type": "open", "ticket": self.ticket, "take_over": take_over, "ref": reference});
+                let frame = json!({"type": "open", "ticket": self.ticket, "take_over": take_over, "ref": reference});
                 let tab = &mut self.tabs[tab.index()];
                 tab.send(frame).await?;
                 let answer = tab.answer(reference).await?;
                 return match answer["type"].as_str() {
                     Some("opened") => {
-                        let claimed = answer["claimed"].as_bool().ok_or("opened without claimed")?;
+                        let claimed = answer["claimed"]
+                            .as_bool()
+                            .ok_or("opened without claimed")?;
                         self.opened = Some(answer["presence"].clone());
                         Ok(Answer::Opened { claimed })
                     }
-                    Some("error") => Ok(Answer::WsError(answer["code"].as_str().unwrap_or("").to_owned())),
+                    Some("error") => Ok(Answer::WsError(
+                        answer["code"].as_str().unwrap_or("").to_owned(),
+                    )),
                     _ => Err(format!("unexpected answer to open: {answer}")),
                 };
             }
             Op::Close { tab } | Op::ForceRelease { tab } => {
-                let kind = if matches!(op, Op::Close { .. }) { "close" } else { "force_release" };
+                let kind = if matches!(op, Op::Close { .. }) {
+                    "close"
+                } else {
+                    "force_release"
+                };
                 let frame = json!({"type": kind, "ticket": self.ticket, "ref": reference});
                 let tab = &mut self.tabs[tab.index()];
                 tab.send(frame).await?;
@@ -813,7 +892,9 @@ impl Case<'_> {
                 return match tab.unread.iter().position(|f| f["ref"] == reference) {
                     Some(i) => {
                         let error = tab.unread.remove(i);
-                        Ok(Answer::WsError(error["code"].as_str().unwrap_or("").to_owned()))
+                        Ok(Answer::WsError(
+                            error["code"].as_str().unwrap_or("").to_owned(),
+                        ))
                     }
                     None => Ok(Answer::Quiet),
                 };
@@ -874,10 +955,18 @@ impl Case<'_> {
                         if frame["ticket"] != self.ticket.as_str() {
                             return Err(format!("claim_lost of another ticket: {frame}"));
                         }
-                        got.push((who, Direct::ClaimLost { reason, by: self.world.who_of(&frame["by"])? }));
+                        got.push((
+                            who,
+                            Direct::ClaimLost {
+                                reason,
+                                by: self.world.who_of(&frame["by"])?,
+                            },
+                        ));
                     }
                     Some("access_revoked") => got.push((who, Direct::AccessRevoked)),
-                    Some("error") => return Err(format!("{who:?}'s tab got an unexpected error: {frame}")),
+                    Some("error") => {
+                        return Err(format!("{who:?}'s tab got an unexpected error: {frame}"));
+                    }
                     _ => {}
                 }
             }
@@ -899,7 +988,10 @@ impl Case<'_> {
         let detail = w.api(Who::Admin).get(self.path("")).await;
         if model.deleted {
             if detail.status != 404 {
-                return Err(format!("a deleted ticket answers {} {}", detail.status, detail.body));
+                return Err(format!(
+                    "a deleted ticket answers {} {}",
+                    detail.status, detail.body
+                ));
             }
         } else {
             if detail.status != 200 {
@@ -908,7 +1000,9 @@ impl Case<'_> {
             let seen = self.seen(&detail.body)?;
             let expected = Seen::of(model);
             if seen != expected {
-                return Err(format!("the server shows\n    {seen:?}\n  the model expects\n    {expected:?}"));
+                return Err(format!(
+                    "the server shows\n    {seen:?}\n  the model expects\n    {expected:?}"
+                ));
             }
         }
         // Then, at once: the history, who may see it, and both inboxes' snapshots
@@ -918,17 +1012,29 @@ impl Case<'_> {
             if model.deleted {
                 return Ok(());
             }
-            let history = w.api(Who::Admin).get(format!("/api/tickets/{ticket}/history")).await;
-            let actions: Vec<&str> =
-                history.body.as_array().into_iter().flatten().filter_map(|e| e["action"].as_str()).collect();
+            let history = w
+                .api(Who::Admin)
+                .get(format!("/api/tickets/{ticket}/history"))
+                .await;
+            let actions: Vec<&str> = history
+                .body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["action"].as_str())
+                .collect();
             if actions != model.history {
-                return Err(format!("history {actions:?}, the model expects {:?}", model.history));
+                return Err(format!(
+                    "history {actions:?}, the model expects {:?}",
+                    model.history
+                ));
             }
             Ok(())
         };
         let access = async {
             let agents = [Who::A, Who::B, Who::L, Who::O];
-            let gets = join_all(agents.map(|who| w.api(who).get(format!("/api/tickets/{ticket}")))).await;
+            let gets =
+                join_all(agents.map(|who| w.api(who).get(format!("/api/tickets/{ticket}")))).await;
             for (who, resp) in agents.into_iter().zip(gets) {
                 let expected = if model.sees(who) { 200 } else { 404 };
                 if resp.status != expected {
@@ -948,7 +1054,9 @@ impl Case<'_> {
                 && (model.claim.is_some() || !model.viewers.is_empty() || model.lock.is_some()))
             .then(|| (model.claim, model.viewers.clone(), model.lock));
             if live != expected {
-                return Err(format!("snapshot of {inbox:?} shows {live:?}, the model expects {expected:?}"));
+                return Err(format!(
+                    "snapshot of {inbox:?} shows {live:?}, the model expects {expected:?}"
+                ));
             }
             Ok(())
         });
@@ -981,21 +1089,33 @@ impl Case<'_> {
 }
 
 fn agents(w: &World, list: &Value) -> Result<Vec<Who>, String> {
-    let list = list.as_array().ok_or_else(|| format!("not a list: {list}"))?;
-    list.iter().map(|a| w.who(a["id"].as_str().unwrap_or(""))).collect()
+    let list = list
+        .as_array()
+        .ok_or_else(|| format!("not a list: {list}"))?;
+    list.iter()
+        .map(|a| w.who(a["id"].as_str().unwrap_or("")))
+        .collect()
 }
 
 /// `ticket`'s entry in a fresh snapshot of `inbox` (`None`: not there).
-async fn snapshot(w: &World, tab: &mut Tab, inbox: Inbox, ticket: &str) -> Result<Option<Live>, String> {
+async fn snapshot(
+    w: &World,
+    tab: &mut Tab,
+    inbox: Inbox,
+    ticket: &str,
+) -> Result<Option<Live>, String> {
     let reference = format!("snapshot-{inbox:?}");
-    tab.send(json!({"type": "subscribe", "inbox": w.inbox_id(inbox), "ref": reference})).await?;
+    tab.send(json!({"type": "subscribe", "inbox": w.inbox_id(inbox), "ref": reference}))
+        .await?;
     let snapshot = tab.answer(&reference).await?;
     tab.unread.clear(); // the inbox's own frames: not looked at
     if snapshot["type"] != "snapshot" {
         return Err(format!("not a snapshot: {snapshot}"));
     }
     let entries = snapshot["presence"].as_array().into_iter().flatten();
-    let Some(entry) = entries.into_iter().find(|p| p["ticket"] == ticket) else { return Ok(None) };
+    let Some(entry) = entries.into_iter().find(|p| p["ticket"] == ticket) else {
+        return Ok(None);
+    };
     let live = (
         w.who_of(&entry["claim"]["agent"])?,
         agents(w, &entry["viewers"])?,
@@ -1031,14 +1151,23 @@ fn ticket_lifecycle_matches_the_reference_model() {
     let mut runner = TestRunner::new(config);
     let result = runner.run(&steps(), |steps| {
         let ops: Vec<Op> = steps.into_iter().flatten().collect();
-        system.block_on(world.run(&ops)).map_err(TestCaseError::fail)
+        system
+            .block_on(world.run(&ops))
+            .map_err(TestCaseError::fail)
     });
     match result {
         Ok(()) => {}
         Err(TestError::Fail(reason, steps)) => {
-            let steps: Vec<String> =
-                steps.iter().flatten().enumerate().map(|(i, op)| format!("  {i:2}: {op}")).collect();
-            panic!("the server and the model disagree\n{reason}\nminimal steps:\n{}", steps.join("\n"));
+            let steps: Vec<String> = steps
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, op)| format!("  {i:2}: {op}"))
+                .collect();
+            panic!(
+                "the server and the model disagree\n{reason}\nminimal steps:\n{}",
+                steps.join("\n")
+            );
         }
         Err(TestError::Abort(reason)) => panic!("aborted: {reason}"),
     }

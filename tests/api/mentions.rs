@@ -23,8 +23,19 @@ async fn team() -> Team {
     let hanna = server.agent(&admin, "hanna", "agent", &[&support]).await;
     let sam = server.agent(&admin, "sam", "agent", &[&sales]).await;
     let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    let ticket = admin.create_ticket(&support, "Login loop").await["id"].as_str().unwrap().to_owned();
-    Team { server, admin, ticket, bianca, hanna, sam, lena }
+    let ticket = admin.create_ticket(&support, "Login loop").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Team {
+        server,
+        admin,
+        ticket,
+        bianca,
+        hanna,
+        sam,
+        lena,
+    }
 }
 
 impl Team {
@@ -33,7 +44,12 @@ impl Team {
     }
 
     async fn note(&self, author: &Api, body: &str) -> Resp {
-        author.post(self.path("/messages"), json!({"kind": "note", "body": body})).await
+        author
+            .post(
+                self.path("/messages"),
+                json!({"kind": "note", "body": body}),
+            )
+            .await
     }
 
     async fn followers(&self) -> Vec<String> {
@@ -48,7 +64,11 @@ impl Team {
 }
 
 fn names(list: &Value) -> Vec<&str> {
-    list.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect()
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect()
 }
 
 #[actix_web::test]
@@ -56,26 +76,43 @@ async fn a_mention_adds_a_follower_and_notifies_them_wherever_they_are() {
     let t = team().await;
     let (mut hanna, _) = Ws::hello(&t.server, &t.hanna).await; // in no inbox, viewing nothing
     let (mut hanna_other_tab, _) = Ws::hello(&t.server, &t.hanna).await;
-    let note =
-        t.note(&t.bianca, "@hanna, can you check? cc @Hanna. also @sam and mail x@y.com, @ghost").await;
+    let note = t
+        .note(
+            &t.bianca,
+            "@hanna, can you check? cc @Hanna. also @sam and mail x@y.com, @ghost",
+        )
+        .await;
     assert_eq!(note.status, 200, "{}", note.body);
     assert_eq!(names(&note.body["mentions"]), ["Hanna"]);
-    assert_eq!(note.body["skipped_mentions"], json!([{"handle": "sam", "reason": "no_access"}]));
+    assert_eq!(
+        note.body["skipped_mentions"],
+        json!([{"handle": "sam", "reason": "no_access"}])
+    );
     assert_eq!(t.followers().await, ["Hanna"]);
     for ws in [&mut hanna, &mut hanna_other_tab] {
         let frame = ws.recv_type("notification").await;
         let n = &frame["notification"];
-        assert_eq!((n["kind"].as_str(), n["by"]["name"].as_str()), (Some("mention"), Some("Bianca")));
+        assert_eq!(
+            (n["kind"].as_str(), n["by"]["name"].as_str()),
+            (Some("mention"), Some("Bianca"))
+        );
         assert_eq!(n["ticket"]["subject"], "Login loop");
     }
-    assert_eq!(t.sam.get("/api/me/notifications").await.body, json!([]), "no access, no notification");
+    assert_eq!(
+        t.sam.get("/api/me/notifications").await.body,
+        json!([]),
+        "no access, no notification"
+    );
     let history = t.admin.get(t.path("/history")).await.body;
     assert_eq!(history[1]["action"], "follower_added");
     assert_eq!(history[1]["detail"]["via"], "mention");
     // Mentioning a follower again adds nothing new but notifies again.
     t.note(&t.bianca, "@hanna ping").await;
     assert_eq!(t.followers().await, ["Hanna"]);
-    assert_eq!(hanna.recv_type("notification").await["notification"]["kind"], "mention");
+    assert_eq!(
+        hanna.recv_type("notification").await["notification"]["kind"],
+        "mention"
+    );
 }
 
 #[actix_web::test]
@@ -83,7 +120,10 @@ async fn replies_and_light_agents_add_nobody() {
     let t = team().await;
     let reply = t
         .bianca
-        .post(t.path("/messages"), json!({"kind": "reply", "body": "Thanks! @hanna will call you"}))
+        .post(
+            t.path("/messages"),
+            json!({"kind": "reply", "body": "Thanks! @hanna will call you"}),
+        )
         .await;
     assert_eq!(reply.body["mentions"], json!([]));
     assert_eq!(reply.body["skipped_mentions"], json!([]));
@@ -103,24 +143,51 @@ async fn followers_hear_of_every_later_message_but_their_own() {
     let t = team().await;
     t.note(&t.bianca, "@hanna fyi").await;
     let (mut hanna, _) = Ws::hello(&t.server, &t.hanna).await;
-    t.bianca.post(t.path("/messages"), json!({"kind": "reply", "body": "On it"})).await;
+    t.bianca
+        .post(
+            t.path("/messages"),
+            json!({"kind": "reply", "body": "On it"}),
+        )
+        .await;
     let update = hanna.recv_type("notification").await;
     assert_eq!(
-        (update["notification"]["kind"].as_str(), update["notification"]["text"].as_str()),
+        (
+            update["notification"]["kind"].as_str(),
+            update["notification"]["text"].as_str()
+        ),
         (Some("update"), Some("Bianca replied on #1 \"Login loop\""))
     );
-    t.admin.post(t.path("/messages"), json!({"kind": "customer", "body": "Still broken"})).await;
+    t.admin
+        .post(
+            t.path("/messages"),
+            json!({"kind": "customer", "body": "Still broken"}),
+        )
+        .await;
     let customer = hanna.recv_type("notification").await;
     assert_eq!(customer["notification"]["by"], Value::Null);
-    assert!(customer["notification"]["text"].as_str().unwrap().starts_with("Carla Customer wrote"));
+    assert!(
+        customer["notification"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Carla Customer wrote")
+    );
     t.note(&t.hanna, "my own note").await;
     assert!(
-        hanna.sync().await.iter().all(|f| f["type"] != "notification"),
+        hanna
+            .sync()
+            .await
+            .iter()
+            .all(|f| f["type"] != "notification"),
         "no notification for one's own message"
     );
     // Offline agents find everything later, newest first.
     let all = t.hanna.get("/api/me/notifications").await.body;
-    let kinds: Vec<&str> = all.as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["update", "update", "mention"]);
 }
 
@@ -142,17 +209,44 @@ async fn followers_are_managed_by_those_who_may_edit_and_removal_stops_notificat
     add(&t.bianca, &t.lena.id).await;
     assert_eq!(t.followers().await, ["Hanna", "Lena"]);
 
-    assert_eq!(t.bianca.delete(t.path(&format!("/followers/{}", t.hanna.id))).await.status, 204);
-    assert_eq!(t.bianca.delete(t.path(&format!("/followers/{}", t.hanna.id))).await.status, 404);
+    assert_eq!(
+        t.bianca
+            .delete(t.path(&format!("/followers/{}", t.hanna.id)))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        t.bianca
+            .delete(t.path(&format!("/followers/{}", t.hanna.id)))
+            .await
+            .status,
+        404
+    );
     t.bianca.put(t.path("/lock")).await;
-    let unfollow = t.lena.delete(t.path(&format!("/followers/{}", t.lena.id))).await;
-    assert_eq!(unfollow.status, 204, "anyone may unfollow, even under someone else's lock");
+    let unfollow = t
+        .lena
+        .delete(t.path(&format!("/followers/{}", t.lena.id)))
+        .await;
+    assert_eq!(
+        unfollow.status, 204,
+        "anyone may unfollow, even under someone else's lock"
+    );
     t.bianca.delete(t.path("/lock")).await;
-    t.bianca.post(t.path("/messages"), json!({"kind": "reply", "body": "done"})).await;
+    t.bianca
+        .post(
+            t.path("/messages"),
+            json!({"kind": "reply", "body": "done"}),
+        )
+        .await;
     assert_eq!(t.hanna.get("/api/me/notifications").await.body, json!([]));
     let history = t.admin.get(t.path("/history")).await.body;
-    let actions: Vec<&str> =
-        history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(
         actions,
         [
@@ -176,21 +270,60 @@ async fn notifications_page_filter_and_mark_read() {
     let first = t.hanna.get("/api/me/notifications?limit=2").await.body;
     assert_eq!(first.as_array().unwrap().len(), 2);
     let before = first[1]["id"].as_str().unwrap();
-    let rest = t.hanna.get(format!("/api/me/notifications?limit=10&before={before}")).await.body;
+    let rest = t
+        .hanna
+        .get(format!("/api/me/notifications?limit=10&before={before}"))
+        .await
+        .body;
     assert_eq!(rest.as_array().unwrap().len(), 3);
     assert!(first[0]["created_at"].as_str() >= rest[0]["created_at"].as_str());
     for bad in [json!({"idz": []}), json!({"ids": "all"}), json!([1])] {
-        let refused = t.hanna.post("/api/me/notifications/read", bad.clone()).await;
+        let refused = t
+            .hanna
+            .post("/api/me/notifications/read", bad.clone())
+            .await;
         assert_eq!(refused.status, 400, "{bad}");
     }
     assert_eq!(
-        t.hanna.get("/api/me/notifications?unread=true").await.body.as_array().unwrap().len(),
+        t.hanna
+            .get("/api/me/notifications?unread=true")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
         5,
         "refused requests marked nothing"
     );
-    t.hanna.post("/api/me/notifications/read", json!({"ids": [first[0]["id"]]})).await;
-    assert_eq!(t.hanna.get("/api/me/notifications?unread=true").await.body.as_array().unwrap().len(), 4);
-    assert_eq!(t.hanna.post("/api/me/notifications/read", json!({})).await.status, 204);
-    assert_eq!(t.hanna.get("/api/me/notifications?unread=true").await.body, json!([]));
-    assert_eq!(t.hanna.get("/api/me/notifications?limit=0").await.status, 400);
+    t.hanna
+        .post(
+            "/api/me/notifications/read",
+            json!({"ids": [first[0]["id"]]}),
+        )
+        .await;
+    assert_eq!(
+        t.hanna
+            .get("/api/me/notifications?unread=true")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        t.hanna
+            .post("/api/me/notifications/read", json!({}))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        t.hanna.get("/api/me/notifications?unread=true").await.body,
+        json!([])
+    );
+    assert_eq!(
+        t.hanna.get("/api/me/notifications?limit=0").await.status,
+        400
+    );
 }

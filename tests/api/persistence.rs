@@ -15,11 +15,18 @@ async fn acknowledged_writes_survive_a_restart() {
     let ticket = admin.create_ticket(&inbox, "Persist me").await;
     let id = ticket["id"].as_str().unwrap().to_owned();
     let note = bianca
-        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "note", "body": "remember"}))
+        .post(
+            &format!("/api/tickets/{id}/messages"),
+            json!({"kind": "note", "body": "remember"}),
+        )
         .await;
     assert_eq!(note.status, 200);
-    bianca.patch(&format!("/api/tickets/{id}"), json!({"tags": ["kept"]})).await;
-    admin.patch("/api/settings", json!({"sign_replies": false})).await;
+    bianca
+        .patch(&format!("/api/tickets/{id}"), json!({"tags": ["kept"]}))
+        .await;
+    admin
+        .patch("/api/settings", json!({"sign_replies": false}))
+        .await;
     server.stop();
 
     let server = TestServer::start_in(dir.path(), "").await.unwrap();
@@ -28,7 +35,10 @@ async fn acknowledged_writes_survive_a_restart() {
     assert_eq!(detail.status, 200, "tokens survive too");
     assert_eq!(detail.body["messages"][1]["body"], "remember");
     assert_eq!(detail.body["tags"], json!(["kept"]));
-    assert_eq!(bianca.get("/api/settings").await.body["sign_replies"], false);
+    assert_eq!(
+        bianca.get("/api/settings").await.body["sign_replies"],
+        false
+    );
     let next = admin.create_ticket(&inbox, "After restart").await;
     assert_eq!(next["number"], 2, "numbers continue without reuse");
     let history = bianca.get(&format!("/api/tickets/{id}/history")).await;
@@ -58,7 +68,10 @@ async fn a_newer_schema_is_refused() {
             .unwrap();
         tx.commit().unwrap();
     }
-    let error = TestServer::start_in(dir.path(), "").await.err().expect("refused");
+    let error = TestServer::start_in(dir.path(), "")
+        .await
+        .err()
+        .expect("refused");
     assert!(error.contains("newer Tandem"), "{error}");
 }
 
@@ -76,7 +89,10 @@ async fn data_written_before_the_search_index_existed_is_indexed_at_start_up() {
         let db = redb::Database::create(tandem::store::Store::file_in(dir.path())).unwrap();
         let tx = db.begin_write().unwrap();
         tx.delete_table(tandem::store::tables::SEARCH).unwrap();
-        tx.open_table(tandem::store::tables::META).unwrap().remove("search_index").unwrap();
+        tx.open_table(tandem::store::tables::META)
+            .unwrap()
+            .remove("search_index")
+            .unwrap();
         tx.commit().unwrap();
     }
     let server = TestServer::start_in(dir.path(), "").await.unwrap();

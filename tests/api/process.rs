@@ -20,8 +20,16 @@ impl Process {
     /// Starts `tandem serve ARGS` and waits for its `listening on` line.
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Process {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
-        command.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).env("RUST_LOG", "info");
-        command.env_remove("TANDEM_BIND").env_remove("TANDEM_DATA_DIR").env_remove("TANDEM_BOOTSTRAP_ADMIN");
+        command
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("RUST_LOG", "info");
+        command
+            .env_remove("TANDEM_BIND")
+            .env_remove("TANDEM_DATA_DIR")
+            .env_remove("TANDEM_BOOTSTRAP_ADMIN");
         for (k, v) in envs {
             command.env(k, v);
         }
@@ -38,10 +46,21 @@ impl Process {
                 }
             });
         }
-        let mut process = Process { child, lines, seen: Vec::new(), addr: String::new() };
+        let mut process = Process {
+            child,
+            lines,
+            seen: Vec::new(),
+            addr: String::new(),
+        };
         let line = process.wait_for("listening on http://");
-        process.addr =
-            line.split("listening on http://").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+        process.addr = line
+            .split("listening on http://")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
         process
     }
 
@@ -67,7 +86,10 @@ impl Process {
     }
 
     pub fn signal_term(&self) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
     }
 
     /// The server's base URL, e.g. `http://127.0.0.1:41234`.
@@ -83,9 +105,12 @@ impl Process {
 
     /// Resident memory of the process now, in KiB (from /proc).
     pub fn rss_kib(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS line");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("proc status");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .expect("VmRSS line");
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 

@@ -20,11 +20,23 @@ async fn queue() -> Queue {
     let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
     let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
     let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
-    Queue { server, admin, inbox, bianca, hanna, lena }
+    Queue {
+        server,
+        admin,
+        inbox,
+        bianca,
+        hanna,
+        lena,
+    }
 }
 
 fn numbers(page: &Value) -> Vec<u64> {
-    page["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_u64().unwrap()).collect()
+    page["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect()
 }
 
 #[actix_web::test]
@@ -33,7 +45,10 @@ async fn paging_neither_skips_nor_repeats_while_tickets_change() {
     let mut ids = Vec::new();
     for i in 1..=10 {
         ids.push(
-            q.admin.create_ticket(&q.inbox, &format!("Chat {i}")).await["id"].as_str().unwrap().to_owned(),
+            q.admin.create_ticket(&q.inbox, &format!("Chat {i}")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
         );
     }
     let base = format!("/api/inboxes/{}/tickets?view=pending&limit=4", q.inbox);
@@ -41,9 +56,14 @@ async fn paging_neither_skips_nor_repeats_while_tickets_change() {
     assert_eq!(numbers(&first), [10, 9, 8, 7]);
     // While paging: #3 gets new activity (it would jump to the top), #8 is accepted (leaves Pending).
     q.admin
-        .post(format!("/api/tickets/{}/messages", ids[2]), json!({"kind": "customer", "body": "hello again"}))
+        .post(
+            format!("/api/tickets/{}/messages", ids[2]),
+            json!({"kind": "customer", "body": "hello again"}),
+        )
         .await;
-    q.hanna.post(format!("/api/tickets/{}/accept", ids[7]), json!({})).await;
+    q.hanna
+        .post(format!("/api/tickets/{}/accept", ids[7]), json!({}))
+        .await;
     let mut seen: Vec<u64> = numbers(&first);
     let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
     while let Some(c) = cursor {
@@ -51,7 +71,11 @@ async fn paging_neither_skips_nor_repeats_while_tickets_change() {
         seen.extend(numbers(&page));
         cursor = page["next_cursor"].as_str().map(str::to_owned);
     }
-    assert_eq!(seen, [10, 9, 8, 7, 6, 5, 4, 3, 2, 1], "the pages read one consistent state");
+    assert_eq!(
+        seen,
+        [10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+        "the pages read one consistent state"
+    );
     // A new listing shows the changes.
     assert_eq!(numbers(&q.bianca.get(&base).await.body), [3, 10, 9, 7]);
 }
@@ -59,7 +83,10 @@ async fn paging_neither_skips_nor_repeats_while_tickets_change() {
 #[actix_web::test]
 async fn read_state_is_per_agent() {
     let q = queue().await;
-    let t = q.admin.create_ticket(&q.inbox, "Unread?").await["id"].as_str().unwrap().to_owned();
+    let t = q.admin.create_ticket(&q.inbox, "Unread?").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let unread = |api: &Api| {
         let (api, path) = (api.clone(), format!("/api/tickets/{t}"));
         async move { api.get(path).await.body["unread"].as_bool().unwrap() }
@@ -70,41 +97,88 @@ async fn read_state_is_per_agent() {
     );
     let (mut bianca, _) = Ws::hello(&q.server, &q.bianca).await;
     bianca.open(&t, false).await;
-    assert!(!unread(&q.bianca).await, "opening marks it read for the opener");
+    assert!(
+        !unread(&q.bianca).await,
+        "opening marks it read for the opener"
+    );
     assert!(unread(&q.hanna).await);
-    let marked = q.bianca.post(format!("/api/tickets/{t}/unread"), json!({})).await;
-    assert_eq!((marked.status, marked.body["unread"].as_bool()), (200, Some(true)));
+    let marked = q
+        .bianca
+        .post(format!("/api/tickets/{t}/unread"), json!({}))
+        .await;
     assert_eq!(
-        q.lena.post(format!("/api/tickets/{t}/read"), json!({})).await.body["unread"],
+        (marked.status, marked.body["unread"].as_bool()),
+        (200, Some(true))
+    );
+    assert_eq!(
+        q.lena
+            .post(format!("/api/tickets/{t}/read"), json!({}))
+            .await
+            .body["unread"],
         false,
         "light agents keep read marks too"
     );
-    q.hanna.post(format!("/api/tickets/{t}/read"), json!({})).await;
-    let list = q.hanna.get(format!("/api/inboxes/{}/tickets", q.inbox)).await.body;
+    q.hanna
+        .post(format!("/api/tickets/{t}/read"), json!({}))
+        .await;
+    let list = q
+        .hanna
+        .get(format!("/api/inboxes/{}/tickets", q.inbox))
+        .await
+        .body;
     assert_eq!(list["tickets"][0]["unread"], false);
-    q.admin.post(format!("/api/tickets/{t}/messages"), json!({"kind": "customer", "body": "anyone?"})).await;
-    assert!(unread(&q.hanna).await && unread(&q.lena).await, "a new customer message makes it unread again");
+    q.admin
+        .post(
+            format!("/api/tickets/{t}/messages"),
+            json!({"kind": "customer", "body": "anyone?"}),
+        )
+        .await;
+    assert!(
+        unread(&q.hanna).await && unread(&q.lena).await,
+        "a new customer message makes it unread again"
+    );
     let outsider = q.server.agent(&q.admin, "sam", "agent", &[]).await;
-    assert_eq!(outsider.post(format!("/api/tickets/{t}/read"), json!({})).await.status, 404);
+    assert_eq!(
+        outsider
+            .post(format!("/api/tickets/{t}/read"), json!({}))
+            .await
+            .status,
+        404
+    );
 }
 
 #[actix_web::test]
 async fn ticket_frames_carry_each_subscribers_own_unread_flag() {
     let q = queue().await;
-    let t = q.admin.create_ticket(&q.inbox, "Flags").await["id"].as_str().unwrap().to_owned();
-    q.bianca.post(format!("/api/tickets/{t}/read"), json!({})).await;
+    let t = q.admin.create_ticket(&q.inbox, "Flags").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    q.bianca
+        .post(format!("/api/tickets/{t}/read"), json!({}))
+        .await;
     let (mut bianca, _) = Ws::hello(&q.server, &q.bianca).await;
     bianca.subscribe(&q.inbox).await;
     let (mut lena, _) = Ws::hello(&q.server, &q.lena).await;
     lena.subscribe(&q.inbox).await;
-    q.hanna.post(format!("/api/tickets/{t}/messages"), json!({"kind": "note", "body": "internal"})).await;
+    q.hanna
+        .post(
+            format!("/api/tickets/{t}/messages"),
+            json!({"kind": "note", "body": "internal"}),
+        )
+        .await;
     assert_eq!(bianca.recv_type("ticket").await["ticket"]["unread"], false);
     assert_eq!(lena.recv_type("ticket").await["ticket"]["unread"], true);
     // Marking unread tells only one's own sessions.
-    q.bianca.post(format!("/api/tickets/{t}/unread"), json!({})).await;
+    q.bianca
+        .post(format!("/api/tickets/{t}/unread"), json!({}))
+        .await;
     let own = bianca.recv_type("ticket").await;
     assert_eq!(
-        (own["change"]["action"].as_str(), own["ticket"]["unread"].as_bool()),
+        (
+            own["change"]["action"].as_str(),
+            own["ticket"]["unread"].as_bool()
+        ),
         (Some("unread"), Some(true))
     );
     assert!(lena.sync().await.iter().all(|f| f["type"] != "ticket"));
@@ -113,14 +187,20 @@ async fn ticket_frames_carry_each_subscribers_own_unread_flag() {
 #[actix_web::test]
 async fn opening_an_unread_ticket_tells_the_openers_other_tabs_once() {
     let q = queue().await;
-    let t = q.admin.create_ticket(&q.inbox, "Seen elsewhere").await["id"].as_str().unwrap().to_owned();
+    let t = q.admin.create_ticket(&q.inbox, "Seen elsewhere").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (mut list_tab, _) = Ws::hello(&q.server, &q.bianca).await;
     let (mut ticket_tab, _) = Ws::hello(&q.server, &q.bianca).await;
     let (mut colleague, _) = Ws::hello(&q.server, &q.hanna).await;
     ticket_tab.open(&t, false).await;
     let read = list_tab.recv_type("ticket").await;
     assert_eq!(
-        (read["change"]["action"].as_str(), read["ticket"]["unread"].as_bool()),
+        (
+            read["change"]["action"].as_str(),
+            read["ticket"]["unread"].as_bool()
+        ),
         (Some("read"), Some(false))
     );
     // Opening it again changes nothing, so nothing is sent; colleagues never hear of it.

@@ -25,7 +25,15 @@ enum Prep {
 /// The columns of the table. "shared" is an agent of another inbox with whom
 /// every ticket {T} is shared; "disabled" is a member of {T}'s inbox that was
 /// disabled after it logged in (it calls with that old token).
-const CALLERS: [&str; 7] = ["admin", "member", "non-member", "shared", "light", "disabled", "anonymous"];
+const CALLERS: [&str; 7] = [
+    "admin",
+    "member",
+    "non-member",
+    "shared",
+    "light",
+    "disabled",
+    "anonymous",
+];
 
 // Expected rows that recur, named after the rule they check.
 /// Needs no token: everyone alike.
@@ -64,10 +72,8 @@ fn table() -> Vec<Row> {
     use Prep::*;
     let none = Value::Null;
     let login = json!({"login": "member", "password": "pw"});
-    let new_agent =
-        json!({"handle": "new{N}", "name": "N", "email": "n{N}@x.io", "role": "agent", "password": "pw"});
-    let new_ticket =
-        json!({"inbox": "{I}", "subject": "s", "customer": {"name": "c", "contact": "c@x"}, "body": "b"});
+    let new_agent = json!({"handle": "new{N}", "name": "N", "email": "n{N}@x.io", "role": "agent", "password": "pw"});
+    let new_ticket = json!({"inbox": "{I}", "subject": "s", "customer": {"name": "c", "contact": "c@x"}, "body": "b"});
     let scheduled = json!({"kind": "reply", "body": "later", "send_at": "2099-01-01T00:00:00Z"});
     vec![
         // No token needed: the console, health, metrics and login answer everyone alike.
@@ -81,58 +87,250 @@ fn table() -> Vec<Row> {
         // Session and the caller's own things: any active agent.
         ("GET", "/api/me", none.clone(), Nothing, ANY_AGENT),
         ("GET", "/api/me/shared", none.clone(), Nothing, ANY_AGENT),
-        ("GET", "/api/me/notifications", none.clone(), Nothing, ANY_AGENT),
-        ("POST", "/api/me/notifications/read", json!({}), Nothing, ANY_AGENT_204),
+        (
+            "GET",
+            "/api/me/notifications",
+            none.clone(),
+            Nothing,
+            ANY_AGENT,
+        ),
+        (
+            "POST",
+            "/api/me/notifications/read",
+            json!({}),
+            Nothing,
+            ANY_AGENT_204,
+        ),
         ("POST", "/api/logout", none.clone(), Nothing, ANY_AGENT_204),
         // Administration: admins only; anyone may list its inboxes and read the settings.
         ("GET", "/api/agents", none.clone(), Nothing, ADMIN_ONLY),
         ("POST", "/api/agents", new_agent, Nothing, ADMIN_ONLY),
-        ("PATCH", "/api/agents/{M}", json!({"name": "Member"}), Nothing, ADMIN_ONLY),
-        ("POST", "/api/inboxes", json!({"name": "Inbox {N}"}), Nothing, ADMIN_ONLY),
+        (
+            "PATCH",
+            "/api/agents/{M}",
+            json!({"name": "Member"}),
+            Nothing,
+            ADMIN_ONLY,
+        ),
+        (
+            "POST",
+            "/api/inboxes",
+            json!({"name": "Inbox {N}"}),
+            Nothing,
+            ADMIN_ONLY,
+        ),
         ("GET", "/api/inboxes", none.clone(), Nothing, ANY_AGENT),
         ("GET", "/api/settings", none.clone(), Nothing, ANY_AGENT),
-        ("PATCH", "/api/settings", json!({"sign_replies": true}), Nothing, ADMIN_ONLY),
+        (
+            "PATCH",
+            "/api/settings",
+            json!({"sign_replies": true}),
+            Nothing,
+            ADMIN_ONLY,
+        ),
         // The inbox: members and admins; a share opens one ticket, never its inbox.
-        ("GET", "/api/inboxes/{I}/tickets", none.clone(), Nothing, INBOX),
-        ("GET", "/api/search?q=roles&inbox={I}", none.clone(), Nothing, INBOX),
-        ("GET", "/api/search?q=roles", none.clone(), Nothing, ANY_AGENT),
+        (
+            "GET",
+            "/api/inboxes/{I}/tickets",
+            none.clone(),
+            Nothing,
+            INBOX,
+        ),
+        (
+            "GET",
+            "/api/search?q=roles&inbox={I}",
+            none.clone(),
+            Nothing,
+            INBOX,
+        ),
+        (
+            "GET",
+            "/api/search?q=roles",
+            none.clone(),
+            Nothing,
+            ANY_AGENT,
+        ),
         // Creating tickets is for admins (and integrations with an admin's token).
         ("POST", "/api/tickets", new_ticket, Nothing, ADMIN_ONLY),
         // Viewing: whoever sees the ticket, light agents and the shared agent included.
         ("GET", "/api/tickets/{T}", none.clone(), Nothing, SEES),
-        ("GET", "/api/tickets/{T}/history", none.clone(), Nothing, SEES),
+        (
+            "GET",
+            "/api/tickets/{T}/history",
+            none.clone(),
+            Nothing,
+            SEES,
+        ),
         ("POST", "/api/tickets/{T}/read", none.clone(), Nothing, SEES),
-        ("POST", "/api/tickets/{T}/unread", none.clone(), Nothing, SEES),
-        ("POST", "/api/tickets/{T}/messages", json!({"kind": "note", "body": "n"}), Nothing, SEES),
+        (
+            "POST",
+            "/api/tickets/{T}/unread",
+            none.clone(),
+            Nothing,
+            SEES,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/messages",
+            json!({"kind": "note", "body": "n"}),
+            Nothing,
+            SEES,
+        ),
         // Removing oneself as a follower: whoever sees the ticket.
-        ("DELETE", "/api/tickets/{T}/followers/{ME}", none.clone(), CallerFollows, SEES_204),
+        (
+            "DELETE",
+            "/api/tickets/{T}/followers/{ME}",
+            none.clone(),
+            CallerFollows,
+            SEES_204,
+        ),
         // Work on the ticket: admin, member, shared agent; light agents 403.
-        ("POST", "/api/tickets/{T}/messages", json!({"kind": "reply", "body": "r"}), Nothing, WORKS),
-        ("POST", "/api/tickets/{T}/messages", scheduled, Nothing, WORKS),
-        ("PATCH", "/api/tickets/{T}", json!({"subject": "edited"}), Nothing, WORKS),
-        ("POST", "/api/tickets/{T}/assign", json!({"agent": "{M}"}), Nothing, WORKS),
-        ("POST", "/api/tickets/{T}/accept", none.clone(), Nothing, WORKS),
-        ("POST", "/api/tickets/{T}/return", none.clone(), Assigned, WORKS),
-        ("POST", "/api/tickets/{T}/transfer", json!({"inbox": "{I2}"}), Nothing, WORKS),
-        ("POST", "/api/tickets/{T}/resolve", none.clone(), Nothing, WORKS),
-        ("POST", "/api/tickets/{T}/reopen", none.clone(), Resolved, WORKS),
-        ("POST", "/api/tickets/{T}/archive", none.clone(), Nothing, WORKS),
-        ("DELETE", "/api/tickets/{T}", none.clone(), Nothing, WORKS_204),
+        (
+            "POST",
+            "/api/tickets/{T}/messages",
+            json!({"kind": "reply", "body": "r"}),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/messages",
+            scheduled,
+            Nothing,
+            WORKS,
+        ),
+        (
+            "PATCH",
+            "/api/tickets/{T}",
+            json!({"subject": "edited"}),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/assign",
+            json!({"agent": "{M}"}),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/accept",
+            none.clone(),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/return",
+            none.clone(),
+            Assigned,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/transfer",
+            json!({"inbox": "{I2}"}),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/resolve",
+            none.clone(),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/reopen",
+            none.clone(),
+            Resolved,
+            WORKS,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/archive",
+            none.clone(),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "DELETE",
+            "/api/tickets/{T}",
+            none.clone(),
+            Nothing,
+            WORKS_204,
+        ),
         ("PUT", "/api/tickets/{T}/lock", none.clone(), Nothing, WORKS),
-        ("POST", "/api/tickets/{T}/followers", json!({"agent": "{M}"}), Nothing, WORKS),
-        ("DELETE", "/api/tickets/{T}/followers/{M}", none.clone(), MemberFollows, WORKS_204),
-        ("POST", "/api/tickets/{T}/shares", json!({"agent": "{O}"}), Nothing, WORKS),
+        (
+            "POST",
+            "/api/tickets/{T}/followers",
+            json!({"agent": "{M}"}),
+            Nothing,
+            WORKS,
+        ),
+        (
+            "DELETE",
+            "/api/tickets/{T}/followers/{M}",
+            none.clone(),
+            MemberFollows,
+            WORKS_204,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/shares",
+            json!({"agent": "{O}"}),
+            Nothing,
+            WORKS,
+        ),
         // Ending a share: whoever may share ends any share (the shared agent its own too).
-        ("DELETE", "/api/tickets/{T}/shares/{S}", none.clone(), Nothing, WORKS_204),
+        (
+            "DELETE",
+            "/api/tickets/{T}/shares/{S}",
+            none.clone(),
+            Nothing,
+            WORKS_204,
+        ),
         // ... and an agent its own, even if that share is all it sees (the non-member here).
-        ("DELETE", "/api/tickets/{T}/shares/{O}", none.clone(), SharedWithOutsider, OUTSIDERS_SHARE_204),
+        (
+            "DELETE",
+            "/api/tickets/{T}/shares/{O}",
+            none.clone(),
+            SharedWithOutsider,
+            OUTSIDERS_SHARE_204,
+        ),
         // A hard lock: its holder (the member here) or an admin removes it.
-        ("DELETE", "/api/tickets/{T}/lock", none.clone(), LockedByMember, MEMBERS_OWN_204),
+        (
+            "DELETE",
+            "/api/tickets/{T}/lock",
+            none.clone(),
+            LockedByMember,
+            MEMBERS_OWN_204,
+        ),
         // Cancelling a scheduled reply: its author (the member here) or an admin.
-        ("DELETE", "/api/tickets/{T}/messages/{R}", none.clone(), ScheduledByMember, MEMBERS_OWN_204),
+        (
+            "DELETE",
+            "/api/tickets/{T}/messages/{R}",
+            none.clone(),
+            ScheduledByMember,
+            MEMBERS_OWN_204,
+        ),
         // Customer messages: admins only.
-        ("POST", "/api/tickets/{T}/messages", json!({"kind": "customer", "body": "c"}), Nothing, CUSTOMER),
-        ("POST", "/api/tickets/{T}/frobnicate", none, Nothing, UNKNOWN_STEP),
+        (
+            "POST",
+            "/api/tickets/{T}/messages",
+            json!({"kind": "customer", "body": "c"}),
+            Nothing,
+            CUSTOMER,
+        ),
+        (
+            "POST",
+            "/api/tickets/{T}/frobnicate",
+            none,
+            Nothing,
+            UNKNOWN_STEP,
+        ),
     ]
 }
 
@@ -157,9 +355,16 @@ async fn every_endpoint_checks_every_caller() {
     let sharee = server.agent(&admin, "sharee", "agent", &[&other]).await;
     server.agent(&admin, "light", "light", &[&inbox]).await;
     let disabled = server.agent(&admin, "disabled", "agent", &[&inbox]).await;
-    let resp = admin.patch(format!("/api/agents/{}", disabled.id), json!({"disabled": true})).await;
+    let resp = admin
+        .patch(
+            format!("/api/agents/{}", disabled.id),
+            json!({"disabled": true}),
+        )
+        .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
-    admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
+    admin
+        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+        .await;
     let logins = [
         Some(("admin", ADMIN_PASSWORD)),
         Some(("member", "pw")),
@@ -176,9 +381,14 @@ async fn every_endpoint_checks_every_caller() {
             let caller_name = CALLERS[column];
             n += 1;
             // A fresh ticket and a fresh token per call: no call depends on another.
-            let ticket = admin.create_ticket(&inbox, "Roles").await["id"].as_str().unwrap().to_owned();
+            let ticket = admin.create_ticket(&inbox, "Roles").await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             let tpath = format!("/api/tickets/{ticket}");
-            let shared = admin.post(format!("{tpath}/shares"), json!({"agent": sharee.id})).await;
+            let shared = admin
+                .post(format!("{tpath}/shares"), json!({"agent": sharee.id}))
+                .await;
             assert_eq!(shared.status, 200, "{}", shared.body);
             let caller = match (login, caller_name) {
                 (Some((login, password)), _) => server.login(login, password).await,
@@ -186,33 +396,56 @@ async fn every_endpoint_checks_every_caller() {
                 (None, _) => server.anonymous(),
             };
             // Anonymous has no id: {ME} then names the member (401 comes first anyway).
-            let me = if caller.id.is_empty() { member.id.clone() } else { caller.id.clone() };
+            let me = if caller.id.is_empty() {
+                member.id.clone()
+            } else {
+                caller.id.clone()
+            };
             let mut scheduled = String::new();
             match prep {
                 Prep::Nothing => {}
                 Prep::Assigned => assert_eq!(
-                    admin.post(format!("{tpath}/assign"), json!({"agent": member.id})).await.status,
+                    admin
+                        .post(format!("{tpath}/assign"), json!({"agent": member.id}))
+                        .await
+                        .status,
                     200
                 ),
                 Prep::Resolved => {
-                    assert_eq!(admin.post(format!("{tpath}/resolve"), json!({})).await.status, 200)
+                    assert_eq!(
+                        admin
+                            .post(format!("{tpath}/resolve"), json!({}))
+                            .await
+                            .status,
+                        200
+                    )
                 }
-                Prep::LockedByMember => assert_eq!(member.put(format!("{tpath}/lock")).await.status, 200),
+                Prep::LockedByMember => {
+                    assert_eq!(member.put(format!("{tpath}/lock")).await.status, 200)
+                }
                 Prep::SharedWithOutsider => {
                     assert_eq!(
-                        admin.post(format!("{tpath}/shares"), json!({"agent": outsider.id})).await.status,
+                        admin
+                            .post(format!("{tpath}/shares"), json!({"agent": outsider.id}))
+                            .await
+                            .status,
                         200
                     )
                 }
                 Prep::MemberFollows => {
                     assert_eq!(
-                        admin.post(format!("{tpath}/followers"), json!({"agent": member.id})).await.status,
+                        admin
+                            .post(format!("{tpath}/followers"), json!({"agent": member.id}))
+                            .await
+                            .status,
                         200
                     )
                 }
                 Prep::CallerFollows => {
                     // 409 for callers who cannot follow it (non-member, disabled).
-                    let resp = admin.post(format!("{tpath}/followers"), json!({"agent": me})).await;
+                    let resp = admin
+                        .post(format!("{tpath}/followers"), json!({"agent": me}))
+                        .await;
                     assert!(matches!(resp.status, 200 | 409), "{}", resp.body);
                 }
                 Prep::ScheduledByMember => {
@@ -234,8 +467,8 @@ async fn every_endpoint_checks_every_caller() {
                     .replace("{N}", &n.to_string())
             };
             let url = fill(path);
-            let body =
-                (!body.is_null()).then(|| serde_json::from_str::<Value>(&fill(&body.to_string())).unwrap());
+            let body = (!body.is_null())
+                .then(|| serde_json::from_str::<Value>(&fill(&body.to_string())).unwrap());
             let resp = match (method, body) {
                 ("GET", _) => caller.get(&url).await,
                 ("PUT", _) => caller.put(&url).await,
@@ -254,7 +487,12 @@ async fn every_endpoint_checks_every_caller() {
         }
     }
     assert_eq!(n, table().len() * CALLERS.len());
-    assert!(failures.is_empty(), "{} of {n} calls wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} calls wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[actix_web::test]

@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 fn in_ms(ms: i64) -> String {
-    let t =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 + ms;
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + ms;
     time::OffsetDateTime::from_unix_timestamp_nanos(t as i128 * 1_000_000)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
@@ -34,8 +37,19 @@ async fn desk_in(server: TestServer) -> Desk {
     let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
     let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
     let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
-    let ticket = admin.create_ticket(&inbox, "Later").await["id"].as_str().unwrap().to_owned();
-    Desk { server, admin, inbox, ticket, bianca, hanna, lena }
+    let ticket = admin.create_ticket(&inbox, "Later").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Desk {
+        server,
+        admin,
+        inbox,
+        ticket,
+        bianca,
+        hanna,
+        lena,
+    }
 }
 
 impl Desk {
@@ -44,14 +58,23 @@ impl Desk {
     }
 
     async fn schedule(&self, api: &Api, ms: i64, extra: Value) -> Resp {
-        let mut body = json!({"kind": "reply", "body": "Following up as promised", "send_at": in_ms(ms)});
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let mut body =
+            json!({"kind": "reply", "body": "Following up as promised", "send_at": in_ms(ms)});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         api.post(self.path("/messages"), body).await
     }
 
     async fn replies(&self) -> Vec<Value> {
         let detail = self.admin.get(self.path("")).await.body;
-        detail["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "reply").cloned().collect()
+        detail["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "reply")
+            .cloned()
+            .collect()
     }
 }
 
@@ -65,20 +88,36 @@ async fn a_scheduled_reply_is_sent_on_time() {
     let scheduled = d.schedule(&d.bianca, 600, json!({})).await;
     assert_eq!(scheduled.status, 200, "{}", scheduled.body);
     assert_eq!(
-        (scheduled.body["state"].as_str(), scheduled.body["signature"].as_str()),
+        (
+            scheduled.body["state"].as_str(),
+            scheduled.body["signature"].as_str()
+        ),
         (Some("scheduled"), None)
     );
     assert!(scheduled.body["send_at"].as_str().is_some());
-    assert_eq!(d.replies().await[0]["state"], "scheduled", "visible to agents before it is sent");
-    assert_eq!(viewer.recv_type("message").await["message"]["state"], "scheduled");
+    assert_eq!(
+        d.replies().await[0]["state"],
+        "scheduled",
+        "visible to agents before it is sent"
+    );
+    assert_eq!(
+        viewer.recv_type("message").await["message"]["state"],
+        "scheduled"
+    );
     let started = Instant::now();
     let sent = viewer.recv_type("message").await;
     assert_eq!(
-        (sent["message"]["state"].as_str(), sent["message"]["signature"].as_str()),
+        (
+            sent["message"]["state"].as_str(),
+            sent["message"]["signature"].as_str()
+        ),
         (Some("sent"), Some("Bianca"))
     );
     assert_eq!(sent["message"]["id"], scheduled.body["id"]);
-    assert!(started.elapsed() > Duration::from_millis(300), "not before its time");
+    assert!(
+        started.elapsed() > Duration::from_millis(300),
+        "not before its time"
+    );
     let frame = subscriber.recv_type("ticket").await;
     assert_eq!(frame["change"]["action"], "message");
     assert_eq!(d.replies().await.len(), 1);
@@ -89,17 +128,26 @@ async fn scheduling_needs_a_reply_and_a_valid_time() {
     let d = desk_in(TestServer::start().await).await;
     let note = d
         .bianca
-        .post(d.path("/messages"), json!({"kind": "note", "body": "x", "send_at": in_ms(1000)}))
+        .post(
+            d.path("/messages"),
+            json!({"kind": "note", "body": "x", "send_at": in_ms(1000)}),
+        )
         .await;
     assert_eq!(note.code(), "bad_request");
     let bad_time = d
         .bianca
-        .post(d.path("/messages"), json!({"kind": "reply", "body": "x", "send_at": "tomorrow"}))
+        .post(
+            d.path("/messages"),
+            json!({"kind": "reply", "body": "x", "send_at": "tomorrow"}),
+        )
         .await;
     assert_eq!(bad_time.code(), "bad_request");
     let orphan = d
         .bianca
-        .post(d.path("/messages"), json!({"kind": "reply", "body": "x", "cancel_if_replied": true}))
+        .post(
+            d.path("/messages"),
+            json!({"kind": "reply", "body": "x", "cancel_if_replied": true}),
+        )
         .await;
     assert_eq!(orphan.code(), "bad_request");
     assert!(d.replies().await.is_empty());
@@ -112,24 +160,63 @@ async fn cancelling_removes_it_before_it_goes_out() {
     viewer.open(&d.ticket, false).await;
     let scheduled = d.schedule(&d.bianca, 400, json!({})).await;
     let id = scheduled.body["id"].as_str().unwrap();
-    assert_eq!(d.hanna.delete(d.path(&format!("/messages/{id}"))).await.status, 403, "not hers");
-    assert_eq!(d.bianca.delete(d.path(&format!("/messages/{id}"))).await.status, 204);
+    assert_eq!(
+        d.hanna
+            .delete(d.path(&format!("/messages/{id}")))
+            .await
+            .status,
+        403,
+        "not hers"
+    );
+    assert_eq!(
+        d.bianca
+            .delete(d.path(&format!("/messages/{id}")))
+            .await
+            .status,
+        204
+    );
     assert_eq!(viewer.recv_type("message_removed").await["message"], id);
-    assert_eq!(d.bianca.delete(d.path(&format!("/messages/{id}"))).await.status, 404);
+    assert_eq!(
+        d.bianca
+            .delete(d.path(&format!("/messages/{id}")))
+            .await
+            .status,
+        404
+    );
     tokio::time::sleep(Duration::from_millis(700)).await; // past its time: nothing is sent
     assert!(d.replies().await.is_empty());
-    let sent = d.bianca.post(d.path("/messages"), json!({"kind": "reply", "body": "now"})).await;
+    let sent = d
+        .bianca
+        .post(d.path("/messages"), json!({"kind": "reply", "body": "now"}))
+        .await;
     let sent_id = sent.body["id"].as_str().unwrap();
-    assert_eq!(d.bianca.delete(d.path(&format!("/messages/{sent_id}"))).await.code(), "conflict");
+    assert_eq!(
+        d.bianca
+            .delete(d.path(&format!("/messages/{sent_id}")))
+            .await
+            .code(),
+        "conflict"
+    );
 }
 
 #[actix_web::test]
 async fn cancel_if_replied_drops_it_when_a_colleague_answered_first() {
     let d = desk_in(TestServer::start().await).await;
     let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
-    d.schedule(&d.bianca, 500, json!({"cancel_if_replied": true})).await;
-    d.admin.post(d.path("/messages"), json!({"kind": "customer", "body": "customers do not count"})).await;
-    d.hanna.post(d.path("/messages"), json!({"kind": "reply", "body": "I answered already"})).await;
+    d.schedule(&d.bianca, 500, json!({"cancel_if_replied": true}))
+        .await;
+    d.admin
+        .post(
+            d.path("/messages"),
+            json!({"kind": "customer", "body": "customers do not count"}),
+        )
+        .await;
+    d.hanna
+        .post(
+            d.path("/messages"),
+            json!({"kind": "reply", "body": "I answered already"}),
+        )
+        .await;
     let dropped = bianca.recv_type("notification").await;
     assert_eq!(dropped["notification"]["kind"], "scheduled_cancelled");
     let replies = d.replies().await;
@@ -140,29 +227,57 @@ async fn cancel_if_replied_drops_it_when_a_colleague_answered_first() {
 #[actix_web::test]
 async fn no_access_no_send() {
     let d = desk_in(TestServer::start().await).await;
-    d.admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
+    d.admin
+        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+        .await;
     let sales = d.admin.create_inbox("Sales").await;
     let sam = d.server.agent(&d.admin, "sam", "agent", &[&sales]).await;
     // Lena watches (a light agent views without claiming, so the others may reply).
     let (mut watcher, _) = Ws::hello(&d.server, &d.lena).await;
     watcher.open(&d.ticket, false).await;
-    d.bianca.post(d.path("/shares"), json!({"agent": sam.id})).await;
+    d.bianca
+        .post(d.path("/shares"), json!({"agent": sam.id}))
+        .await;
     d.schedule(&sam, 400, json!({})).await;
     // The share is revoked just before the send time: the reply goes with it.
-    assert_eq!(d.bianca.delete(d.path(&format!("/shares/{}", sam.id))).await.status, 204);
+    assert_eq!(
+        d.bianca
+            .delete(d.path(&format!("/shares/{}", sam.id)))
+            .await
+            .status,
+        204
+    );
     // Hanna loses her membership after scheduling: checked again at send time.
     let (mut hanna, _) = Ws::hello(&d.server, &d.hanna).await;
     d.schedule(&d.hanna, 400, json!({})).await;
-    d.admin.patch(format!("/api/agents/{}", d.hanna.id), json!({"inboxes": []})).await;
+    d.admin
+        .patch(
+            format!("/api/agents/{}", d.hanna.id),
+            json!({"inboxes": []}),
+        )
+        .await;
     for _ in 0..2 {
         watcher.recv_type("message_removed").await;
     }
     assert!(d.replies().await.is_empty(), "nothing was sent");
     // Neither author may see the ticket any more, so neither hears about it.
-    assert!(hanna.sync().await.iter().all(|f| f["type"] != "notification"));
+    assert!(
+        hanna
+            .sync()
+            .await
+            .iter()
+            .all(|f| f["type"] != "notification")
+    );
     for author in [&sam, &d.hanna] {
         let stored = author.get("/api/me/notifications").await.body;
-        assert!(stored.as_array().unwrap().iter().all(|n| n["kind"] != "scheduled_cancelled"), "{stored}");
+        assert!(
+            stored
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["kind"] != "scheduled_cancelled"),
+            "{stored}"
+        );
     }
 }
 
@@ -180,8 +295,12 @@ async fn a_reply_due_while_the_server_was_down_is_sent_once_after_start_up() {
     let deadline = Instant::now() + FRAME_WAIT;
     loop {
         let messages = admin.get(&path).await.body["messages"].clone();
-        let replies: Vec<&Value> =
-            messages.as_array().unwrap().iter().filter(|m| m["kind"] == "reply").collect();
+        let replies: Vec<&Value> = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "reply")
+            .collect();
         if replies.iter().any(|m| m["state"] == "sent") {
             assert_eq!(replies.len(), 1, "sent exactly once: {replies:?}");
             break;
@@ -193,7 +312,15 @@ async fn a_reply_due_while_the_server_was_down_is_sent_once_after_start_up() {
     server.stop();
     let server = TestServer::start_in(dir.path(), "").await.unwrap();
     let messages = admin.on(&server).get(&path).await.body["messages"].clone();
-    assert_eq!(messages.as_array().unwrap().iter().filter(|m| m["kind"] == "reply").count(), 1);
+    assert_eq!(
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "reply")
+            .count(),
+        1
+    );
 }
 
 #[actix_web::test]
@@ -208,12 +335,27 @@ async fn scheduled_replies_list_by_due_time_and_cancelled_ones_leave_search() {
         .await;
     let soon = d
         .bianca
-        .post(d.path("/messages"), json!({"kind": "reply", "body": "first", "send_at": in_ms(30_000)}))
+        .post(
+            d.path("/messages"),
+            json!({"kind": "reply", "body": "first", "send_at": in_ms(30_000)}),
+        )
         .await;
     let ids: Vec<Value> = d.replies().await.iter().map(|m| m["id"].clone()).collect();
-    assert_eq!(ids, [soon.body["id"].clone(), late.body["id"].clone()], "scheduled replies by due time");
-    assert_eq!(d.bianca.get("/api/search?q=xylophone").await.body["tickets"].as_array().unwrap().len(), 1);
-    d.bianca.delete(d.path(&format!("/messages/{}", late.body["id"].as_str().unwrap()))).await;
+    assert_eq!(
+        ids,
+        [soon.body["id"].clone(), late.body["id"].clone()],
+        "scheduled replies by due time"
+    );
+    assert_eq!(
+        d.bianca.get("/api/search?q=xylophone").await.body["tickets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    d.bianca
+        .delete(d.path(&format!("/messages/{}", late.body["id"].as_str().unwrap())))
+        .await;
     assert_eq!(
         d.bianca.get("/api/search?q=xylophone").await.body["tickets"],
         json!([]),

@@ -14,7 +14,14 @@ fn numbers(resp: &Resp) -> Vec<u64> {
         .collect()
 }
 
-async fn create(admin: &Api, inbox: &str, subject: &str, name: &str, contact: &str, body: &str) -> Value {
+async fn create(
+    admin: &Api,
+    inbox: &str,
+    subject: &str,
+    name: &str,
+    contact: &str,
+    body: &str,
+) -> Value {
     let resp = admin
         .post("/api/tickets", json!({"inbox": inbox, "subject": subject, "customer": {"name": name, "contact": contact}, "body": body}))
         .await;
@@ -30,8 +37,15 @@ async fn search_finds_numbers_and_words_people_type() {
     let sales = admin.create_inbox("Sales").await;
     let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
     let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    create(&admin, &support, "Printer on fire", "Maya Lindqvist", "maya@lindqvist.example", "It smokes")
-        .await; // 1
+    create(
+        &admin,
+        &support,
+        "Printer on fire",
+        "Maya Lindqvist",
+        "maya@lindqvist.example",
+        "It smokes",
+    )
+    .await; // 1
     create(
         &admin,
         &support,
@@ -41,26 +55,82 @@ async fn search_finds_numbers_and_words_people_type() {
         "The printer invoice is wrong",
     )
     .await; // 2
-    create(&admin, &sales, "Printer quote", "Raj Patel", "raj@bigcorp.example", "40 printers please").await; // 3
+    create(
+        &admin,
+        &sales,
+        "Printer quote",
+        "Raj Patel",
+        "raj@bigcorp.example",
+        "40 printers please",
+    )
+    .await; // 3
     let q = |api: &Api, query: &str| {
-        let (api, path) =
-            (api.clone(), format!("/api/search?q={}", query.replace('#', "%23").replace(' ', "%20")));
+        let (api, path) = (
+            api.clone(),
+            format!(
+                "/api/search?q={}",
+                query.replace('#', "%23").replace(' ', "%20")
+            ),
+        );
         async move { api.get(path).await }
     };
     assert_eq!(numbers(&q(&bianca, "#2").await), [2]);
     assert_eq!(numbers(&q(&bianca, "2").await), [2]);
-    assert_eq!(numbers(&q(&bianca, "#3").await), Vec::<u64>::new(), "ticket 3 is in Sales: never shown");
+    assert_eq!(
+        numbers(&q(&bianca, "#3").await),
+        Vec::<u64>::new(),
+        "ticket 3 is in Sales: never shown"
+    );
     assert_eq!(numbers(&q(&admin, "#3").await), [3]);
-    assert_eq!(numbers(&q(&bianca, "PRINTER").await), [1, 2], "a subject match ranks above a body match");
-    assert_eq!(numbers(&q(&admin, "printer").await), [3, 1, 2], "equal relevance: newest ticket first");
-    assert_eq!(numbers(&q(&bianca, "lindqvist").await), [1], "customer name and contact");
-    assert_eq!(numbers(&q(&bianca, "brandt example").await), [2], "every word must match");
+    assert_eq!(
+        numbers(&q(&bianca, "PRINTER").await),
+        [1, 2],
+        "a subject match ranks above a body match"
+    );
+    assert_eq!(
+        numbers(&q(&admin, "printer").await),
+        [3, 1, 2],
+        "equal relevance: newest ticket first"
+    );
+    assert_eq!(
+        numbers(&q(&bianca, "lindqvist").await),
+        [1],
+        "customer name and contact"
+    );
+    assert_eq!(
+        numbers(&q(&bianca, "brandt example").await),
+        [2],
+        "every word must match"
+    );
     assert_eq!(numbers(&q(&bianca, "printer smokes").await), [1]);
-    assert_eq!(numbers(&q(&lena, "invoice").await), [2], "light agents search what they see");
-    assert_eq!(numbers(&q(&bianca, "nothing-like-this").await), Vec::<u64>::new());
-    assert_eq!(numbers(&admin.get(format!("/api/search?q=printer&inbox={sales}")).await), [3]);
-    assert_eq!(bianca.get(format!("/api/search?q=printer&inbox={sales}")).await.status, 404);
-    assert_eq!(bianca.get("/api/search?q=printer&limit=0").await.status, 400);
+    assert_eq!(
+        numbers(&q(&lena, "invoice").await),
+        [2],
+        "light agents search what they see"
+    );
+    assert_eq!(
+        numbers(&q(&bianca, "nothing-like-this").await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        numbers(
+            &admin
+                .get(format!("/api/search?q=printer&inbox={sales}"))
+                .await
+        ),
+        [3]
+    );
+    assert_eq!(
+        bianca
+            .get(format!("/api/search?q=printer&inbox={sales}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        bianca.get("/api/search?q=printer&limit=0").await.status,
+        400
+    );
     assert_eq!(bianca.get("/api/search").await.status, 400);
 }
 
@@ -70,9 +140,20 @@ async fn new_messages_are_searchable_once_acknowledged_and_deleted_tickets_vanis
     let admin = server.admin().await;
     let inbox = admin.create_inbox("Support").await;
     let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
-    let t = create(&admin, &inbox, "Login loop", "Tom", "tom@example.com", "I cannot log in").await;
+    let t = create(
+        &admin,
+        &inbox,
+        "Login loop",
+        "Tom",
+        "tom@example.com",
+        "I cannot log in",
+    )
+    .await;
     let id = t["id"].as_str().unwrap();
-    assert_eq!(numbers(&bianca.get("/api/search?q=zebra").await), Vec::<u64>::new());
+    assert_eq!(
+        numbers(&bianca.get("/api/search?q=zebra").await),
+        Vec::<u64>::new()
+    );
     let note = bianca
         .post(
             format!("/api/tickets/{id}/messages"),
@@ -85,15 +166,33 @@ async fn new_messages_are_searchable_once_acknowledged_and_deleted_tickets_vanis
         [1],
         "searchable as soon as the write is acknowledged"
     );
-    bianca.patch(format!("/api/tickets/{id}"), json!({"subject": "Cookie loop"})).await;
+    bianca
+        .patch(
+            format!("/api/tickets/{id}"),
+            json!({"subject": "Cookie loop"}),
+        )
+        .await;
     assert_eq!(
         numbers(&bianca.get("/api/search?q=login").await),
         Vec::<u64>::new(),
         "the old subject is forgotten"
     );
-    assert_eq!(numbers(&bianca.get("/api/search?q=cannot").await), [1], "the first message still matches");
-    assert_eq!(numbers(&bianca.get("/api/search?q=cookie%20loop").await), [1]);
+    assert_eq!(
+        numbers(&bianca.get("/api/search?q=cannot").await),
+        [1],
+        "the first message still matches"
+    );
+    assert_eq!(
+        numbers(&bianca.get("/api/search?q=cookie%20loop").await),
+        [1]
+    );
     bianca.delete(format!("/api/tickets/{id}")).await;
-    assert_eq!(numbers(&bianca.get("/api/search?q=zebra").await), Vec::<u64>::new());
-    assert_eq!(numbers(&bianca.get("/api/search?q=%231").await), Vec::<u64>::new());
+    assert_eq!(
+        numbers(&bianca.get("/api/search?q=zebra").await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        numbers(&bianca.get("/api/search?q=%231").await),
+        Vec::<u64>::new()
+    );
 }

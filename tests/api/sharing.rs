@@ -23,9 +23,24 @@ async fn office() -> Office {
     let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
     let sam = server.agent(&admin, "sam", "agent", &[&sales]).await;
     let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    let shared = admin.create_ticket(&support, "Shared printer").await["id"].as_str().unwrap().to_owned();
-    let other = admin.create_ticket(&support, "Private printer").await["id"].as_str().unwrap().to_owned();
-    Office { server, admin, support, shared, other, bianca, sam, lena }
+    let shared = admin.create_ticket(&support, "Shared printer").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = admin.create_ticket(&support, "Private printer").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Office {
+        server,
+        admin,
+        support,
+        shared,
+        other,
+        bianca,
+        sam,
+        lena,
+    }
 }
 
 impl Office {
@@ -34,8 +49,13 @@ impl Office {
     }
 
     async fn share_with_sam(&self) {
-        self.admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
-        let resp = self.bianca.post(self.path("/shares"), json!({"agent": self.sam.id})).await;
+        self.admin
+            .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+            .await;
+        let resp = self
+            .bianca
+            .post(self.path("/shares"), json!({"agent": self.sam.id}))
+            .await;
         assert_eq!(resp.status, 200, "{}", resp.body);
     }
 }
@@ -43,19 +63,49 @@ impl Office {
 #[actix_web::test]
 async fn sharing_is_off_until_enabled_and_only_for_active_agents() {
     let o = office().await;
-    let refused = o.bianca.post(o.path("/shares"), json!({"agent": o.sam.id})).await;
+    let refused = o
+        .bianca
+        .post(o.path("/shares"), json!({"agent": o.sam.id}))
+        .await;
     assert_eq!((refused.status, refused.code()), (409, "sharing_disabled"));
-    assert_eq!(o.sam.post(o.path("/shares"), json!({"agent": o.sam.id})).await.status, 404, "no leak");
-    o.admin.patch("/api/settings", json!({"ticket_sharing_enabled": true})).await;
     assert_eq!(
-        o.lena.post(o.path("/shares"), json!({"agent": o.sam.id})).await.status,
+        o.sam
+            .post(o.path("/shares"), json!({"agent": o.sam.id}))
+            .await
+            .status,
+        404,
+        "no leak"
+    );
+    o.admin
+        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+        .await;
+    assert_eq!(
+        o.lena
+            .post(o.path("/shares"), json!({"agent": o.sam.id}))
+            .await
+            .status,
         403,
         "light agents cannot share"
     );
-    assert_eq!(o.bianca.post(o.path("/shares"), json!({"agent": o.lena.id})).await.code(), "conflict");
-    let shared = o.bianca.post(o.path("/shares"), json!({"agent": o.sam.id})).await;
-    assert_eq!(shared.body["shared_with"], json!([{"id": o.sam.id, "name": "Sam"}]));
-    assert_eq!(o.bianca.get(o.path("")).await.body["shared_with"][0]["name"], "Sam");
+    assert_eq!(
+        o.bianca
+            .post(o.path("/shares"), json!({"agent": o.lena.id}))
+            .await
+            .code(),
+        "conflict"
+    );
+    let shared = o
+        .bianca
+        .post(o.path("/shares"), json!({"agent": o.sam.id}))
+        .await;
+    assert_eq!(
+        shared.body["shared_with"],
+        json!([{"id": o.sam.id, "name": "Sam"}])
+    );
+    assert_eq!(
+        o.bianca.get(o.path("")).await.body["shared_with"][0]["name"],
+        "Sam"
+    );
     let history = o.admin.get(o.path("/history")).await.body;
     assert_eq!(history[1]["action"], "shared");
 }
@@ -66,16 +116,47 @@ async fn a_shared_agent_works_on_that_ticket_only() {
     o.share_with_sam().await;
     assert_eq!(o.sam.get(o.path("")).await.status, 200);
     assert_eq!(
-        o.sam.post(o.path("/messages"), json!({"kind": "reply", "body": "Sales here"})).await.status,
+        o.sam
+            .post(
+                o.path("/messages"),
+                json!({"kind": "reply", "body": "Sales here"})
+            )
+            .await
+            .status,
         200
     );
-    assert_eq!(o.sam.post(o.path("/messages"), json!({"kind": "note", "body": "fyi"})).await.status, 200);
-    assert_eq!(o.sam.patch(o.path(""), json!({"tags": ["shared"]})).await.status, 200);
-    assert_eq!(o.sam.get(format!("/api/tickets/{}", o.other)).await.status, 404);
-    assert_eq!(o.sam.get(format!("/api/inboxes/{}/tickets", o.support)).await.status, 404);
+    assert_eq!(
+        o.sam
+            .post(o.path("/messages"), json!({"kind": "note", "body": "fyi"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        o.sam
+            .patch(o.path(""), json!({"tags": ["shared"]}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        o.sam.get(format!("/api/tickets/{}", o.other)).await.status,
+        404
+    );
+    assert_eq!(
+        o.sam
+            .get(format!("/api/inboxes/{}/tickets", o.support))
+            .await
+            .status,
+        404
+    );
     let search = o.sam.get("/api/search?q=printer").await.body;
-    let found: Vec<&str> =
-        search["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let found: Vec<&str> = search["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
     assert_eq!(found, [o.shared.as_str()]);
     let mine = o.sam.get("/api/me/shared").await.body;
     assert_eq!(mine["tickets"][0]["id"], o.shared.as_str());
@@ -85,7 +166,10 @@ async fn a_shared_agent_works_on_that_ticket_only() {
     bianca.subscribe(&o.support).await;
     let (mut sam, _) = Ws::hello(&o.server, &o.sam).await;
     assert_eq!(sam.open(&o.shared, false).await["claimed"], true);
-    assert_eq!(bianca.presence("claimed").await["claim"]["agent"]["name"], "Sam");
+    assert_eq!(
+        bianca.presence("claimed").await["claim"]["agent"]["name"],
+        "Sam"
+    );
     let sales = o
         .admin
         .get("/api/inboxes")
@@ -97,8 +181,15 @@ async fn a_shared_agent_works_on_that_ticket_only() {
         .find(|i| i["name"] == "Sales")
         .unwrap()["id"]
         .clone();
-    let moved = o.sam.post(o.path("/transfer"), json!({"inbox": sales})).await;
-    assert_eq!(moved.status, 200, "a shared agent may move the ticket: {}", moved.body);
+    let moved = o
+        .sam
+        .post(o.path("/transfer"), json!({"inbox": sales}))
+        .await;
+    assert_eq!(
+        moved.status, 200,
+        "a shared agent may move the ticket: {}",
+        moved.body
+    );
 }
 
 #[actix_web::test]
@@ -106,13 +197,22 @@ async fn sharing_and_unsharing_notify_and_revoking_takes_effect_at_once() {
     let o = office().await;
     let (mut sam, _) = Ws::hello(&o.server, &o.sam).await;
     o.share_with_sam().await;
-    assert_eq!(sam.recv_type("notification").await["notification"]["kind"], "shared");
+    assert_eq!(
+        sam.recv_type("notification").await["notification"]["kind"],
+        "shared"
+    );
     let (mut observer, _) = Ws::hello(&o.server, &o.admin).await;
     observer.subscribe(&o.support).await;
     sam.open(&o.shared, false).await;
     observer.presence("claimed").await;
 
-    assert_eq!(o.bianca.delete(o.path(&format!("/shares/{}", o.sam.id))).await.status, 204);
+    assert_eq!(
+        o.bianca
+            .delete(o.path(&format!("/shares/{}", o.sam.id)))
+            .await
+            .status,
+        204
+    );
     let (mut revoked, mut unshared) = (None, None);
     while revoked.is_none() || unshared.is_none() {
         let frame = sam.recv().await;
@@ -122,13 +222,22 @@ async fn sharing_and_unsharing_notify_and_revoking_takes_effect_at_once() {
             _ => {}
         }
     }
-    assert_eq!(revoked.unwrap(), json!({"type": "access_revoked", "ticket": o.shared}));
+    assert_eq!(
+        revoked.unwrap(),
+        json!({"type": "access_revoked", "ticket": o.shared})
+    );
     assert_eq!(unshared.unwrap()["notification"]["kind"], "unshared");
     let released = observer.presence("released").await;
     assert_eq!(released["change"]["reason"], "revoked");
     assert_eq!(o.sam.get(o.path("")).await.status, 404);
     assert_eq!(o.sam.get("/api/me/shared").await.body["tickets"], json!([]));
-    assert_eq!(o.bianca.delete(o.path(&format!("/shares/{}", o.sam.id))).await.status, 404);
+    assert_eq!(
+        o.bianca
+            .delete(o.path(&format!("/shares/{}", o.sam.id)))
+            .await
+            .status,
+        404
+    );
 }
 
 #[actix_web::test]
@@ -140,14 +249,25 @@ async fn losing_membership_revokes_open_tickets_and_subscriptions_at_once() {
     bianca.subscribe(&o.support).await;
     bianca.open(&o.shared, false).await;
     observer.presence("claimed").await;
-    o.admin.patch(format!("/api/agents/{}", o.bianca.id), json!({"inboxes": []})).await;
+    o.admin
+        .patch(
+            format!("/api/agents/{}", o.bianca.id),
+            json!({"inboxes": []}),
+        )
+        .await;
     let mut types = Vec::new();
     while !types.contains(&"access_revoked".to_owned()) {
         let frame = bianca.recv().await;
         types.push(frame["type"].as_str().unwrap().to_owned());
     }
-    assert!(types.contains(&"error".to_owned()), "the subscription ended with an error frame: {types:?}");
-    assert_eq!(observer.presence("released").await["change"]["reason"], "revoked");
+    assert!(
+        types.contains(&"error".to_owned()),
+        "the subscription ended with an error frame: {types:?}"
+    );
+    assert_eq!(
+        observer.presence("released").await["change"]["reason"],
+        "revoked"
+    );
     assert_eq!(o.bianca.get(o.path("")).await.status, 404);
     // No more frames from Support reach her.
     o.admin.create_ticket(&o.support, "After").await;
@@ -162,19 +282,44 @@ async fn disabling_an_agent_revokes_its_claims() {
     let (mut bianca, _) = Ws::hello(&o.server, &o.bianca).await;
     bianca.open(&o.shared, false).await;
     observer.presence("claimed").await;
-    o.admin.patch(format!("/api/agents/{}", o.bianca.id), json!({"disabled": true})).await;
-    assert_eq!(bianca.recv_type("access_revoked").await["ticket"], o.shared.as_str());
+    o.admin
+        .patch(
+            format!("/api/agents/{}", o.bianca.id),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(
+        bianca.recv_type("access_revoked").await["ticket"],
+        o.shared.as_str()
+    );
     assert_eq!(bianca.closed().await, 4403);
-    assert_eq!(observer.presence("released").await["change"]["reason"], "revoked");
+    assert_eq!(
+        observer.presence("released").await["change"]["reason"],
+        "revoked"
+    );
 }
 
 #[actix_web::test]
 async fn a_share_can_be_ended_after_sharing_was_switched_off() {
     let o = office().await;
     o.share_with_sam().await;
-    o.admin.patch("/api/settings", json!({"ticket_sharing_enabled": false})).await;
-    assert_eq!(o.bianca.post(o.path("/shares"), json!({"agent": o.sam.id})).await.code(), "sharing_disabled");
-    assert_eq!(o.bianca.delete(o.path(&format!("/shares/{}", o.sam.id))).await.status, 204);
+    o.admin
+        .patch("/api/settings", json!({"ticket_sharing_enabled": false}))
+        .await;
+    assert_eq!(
+        o.bianca
+            .post(o.path("/shares"), json!({"agent": o.sam.id}))
+            .await
+            .code(),
+        "sharing_disabled"
+    );
+    assert_eq!(
+        o.bianca
+            .delete(o.path(&format!("/shares/{}", o.sam.id)))
+            .await
+            .status,
+        204
+    );
     assert_eq!(o.sam.get(o.path("")).await.status, 404);
 }
 
@@ -186,7 +331,12 @@ async fn an_agent_demoted_to_light_keeps_looking_but_loses_its_claim() {
     let (mut bianca, _) = Ws::hello(&o.server, &o.bianca).await;
     bianca.open(&o.shared, false).await;
     observer.presence("claimed").await;
-    o.admin.patch(format!("/api/agents/{}", o.bianca.id), json!({"role": "light"})).await;
+    o.admin
+        .patch(
+            format!("/api/agents/{}", o.bianca.id),
+            json!({"role": "light"}),
+        )
+        .await;
     let released = observer.presence("released").await;
     assert_eq!(released["change"]["reason"], "revoked");
     assert_eq!(released["viewers"][0]["name"], "Bianca", "still viewing");

@@ -32,14 +32,24 @@ const WARM_UP: usize = 100;
 const MAX_RSS_GROWTH_KIB: u64 = 48 * 1024;
 
 async fn hello_and_subscribe(raw: &mut RawWs, token: &str, inbox: &str) {
-    raw.send_text(&json!({"type": "hello", "token": token}).to_string()).await;
+    raw.send_text(&json!({"type": "hello", "token": token}).to_string())
+        .await;
     let subscribe = json!({"type": "subscribe", "inbox": inbox}).to_string();
     raw.send_frame(true, 0x1, subscribe.as_bytes()).await;
 }
 
 async fn metric(api: &Api, name: &str) -> u64 {
-    let text = api.get("/metrics").await.body.as_str().unwrap_or_default().to_owned();
-    let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no metric {name}"));
+    let text = api
+        .get("/metrics")
+        .await
+        .body
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no metric {name}"));
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
@@ -50,7 +60,10 @@ async fn until_metric(api: &Api, name: &str, expected: u64) {
         if value == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "{name} is {value}, expected {expected}");
+        assert!(
+            Instant::now() < deadline,
+            "{name} is {value}, expected {expected}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -63,24 +76,45 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
                   max_backlog_frames = 64\nmax_backlog_bytes = 262144\n";
     std::fs::write(&config, limits).unwrap();
     let data = dir.path().join("data");
-    let args =
-        ["--config", config.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"];
-    let process = Process::start(&args, &[("TANDEM_BOOTSTRAP_ADMIN", "admin:pw"), ("RUST_LOG", "warn")]);
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+    ];
+    let process = Process::start(
+        &args,
+        &[("TANDEM_BOOTSTRAP_ADMIN", "admin:pw"), ("RUST_LOG", "warn")],
+    );
     let anon = process.api();
-    let login = anon.post("/api/login", json!({"login": "admin", "password": "pw"})).await;
+    let login = anon
+        .post("/api/login", json!({"login": "admin", "password": "pw"}))
+        .await;
     let admin = anon.with_token(login.body["token"].as_str().unwrap());
     let token = admin.token.clone().unwrap();
     let inbox = admin.create_inbox("Support").await;
-    let claimed = admin.create_ticket(&inbox, "Held by a stuck tab").await["id"].as_str().unwrap().to_owned();
-    let busy = admin.create_ticket(&inbox, "Busy ticket").await["id"].as_str().unwrap().to_owned();
+    let claimed = admin.create_ticket(&inbox, "Held by a stuck tab").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let busy = admin.create_ticket(&inbox, "Busy ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let addr: std::net::SocketAddr = process.addr.parse().unwrap();
     let ws_url = format!("ws://{addr}/ws");
 
     // The observer, and a few subscribers that parse and count every frame, each read by its own task.
     let mut observer = Ws::connect_url(&ws_url).await;
-    observer.send(json!({"type": "hello", "token": token})).await;
+    observer
+        .send(json!({"type": "hello", "token": token}))
+        .await;
     observer.recv_type("welcome").await;
-    observer.send(json!({"type": "subscribe", "inbox": inbox})).await;
+    observer
+        .send(json!({"type": "subscribe", "inbox": inbox}))
+        .await;
     observer.recv_type("snapshot").await;
     let ticket_frames = Arc::new(AtomicU64::new(0));
     let mut counted = Vec::new();
@@ -89,7 +123,9 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         ws.send(json!({"type": "hello", "token": token})).await;
         ws.send(json!({"type": "subscribe", "inbox": inbox})).await;
         let (frames, busy) = (ticket_frames.clone(), busy.clone());
-        counted.push(tokio::spawn(async move { count_ticket_frames(ws, &busy, &frames).await }));
+        counted.push(tokio::spawn(async move {
+            count_ticket_frames(ws, &busy, &frames).await
+        }));
     }
     // The ones that will get stuck: a tiny receive buffer; they read until told to stop.
     // The first holds a claim.
@@ -99,7 +135,8 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         let mut raw = RawWs::connect_to(addr, Some(4096)).await;
         hello_and_subscribe(&mut raw, &token, &inbox).await;
         if i == 0 {
-            raw.send_text(&json!({"type": "open", "ticket": claimed}).to_string()).await;
+            raw.send_text(&json!({"type": "open", "ticket": claimed}).to_string())
+                .await;
         }
         let stop = stop.clone();
         stuck.push(tokio::spawn(async move {
@@ -115,7 +152,10 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
             }
         }));
     }
-    assert_eq!(observer.presence("claimed").await["ticket"], claimed.as_str());
+    assert_eq!(
+        observer.presence("claimed").await["ticket"],
+        claimed.as_str()
+    );
     let released = tokio::spawn(async move { next_release(observer).await });
     // The rest drain whatever arrives.
     let drained = Arc::new(AtomicU64::new(0));
@@ -140,11 +180,17 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         change_busy_ticket(&admin, &busy, rounds).await;
         rounds += 1;
     }
-    assert_eq!(metric(&admin, "tandem_slow_sessions_dropped_total").await, 0);
+    assert_eq!(
+        metric(&admin, "tandem_slow_sessions_dropped_total").await,
+        0
+    );
     let rss_before = process.rss_kib();
     stop.notify_waiters();
-    let mut stuck: Vec<RawWs> =
-        futures_util::future::join_all(stuck).await.into_iter().map(Result::unwrap).collect();
+    let mut stuck: Vec<RawWs> = futures_util::future::join_all(stuck)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
 
     // The burst: ~20 KB `ticket` frames to every subscriber until the stuck ones
     // are dropped (how much the kernel buffers first varies), then a few more.
@@ -155,10 +201,15 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         rounds += 1;
         assert!(rounds < MAX_ROUNDS, "the stuck readers were never dropped");
         rounds_after_drop = match rounds_after_drop {
-            None if rounds % 10 == 0 && metric(&admin, "tandem_slow_sessions_dropped_total").await > 0 => {
+            None if rounds % 10 == 0
+                && metric(&admin, "tandem_slow_sessions_dropped_total").await > 0 =>
+            {
                 // Dropped tabs find their connection ended (they stopped mid-frame, so
                 // only the byte stream's end is checked here; the 4008 is the next test's).
-                stuck_readers = stuck.drain(..).map(|raw| tokio::spawn(read_to_end(raw))).collect();
+                stuck_readers = stuck
+                    .drain(..)
+                    .map(|raw| tokio::spawn(read_to_end(raw)))
+                    .collect();
                 Some(10)
             }
             other => other.map(|n: usize| n - 1),
@@ -175,7 +226,11 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
     }
     // Everyone else got every frame.
     for task in counted {
-        assert_eq!(task.await.unwrap(), rounds, "a reading subscriber missed frames");
+        assert_eq!(
+            task.await.unwrap(),
+            rounds,
+            "a reading subscriber missed frames"
+        );
     }
     let rss_growth = process.rss_kib().saturating_sub(rss_before);
     eprintln!(
@@ -183,15 +238,29 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
          {} MiB drained by the others; server RSS {rss_before} KiB before the burst, grew {rss_growth} KiB",
         drained.load(Ordering::Relaxed) >> 20
     );
-    assert_eq!(metric(&admin, "tandem_slow_sessions_dropped_total").await, STUCK as u64);
-    assert!(rss_growth < MAX_RSS_GROWTH_KIB, "server RSS grew {rss_growth} KiB");
+    assert_eq!(
+        metric(&admin, "tandem_slow_sessions_dropped_total").await,
+        STUCK as u64
+    );
+    assert!(
+        rss_growth < MAX_RSS_GROWTH_KIB,
+        "server RSS grew {rss_growth} KiB"
+    );
 }
 
 /// One change of the busy ticket: a `ticket` frame of ~20 KB to every subscriber.
 async fn change_busy_ticket(admin: &Api, busy: &str, round: usize) {
-    let fields: serde_json::Map<String, Value> =
-        (0..10).map(|k| (format!("field{k}"), json!(format!("{round:04}").repeat(500)))).collect();
-    let resp = admin.patch(format!("/api/tickets/{busy}"), json!({"fields": fields})).await;
+    let fields: serde_json::Map<String, Value> = (0..10)
+        .map(|k| {
+            (
+                format!("field{k}"),
+                json!(format!("{round:04}").repeat(500)),
+            )
+        })
+        .collect();
+    let resp = admin
+        .patch(format!("/api/tickets/{busy}"), json!({"fields": fields}))
+        .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
 }
 
@@ -200,7 +269,9 @@ async fn count_ticket_frames(mut ws: Ws, busy: &str, total: &AtomicU64) -> usize
     use futures_util::StreamExt;
     let mut seen = 0;
     while let Ok(Some(Ok(message))) = tokio::time::timeout(QUIET, ws.socket.next()).await {
-        let Ok(text) = message.to_text() else { continue };
+        let Ok(text) = message.to_text() else {
+            continue;
+        };
         let frame: Value = serde_json::from_str(text).unwrap_or_default();
         if frame["type"] == "ticket" && frame["ticket"]["id"] == busy {
             seen += 1;
@@ -228,8 +299,13 @@ async fn next_release(mut observer: Ws) -> Value {
     use futures_util::StreamExt;
     loop {
         let next = tokio::time::timeout(QUIET, observer.socket.next()).await;
-        let message = next.expect("a frame in time").expect("socket open").expect("frame");
-        let Ok(text) = message.to_text() else { continue };
+        let message = next
+            .expect("a frame in time")
+            .expect("socket open")
+            .expect("frame");
+        let Ok(text) = message.to_text() else {
+            continue;
+        };
         let frame: Value = serde_json::from_str(text).unwrap_or_default();
         if frame["type"] == "presence" && frame["change"]["kind"] == "released" {
             return frame;
@@ -239,18 +315,30 @@ async fn next_release(mut observer: Ws) -> Value {
 
 #[actix_web::test]
 async fn a_slow_reader_past_its_backlog_is_told_4008_and_its_claim_released() {
-    let server =
-        TestServer::start_with("max_backlog_frames = 8\nmax_backlog_bytes = 65536\nheartbeat_s = 60\n").await;
+    let server = TestServer::start_with(
+        "max_backlog_frames = 8\nmax_backlog_bytes = 65536\nheartbeat_s = 60\n",
+    )
+    .await;
     let admin = server.admin().await;
     let inbox = admin.create_inbox("Support").await;
-    let claimed = admin.create_ticket(&inbox, "Held by a slow tab").await["id"].as_str().unwrap().to_owned();
-    let busy = admin.create_ticket(&inbox, "Busy ticket").await["id"].as_str().unwrap().to_owned();
+    let claimed = admin.create_ticket(&inbox, "Held by a slow tab").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let busy = admin.create_ticket(&inbox, "Busy ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (mut observer, _) = Ws::hello(&server, &admin).await;
     observer.subscribe(&inbox).await;
     let mut slow = RawWs::connect_to(server.addr, Some(4096)).await;
     hello_and_subscribe(&mut slow, admin.token.as_deref().unwrap(), &inbox).await;
-    slow.send_text(&json!({"type": "open", "ticket": claimed}).to_string()).await;
-    assert_eq!(observer.presence("claimed").await["ticket"], claimed.as_str());
+    slow.send_text(&json!({"type": "open", "ticket": claimed}).to_string())
+        .await;
+    assert_eq!(
+        observer.presence("claimed").await["ticket"],
+        claimed.as_str()
+    );
     let released = tokio::spawn(async move { next_release(observer).await });
 
     let mut rounds = 0;

@@ -35,7 +35,9 @@ impl TestServer {
     pub async fn start_with(extra: &str) -> TestServer {
         let tempdir = tempfile::tempdir().expect("temp dir");
         let dir = tempdir.path().to_owned();
-        let mut server = TestServer::start_in(&dir, extra).await.expect("server starts");
+        let mut server = TestServer::start_in(&dir, extra)
+            .await
+            .expect("server starts");
         server._tempdir = Some(tempdir);
         server
     }
@@ -43,14 +45,26 @@ impl TestServer {
     /// Starts a server on an existing data directory (for restart tests).
     pub async fn start_in(dir: &Path, extra: &str) -> Result<TestServer, String> {
         // Fast heartbeats unless the test sets its own.
-        let heartbeat = if extra.contains("heartbeat_s") { "" } else { "heartbeat_s = 0.5\n" };
-        let config_text = format!("[server]\nworkers = 2\n[ws]\n{heartbeat}hello_timeout_s = 1\n{extra}");
-        let overrides = Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(dir.to_owned()) };
-        let config = Config::load(None, Some(&config_text), &overrides).map_err(|e| e.to_string())?;
+        let heartbeat = if extra.contains("heartbeat_s") {
+            ""
+        } else {
+            "heartbeat_s = 0.5\n"
+        };
+        let config_text =
+            format!("[server]\nworkers = 2\n[ws]\n{heartbeat}hello_timeout_s = 1\n{extra}");
+        let overrides = Overrides {
+            bind: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir.to_owned()),
+        };
+        let config =
+            Config::load(None, Some(&config_text), &overrides).map_err(|e| e.to_string())?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let bootstrap = Bootstrap { demo: false, admin: Some(format!("admin:{ADMIN_PASSWORD}")) };
+                let bootstrap = Bootstrap {
+                    demo: false,
+                    admin: Some(format!("admin:{ADMIN_PASSWORD}")),
+                };
                 match App::build(config, bootstrap).await {
                     Ok(server) => {
                         let _ = tx.send(Ok((server.addr(), server.shutdown_handle())));
@@ -63,7 +77,13 @@ impl TestServer {
             });
         });
         let (addr, shutdown) = rx.await.map_err(|_| "server thread died".to_string())??;
-        Ok(TestServer { addr, dir: dir.to_owned(), _tempdir: None, shutdown, thread: Some(thread) })
+        Ok(TestServer {
+            addr,
+            dir: dir.to_owned(),
+            _tempdir: None,
+            shutdown,
+            thread: Some(thread),
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -75,11 +95,18 @@ impl TestServer {
     }
 
     pub fn anonymous(&self) -> Api {
-        Api { base: self.url(""), token: None, id: String::new() }
+        Api {
+            base: self.url(""),
+            token: None,
+            id: String::new(),
+        }
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Api {
-        let resp = self.anonymous().post("/api/login", json!({"login": login, "password": password})).await;
+        let resp = self
+            .anonymous()
+            .post("/api/login", json!({"login": login, "password": password}))
+            .await;
         assert_eq!(resp.status, 200, "login {login}: {}", resp.body);
         Api {
             base: self.url(""),
@@ -123,7 +150,10 @@ impl Drop for TestServer {
 
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 pub struct Resp {
@@ -150,20 +180,34 @@ pub struct Api {
 impl Api {
     /// An anonymous client for a server at `base` (e.g. `http://127.0.0.1:8080`).
     pub fn at(base: &str) -> Api {
-        Api { base: base.to_owned(), token: None, id: String::new() }
+        Api {
+            base: base.to_owned(),
+            token: None,
+            id: String::new(),
+        }
     }
 
     /// The same agent and token, talking to `server` (e.g. after a restart).
     pub fn on(&self, server: &TestServer) -> Api {
-        Api { base: server.url(""), token: self.token.clone(), id: self.id.clone() }
+        Api {
+            base: server.url(""),
+            token: self.token.clone(),
+            id: self.id.clone(),
+        }
     }
 
     pub fn with_token(&self, token: &str) -> Api {
-        Api { base: self.base.clone(), token: Some(token.to_owned()), id: self.id.clone() }
+        Api {
+            base: self.base.clone(),
+            token: Some(token.to_owned()),
+            id: self.id.clone(),
+        }
     }
 
     async fn send(&self, method: awc::http::Method, path: &str, body: Option<Value>) -> Resp {
-        self.try_send(method, path, body).await.expect("request sent and answered")
+        self.try_send(method, path, body)
+            .await
+            .expect("request sent and answered")
     }
 
     /// Sends a request; a transport failure (no connection, or the server
@@ -175,7 +219,9 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> Result<Resp, String> {
-        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .finish();
         let mut req = client.request(method, format!("{}{}", self.base, path));
         if let Some(token) = &self.token {
             req = req.insert_header(("Authorization", format!("Bearer {token}")));
@@ -185,14 +231,21 @@ impl Api {
             None => req.send().await,
         }
         .map_err(|e| format!("request not answered: {e}"))?;
-        let bytes = resp.body().limit(64 << 20).await.map_err(|e| format!("body not read: {e}"))?;
+        let bytes = resp
+            .body()
+            .limit(64 << 20)
+            .await
+            .map_err(|e| format!("body not read: {e}"))?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Ok(Resp { status: resp.status().as_u16(), body })
+        Ok(Resp {
+            status: resp.status().as_u16(),
+            body,
+        })
     }
 
     pub async fn get(&self, path: impl AsRef<str>) -> Resp {
@@ -200,11 +253,13 @@ impl Api {
     }
 
     pub async fn post(&self, path: impl AsRef<str>, body: Value) -> Resp {
-        self.send(awc::http::Method::POST, path.as_ref(), Some(body)).await
+        self.send(awc::http::Method::POST, path.as_ref(), Some(body))
+            .await
     }
 
     pub async fn patch(&self, path: impl AsRef<str>, body: Value) -> Resp {
-        self.send(awc::http::Method::PATCH, path.as_ref(), Some(body)).await
+        self.send(awc::http::Method::PATCH, path.as_ref(), Some(body))
+            .await
     }
 
     pub async fn put(&self, path: impl AsRef<str>) -> Resp {
@@ -212,7 +267,8 @@ impl Api {
     }
 
     pub async fn delete(&self, path: impl AsRef<str>) -> Resp {
-        self.send(awc::http::Method::DELETE, path.as_ref(), None).await
+        self.send(awc::http::Method::DELETE, path.as_ref(), None)
+            .await
     }
 
     pub async fn create_inbox(&self, name: &str) -> String {
@@ -234,7 +290,8 @@ impl Api {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A WebSocket client (one browser tab).
 pub struct Ws {
@@ -248,7 +305,9 @@ impl Ws {
     }
 
     pub async fn connect_url(url: &str) -> Ws {
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("ws connect");
         Ws { socket }
     }
 
@@ -262,7 +321,10 @@ impl Ws {
     }
 
     pub async fn send(&mut self, frame: Value) {
-        self.socket.send(Message::text(frame.to_string())).await.expect("ws send");
+        self.socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("ws send");
     }
 
     pub async fn send_raw(&mut self, message: Message) {
@@ -273,7 +335,9 @@ impl Ws {
     pub async fn recv(&mut self) -> Value {
         let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
-            let next = tokio::time::timeout_at(deadline, self.socket.next()).await.expect("a frame in time");
+            let next = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .expect("a frame in time");
             match next.expect("socket open").expect("frame") {
                 Message::Text(text) => return serde_json::from_str(&text).expect("JSON frame"),
                 Message::Close(close) => panic!("socket closed: {close:?}"),
@@ -286,7 +350,10 @@ impl Ws {
     pub async fn recv_type(&mut self, kind: &str) -> Value {
         let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
-            assert!(tokio::time::Instant::now() < deadline, "no {kind} frame in time");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {kind} frame in time"
+            );
             let frame = self.recv().await;
             if frame["type"] == kind {
                 return frame;
@@ -306,13 +373,15 @@ impl Ws {
 
     /// Subscribes to `inbox`; returns the snapshot.
     pub async fn subscribe(&mut self, inbox: &str) -> Value {
-        self.send(json!({"type": "subscribe", "inbox": inbox})).await;
+        self.send(json!({"type": "subscribe", "inbox": inbox}))
+            .await;
         self.recv_type("snapshot").await
     }
 
     /// Opens `ticket`; returns the `opened` frame.
     pub async fn open(&mut self, ticket: &str, take_over: bool) -> Value {
-        self.send(json!({"type": "open", "ticket": ticket, "take_over": take_over})).await;
+        self.send(json!({"type": "open", "ticket": ticket, "take_over": take_over}))
+            .await;
         self.recv_type("opened").await
     }
 
@@ -343,7 +412,9 @@ impl Ws {
     pub async fn closed(&mut self) -> u16 {
         let deadline = tokio::time::Instant::now() + FRAME_WAIT;
         loop {
-            let next = tokio::time::timeout_at(deadline, self.socket.next()).await.expect("close in time");
+            let next = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .expect("close in time");
             match next {
                 Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
                 Some(Ok(Message::Close(None))) => return u16::from(CloseCode::Status),
@@ -383,10 +454,17 @@ impl RawWs {
         let mut head = Vec::new();
         while !head.ends_with(b"\r\n\r\n") {
             let mut byte = [0u8; 1];
-            stream.read_exact(&mut byte).await.expect("handshake response");
+            stream
+                .read_exact(&mut byte)
+                .await
+                .expect("handshake response");
             head.push(byte[0]);
         }
-        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
         RawWs { stream }
     }
 
@@ -431,7 +509,9 @@ impl RawWs {
 
     /// Reads (without answering anything) until the server's close frame; its code.
     pub async fn close_code(&mut self) -> u16 {
-        self.close_code_or_end().await.expect("a close frame before the connection ended")
+        self.close_code_or_end()
+            .await
+            .expect("a close frame before the connection ended")
     }
 
     /// Reads until the server's close frame (its code), or the connection's

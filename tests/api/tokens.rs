@@ -11,17 +11,29 @@ use crate::support::*;
 async fn tokens_expire_for_rest_and_for_their_sockets() {
     let server = TestServer::start_with("[auth]\ntoken_ttl_s = 1.5\n").await;
     let admin = server.admin().await;
-    let login = admin.post("/api/login", json!({"login": "admin", "password": ADMIN_PASSWORD})).await;
-    let expires_at = login.body["expires_at"].as_str().expect("login says when the token expires");
+    let login = admin
+        .post(
+            "/api/login",
+            json!({"login": "admin", "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    let expires_at = login.body["expires_at"]
+        .as_str()
+        .expect("login says when the token expires");
     assert!(expires_at.ends_with('Z'), "{expires_at}");
 
     let (mut ws, _) = Ws::hello(&server, &admin).await;
     assert_eq!(admin.get("/api/me").await.status, 200);
     // The socket is closed when its token expires, without any frame from the client.
     assert_eq!(ws.closed().await, 4401);
-    assert_eq!(admin.get("/api/me").await.status, 401, "an expired token authenticates nobody");
+    assert_eq!(
+        admin.get("/api/me").await.status,
+        401,
+        "an expired token authenticates nobody"
+    );
     let mut late = Ws::connect(&server).await;
-    late.send(json!({"type": "hello", "token": admin.token})).await;
+    late.send(json!({"type": "hello", "token": admin.token}))
+        .await;
     assert_eq!(late.closed().await, 4401);
     // A new login works, and purges the expired token from the store.
     assert_eq!(server.admin().await.get("/api/me").await.status, 200);
@@ -39,7 +51,11 @@ async fn logout_closes_the_sockets_opened_with_that_token_only() {
     assert_eq!(bianca.post("/api/logout", json!(null)).await.status, 204);
     assert_eq!(revoked.closed().await, 4401);
     kept.send(json!({"type": "ping", "ref": 1})).await;
-    assert_eq!(kept.recv().await["type"], "pong", "the other token's socket stays");
+    assert_eq!(
+        kept.recv().await["type"],
+        "pong",
+        "the other token's socket stays"
+    );
     assert_eq!(bianca.get("/api/me").await.status, 401);
     assert_eq!(other_login.get("/api/me").await.status, 200);
 }
@@ -54,14 +70,32 @@ async fn a_new_password_revokes_every_other_token_and_socket() {
     let (mut second_admin_ws, _) = Ws::hello(&server, &second_admin).await;
     let (mut admin_ws, _) = Ws::hello(&server, &admin).await;
 
-    let resp = admin.patch(&format!("/api/agents/{}", bianca.id), json!({"password": "new"})).await;
+    let resp = admin
+        .patch(
+            &format!("/api/agents/{}", bianca.id),
+            json!({"password": "new"}),
+        )
+        .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(bianca_ws.closed().await, 4401);
     assert_eq!(bianca.get("/api/me").await.status, 401);
-    assert_eq!(server.login("bianca", "new").await.get("/api/me").await.status, 200);
+    assert_eq!(
+        server
+            .login("bianca", "new")
+            .await
+            .get("/api/me")
+            .await
+            .status,
+        200
+    );
 
     // Changing your own password keeps the token (and socket) you changed it with.
-    let resp = admin.patch(&format!("/api/agents/{}", admin.id), json!({"password": "changed"})).await;
+    let resp = admin
+        .patch(
+            &format!("/api/agents/{}", admin.id),
+            json!({"password": "changed"}),
+        )
+        .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(second_admin_ws.closed().await, 4401);
     assert_eq!(second_admin.get("/api/me").await.status, 401);

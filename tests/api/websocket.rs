@@ -15,7 +15,8 @@ async fn hello_is_welcomed_with_the_agent_and_the_ref() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let mut ws = Ws::connect(&server).await;
-    ws.send(json!({"type": "hello", "token": admin.token, "ref": "h1"})).await;
+    ws.send(json!({"type": "hello", "token": admin.token, "ref": "h1"}))
+        .await;
     let welcome = ws.recv().await;
     assert_eq!(welcome["type"], "welcome");
     assert_eq!(welcome["ref"], "h1");
@@ -32,10 +33,13 @@ async fn client_pings_are_answered_with_pongs() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let (mut ws, _) = Ws::hello(&server, &admin).await;
-    ws.send_raw(Message::Ping(b"are you there".to_vec().into())).await;
+    ws.send_raw(Message::Ping(b"are you there".to_vec().into()))
+        .await;
     loop {
         use futures_util::StreamExt;
-        let next = tokio::time::timeout(FRAME_WAIT, ws.socket.next()).await.expect("pong in time");
+        let next = tokio::time::timeout(FRAME_WAIT, ws.socket.next())
+            .await
+            .expect("pong in time");
         match next.expect("open").expect("frame") {
             Message::Pong(payload) => break assert_eq!(&payload[..], b"are you there"),
             Message::Ping(_) => continue,
@@ -77,13 +81,25 @@ async fn bad_frames_get_errors_and_the_socket_stays_usable() {
     assert_eq!(error["code"], "bad_request");
     ws.send(json!({"type": "teleport", "ref": "t"})).await;
     let unknown = ws.recv().await;
-    assert_eq!((unknown["code"].as_str(), unknown["ref"].as_str()), (Some("bad_request"), Some("t")));
+    assert_eq!(
+        (unknown["code"].as_str(), unknown["ref"].as_str()),
+        (Some("bad_request"), Some("t"))
+    );
     ws.send(json!({"type": "subscribe", "ref": 3})).await;
     let missing = ws.recv().await;
-    assert_eq!((missing["code"].as_str(), missing["ref"].as_i64()), (Some("bad_request"), Some(3)));
-    assert!(missing["message"].as_str().unwrap().contains("inbox"), "{missing}");
+    assert_eq!(
+        (missing["code"].as_str(), missing["ref"].as_i64()),
+        (Some("bad_request"), Some(3))
+    );
+    assert!(
+        missing["message"].as_str().unwrap().contains("inbox"),
+        "{missing}"
+    );
     ws.send(json!({"type": "ping", "ref": "still here"})).await;
-    assert_eq!(ws.recv().await, json!({"type": "pong", "ref": "still here"}));
+    assert_eq!(
+        ws.recv().await,
+        json!({"type": "pong", "ref": "still here"})
+    );
 }
 
 #[actix_web::test]
@@ -117,12 +133,21 @@ async fn subscribe_checks_membership_and_answers_a_snapshot() {
     let sales = admin.create_inbox("Sales").await;
     let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
     let (mut ws, _) = Ws::hello(&server, &bianca).await;
-    ws.send(json!({"type": "subscribe", "inbox": support, "ref": 1})).await;
-    assert_eq!(ws.recv().await, json!({"type": "snapshot", "ref": 1, "inbox": support, "presence": []}));
-    ws.send(json!({"type": "subscribe", "inbox": sales, "ref": 2})).await;
+    ws.send(json!({"type": "subscribe", "inbox": support, "ref": 1}))
+        .await;
+    assert_eq!(
+        ws.recv().await,
+        json!({"type": "snapshot", "ref": 1, "inbox": support, "presence": []})
+    );
+    ws.send(json!({"type": "subscribe", "inbox": sales, "ref": 2}))
+        .await;
     let refused = ws.recv().await;
-    assert_eq!((refused["code"].as_str(), refused["ref"].as_i64()), (Some("not_found"), Some(2)));
-    ws.send(json!({"type": "subscribe", "inbox": "01a1fcb1-fa68-7345-849d-4f02be394110"})).await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["ref"].as_i64()),
+        (Some("not_found"), Some(2))
+    );
+    ws.send(json!({"type": "subscribe", "inbox": "01a1fcb1-fa68-7345-849d-4f02be394110"}))
+        .await;
     assert_eq!(ws.recv().await["code"], "not_found");
 }
 
@@ -132,7 +157,9 @@ async fn ticket_frames_reach_every_subscriber_of_the_inbox_only() {
     let admin = server.admin().await;
     let support = admin.create_inbox("Support").await;
     let sales = admin.create_inbox("Sales").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&support, &sales]).await;
+    let bianca = server
+        .agent(&admin, "bianca", "agent", &[&support, &sales])
+        .await;
     let hanna = server.agent(&admin, "hanna", "agent", &[&support]).await;
     let sam = server.agent(&admin, "sam", "agent", &[&sales]).await;
     let mut subscribers = Vec::new();
@@ -152,16 +179,29 @@ async fn ticket_frames_reach_every_subscriber_of_the_inbox_only() {
         assert_eq!(frame["change"]["by"]["name"], "Admin");
     }
     let id = ticket["id"].as_str().unwrap();
-    hanna.patch(&format!("/api/tickets/{id}"), json!({"subject": "Live, edited"})).await;
+    hanna
+        .patch(
+            &format!("/api/tickets/{id}"),
+            json!({"subject": "Live, edited"}),
+        )
+        .await;
     for ws in &mut subscribers[..2] {
         let frame = ws.recv().await;
         assert_eq!(frame["ticket"]["subject"], "Live, edited");
         assert_eq!(
-            (frame["change"]["action"].as_str(), frame["change"]["by"]["name"].as_str()),
+            (
+                frame["change"]["action"].as_str(),
+                frame["change"]["by"]["name"].as_str()
+            ),
             (Some("updated"), Some("Hanna"))
         );
     }
-    bianca.post(&format!("/api/tickets/{id}/messages"), json!({"kind": "note", "body": "hi"})).await;
+    bianca
+        .post(
+            &format!("/api/tickets/{id}/messages"),
+            json!({"kind": "note", "body": "hi"}),
+        )
+        .await;
     assert_eq!(subscribers[0].recv().await["change"]["action"], "message");
     // The Sales subscriber saw none of it: its next frame is the answer to its own ping.
     subscribers[2].send(json!({"type": "ping"})).await;
@@ -175,7 +215,9 @@ async fn too_many_sockets_for_one_agent_closes_4409() {
     let (_a, _) = Ws::hello(&server, &admin).await;
     let (_b, _) = Ws::hello(&server, &admin).await;
     let mut third = Ws::connect(&server).await;
-    third.send(json!({"type": "hello", "token": admin.token})).await;
+    third
+        .send(json!({"type": "hello", "token": admin.token}))
+        .await;
     assert_eq!(third.closed().await, 4409);
 }
 
@@ -196,7 +238,12 @@ async fn disabling_an_agent_closes_its_sockets_4403() {
     let admin = server.admin().await;
     let bianca = server.agent(&admin, "bianca", "agent", &[]).await;
     let (mut ws, _) = Ws::hello(&server, &bianca).await;
-    admin.patch(&format!("/api/agents/{}", bianca.id), json!({"disabled": true})).await;
+    admin
+        .patch(
+            &format!("/api/agents/{}", bianca.id),
+            json!({"disabled": true}),
+        )
+        .await;
     assert_eq!(ws.closed().await, 4403);
 }
 
@@ -207,19 +254,27 @@ async fn foreign_browser_origins_are_refused_at_the_upgrade() {
     let connect = |origin: &str| {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = server.ws_url().into_client_request().unwrap();
-        request.headers_mut().insert("Origin", origin.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
         tokio_tungstenite::connect_async(request)
     };
     match connect("https://evil.example.com").await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 403),
         other => panic!("expected 403, got {:?}", other.map(|(_, r)| r.status())),
     }
-    let (socket, _) = connect("https://help.example.com").await.expect("allowed origin");
+    let (socket, _) = connect("https://help.example.com")
+        .await
+        .expect("allowed origin");
     let mut ws = Ws { socket };
-    ws.send(json!({"type": "hello", "token": admin.token})).await;
+    ws.send(json!({"type": "hello", "token": admin.token}))
+        .await;
     assert_eq!(ws.recv().await["type"], "welcome");
     let own = format!("http://{}", server.addr);
-    assert!(connect(&own).await.is_ok(), "the server's own origin is allowed");
+    assert!(
+        connect(&own).await.is_ok(),
+        "the server's own origin is allowed"
+    );
 }
 
 #[actix_web::test]
@@ -227,17 +282,28 @@ async fn a_silent_client_is_closed_after_three_heartbeats() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let mut frozen = RawWs::connect(&server).await;
-    frozen.send_text(&json!({"type": "hello", "token": admin.token}).to_string()).await;
+    frozen
+        .send_text(&json!({"type": "hello", "token": admin.token}).to_string())
+        .await;
     // It reads what the server sends but never answers a ping.
     let started = std::time::Instant::now();
     assert_eq!(frozen.close_code().await, 1001);
-    assert!(started.elapsed() >= Duration::from_millis(1400), "closed after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "closed after {:?}",
+        started.elapsed()
+    );
 }
 
 async fn sessions_gauge(server: &TestServer) -> u64 {
     let metrics = server.anonymous().get("/metrics").await;
     let text = metrics.body.as_str().unwrap().to_owned();
-    text.lines().find_map(|l| l.strip_prefix("tandem_sessions ")).unwrap().trim().parse().unwrap()
+    text.lines()
+        .find_map(|l| l.strip_prefix("tandem_sessions "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[actix_web::test]
@@ -247,12 +313,15 @@ async fn a_lost_socket_can_resume_its_session_within_the_grace_period() {
     let support = admin.create_inbox("Support").await;
     let (mut ws, welcome) = Ws::hello(&server, &admin).await;
     let session = welcome["session"].as_str().unwrap().to_owned();
-    ws.send(json!({"type": "subscribe", "inbox": support})).await;
+    ws.send(json!({"type": "subscribe", "inbox": support}))
+        .await;
     ws.recv_type("snapshot").await;
     drop(ws); // TCP gone, no close frame
 
     let mut again = Ws::connect(&server).await;
-    again.send(json!({"type": "hello", "token": admin.token, "resume": session, "ref": "r"})).await;
+    again
+        .send(json!({"type": "hello", "token": admin.token, "resume": session, "ref": "r"}))
+        .await;
     let welcome = again.recv().await;
     assert_eq!(
         (welcome["resumed"].as_bool(), welcome["session"].as_str()),
@@ -273,18 +342,24 @@ async fn a_lost_socket_can_resume_its_session_within_the_grace_period() {
 async fn a_late_or_unknown_resume_gets_a_new_session() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin.patch("/api/settings", json!({"reconnect_grace_s": 0.2})).await;
+    admin
+        .patch("/api/settings", json!({"reconnect_grace_s": 0.2}))
+        .await;
     let (ws, welcome) = Ws::hello(&server, &admin).await;
     let session = welcome["session"].as_str().unwrap().to_owned();
     drop(ws);
     // Wait (bounded) until the grace period ended and the session stopped.
     let deadline = std::time::Instant::now() + FRAME_WAIT;
     while sessions_gauge(&server).await > 0 {
-        assert!(std::time::Instant::now() < deadline, "session never expired");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "session never expired"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut late = Ws::connect(&server).await;
-    late.send(json!({"type": "hello", "token": admin.token, "resume": session})).await;
+    late.send(json!({"type": "hello", "token": admin.token, "resume": session}))
+        .await;
     let welcome = late.recv().await;
     assert_eq!(welcome["resumed"], false);
     assert_ne!(welcome["session"].as_str(), Some(session.as_str()));
@@ -292,9 +367,14 @@ async fn a_late_or_unknown_resume_gets_a_new_session() {
     let other = server.agent(&admin, "bianca", "agent", &[]).await;
     let mut stranger = Ws::connect(&server).await;
     let current = welcome["session"].as_str().unwrap();
-    stranger.send(json!({"type": "hello", "token": other.token, "resume": current})).await;
+    stranger
+        .send(json!({"type": "hello", "token": other.token, "resume": current}))
+        .await;
     let theirs = stranger.recv().await;
-    assert_eq!(theirs["resumed"], false, "a session is resumed only by its own agent");
+    assert_eq!(
+        theirs["resumed"], false,
+        "a session is resumed only by its own agent"
+    );
     assert_ne!(theirs["session"].as_str(), Some(current));
 }
 
@@ -311,6 +391,8 @@ async fn a_client_close_ends_the_session_at_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut again = Ws::connect(&server).await;
-    again.send(json!({"type": "hello", "token": admin.token, "resume": session})).await;
+    again
+        .send(json!({"type": "hello", "token": admin.token, "resume": session}))
+        .await;
     assert_eq!(again.recv().await["resumed"], Value::Bool(false));
 }

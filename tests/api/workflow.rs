@@ -23,32 +23,61 @@ async fn desk() -> Desk {
     let support = admin.create_inbox("Support").await;
     let sales = admin.create_inbox("Sales").await;
     let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
-    let hanna = server.agent(&admin, "hanna", "agent", &[&support, &sales]).await;
+    let hanna = server
+        .agent(&admin, "hanna", "agent", &[&support, &sales])
+        .await;
     let sam = server.agent(&admin, "sam", "agent", &[&sales]).await;
     let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    Desk { server, admin, support, sales, bianca, hanna, sam, lena }
+    Desk {
+        server,
+        admin,
+        support,
+        sales,
+        bianca,
+        hanna,
+        sam,
+        lena,
+    }
 }
 
 impl Desk {
     async fn ticket(&self, subject: &str) -> String {
-        self.admin.create_ticket(&self.support, subject).await["id"].as_str().unwrap().to_owned()
+        self.admin.create_ticket(&self.support, subject).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
 fn actions(history: &Value) -> Vec<&str> {
-    history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect()
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
 }
 
 async fn view(api: &Api, inbox: &str, view: &str) -> Vec<u64> {
-    let list = api.get(&format!("/api/inboxes/{inbox}/tickets?view={view}")).await;
-    list.body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_u64().unwrap()).collect()
+    let list = api
+        .get(&format!("/api/inboxes/{inbox}/tickets?view={view}"))
+        .await;
+    list.body["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect()
 }
 
 #[actix_web::test]
 async fn assignment_follows_the_status_rules_and_is_history() {
     let d = desk().await;
     let t = d.ticket("Assign me").await;
-    let assign = |agent: Value| d.bianca.post(format!("/api/tickets/{t}/assign"), json!({"agent": agent}));
+    let assign = |agent: Value| {
+        d.bianca
+            .post(format!("/api/tickets/{t}/assign"), json!({"agent": agent}))
+    };
     let resp = assign(json!(d.hanna.id)).await;
     assert_eq!(
         (resp.body["status"].as_str(), resp.body["assignee"].as_str()),
@@ -66,26 +95,58 @@ async fn assignment_follows_the_status_rules_and_is_history() {
         let refused = assign(target.clone()).await;
         assert_eq!(refused.code(), code, "{target}");
     }
-    assert_eq!(d.bianca.post(&format!("/api/tickets/{t}/assign"), json!({})).await.code(), "bad_request");
     assert_eq!(
-        d.lena.post(&format!("/api/tickets/{t}/assign"), json!({"agent": d.lena.id})).await.status,
+        d.bianca
+            .post(&format!("/api/tickets/{t}/assign"), json!({}))
+            .await
+            .code(),
+        "bad_request"
+    );
+    assert_eq!(
+        d.lena
+            .post(
+                &format!("/api/tickets/{t}/assign"),
+                json!({"agent": d.lena.id})
+            )
+            .await
+            .status,
         403
     );
 
     let again = assign(json!(d.hanna.id)).await;
     assert_eq!(again.status, 200, "assigning the assignee again is a no-op");
-    d.admin.patch(format!("/api/agents/{}", d.hanna.id), json!({"inboxes": []})).await;
-    assert_eq!(assign(json!(d.hanna.id)).await.code(), "conflict", "a no-op still checks the agent");
-    d.admin.patch(format!("/api/agents/{}", d.hanna.id), json!({"inboxes": [d.support, d.sales]})).await;
+    d.admin
+        .patch(
+            format!("/api/agents/{}", d.hanna.id),
+            json!({"inboxes": []}),
+        )
+        .await;
+    assert_eq!(
+        assign(json!(d.hanna.id)).await.code(),
+        "conflict",
+        "a no-op still checks the agent"
+    );
+    d.admin
+        .patch(
+            format!("/api/agents/{}", d.hanna.id),
+            json!({"inboxes": [d.support, d.sales]}),
+        )
+        .await;
     let mine = assign(json!(d.bianca.id)).await;
     assert_eq!(mine.body["assignee"], d.bianca.id.as_str());
     let unassigned = assign(Value::Null).await;
     assert_eq!(
-        (unassigned.body["status"].as_str(), unassigned.body["assignee"].as_str()),
+        (
+            unassigned.body["status"].as_str(),
+            unassigned.body["assignee"].as_str()
+        ),
         (Some("pending"), None)
     );
     let history = d.admin.get(&format!("/api/tickets/{t}/history")).await.body;
-    assert_eq!(actions(&history), ["created", "assigned", "assigned", "unassigned"]);
+    assert_eq!(
+        actions(&history),
+        ["created", "assigned", "assigned", "unassigned"]
+    );
     assert_eq!(history[1]["detail"]["agent"], d.hanna.id.as_str());
     assert_eq!(history[2]["detail"]["previous"], d.hanna.id.as_str());
     assert_eq!(history[3]["actor"]["name"], "Bianca");
@@ -97,14 +158,23 @@ async fn accept_moves_pending_to_working_on_once() {
     let t = d.ticket("Accept me").await;
     let (mut observer, _) = Ws::hello(&d.server, &d.admin).await;
     observer.subscribe(&d.support).await;
-    let accepted = d.bianca.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
+    let accepted = d
+        .bianca
+        .post(&format!("/api/tickets/{t}/accept"), json!({}))
+        .await;
     assert_eq!(
-        (accepted.body["status"].as_str(), accepted.body["assignee"].as_str()),
+        (
+            accepted.body["status"].as_str(),
+            accepted.body["assignee"].as_str()
+        ),
         (Some("working_on"), Some(d.bianca.id.as_str()))
     );
     let frame = observer.recv_type("ticket").await;
     assert_eq!(
-        (frame["change"]["action"].as_str(), frame["ticket"]["status"].as_str()),
+        (
+            frame["change"]["action"].as_str(),
+            frame["ticket"]["status"].as_str()
+        ),
         (Some("accepted"), Some("working_on"))
     );
     let moved = observer.recv_type("ticket_moved").await;
@@ -112,15 +182,32 @@ async fn accept_moves_pending_to_working_on_once() {
         (moved["action"].as_str(), moved["note"].as_str()),
         (Some("assigned"), Some("Accepted by Bianca"))
     );
-    assert_eq!(view(&d.admin, &d.support, "pending").await, Vec::<u64>::new());
+    assert_eq!(
+        view(&d.admin, &d.support, "pending").await,
+        Vec::<u64>::new()
+    );
 
     // Bianca now also holds the claim (she has it open): a late accept still hears "conflict".
     let (mut bianca_tab, _) = Ws::hello(&d.server, &d.bianca).await;
     bianca_tab.open(&t, false).await;
-    let again = d.hanna.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
+    let again = d
+        .hanna
+        .post(&format!("/api/tickets/{t}/accept"), json!({}))
+        .await;
     assert_eq!((again.status, again.code()), (409, "conflict"));
-    assert!(again.body["error"]["message"].as_str().unwrap().contains("Bianca"));
-    assert_eq!(d.lena.post(&format!("/api/tickets/{t}/accept"), json!({})).await.status, 403);
+    assert!(
+        again.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Bianca")
+    );
+    assert_eq!(
+        d.lena
+            .post(&format!("/api/tickets/{t}/accept"), json!({}))
+            .await
+            .status,
+        403
+    );
     assert_eq!(
         actions(&d.admin.get(&format!("/api/tickets/{t}/history")).await.body),
         ["created", "accepted"]
@@ -131,17 +218,28 @@ async fn accept_moves_pending_to_working_on_once() {
 async fn accepting_a_ticket_you_view_claims_it() {
     let d = desk().await;
     let t = d.ticket("Claim on accept").await;
-    d.admin.patch("/api/settings", json!({"hidden_release_s": 0.1})).await;
+    d.admin
+        .patch("/api/settings", json!({"hidden_release_s": 0.1}))
+        .await;
     let (mut observer, _) = Ws::hello(&d.server, &d.admin).await;
     observer.subscribe(&d.support).await;
     let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
     bianca.open(&t, false).await;
-    bianca.send(json!({"type": "visibility", "hidden": true})).await;
-    assert_eq!(observer.presence("released").await["change"]["reason"], "hidden");
+    bianca
+        .send(json!({"type": "visibility", "hidden": true}))
+        .await;
+    assert_eq!(
+        observer.presence("released").await["change"]["reason"],
+        "hidden"
+    );
     // Back on the tab (it does not re-claim by itself), Bianca accepts: the ticket is hers to work on.
-    bianca.send(json!({"type": "visibility", "hidden": false})).await;
+    bianca
+        .send(json!({"type": "visibility", "hidden": false}))
+        .await;
     observer.presence("viewer_shown").await;
-    d.bianca.post(&format!("/api/tickets/{t}/accept"), json!({})).await;
+    d.bianca
+        .post(&format!("/api/tickets/{t}/accept"), json!({}))
+        .await;
     let claimed = observer.presence("claimed").await;
     assert_eq!(claimed["claim"]["agent"]["name"], "Bianca");
 }
@@ -151,7 +249,11 @@ async fn fifty_simultaneous_accepts_have_exactly_one_winner_twenty_times() {
     let d = desk().await;
     let mut agents = Vec::new();
     for i in 0..10 {
-        agents.push(d.server.agent(&d.admin, &format!("racer{i}"), "agent", &[&d.support]).await);
+        agents.push(
+            d.server
+                .agent(&d.admin, &format!("racer{i}"), "agent", &[&d.support])
+                .await,
+        );
     }
     for round in 0..20 {
         let t = d.ticket(&format!("Race {round}")).await;
@@ -164,7 +266,10 @@ async fn fifty_simultaneous_accepts_have_exactly_one_winner_twenty_times() {
         let winners: Vec<&Resp> = results.iter().filter(|r| r.status == 200).collect();
         assert_eq!(winners.len(), 1, "round {round}");
         assert!(
-            results.iter().filter(|r| r.status != 200).all(|r| (r.status, r.code()) == (409, "conflict")),
+            results
+                .iter()
+                .filter(|r| r.status != 200)
+                .all(|r| (r.status, r.code()) == (409, "conflict")),
             "round {round}"
         );
         let detail = d.admin.get(&format!("/api/tickets/{t}")).await;
@@ -186,30 +291,59 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
     post("accept").await;
     let returned = post("return").await;
     assert_eq!(
-        (returned.body["status"].as_str(), returned.body["assignee"].as_str()),
+        (
+            returned.body["status"].as_str(),
+            returned.body["assignee"].as_str()
+        ),
         (Some("pending"), None)
     );
     post("accept").await;
     let resolved = post("resolve").await;
     assert_eq!(
-        (resolved.body["status"].as_str(), resolved.body["assignee"].as_str()),
+        (
+            resolved.body["status"].as_str(),
+            resolved.body["assignee"].as_str()
+        ),
         (Some("resolved"), Some(d.bianca.id.as_str())),
         "resolving keeps the assignee"
     );
     assert_eq!(view(&d.bianca, &d.support, "resolved").await, [1]);
     assert_eq!(post("resolve").await.code(), "conflict");
     let reopened = post("reopen").await;
-    assert_eq!(reopened.body["status"], "working_on", "reopening an assigned ticket");
+    assert_eq!(
+        reopened.body["status"], "working_on",
+        "reopening an assigned ticket"
+    );
     post("resolve").await;
-    let reassigned = d.bianca.post(format!("/api/tickets/{t}/assign"), json!({"agent": d.hanna.id})).await;
-    assert_eq!(reassigned.body["status"], "working_on", "assigning makes a resolved ticket working_on");
-    d.bianca.post(format!("/api/tickets/{t}/assign"), json!({"agent": d.bianca.id})).await;
+    let reassigned = d
+        .bianca
+        .post(
+            format!("/api/tickets/{t}/assign"),
+            json!({"agent": d.hanna.id}),
+        )
+        .await;
+    assert_eq!(
+        reassigned.body["status"], "working_on",
+        "assigning makes a resolved ticket working_on"
+    );
+    d.bianca
+        .post(
+            format!("/api/tickets/{t}/assign"),
+            json!({"agent": d.bianca.id}),
+        )
+        .await;
     post("resolve").await;
     // A customer message reopens a resolved ticket.
     d.admin
-        .post(&format!("/api/tickets/{t}/messages"), json!({"kind": "customer", "body": "one more thing"}))
+        .post(
+            &format!("/api/tickets/{t}/messages"),
+            json!({"kind": "customer", "body": "one more thing"}),
+        )
         .await;
-    assert_eq!(d.bianca.get(&format!("/api/tickets/{t}")).await.body["status"], "working_on");
+    assert_eq!(
+        d.bianca.get(&format!("/api/tickets/{t}")).await.body["status"],
+        "working_on"
+    );
     let archived = post("archive").await;
     assert_eq!(archived.body["status"], "archived");
     assert_eq!(
@@ -221,7 +355,10 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
     assert_eq!(post("reopen").await.body["status"], "working_on");
     for action in ["resolve", "archive", "return", "reopen"] {
         assert_eq!(
-            d.lena.post(&format!("/api/tickets/{t}/{action}"), json!({})).await.status,
+            d.lena
+                .post(&format!("/api/tickets/{t}/{action}"), json!({}))
+                .await
+                .status,
             403,
             "{action}"
         );
@@ -243,18 +380,36 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
         "status_changed",
     ];
     assert_eq!(actions(&history), expected);
-    assert_eq!(history[10]["actor"], Value::Null, "the customer's reopening has no agent");
     assert_eq!(
-        (history[10]["detail"]["from"].as_str(), history[10]["detail"]["to"].as_str()),
+        history[10]["actor"],
+        Value::Null,
+        "the customer's reopening has no agent"
+    );
+    assert_eq!(
+        (
+            history[10]["detail"]["from"].as_str(),
+            history[10]["detail"]["to"].as_str()
+        ),
         (Some("resolved"), Some("working_on"))
     );
 
     let unassigned = d.ticket("Unassigned").await;
-    d.bianca.post(&format!("/api/tickets/{unassigned}/resolve"), json!({})).await;
-    d.admin
-        .post(&format!("/api/tickets/{unassigned}/messages"), json!({"kind": "customer", "body": "hello?"}))
+    d.bianca
+        .post(&format!("/api/tickets/{unassigned}/resolve"), json!({}))
         .await;
-    assert_eq!(d.bianca.get(&format!("/api/tickets/{unassigned}")).await.body["status"], "pending");
+    d.admin
+        .post(
+            &format!("/api/tickets/{unassigned}/messages"),
+            json!({"kind": "customer", "body": "hello?"}),
+        )
+        .await;
+    assert_eq!(
+        d.bianca
+            .get(&format!("/api/tickets/{unassigned}"))
+            .await
+            .body["status"],
+        "pending"
+    );
 }
 
 #[actix_web::test]
@@ -272,14 +427,23 @@ async fn transfer_moves_tickets_between_inboxes_and_agents() {
     let transfer = |body: Value| d.hanna.post(format!("/api/tickets/{t}/transfer"), body);
     assert_eq!(transfer(json!({})).await.code(), "bad_request");
     assert_eq!(
-        transfer(json!({"inbox": "01a1fcb1-fa68-7345-849d-4f02be394110"})).await.code(),
+        transfer(json!({"inbox": "01a1fcb1-fa68-7345-849d-4f02be394110"}))
+            .await
+            .code(),
         "bad_request"
     );
-    assert_eq!(transfer(json!({"agent": d.sam.id})).await.code(), "conflict", "sam cannot see Support");
+    assert_eq!(
+        transfer(json!({"agent": d.sam.id})).await.code(),
+        "conflict",
+        "sam cannot see Support"
+    );
     let moved = transfer(json!({"inbox": d.sales, "agent": d.sam.id})).await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(
-        (moved.body["inbox"].as_str(), moved.body["assignee"].as_str()),
+        (
+            moved.body["inbox"].as_str(),
+            moved.body["assignee"].as_str()
+        ),
         (Some(d.sales.as_str()), Some(d.sam.id.as_str()))
     );
 
@@ -289,18 +453,33 @@ async fn transfer_moves_tickets_between_inboxes_and_agents() {
     assert_eq!(note["to"]["inbox"], json!({"id": d.sales, "name": "Sales"}));
     let arrived = sales_tab.recv_type("ticket").await;
     assert_eq!(
-        (arrived["inbox"].as_str(), arrived["change"]["action"].as_str()),
+        (
+            arrived["inbox"].as_str(),
+            arrived["change"]["action"].as_str()
+        ),
         (Some(d.sales.as_str()), Some("transferred"))
     );
     // Presence moved with it: the claim was released (moved), the viewer is now seen in Sales.
     let released = sales_tab.presence("released").await;
     assert_eq!(released["change"]["reason"], "moved");
-    let snapshot = Ws::hello(&d.server, &d.admin).await.0.subscribe(&d.sales).await;
+    let snapshot = Ws::hello(&d.server, &d.admin)
+        .await
+        .0
+        .subscribe(&d.sales)
+        .await;
     assert_eq!(snapshot["presence"][0]["viewers"][0]["name"], "Hanna");
-    let old = Ws::hello(&d.server, &d.admin).await.0.subscribe(&d.support).await;
+    let old = Ws::hello(&d.server, &d.admin)
+        .await
+        .0
+        .subscribe(&d.support)
+        .await;
     assert_eq!(old["presence"], json!([]));
 
-    assert_eq!(d.bianca.get(&format!("/api/tickets/{t}")).await.status, 404, "bianca is not in Sales");
+    assert_eq!(
+        d.bianca.get(&format!("/api/tickets/{t}")).await.status,
+        404,
+        "bianca is not in Sales"
+    );
     let history = d.admin.get(&format!("/api/tickets/{t}/history")).await.body;
     assert_eq!(history[1]["action"], "transferred");
     assert_eq!(history[1]["detail"]["to_inbox"], d.sales.as_str());
@@ -314,15 +493,31 @@ async fn a_transfer_takes_the_ticket_away_from_tabs_that_cannot_follow_it() {
     hanna.open(&t, false).await;
     let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
     bianca.open(&t, false).await;
-    let moved = d.hanna.post(format!("/api/tickets/{t}/transfer"), json!({"inbox": d.sales})).await;
+    let moved = d
+        .hanna
+        .post(
+            format!("/api/tickets/{t}/transfer"),
+            json!({"inbox": d.sales}),
+        )
+        .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     // Bianca (Support only) loses it; Hanna (both inboxes) keeps viewing it.
-    assert_eq!(bianca.recv_type("access_revoked").await["ticket"], t.as_str());
+    assert_eq!(
+        bianca.recv_type("access_revoked").await["ticket"],
+        t.as_str()
+    );
     let frames = hanna.sync().await;
-    assert!(frames.iter().all(|f| f["type"] != "access_revoked"), "{frames:?}");
+    assert!(
+        frames.iter().all(|f| f["type"] != "access_revoked"),
+        "{frames:?}"
+    );
     let detail = d.hanna.get(format!("/api/tickets/{t}")).await.body;
-    let viewers: Vec<&str> =
-        detail["viewers"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    let viewers: Vec<&str> = detail["viewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
     assert_eq!(viewers, [d.hanna.id.as_str()], "{detail}");
 }
 
@@ -330,10 +525,19 @@ async fn a_transfer_takes_the_ticket_away_from_tabs_that_cannot_follow_it() {
 async fn deleted_tickets_vanish_but_keep_their_number() {
     let d = desk().await;
     let t = d.ticket("Delete me").await;
-    assert_eq!(d.lena.delete(&format!("/api/tickets/{t}")).await.status, 403);
-    assert_eq!(d.bianca.delete(&format!("/api/tickets/{t}")).await.status, 204);
+    assert_eq!(
+        d.lena.delete(&format!("/api/tickets/{t}")).await.status,
+        403
+    );
+    assert_eq!(
+        d.bianca.delete(&format!("/api/tickets/{t}")).await.status,
+        204
+    );
     assert_eq!(d.bianca.get(&format!("/api/tickets/{t}")).await.status, 404);
-    assert_eq!(d.bianca.delete(&format!("/api/tickets/{t}")).await.status, 404);
+    assert_eq!(
+        d.bianca.delete(&format!("/api/tickets/{t}")).await.status,
+        404
+    );
     assert_eq!(view(&d.bianca, &d.support, "all").await, Vec::<u64>::new());
     assert_eq!(d.admin.create_ticket(&d.support, "Next").await["number"], 2);
 }

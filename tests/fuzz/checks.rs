@@ -30,7 +30,9 @@ use tandem::protocol::rest::*;
 /// - A frame that parses had a string `type` naming that frame.
 pub fn frames(data: &[u8]) {
     // A text frame that is not UTF-8 closes the socket (1007) before parsing.
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let incoming = Incoming::parse(text);
     let again = Incoming::parse(text);
     assert_eq!(incoming.reference, again.reference);
@@ -39,15 +41,26 @@ pub fn frames(data: &[u8]) {
     match serde_json::from_str::<Value>(text) {
         Err(_) => {
             assert_eq!(incoming.reference, None);
-            assert!(incoming.frame.as_ref().is_err_and(|e| e.starts_with("invalid JSON")));
+            assert!(
+                incoming
+                    .frame
+                    .as_ref()
+                    .is_err_and(|e| e.starts_with("invalid JSON"))
+            );
         }
         Ok(value) => {
             let own_ref = value.get("ref").filter(|r| r.is_string() || r.is_number());
             assert_eq!(incoming.reference.as_ref(), own_ref);
             if let Ok(frame) = &incoming.frame {
-                assert_eq!(value.get("type").and_then(Value::as_str), Some(frame_type(frame)));
+                assert_eq!(
+                    value.get("type").and_then(Value::as_str),
+                    Some(frame_type(frame))
+                );
                 if let ClientFrame::Open { take_over, .. } = frame {
-                    assert_eq!(*take_over, value.get("take_over") == Some(&Value::Bool(true)));
+                    assert_eq!(
+                        *take_over,
+                        value.get("take_over") == Some(&Value::Bool(true))
+                    );
                 }
             }
         }
@@ -55,8 +68,14 @@ pub fn frames(data: &[u8]) {
 
     let message = incoming.frame.as_ref().err().cloned().unwrap_or_default();
     let answers = [
-        ServerFrame::Pong { reference: incoming.reference.clone() },
-        ServerFrame::Error { reference: incoming.reference.clone(), code: "bad_request", message },
+        ServerFrame::Pong {
+            reference: incoming.reference.clone(),
+        },
+        ServerFrame::Error {
+            reference: incoming.reference.clone(),
+            code: "bad_request",
+            message,
+        },
     ];
     for answer in answers {
         let echoed: Value = serde_json::from_str(&answer.encode()).expect("server frames are JSON");
@@ -92,7 +111,10 @@ pub fn rest_bodies(data: &[u8]) {
         let value = value.as_ref().expect("a body that decodes is JSON");
         if let Some(object) = value.as_object() {
             for key in object.keys() {
-                assert!(fields.contains(&key.as_str()), "unknown field {key:?} accepted");
+                assert!(
+                    fields.contains(&key.as_str()),
+                    "unknown field {key:?} accepted"
+                );
             }
         }
         value.as_object()
@@ -125,12 +147,18 @@ pub fn rest_bodies(data: &[u8]) {
             "reconnect_grace_s",
         ];
         if let Some(object) = accepted(&fields) {
-            assert_eq!(b.hard_lock_auto_unlock_s.is_some(), object.contains_key("hard_lock_auto_unlock_s"));
+            assert_eq!(
+                b.hard_lock_auto_unlock_s.is_some(),
+                object.contains_key("hard_lock_auto_unlock_s")
+            );
         }
         if let Some(Some(seconds)) = b.hard_lock_auto_unlock_s {
             check_duration(seconds, 1);
         }
-        for seconds in [b.hidden_release_s, b.reconnect_grace_s].into_iter().flatten() {
+        for seconds in [b.hidden_release_s, b.reconnect_grace_s]
+            .into_iter()
+            .flatten()
+        {
             check_duration(seconds, 0);
         }
     }
@@ -153,7 +181,14 @@ pub fn rest_bodies(data: &[u8]) {
         }
     }
     if let Ok(b) = serde_json::from_slice::<PostMessageRequest>(data) {
-        accepted(&["kind", "body", "send_at", "after", "force", "cancel_if_replied"]);
+        accepted(&[
+            "kind",
+            "body",
+            "send_at",
+            "after",
+            "force",
+            "cancel_if_replied",
+        ]);
         let kind = MessageKind::parse(&b.kind);
         if let Some(send_at) = &b.send_at {
             check_time(send_at);
@@ -171,7 +206,11 @@ pub fn rest_bodies(data: &[u8]) {
     if let Ok(b) = serde_json::from_slice::<AssignRequest>(data)
         && let Some(object) = accepted(&["agent"])
     {
-        assert_eq!(b.agent.is_some(), object.contains_key("agent"), "absent and null are told apart");
+        assert_eq!(
+            b.agent.is_some(),
+            object.contains_key("agent"),
+            "absent and null are told apart"
+        );
     }
     if serde_json::from_slice::<TransferRequest>(data).is_ok() {
         accepted(&["agent", "inbox"]);
@@ -195,18 +234,29 @@ pub fn queries(data: &[u8]) {
         let expected = (n > 0).then_some(n);
         assert_eq!(parse_query(&format!("#{n}")).number, expected);
         assert_eq!(parse_query(&format!(" {n} ")).number, expected);
-        let cursor =
-            Cursor { snapshot: n, key: data[8..].iter().take(cursor::MAX_KEY_BYTES).copied().collect() };
+        let cursor = Cursor {
+            snapshot: n,
+            key: data[8..]
+                .iter()
+                .take(cursor::MAX_KEY_BYTES)
+                .copied()
+                .collect(),
+        };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
     }
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
 
     let query = parse_query(text);
     assert_eq!(query, parse_query(text));
     if let Some(n) = query.number {
         let trimmed = text.trim();
         assert!(n > 0);
-        assert_eq!(trimmed.strip_prefix('#').unwrap_or(trimmed).parse::<u64>(), Ok(n));
+        assert_eq!(
+            trimmed.strip_prefix('#').unwrap_or(trimmed).parse::<u64>(),
+            Ok(n)
+        );
     }
 
     check_mentions(text);
@@ -221,7 +271,12 @@ pub fn queries(data: &[u8]) {
 fn check_handle(raw: &str) {
     if let Some(handle) = normalize_handle(raw) {
         assert!((1..=32).contains(&handle.len()), "{handle:?}");
-        assert!(handle.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-')), "{handle:?}");
+        assert!(
+            handle
+                .bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-')),
+            "{handle:?}"
+        );
         assert_eq!(normalize_handle(&handle).as_ref(), Some(&handle));
     }
 }
@@ -229,8 +284,14 @@ fn check_handle(raw: &str) {
 fn check_email(raw: &str) {
     if let Some(email) = normalize_email(raw) {
         let (local, domain) = email.split_once('@').expect("an e-mail has an @");
-        assert!(!local.is_empty() && !domain.is_empty() && !domain.contains('@'), "{email:?}");
-        assert!(email.len() <= 254 && !email.chars().any(char::is_whitespace), "{email:?}");
+        assert!(
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
+            "{email:?}"
+        );
+        assert!(
+            email.len() <= 254 && !email.chars().any(char::is_whitespace),
+            "{email:?}"
+        );
         assert_eq!(normalize_email(&email).as_ref(), Some(&email));
     }
 }
@@ -241,9 +302,18 @@ fn check_duration(seconds: f64, min_ms: u64) {
     let max_s = MAX_DURATION_MS as f64 / 1000.0;
     match duration_ms(seconds, min_ms) {
         Some(ms) => {
-            assert!((min_s..=max_s).contains(&seconds), "{seconds} s accepted as {ms} ms");
-            assert!((min_ms..=MAX_DURATION_MS).contains(&ms), "{seconds} s accepted as {ms} ms");
-            assert!((ms as f64 - seconds * 1000.0).abs() <= 0.5, "{seconds} s accepted as {ms} ms");
+            assert!(
+                (min_s..=max_s).contains(&seconds),
+                "{seconds} s accepted as {ms} ms"
+            );
+            assert!(
+                (min_ms..=MAX_DURATION_MS).contains(&ms),
+                "{seconds} s accepted as {ms} ms"
+            );
+            assert!(
+                (ms as f64 - seconds * 1000.0).abs() <= 0.5,
+                "{seconds} s accepted as {ms} ms"
+            );
         }
         None => assert!(!(min_s..=max_s).contains(&seconds), "{seconds} s refused"),
     }
@@ -257,9 +327,15 @@ fn check_subject(raw: &str) {
     match validate_subject(raw) {
         Ok(subject) => {
             assert_eq!(subject, raw.trim());
-            assert!(chars_within(&subject, 1..=limits::SUBJECT_CHARS), "{subject:?}");
+            assert!(
+                chars_within(&subject, 1..=limits::SUBJECT_CHARS),
+                "{subject:?}"
+            );
         }
-        Err(_) => assert!(!chars_within(raw.trim(), 1..=limits::SUBJECT_CHARS), "{raw:?} refused"),
+        Err(_) => assert!(
+            !chars_within(raw.trim(), 1..=limits::SUBJECT_CHARS),
+            "{raw:?} refused"
+        ),
     }
 }
 
@@ -267,10 +343,16 @@ fn check_customer(name: &str, contact: &str) {
     let within = |s: &str| chars_within(s.trim(), 1..=limits::NAME_CHARS);
     match validate_customer(name, contact) {
         Ok(customer) => {
-            assert_eq!((customer.name.as_str(), customer.contact.as_str()), (name.trim(), contact.trim()));
+            assert_eq!(
+                (customer.name.as_str(), customer.contact.as_str()),
+                (name.trim(), contact.trim())
+            );
             assert!(within(name) && within(contact), "{customer:?}");
         }
-        Err(_) => assert!(!(within(name) && within(contact)), "{name:?} {contact:?} refused"),
+        Err(_) => assert!(
+            !(within(name) && within(contact)),
+            "{name:?} {contact:?} refused"
+        ),
     }
 }
 
@@ -287,7 +369,10 @@ fn check_tags(tags: &[String]) {
     for tag in tags {
         let tag = tag.trim();
         valid &= chars_within(tag, 1..=limits::TAG_CHARS);
-        if !expected.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+        if !expected
+            .iter()
+            .any(|t| t.to_lowercase() == tag.to_lowercase())
+        {
             expected.push(tag);
         }
     }
@@ -307,10 +392,14 @@ fn check_tags(tags: &[String]) {
 fn check_fields(patch: &BTreeMap<String, Option<String>>) {
     let none = BTreeMap::new();
     let key_ok = |k: &String| k.trim() == k && chars_within(k, 1..=limits::FIELD_KEY_CHARS);
-    let value_ok =
-        |v: &Option<String>| v.as_ref().is_none_or(|v| v.chars().count() <= limits::FIELD_VALUE_CHARS);
-    let set: BTreeMap<String, String> =
-        patch.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect();
+    let value_ok = |v: &Option<String>| {
+        v.as_ref()
+            .is_none_or(|v| v.chars().count() <= limits::FIELD_VALUE_CHARS)
+    };
+    let set: BTreeMap<String, String> = patch
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
     let valid = patch.iter().all(|(k, v)| key_ok(k) && value_ok(v)) && set.len() <= limits::FIELDS;
     match patch_fields(&none, patch) {
         Ok(out) => {
@@ -326,7 +415,11 @@ fn check_fields(patch: &BTreeMap<String, Option<String>>) {
 fn check_time(text: &str) {
     if let Some(t) = Timestamp::parse_rfc3339(text) {
         let shown = t.to_rfc3339();
-        assert_eq!(Timestamp::parse_rfc3339(&shown), Some(t), "{text:?} read as {t:?}, shown as {shown:?}");
+        assert_eq!(
+            Timestamp::parse_rfc3339(&shown),
+            Some(t),
+            "{text:?} read as {t:?}, shown as {shown:?}"
+        );
     }
 }
 
@@ -337,8 +430,15 @@ fn check_mentions(body: &str) {
     let handles = mentioned_handles(body);
     let lower = body.to_ascii_lowercase();
     for handle in &handles {
-        assert_eq!(normalize_handle(handle).as_ref(), Some(handle), "not a handle");
-        assert!(!handle.ends_with('-') && lower.contains(&format!("@{handle}")), "{handle:?}");
+        assert_eq!(
+            normalize_handle(handle).as_ref(),
+            Some(handle),
+            "not a handle"
+        );
+        assert!(
+            !handle.ends_with('-') && lower.contains(&format!("@{handle}")),
+            "{handle:?}"
+        );
     }
     let chars: Vec<char> = body.chars().collect();
     let mut expected: Vec<String> = Vec::new();

@@ -97,7 +97,10 @@ impl TicketActor {
         let before = self.authorize(by, action)?;
         if *op == Op::Accept && (before.status != Status::Pending || before.assignee.is_some()) {
             // The race's losers learn it was accepted, whatever the winner did next.
-            let holder = before.assignee.map(|a| self.name(a)).unwrap_or_else(|| "someone".into());
+            let holder = before
+                .assignee
+                .map(|a| self.name(a))
+                .unwrap_or_else(|| "someone".into());
             return Err(Error::Conflict(format!("already accepted by {holder}")));
         }
         self.check_lock(by)?;
@@ -107,15 +110,25 @@ impl TicketActor {
         after.updated_at = now;
         let entry = |action| HistoryEntry::new(Some(by.id), action, now);
         let status_changed = |from: Status, to: Status| {
-            entry(HistoryAction::StatusChanged).with("from", from.as_str()).with("to", to.as_str())
+            entry(HistoryAction::StatusChanged)
+                .with("from", from.as_str())
+                .with("to", to.as_str())
         };
-        let moved =
-            |action, to, note: String| Some(Moved { action, to, note: format!("{note} by {}", by.name) });
+        let moved = |action, to, note: String| {
+            Some(Moved {
+                action,
+                to,
+                note: format!("{note} by {}", by.name),
+            })
+        };
         let conflict = |m: &str| Err(Error::Conflict(m.to_owned()));
         let plan = match op {
             Op::Assign(target) => {
                 if let Some(agent) = target {
-                    let scope = TicketScope { inbox: before.inbox, shared_with: &before.shared_with };
+                    let scope = TicketScope {
+                        inbox: before.inbox,
+                        shared_with: &before.shared_with,
+                    };
                     match self.core.directory.agent(*agent) {
                         Some(a) if can_be_assigned(&a, scope) => {}
                         Some(_) => return conflict("that agent cannot be assigned this ticket"),
@@ -138,13 +151,20 @@ impl TicketActor {
                 }
                 .with("previous", before.assignee.map(|a| a.to_string()))
                 .with("status", after.status.as_str());
-                let away = target.is_some_and(|a| self.presence.claim().is_some_and(|c| c.agent != a));
+                let away =
+                    target.is_some_and(|a| self.presence.claim().is_some_and(|c| c.agent != a));
                 Plan {
                     history: vec![history],
                     moved: target.and_then(|a| {
-                        let to =
-                            MovedTo { agent: Some(AgentRef::lookup(&self.core.directory, a)), inbox: None };
-                        moved("assigned", Some(to), format!("Assigned to {}", self.name(a)))
+                        let to = MovedTo {
+                            agent: Some(AgentRef::lookup(&self.core.directory, a)),
+                            inbox: None,
+                        };
+                        moved(
+                            "assigned",
+                            Some(to),
+                            format!("Assigned to {}", self.name(a)),
+                        )
                     }),
                     release: away,
                     after,
@@ -152,7 +172,10 @@ impl TicketActor {
             }
             Op::Accept => {
                 after.set_assignee(Some(by.id)); // pending and unassigned: checked first
-                let to = MovedTo { agent: Some(AgentRef::of(by)), inbox: None };
+                let to = MovedTo {
+                    agent: Some(AgentRef::of(by)),
+                    inbox: None,
+                };
                 Plan {
                     history: vec![entry(HistoryAction::Accepted).with("agent", by.id.to_string())],
                     moved: moved("assigned", Some(to), "Accepted".into()),
@@ -178,18 +201,26 @@ impl TicketActor {
             }
             Op::Transfer { agent, inbox } => {
                 if agent.is_none() && inbox.is_none() {
-                    return Err(Error::bad_request("transfer needs an agent, an inbox or both"));
+                    return Err(Error::bad_request(
+                        "transfer needs an agent, an inbox or both",
+                    ));
                 }
                 let to_inbox = match inbox {
                     Some(id) => Some(
-                        self.core.directory.inbox(*id).ok_or_else(|| Error::bad_request("no such inbox"))?,
+                        self.core
+                            .directory
+                            .inbox(*id)
+                            .ok_or_else(|| Error::bad_request("no such inbox"))?,
                     ),
                     None => None,
                 };
                 if let Some(inbox) = &to_inbox {
                     after.inbox = inbox.id;
                 }
-                let scope = TicketScope { inbox: after.inbox, shared_with: &after.shared_with };
+                let scope = TicketScope {
+                    inbox: after.inbox,
+                    shared_with: &after.shared_with,
+                };
                 let target = match agent {
                     Some(id) => match self.core.directory.agent(*id) {
                         Some(a) if can_be_assigned(&a, scope) => Some(a),
@@ -202,7 +233,12 @@ impl TicketActor {
                     after.set_assignee(Some(target.id));
                 } else if let Some(assignee) = after.assignee {
                     // The assignee keeps the ticket only if it can still see it in its new inbox.
-                    if !self.core.directory.agent(assignee).is_some_and(|a| can_be_assigned(&a, scope)) {
+                    if !self
+                        .core
+                        .directory
+                        .agent(assignee)
+                        .is_some_and(|a| can_be_assigned(&a, scope))
+                    {
                         after.set_assignee(None);
                     }
                 }
@@ -385,25 +421,43 @@ impl Handler<Mutate> for TicketActor {
             Ok(plan) => plan,
             Err(e) => return refuse(e),
         };
-        let before_inbox = self.ticket.as_ref().map(|t| t.inbox).expect("planned on a live ticket");
+        let before_inbox = self
+            .ticket
+            .as_ref()
+            .map(|t| t.inbox)
+            .expect("planned on a live ticket");
         if plan.history.is_empty() {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(TicketDto::for_caller(
                 &plan.after,
                 msg.by.id,
             )))));
         }
-        let Plan { after, history, moved, release } = plan;
+        let Plan {
+            after,
+            history,
+            moved,
+            release,
+        } = plan;
         let mut change = Change::of(after);
         change.history = history;
         // A new assignee is told (unless it assigned itself).
         let before_assignee = self.ticket.as_ref().and_then(|t| t.assignee);
-        if let Some(assignee) =
-            change.after.assignee.filter(|a| Some(*a) != before_assignee && *a != msg.by.id)
+        if let Some(assignee) = change
+            .after
+            .assignee
+            .filter(|a| Some(*a) != before_assignee && *a != msg.by.id)
         {
-            let text =
-                format!("{} assigned you #{} \"{}\"", msg.by.name, change.after.number, change.after.subject);
-            let notification =
-                self.notification(&change.after, assignee, NotificationKind::Assigned, Some(msg.by.id), text);
+            let text = format!(
+                "{} assigned you #{} \"{}\"",
+                msg.by.name, change.after.number, change.after.subject
+            );
+            let notification = self.notification(
+                &change.after,
+                assignee,
+                NotificationKind::Assigned,
+                Some(msg.by.id),
+                text,
+            );
             change.notifications.push(notification);
         }
         let by = msg.by.clone();
@@ -459,12 +513,19 @@ impl TicketActor {
             self.send_to_inbox(t.inbox, old_inbox_payloads, None);
         } else {
             // Transferred: the old inbox forgets the ticket's presence; the new one learns it.
-            self.send_to_inbox(old_inbox, old_inbox_payloads, Some(PresenceUpdate::new(t.id, None)));
+            self.send_to_inbox(
+                old_inbox,
+                old_inbox_payloads,
+                Some(PresenceUpdate::new(t.id, None)),
+            );
             self.publish_ticket(t, action, by.id);
         }
         let mut changes: Vec<PresenceChange> = Vec::new();
         if release {
-            changes.extend(self.presence.release_claim(ReleaseReason::Moved, Some(by.id)));
+            changes.extend(
+                self.presence
+                    .release_claim(ReleaseReason::Moved, Some(by.id)),
+            );
         }
         if *op == Op::Accept {
             changes.extend(self.presence.claim_for(by.id, Timestamp::now()));

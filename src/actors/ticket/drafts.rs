@@ -62,7 +62,9 @@ impl Handler<UpdateDraft> for TicketActor {
         };
         self.authorize(&msg.agent, action)?;
         if msg.body.len() > BODY_BYTES {
-            return Err(Error::bad_request(format!("a draft is at most {BODY_BYTES} bytes")));
+            return Err(Error::bad_request(format!(
+                "a draft is at most {BODY_BYTES} bytes"
+            )));
         }
         let key = (msg.agent.id, msg.kind);
         if msg.body.is_empty() {
@@ -70,8 +72,12 @@ impl Handler<UpdateDraft> for TicketActor {
                 return Ok(());
             }
         } else {
-            let draft =
-                Draft { agent: msg.agent.id, kind: msg.kind, body: msg.body, updated_at: Timestamp::now() };
+            let draft = Draft {
+                agent: msg.agent.id,
+                kind: msg.kind,
+                body: msg.body,
+                updated_at: Timestamp::now(),
+            };
             self.drafts.insert(key, draft);
         }
         self.dirty_drafts.insert(key);
@@ -128,10 +134,16 @@ impl TicketActor {
                 outdated: false,
             },
         };
-        let frame = ServerFrame::Draft { ticket: ticket.id, draft }.encode();
+        let frame = ServerFrame::Draft {
+            ticket: ticket.id,
+            draft,
+        }
+        .encode();
         for (session, viewer) in &self.tabs {
             if Some(*session) != except {
-                viewer.recipient.do_send(crate::actors::session::Deliver(frame.clone()));
+                viewer
+                    .recipient
+                    .do_send(crate::actors::session::Deliver(frame.clone()));
             }
         }
     }
@@ -139,10 +151,11 @@ impl TicketActor {
     /// A future writing every changed draft (put or delete) in one write.
     fn draft_write(&mut self) -> impl Future<Output = ()> + 'static {
         let ticket = self.id;
-        let changed: Vec<((AgentId, DraftKind), Option<Draft>)> = std::mem::take(&mut self.dirty_drafts)
-            .into_iter()
-            .map(|key| (key, self.drafts.get(&key).cloned()))
-            .collect();
+        let changed: Vec<((AgentId, DraftKind), Option<Draft>)> =
+            std::mem::take(&mut self.dirty_drafts)
+                .into_iter()
+                .map(|key| (key, self.drafts.get(&key).cloned()))
+                .collect();
         let store = self.core.store.clone();
         async move {
             if changed.is_empty() {

@@ -29,7 +29,10 @@ pub struct RemoveFollower {
 
 impl TicketActor {
     fn follower_refs(&self, followers: &[AgentId]) -> Vec<AgentRef> {
-        followers.iter().map(|a| AgentRef::lookup(&self.core.directory, *a)).collect()
+        followers
+            .iter()
+            .map(|a| AgentRef::lookup(&self.core.directory, *a))
+            .collect()
     }
 }
 
@@ -37,14 +40,19 @@ impl Handler<AddFollower> for TicketActor {
     type Result = AtomicResponse<Self, Result<Vec<AgentRef>, Error>>;
 
     fn handle(&mut self, msg: AddFollower, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.authorize(&msg.by, TicketAction::ManageFollowers).and_then(|t| {
-            self.check_lock(&msg.by)?;
-            Ok(t.clone())
-        }) {
+        let ticket = match self
+            .authorize(&msg.by, TicketAction::ManageFollowers)
+            .and_then(|t| {
+                self.check_lock(&msg.by)?;
+                Ok(t.clone())
+            }) {
             Ok(t) => t,
             Err(e) => return refuse(e),
         };
-        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        let scope = TicketScope {
+            inbox: ticket.inbox,
+            shared_with: &ticket.shared_with,
+        };
         match self.core.directory.agent(msg.agent) {
             None => return refuse(Error::bad_request("no such agent")),
             Some(a) if a.disabled || check_ticket(&a, scope, TicketAction::View).is_err() => {
@@ -56,8 +64,12 @@ impl Handler<AddFollower> for TicketActor {
         if !change.after.followers.contains(&msg.agent) {
             change.after.followers.push(msg.agent);
             change.history.push(
-                HistoryEntry::new(Some(msg.by.id), HistoryAction::FollowerAdded, Timestamp::now())
-                    .with("agent", msg.agent.to_string()),
+                HistoryEntry::new(
+                    Some(msg.by.id),
+                    HistoryAction::FollowerAdded,
+                    Timestamp::now(),
+                )
+                .with("agent", msg.agent.to_string()),
             );
         }
         self.commit(change, |act, t, _| Ok(act.follower_refs(&t.followers)))
@@ -70,7 +82,11 @@ impl Handler<RemoveFollower> for TicketActor {
     fn handle(&mut self, msg: RemoveFollower, _: &mut Context<Self>) -> Self::Result {
         // Anyone may stop following, even under someone else's lock; removing others is editing.
         let oneself = msg.agent == msg.by.id;
-        let action = if oneself { TicketAction::View } else { TicketAction::ManageFollowers };
+        let action = if oneself {
+            TicketAction::View
+        } else {
+            TicketAction::ManageFollowers
+        };
         let ticket = match self.authorize(&msg.by, action).and_then(|t| {
             if !oneself {
                 self.check_lock(&msg.by)?;
@@ -86,8 +102,12 @@ impl Handler<RemoveFollower> for TicketActor {
         let mut change = Change::of(ticket);
         change.after.followers.retain(|f| *f != msg.agent);
         change.history.push(
-            HistoryEntry::new(Some(msg.by.id), HistoryAction::FollowerRemoved, Timestamp::now())
-                .with("agent", msg.agent.to_string()),
+            HistoryEntry::new(
+                Some(msg.by.id),
+                HistoryAction::FollowerRemoved,
+                Timestamp::now(),
+            )
+            .with("agent", msg.agent.to_string()),
         );
         self.commit(change, |_, _, _| Ok(()))
     }

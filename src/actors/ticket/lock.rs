@@ -64,7 +64,10 @@ impl Handler<LockTicket> for TicketActor {
         self.commit(change, move |act, ticket, ctx| {
             act.schedule_lock_expiry(ctx);
             act.publish_events(&[LiveEvent::new("locked", lock.agent)]);
-            Ok(LockDto::new(ticket.lock.as_ref().expect("just locked"), &act.core.directory))
+            Ok(LockDto::new(
+                ticket.lock.as_ref().expect("just locked"),
+                &act.core.directory,
+            ))
         })
     }
 }
@@ -82,7 +85,9 @@ impl Handler<Unlock> for TicketActor {
             return refuse(Error::Conflict("the ticket is not locked".into()));
         };
         if lock.agent != msg.by.id && msg.by.role != Role::Admin {
-            return refuse(Error::forbidden("only the lock's holder or an admin may unlock"));
+            return refuse(Error::forbidden(
+                "only the lock's holder or an admin may unlock",
+            ));
         }
         let mut change = Change::of(ticket);
         change.after.lock = None;
@@ -93,8 +98,10 @@ impl Handler<Unlock> for TicketActor {
         let by = msg.by.id;
         self.commit(change, move |act, _, ctx| {
             act.schedule_lock_expiry(ctx);
-            let event =
-                LiveEvent { by: (by != lock.agent).then_some(by), ..LiveEvent::new("unlocked", lock.agent) };
+            let event = LiveEvent {
+                by: (by != lock.agent).then_some(by),
+                ..LiveEvent::new("unlocked", lock.agent)
+            };
             act.publish_events(&[event]);
             Ok(())
         })
@@ -105,27 +112,42 @@ impl Handler<Expire> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: Expire, _: &mut Context<Self>) -> Self::Result {
-        let Some(ticket) = self.ticket.clone().filter(|t| t.lock.is_some_and(|l| l.since == msg.since))
+        let Some(ticket) = self
+            .ticket
+            .clone()
+            .filter(|t| t.lock.is_some_and(|l| l.since == msg.since))
         else {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(()))));
         };
         let lock = ticket.lock.expect("checked above");
         let now = Timestamp::now();
-        let text = format!("Your lock on #{} \"{}\" expired", ticket.number, ticket.subject);
+        let text = format!(
+            "Your lock on #{} \"{}\" expired",
+            ticket.number, ticket.subject
+        );
         // The former holder is told, unless it may no longer see the ticket.
-        let notification = self
-            .sees(&ticket, lock.agent)
-            .then(|| self.notification(&ticket, lock.agent, NotificationKind::LockExpired, None, text));
+        let notification = self.sees(&ticket, lock.agent).then(|| {
+            self.notification(
+                &ticket,
+                lock.agent,
+                NotificationKind::LockExpired,
+                None,
+                text,
+            )
+        });
         let mut change = Change::of(ticket);
         change.after.lock = None;
         change.history.push(
-            HistoryEntry::new(None, HistoryAction::LockExpired, now).with("agent", lock.agent.to_string()),
+            HistoryEntry::new(None, HistoryAction::LockExpired, now)
+                .with("agent", lock.agent.to_string()),
         );
         change.notifications.extend(notification);
         self.commit(change, move |act, _, _| {
             act.lock_timer = None;
-            let event =
-                LiveEvent { reason: Some(ReleaseReason::Expired), ..LiveEvent::new("unlocked", lock.agent) };
+            let event = LiveEvent {
+                reason: Some(ReleaseReason::Expired),
+                ..LiveEvent::new("unlocked", lock.agent)
+            };
             act.publish_events(&[event]);
             // The lock's holder also loses the claim it worked under.
             if act.presence.claim().is_some_and(|c| c.agent == lock.agent) {
@@ -151,10 +173,21 @@ impl TicketActor {
         if let Some(handle) = self.lock_timer.take() {
             ctx.cancel_future(handle);
         }
-        let Some(lock) = self.ticket.as_ref().filter(|t| !t.deleted).and_then(|t| t.lock) else { return };
-        let Some(expires_at) = lock.expires_at else { return };
-        let wait = Duration::from_millis((expires_at.millis() - Timestamp::now().millis()).max(0) as u64);
+        let Some(lock) = self
+            .ticket
+            .as_ref()
+            .filter(|t| !t.deleted)
+            .and_then(|t| t.lock)
+        else {
+            return;
+        };
+        let Some(expires_at) = lock.expires_at else {
+            return;
+        };
+        let wait =
+            Duration::from_millis((expires_at.millis() - Timestamp::now().millis()).max(0) as u64);
         let since = lock.since;
-        self.lock_timer = Some(ctx.run_later(wait, move |_, ctx| ctx.address().do_send(Expire { since })));
+        self.lock_timer =
+            Some(ctx.run_later(wait, move |_, ctx| ctx.address().do_send(Expire { since })));
     }
 }

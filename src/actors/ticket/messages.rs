@@ -51,13 +51,19 @@ impl TicketActor {
         ticket: &Ticket,
         body: &str,
     ) -> (Vec<AgentId>, Vec<SkippedMention>) {
-        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        let scope = TicketScope {
+            inbox: ticket.inbox,
+            shared_with: &ticket.shared_with,
+        };
         let author_may_add = check_ticket(author, scope, TicketAction::ManageFollowers).is_ok();
         let mut mentioned = Vec::new();
         let mut skipped = Vec::new();
         for handle in mentioned_handles(body) {
-            let Some(agent) =
-                self.core.directory.agent_by_handle(&handle).filter(|a| !a.disabled && a.id != author.id)
+            let Some(agent) = self
+                .core
+                .directory
+                .agent_by_handle(&handle)
+                .filter(|a| !a.disabled && a.id != author.id)
             else {
                 continue; // unknown, disabled, or the author: nobody to add or tell
             };
@@ -81,12 +87,15 @@ impl TicketActor {
     fn newer_than(&self, after: MessageId) -> Result<Vec<TicketMessage>, Error> {
         let messages = reads::messages(&self.core.store.read()?, self.id)?;
         let Some(seen) = messages.iter().position(|m| m.id == after) else {
-            return Err(Error::bad_request("`after` names no message of this ticket"));
+            return Err(Error::bad_request(
+                "`after` names no message of this ticket",
+            ));
         };
         Ok(messages[seen + 1..]
             .iter()
             .filter(|m| {
-                m.state == MessageState::Sent && matches!(m.kind, MessageKind::Customer | MessageKind::Reply)
+                m.state == MessageState::Sent
+                    && matches!(m.kind, MessageKind::Customer | MessageKind::Reply)
             })
             .cloned()
             .collect())
@@ -109,19 +118,27 @@ impl TicketActor {
             (MessageKind::Note, Some(a)) => (a.name.clone(), "added a note"),
         };
         let text = format!("{who} {verb} on #{} \"{}\"", ticket.number, ticket.subject);
-        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        let scope = TicketScope {
+            inbox: ticket.inbox,
+            shared_with: &ticket.shared_with,
+        };
         ticket
             .followers
             .iter()
             .filter(|f| !excluded.contains(f))
             .filter(|f| {
-                self.core
-                    .directory
-                    .agent(**f)
-                    .is_some_and(|a| !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok())
+                self.core.directory.agent(**f).is_some_and(|a| {
+                    !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok()
+                })
             })
             .map(|f| {
-                self.notification(ticket, *f, NotificationKind::Update, author.map(|a| a.id), text.clone())
+                self.notification(
+                    ticket,
+                    *f,
+                    NotificationKind::Update,
+                    author.map(|a| a.id),
+                    text.clone(),
+                )
             })
             .collect()
     }
@@ -144,9 +161,13 @@ impl Handler<Post> for TicketActor {
         let collision = match msg.kind {
             MessageKind::Customer => Ok(()),
             MessageKind::Note => self.check_lock(&msg.by),
-            MessageKind::Reply => self.check_lock(&msg.by).and_then(|()| self.check_claim(&msg.by)),
+            MessageKind::Reply => self
+                .check_lock(&msg.by)
+                .and_then(|()| self.check_claim(&msg.by)),
         };
-        if let Err(e) = collision.and_then(|()| ticket::validate_body(&msg.body).map_err(Error::BadRequest)) {
+        if let Err(e) =
+            collision.and_then(|()| ticket::validate_body(&msg.body).map_err(Error::BadRequest))
+        {
             return refuse(e);
         }
         if let Some(after) = msg.after {
@@ -156,7 +177,10 @@ impl Handler<Post> for TicketActor {
             match self.newer_than(after) {
                 Err(e) => return refuse(e),
                 Ok(newer) if !newer.is_empty() && !msg.force => {
-                    let newer = newer.iter().map(|m| MessageDto::new(m, &self.core.directory)).collect();
+                    let newer = newer
+                        .iter()
+                        .map(|m| MessageDto::new(m, &self.core.directory))
+                        .collect();
                     return refuse(Error::Stale { newer });
                 }
                 Ok(_) => {}
@@ -205,7 +229,9 @@ impl Handler<Post> for TicketActor {
         if scheduled.is_none() {
             let excluded: Vec<AgentId> = mentions.iter().copied().chain([by]).collect();
             let author = (msg.kind != MessageKind::Customer).then_some(&*msg.by);
-            change.notifications.extend(self.follower_updates(&ticket, msg.kind, author, &excluded));
+            change
+                .notifications
+                .extend(self.follower_updates(&ticket, msg.kind, author, &excluded));
         } else {
             change.after.updated_at = ticket.updated_at; // scheduling is not activity the queue shows
         }
@@ -221,7 +247,11 @@ impl Handler<Post> for TicketActor {
             body: msg.body,
             mentions,
             created_at: now,
-            state: if scheduled.is_some() { MessageState::Scheduled } else { MessageState::Sent },
+            state: if scheduled.is_some() {
+                MessageState::Scheduled
+            } else {
+                MessageState::Sent
+            },
             send_at: scheduled,
             signature,
             cancel_if_replied: scheduled.is_some() && msg.cancel_if_replied,
@@ -238,7 +268,13 @@ impl Handler<Post> for TicketActor {
         let customer = msg.kind == MessageKind::Customer;
         self.commit(change, move |act, t, _| {
             let dto = MessageDto::new(&message, &act.core.directory);
-            act.send_to_viewers(&ServerFrame::Message { ticket: t.id, message: dto.clone() }.encode());
+            act.send_to_viewers(
+                &ServerFrame::Message {
+                    ticket: t.id,
+                    message: dto.clone(),
+                }
+                .encode(),
+            );
             match scheduled {
                 Some(at) => act.core.scheduled(at),
                 None => act.publish_ticket(t, "message", by),
@@ -254,7 +290,10 @@ impl Handler<Post> for TicketActor {
                     act.send_draft(key, None);
                 }
             }
-            Ok(Posted { message: dto, skipped_mentions })
+            Ok(Posted {
+                message: dto,
+                skipped_mentions,
+            })
         })
     }
 }

@@ -135,13 +135,23 @@ impl TicketActor {
     }
 
     fn live(&self) -> Result<&Ticket, Error> {
-        self.ticket.as_ref().filter(|t| !t.deleted).ok_or(Error::NotFound)
+        self.ticket
+            .as_ref()
+            .filter(|t| !t.deleted)
+            .ok_or(Error::NotFound)
     }
 
     /// The live ticket, if `agent` may do `action` on it.
     fn authorize(&self, agent: &Agent, action: TicketAction) -> Result<&Ticket, Error> {
         let ticket = self.live()?;
-        check_ticket(agent, TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with }, action)?;
+        check_ticket(
+            agent,
+            TicketScope {
+                inbox: ticket.inbox,
+                shared_with: &ticket.shared_with,
+            },
+            action,
+        )?;
         Ok(ticket)
     }
 
@@ -149,7 +159,9 @@ impl TicketActor {
     fn check_lock(&self, agent: &Agent) -> Result<(), Error> {
         match self.ticket.as_ref().and_then(|t| t.lock) {
             Some(lock) if lock.agent != agent.id && agent.role != Role::Admin => {
-                Err(Error::TicketLocked { holder: AgentRef::lookup(&self.core.directory, lock.agent) })
+                Err(Error::TicketLocked {
+                    holder: AgentRef::lookup(&self.core.directory, lock.agent),
+                })
             }
             _ => Ok(()),
         }
@@ -157,7 +169,10 @@ impl TicketActor {
 
     /// Whether `agent` is active and may see `t` (nothing about a ticket goes to anyone else).
     fn sees(&self, t: &Ticket, agent: AgentId) -> bool {
-        let scope = TicketScope { inbox: t.inbox, shared_with: &t.shared_with };
+        let scope = TicketScope {
+            inbox: t.inbox,
+            shared_with: &t.shared_with,
+        };
         self.core
             .directory
             .agent(agent)
@@ -190,9 +205,10 @@ impl TicketActor {
     /// Sends stored notifications to every live session of their agents.
     fn deliver(&self, notifications: &[Notification]) {
         for n in notifications {
-            let frame =
-                ServerFrame::Notification { notification: NotificationDto::new(n, &self.core.directory) }
-                    .encode();
+            let frame = ServerFrame::Notification {
+                notification: NotificationDto::new(n, &self.core.directory),
+            }
+            .encode();
             for session in self.core.registry.sessions_of(n.agent) {
                 session.do_send(Deliver(frame.clone()));
             }
@@ -200,15 +216,18 @@ impl TicketActor {
     }
 
     fn draft_dtos(&self, ticket: &Ticket) -> Vec<DraftDto> {
-        self.drafts.values().map(|d| DraftDto::new(d, ticket, &self.core.directory)).collect()
+        self.drafts
+            .values()
+            .map(|d| DraftDto::new(d, ticket, &self.core.directory))
+            .collect()
     }
 
     /// Collision rule: while another agent holds the claim, this is refused.
     fn check_claim(&self, agent: &Agent) -> Result<(), Error> {
         match self.presence.claim() {
-            Some(claim) if claim.agent != agent.id => {
-                Err(Error::TicketClaimed { holder: AgentRef::lookup(&self.core.directory, claim.agent) })
-            }
+            Some(claim) if claim.agent != agent.id => Err(Error::TicketClaimed {
+                holder: AgentRef::lookup(&self.core.directory, claim.agent),
+            }),
             _ => Ok(()),
         }
     }
@@ -221,7 +240,9 @@ impl TicketActor {
         then: impl FnOnce(&mut Self, &Ticket, &mut Context<Self>) -> Result<R, Error> + 'static,
     ) -> AtomicResponse<Self, Result<R, Error>> {
         let write = self.write(change);
-        AtomicResponse::new(Box::pin(write.map(move |written, act, ctx| then(act, &written?, ctx))))
+        AtomicResponse::new(Box::pin(
+            write.map(move |written, act, ctx| then(act, &written?, ctx)),
+        ))
     }
 
     /// The write behind [`commit`](Self::commit): resolves to the ticket as
@@ -233,8 +254,15 @@ impl TicketActor {
             return Box::pin(fut::ready(Ok(change.after)));
         }
         let store = self.core.store.clone();
-        let Change { after, messages, history, notifications, cleared_drafts, removed_messages, new_ticket } =
-            change;
+        let Change {
+            after,
+            messages,
+            history,
+            notifications,
+            cleared_drafts,
+            removed_messages,
+            new_ticket,
+        } = change;
         for key in &cleared_drafts {
             // Removed in the same write as the message; nothing older may be persisted later.
             self.dirty_drafts.remove(key);
@@ -282,16 +310,26 @@ impl TicketActor {
     /// Hands events to the inbox actor, which delivers them to its subscribers
     /// and to this ticket's viewers. The inbox actor is spawned when someone
     /// must be reached or presence must be cached; otherwise only a live one is used.
-    fn send_to_inbox(&self, inbox: InboxId, payloads: Vec<Payload>, presence: Option<PresenceUpdate>) {
+    fn send_to_inbox(
+        &self,
+        inbox: InboxId,
+        payloads: Vec<Payload>,
+        presence: Option<PresenceUpdate>,
+    ) {
         let viewers = self.viewers();
-        let must_reach = !viewers.is_empty() || presence.as_ref().is_some_and(|p| p.state.is_some());
+        let must_reach =
+            !viewers.is_empty() || presence.as_ref().is_some_and(|p| p.state.is_some());
         let addr = if must_reach {
             Some(self.core.registry.inbox(&self.core, inbox))
         } else {
             self.core.registry.live_inbox(inbox)
         };
         if let Some(addr) = addr {
-            addr.do_send(Publish { payloads, viewers, presence });
+            addr.do_send(Publish {
+                payloads,
+                viewers,
+                presence,
+            });
         }
     }
 
@@ -304,7 +342,10 @@ impl TicketActor {
 
     /// The `ticket` frame(s) for `t`, one encoding per read state.
     fn ticket_payload(&self, t: &Ticket, action: &'static str, by: AgentId) -> Payload {
-        let change = TicketChange { action, by: Some(AgentRef::lookup(&self.core.directory, by)) };
+        let change = TicketChange {
+            action,
+            by: Some(AgentRef::lookup(&self.core.directory, by)),
+        };
         let frame = |unread| {
             ServerFrame::Ticket {
                 inbox: t.inbox,
@@ -350,12 +391,22 @@ impl TicketActor {
                     by: e.by.map(agent_ref),
                 };
                 Payload::All(
-                    ServerFrame::Presence { inbox: ticket.inbox, presence: dto.clone(), change }.encode(),
+                    ServerFrame::Presence {
+                        inbox: ticket.inbox,
+                        presence: dto.clone(),
+                        change,
+                    }
+                    .encode(),
                 )
             })
             .collect();
-        let state = (!dto.is_empty()).then(|| serde_json::to_value(&dto).expect("presence serializes"));
-        self.send_to_inbox(ticket.inbox, payloads, Some(PresenceUpdate::new(ticket.id, state)));
+        let state =
+            (!dto.is_empty()).then(|| serde_json::to_value(&dto).expect("presence serializes"));
+        self.send_to_inbox(
+            ticket.inbox,
+            payloads,
+            Some(PresenceUpdate::new(ticket.id, state)),
+        );
     }
 
     /// Publishes claim and viewer `changes` and tells former holders whose
@@ -374,9 +425,13 @@ impl TicketActor {
                     by: by.filter(|b| *b != agent), // `by` only when someone else caused it
                     ..LiveEvent::new("released", agent)
                 },
-                PresenceChangeKind::ViewerJoined { agent } => LiveEvent::new("viewer_joined", agent),
+                PresenceChangeKind::ViewerJoined { agent } => {
+                    LiveEvent::new("viewer_joined", agent)
+                }
                 PresenceChangeKind::ViewerLeft { agent } => LiveEvent::new("viewer_left", agent),
-                PresenceChangeKind::ViewerHidden { agent } => LiveEvent::new("viewer_hidden", agent),
+                PresenceChangeKind::ViewerHidden { agent } => {
+                    LiveEvent::new("viewer_hidden", agent)
+                }
                 PresenceChangeKind::ViewerShown { agent } => LiveEvent::new("viewer_shown", agent),
             })
             .collect();
@@ -426,7 +481,12 @@ struct LiveEvent {
 
 impl LiveEvent {
     fn new(kind: &'static str, agent: AgentId) -> LiveEvent {
-        LiveEvent { kind, agent, reason: None, by: None }
+        LiveEvent {
+            kind,
+            agent,
+            reason: None,
+            by: None,
+        }
     }
 }
 
@@ -453,7 +513,11 @@ impl Actor for TicketActor {
             }
         }
         self.schedule_lock_expiry(ctx);
-        if self.ticket.as_ref().is_some_and(|t| t.lock.is_some() && !t.deleted) {
+        if self
+            .ticket
+            .as_ref()
+            .is_some_and(|t| t.lock.is_some() && !t.deleted)
+        {
             // After a restart, snapshots must show the lock before anyone opens the ticket.
             self.publish_events(&[]);
         }

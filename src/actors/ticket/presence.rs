@@ -70,7 +70,10 @@ impl Handler<GetLive> for TicketActor {
 
     fn handle(&mut self, _: GetLive, _: &mut Context<Self>) -> Option<Live> {
         let ticket = self.live().ok()?;
-        Some(Live { presence: self.presence_dto(ticket), drafts: self.draft_dtos(ticket) })
+        Some(Live {
+            presence: self.presence_dto(ticket),
+            drafts: self.draft_dtos(ticket),
+        })
     }
 }
 
@@ -100,12 +103,31 @@ impl Handler<Open> for TicketActor {
         // Opening marks the ticket read for the opener (durable before `opened`).
         let mut change = Change::of(ticket);
         let newly_read = change.after.read_by.insert(msg.agent.id);
-        let Open { session, agent, recipient, take_over, hidden } = msg;
+        let Open {
+            session,
+            agent,
+            recipient,
+            take_over,
+            hidden,
+        } = msg;
         let opener = agent.id;
         let open = move |act: &mut Self| {
-            let (claimed, changes) =
-                act.presence.open(session, opener, can_claim, take_over, hidden, Timestamp::now());
-            act.tabs.insert(session, Viewer { session, agent: opener, recipient });
+            let (claimed, changes) = act.presence.open(
+                session,
+                opener,
+                can_claim,
+                take_over,
+                hidden,
+                Timestamp::now(),
+            );
+            act.tabs.insert(
+                session,
+                Viewer {
+                    session,
+                    agent: opener,
+                    recipient,
+                },
+            );
             act.publish_presence(&changes);
             claimed
         };
@@ -115,29 +137,35 @@ impl Handler<Open> for TicketActor {
                 change.history.push(claim_forced(holder, opener));
                 self.commit(change, move |act, ticket, _| {
                     let claimed = open(act);
-                    Ok(Opened { claimed, presence: act.presence_dto(ticket), drafts: act.draft_dtos(ticket) })
+                    Ok(Opened {
+                        claimed,
+                        presence: act.presence_dto(ticket),
+                        drafts: act.draft_dtos(ticket),
+                    })
                 })
             }
             // Otherwise presence (memory only) goes out at once; the read mark follows.
             // Should that write fail, the tab is taken off the ticket again.
             _ => {
                 let claimed = open(self);
-                AtomicResponse::new(Box::pin(self.write(change).map(move |written, act, _| match written {
-                    Ok(ticket) => {
-                        if newly_read {
-                            act.tell_own_sessions(&ticket, opener, "read"); // every tab of the opener
+                AtomicResponse::new(Box::pin(self.write(change).map(move |written, act, _| {
+                    match written {
+                        Ok(ticket) => {
+                            if newly_read {
+                                act.tell_own_sessions(&ticket, opener, "read"); // every tab of the opener
+                            }
+                            Ok(Opened {
+                                claimed,
+                                presence: act.presence_dto(&ticket),
+                                drafts: act.draft_dtos(&ticket),
+                            })
                         }
-                        Ok(Opened {
-                            claimed,
-                            presence: act.presence_dto(&ticket),
-                            drafts: act.draft_dtos(&ticket),
-                        })
-                    }
-                    Err(error) => {
-                        let undone = act.presence.close(session, ReleaseReason::Disconnected);
-                        act.tabs.remove(&session);
-                        act.publish_presence(&undone);
-                        Err(error)
+                        Err(error) => {
+                            let undone = act.presence.close(session, ReleaseReason::Disconnected);
+                            act.tabs.remove(&session);
+                            act.publish_presence(&undone);
+                            Err(error)
+                        }
                     }
                 })))
             }
@@ -160,7 +188,9 @@ impl Handler<ReleaseHidden> for TicketActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseHidden, _: &mut Context<Self>) {
-        let changes = self.presence.release_tab(msg.session, ReleaseReason::Hidden);
+        let changes = self
+            .presence
+            .release_tab(msg.session, ReleaseReason::Hidden);
         self.publish_presence(&changes);
     }
 }
@@ -182,13 +212,20 @@ impl Handler<ForceRelease> for TicketActor {
             Ok(t) => t.clone(),
             Err(e) => return refuse(e),
         };
-        let Some(holder) = self.presence.claim().map(|c| c.agent).filter(|h| *h != msg.by.id) else {
+        let Some(holder) = self
+            .presence
+            .claim()
+            .map(|c| c.agent)
+            .filter(|h| *h != msg.by.id)
+        else {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(())))); // nothing of anyone else's to release
         };
         let mut change = Change::of(ticket);
         change.history.push(claim_forced(holder, msg.by.id));
         self.commit(change, move |act, _, _| {
-            let changes = act.presence.release_claim(ReleaseReason::Forced, Some(msg.by.id));
+            let changes = act
+                .presence
+                .release_claim(ReleaseReason::Forced, Some(msg.by.id));
             act.publish_presence(&changes);
             Ok(())
         })

@@ -30,9 +30,17 @@ impl TicketActor {
         action: &'static str,
     ) {
         // One agent, one `unread` value: a single encoding.
-        let change = TicketChange { action, by: Some(AgentRef::lookup(&self.core.directory, agent)) };
+        let change = TicketChange {
+            action,
+            by: Some(AgentRef::lookup(&self.core.directory, agent)),
+        };
         let ticket = TicketDto::for_caller(t, agent);
-        let frame = ServerFrame::Ticket { inbox: t.inbox, ticket, change }.encode();
+        let frame = ServerFrame::Ticket {
+            inbox: t.inbox,
+            ticket,
+            change,
+        }
+        .encode();
         for session in self.core.registry.sessions_of(agent) {
             session.do_send(Deliver(frame.clone()));
         }
@@ -54,8 +62,12 @@ impl Handler<MarkRead> for TicketActor {
             change.after.read_by.remove(&msg.by.id);
         }
         let agent = msg.by.id;
-        let changed =
-            change.after.read_by != self.ticket.as_ref().map(|t| t.read_by.clone()).unwrap_or_default();
+        let changed = change.after.read_by
+            != self
+                .ticket
+                .as_ref()
+                .map(|t| t.read_by.clone())
+                .unwrap_or_default();
         self.commit(change, move |act, t, _| {
             if changed {
                 act.tell_own_sessions(t, agent, if msg.read { "read" } else { "unread" });

@@ -47,7 +47,13 @@ impl TicketActor {
 
     /// Tells viewers a scheduled reply is gone.
     pub(super) fn send_removed(&self, message: MessageId) {
-        self.send_to_viewers(&ServerFrame::MessageRemoved { ticket: self.id, message }.encode());
+        self.send_to_viewers(
+            &ServerFrame::MessageRemoved {
+                ticket: self.id,
+                message,
+            }
+            .encode(),
+        );
     }
 }
 
@@ -55,21 +61,35 @@ impl Handler<Fire> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: Fire, _: &mut Context<Self>) -> Self::Result {
-        let found = self.core.store.read().and_then(|tx| reads::message(&tx, self.id, msg.message));
+        let found = self
+            .core
+            .store
+            .read()
+            .and_then(|tx| reads::message(&tx, self.id, msg.message));
         let scheduled = match found {
             Ok(Some(m)) if m.state == MessageState::Scheduled => m,
             Ok(_) => return AtomicResponse::new(Box::pin(fut::ready(Ok(())))), // already sent or cancelled
             Err(e) => return refuse(e.into()),
         };
-        let Some(ticket) = self.ticket.clone() else { return refuse(Error::NotFound) };
+        let Some(ticket) = self.ticket.clone() else {
+            return refuse(Error::NotFound);
+        };
         let author = scheduled.author.and_then(|a| self.core.directory.agent(a));
-        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
+        let scope = TicketScope {
+            inbox: ticket.inbox,
+            shared_with: &ticket.shared_with,
+        };
         let allowed = !ticket.deleted
-            && author
-                .as_ref()
-                .is_some_and(|a| !a.disabled && check_ticket(a, scope, TicketAction::Reply).is_ok());
+            && author.as_ref().is_some_and(|a| {
+                !a.disabled && check_ticket(a, scope, TicketAction::Reply).is_ok()
+            });
         let overtaken = if scheduled.cancel_if_replied {
-            match self.core.store.read().and_then(|tx| reads::messages(&tx, self.id)) {
+            match self
+                .core
+                .store
+                .read()
+                .and_then(|tx| reads::messages(&tx, self.id))
+            {
                 Ok(all) => all.iter().any(|m| {
                     m.kind == MessageKind::Reply
                         && m.state == MessageState::Sent
@@ -116,7 +136,12 @@ impl Handler<Fire> for TicketActor {
         let mut sent = scheduled;
         sent.state = MessageState::Sent;
         sent.created_at = now;
-        sent.signature = self.core.directory.settings().sign_replies.then(|| author.name.clone());
+        sent.signature = self
+            .core
+            .directory
+            .settings()
+            .sign_replies
+            .then(|| author.name.clone());
         change.after.updated_at = now;
         change.notifications.extend(self.follower_updates(
             &ticket,
@@ -127,7 +152,13 @@ impl Handler<Fire> for TicketActor {
         change.messages.push(sent.clone());
         self.commit(change, move |act, t, _| {
             let dto = MessageDto::new(&sent, &act.core.directory);
-            act.send_to_viewers(&ServerFrame::Message { ticket: t.id, message: dto }.encode());
+            act.send_to_viewers(
+                &ServerFrame::Message {
+                    ticket: t.id,
+                    message: dto,
+                }
+                .encode(),
+            );
             act.publish_ticket(t, "message", author.id);
             act.core.metrics.scheduled_sent.inc();
             Ok(())
@@ -143,7 +174,12 @@ impl Handler<CancelScheduled> for TicketActor {
             Ok(t) => t.clone(),
             Err(e) => return refuse(e),
         };
-        let message = match self.core.store.read().and_then(|tx| reads::message(&tx, self.id, msg.message)) {
+        let message = match self
+            .core
+            .store
+            .read()
+            .and_then(|tx| reads::message(&tx, self.id, msg.message))
+        {
             Ok(Some(m)) => m,
             Ok(None) => return refuse(Error::NotFound),
             Err(e) => return refuse(e.into()),
@@ -154,7 +190,9 @@ impl Handler<CancelScheduled> for TicketActor {
             ));
         }
         if message.author != Some(msg.by.id) && msg.by.role != Role::Admin {
-            return refuse(Error::forbidden("only its author or an admin may cancel a scheduled reply"));
+            return refuse(Error::forbidden(
+                "only its author or an admin may cancel a scheduled reply",
+            ));
         }
         let mut change = Change::of(ticket);
         change.removed_messages.push(message);

@@ -46,7 +46,11 @@ pub struct Revalidate {
 impl TicketActor {
     /// May `by` share (or, with `sharing: false`, unshare) this ticket? Ending a
     /// share is always possible, even after sharing was switched off.
-    fn check_sharing(&self, by: &Agent, sharing: bool) -> Result<crate::domain::ticket::Ticket, Error> {
+    fn check_sharing(
+        &self,
+        by: &Agent,
+        sharing: bool,
+    ) -> Result<crate::domain::ticket::Ticket, Error> {
         // 404/403 first: the setting must not reveal that a ticket exists.
         let ticket = self.authorize(by, TicketAction::Share)?.clone();
         if sharing && !self.core.directory.settings().ticket_sharing_enabled {
@@ -59,12 +63,26 @@ impl TicketActor {
     /// Takes `agent` off the ticket if it can no longer see it (`by`: who
     /// revoked it, if someone did), or only its claim if it may no longer claim.
     pub(super) fn revoke_if_blind(&mut self, agent: AgentId, by: Option<AgentId>) {
-        let Some(ticket) = self.ticket.clone() else { return };
-        let scope = TicketScope { inbox: ticket.inbox, shared_with: &ticket.shared_with };
-        let fresh = self.core.directory.agent(agent).filter(|a| !a.disabled && !ticket.deleted);
-        let can = |action| fresh.as_ref().is_some_and(|a| check_ticket(a, scope, action).is_ok());
+        let Some(ticket) = self.ticket.clone() else {
+            return;
+        };
+        let scope = TicketScope {
+            inbox: ticket.inbox,
+            shared_with: &ticket.shared_with,
+        };
+        let fresh = self
+            .core
+            .directory
+            .agent(agent)
+            .filter(|a| !a.disabled && !ticket.deleted);
+        let can = |action| {
+            fresh
+                .as_ref()
+                .is_some_and(|a| check_ticket(a, scope, action).is_ok())
+        };
         if can(TicketAction::View) {
-            if !can(TicketAction::Claim) && self.presence.claim().is_some_and(|c| c.agent == agent) {
+            if !can(TicketAction::Claim) && self.presence.claim().is_some_and(|c| c.agent == agent)
+            {
                 // Demoted (e.g. to a light agent): it may still look, not hold.
                 let changes = self.presence.release_claim(ReleaseReason::Revoked, by);
                 self.publish_presence(&changes);
@@ -81,7 +99,9 @@ impl TicketActor {
                 viewer.recipient.do_send(Deliver(frame.clone()));
             }
         }
-        let changes = self.presence.remove_agent(agent, ReleaseReason::Revoked, by);
+        let changes = self
+            .presence
+            .remove_agent(agent, ReleaseReason::Revoked, by);
         self.publish_presence(&changes);
     }
 }
@@ -110,7 +130,10 @@ impl Handler<Share> for TicketActor {
                 HistoryEntry::new(Some(msg.by.id), HistoryAction::Shared, Timestamp::now())
                     .with("agent", msg.agent.to_string()),
             );
-            let text = format!("{} shared #{} \"{}\" with you", msg.by.name, ticket.number, ticket.subject);
+            let text = format!(
+                "{} shared #{} \"{}\" with you",
+                msg.by.name, ticket.number, ticket.subject
+            );
             change.notifications.push(self.notification(
                 &ticket,
                 msg.agent,
@@ -120,7 +143,10 @@ impl Handler<Share> for TicketActor {
             ));
         }
         self.commit(change, |act, t, _| {
-            Ok(t.shared_with.iter().map(|a| AgentRef::lookup(&act.core.directory, *a)).collect())
+            Ok(t.shared_with
+                .iter()
+                .map(|a| AgentRef::lookup(&act.core.directory, *a))
+                .collect())
         })
     }
 }
@@ -142,8 +168,10 @@ impl Handler<Unshare> for TicketActor {
             HistoryEntry::new(Some(msg.by.id), HistoryAction::Unshared, Timestamp::now())
                 .with("agent", msg.agent.to_string()),
         );
-        let text =
-            format!("{} stopped sharing #{} \"{}\" with you", msg.by.name, ticket.number, ticket.subject);
+        let text = format!(
+            "{} stopped sharing #{} \"{}\" with you",
+            msg.by.name, ticket.number, ticket.subject
+        );
         change.notifications.push(self.notification(
             &ticket,
             msg.agent,
