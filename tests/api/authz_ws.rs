@@ -496,39 +496,20 @@ impl Floor {
 
         // The blind can be given nothing: no assignment, no following, no share for a light agent.
         for b in blind {
-            let assign = self
-                .bianca
-                .post(self.path("/assign"), json!({"agent": b.api.id}))
-                .await;
-            assert_eq!(
-                assign.code(),
-                "conflict",
-                "assign to {}: {}",
-                b.handle,
-                assign.body
-            );
-            let follow = self
-                .bianca
-                .post(self.path("/followers"), json!({"agent": b.api.id}))
-                .await;
-            assert_eq!(
-                follow.code(),
-                "conflict",
-                "follower {}: {}",
-                b.handle,
-                follow.body
-            );
-            if b.light {
-                let share = self
+            let refused = [("/assign", "assign"), ("/followers", "follow")]
+                .into_iter()
+                .chain(b.light.then_some(("/shares", "share with")));
+            for (tail, what) in refused {
+                let resp = self
                     .bianca
-                    .post(self.path("/shares"), json!({"agent": b.api.id}))
+                    .post(self.path(tail), json!({"agent": b.api.id}))
                     .await;
                 assert_eq!(
-                    share.code(),
+                    resp.code(),
                     "conflict",
-                    "share with {}: {}",
+                    "{what} {}: {}",
                     b.handle,
-                    share.body
+                    resp.body
                 );
             }
         }

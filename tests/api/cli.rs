@@ -19,6 +19,29 @@ fn hang_a_request(addr: &str) -> std::net::TcpStream {
     stream
 }
 
+/// A server whose shutdown would wait a minute for a request that never
+/// finishes, already told to shut down (SIGTERM).
+async fn shutting_down_with_a_request_held(
+    deadline_s: f64,
+) -> (Process, std::net::TcpStream, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = slow_shutdown_config(dir.path(), deadline_s);
+    let data = dir.path().join("data");
+    let args = [
+        "--config",
+        &config,
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let process = Process::start(&args, &[("TANDEM_BOOTSTRAP_ADMIN", "admin:pw")]);
+    let held = hang_a_request(&process.addr);
+    process.api().get("/healthz").await;
+    process.signal_term();
+    (process, held, dir)
+}
+
 /// A config file for a shutdown that would wait a minute for in-flight requests.
 fn slow_shutdown_config(dir: &std::path::Path, deadline_s: f64) -> String {
     let config = dir.join("tandem.toml");
@@ -218,21 +241,7 @@ fn a_bad_config_file_is_a_clear_error() {
 
 #[actix_web::test]
 async fn a_second_sigterm_ends_a_shutdown_that_is_still_waiting() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = slow_shutdown_config(dir.path(), 60.0);
-    let data = dir.path().join("data");
-    let args = [
-        "--config",
-        &config,
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let mut process = Process::start(&args, &[("TANDEM_BOOTSTRAP_ADMIN", "admin:pw")]);
-    let _stuck = hang_a_request(&process.addr);
-    process.api().get("/healthz").await;
-    process.signal_term();
+    let (mut process, _held, _dir) = shutting_down_with_a_request_held(60.0).await;
     process.wait_for("signal received");
     assert!(
         process.exit_within(Duration::from_millis(500)).is_none(),
@@ -248,21 +257,7 @@ async fn a_second_sigterm_ends_a_shutdown_that_is_still_waiting() {
 
 #[actix_web::test]
 async fn a_shutdown_past_its_deadline_exits_anyway() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = slow_shutdown_config(dir.path(), 0.5);
-    let data = dir.path().join("data");
-    let args = [
-        "--config",
-        &config,
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let mut process = Process::start(&args, &[("TANDEM_BOOTSTRAP_ADMIN", "admin:pw")]);
-    let _stuck = hang_a_request(&process.addr);
-    process.api().get("/healthz").await;
-    process.signal_term();
+    let (mut process, _held, _dir) = shutting_down_with_a_request_held(0.5).await;
     let status = process
         .exit_within(Duration::from_secs(10))
         .expect("the deadline ends the shutdown");

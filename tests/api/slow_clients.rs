@@ -94,15 +94,7 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         .await;
     let admin = anon.with_token(login.body["token"].as_str().unwrap());
     let token = admin.token.clone().unwrap();
-    let inbox = admin.create_inbox("Support").await;
-    let claimed = admin.create_ticket(&inbox, "Held by a stuck tab").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let busy = admin.create_ticket(&inbox, "Busy ticket").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (inbox, claimed, busy) = inbox_with_two_tickets(&admin).await;
     let addr: std::net::SocketAddr = process.addr.parse().unwrap();
     let ws_url = format!("ws://{addr}/ws");
 
@@ -248,6 +240,15 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
     );
 }
 
+/// An inbox with a ticket a tab will hold and a ticket that keeps changing.
+async fn inbox_with_two_tickets(admin: &Api) -> (String, String, String) {
+    let inbox = admin.create_inbox("Support").await;
+    let id = |ticket: Value| ticket["id"].as_str().unwrap().to_owned();
+    let claimed = id(admin.create_ticket(&inbox, "Held by a stuck tab").await);
+    let busy = id(admin.create_ticket(&inbox, "Busy ticket").await);
+    (inbox, claimed, busy)
+}
+
 /// One change of the busy ticket: a `ticket` frame of ~20 KB to every subscriber.
 async fn change_busy_ticket(admin: &Api, busy: &str, round: usize) {
     let fields: serde_json::Map<String, Value> = (0..10)
@@ -320,15 +321,7 @@ async fn a_slow_reader_past_its_backlog_is_told_4008_and_its_claim_released() {
     )
     .await;
     let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let claimed = admin.create_ticket(&inbox, "Held by a slow tab").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let busy = admin.create_ticket(&inbox, "Busy ticket").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (inbox, claimed, busy) = inbox_with_two_tickets(&admin).await;
     let (mut observer, _) = Ws::hello(&server, &admin).await;
     observer.subscribe(&inbox).await;
     let mut slow = RawWs::connect_to(server.addr, Some(4096)).await;
