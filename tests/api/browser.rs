@@ -236,7 +236,10 @@ struct Office {
 }
 
 async fn office() -> Office {
-    let server = TestServer::start().await;
+    office_on(TestServer::start().await).await
+}
+
+async fn office_on(server: TestServer) -> Office {
     let admin = server.admin().await;
     let support = admin.create_inbox("Support").await;
     let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
@@ -407,6 +410,76 @@ async fn two_agents_work_one_inbox_in_real_browsers() {
     )
     .await;
     b.screenshot("accepted-moved-out").await;
+
+    a.client.close().await.unwrap();
+    b.client.close().await.unwrap();
+}
+
+#[actix_web::test]
+async fn the_console_reconnects_and_reopens_its_ticket_after_a_server_restart() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let office = office_on(TestServer::start_in(dir.path(), "").await.unwrap()).await;
+    let bianca_id = office.bianca.id.clone();
+    let (mut a, mut b) = (
+        driver.browser("restart-bianca").await,
+        driver.browser("restart-hanna").await,
+    );
+    a.sign_in(&office.server, "bianca").await;
+    b.sign_in(&office.server, "hanna").await;
+    let t1 = row(&office.tickets[0]);
+    a.until_present(LOAD, "listing the pending tickets", &t1)
+        .await;
+    a.find(&t1).await.click().await.unwrap();
+    let badge = format!("{t1} .badge.holder[data-agent='{bianca_id}']");
+    b.until_present(LOAD, "showing Bianca's badge", &badge)
+        .await;
+
+    // The server stops (sockets get 1001) and starts again on the same address and data.
+    let addr = office.server.addr;
+    office.server.stop();
+    a.until_absent(
+        LOAD,
+        "noticing the socket closed",
+        "body[data-socket='open']",
+    )
+    .await;
+    a.screenshot("offline").await;
+    let restarted = TestServer::start_at(dir.path(), &addr.to_string(), "")
+        .await
+        .unwrap();
+
+    // Both reconnect on their own; Bianca's tab opens its ticket again and holds it.
+    a.until_present(LOAD, "reconnected", "body[data-socket='open']")
+        .await;
+    b.until_present(LOAD, "reconnected", "body[data-socket='open']")
+        .await;
+    // The new server knows nothing of the old claims: this one is the tab's re-open.
+    let ticket = format!("/api/tickets/{}", office.tickets[0]);
+    let api = office.bianca.on(&restarted);
+    let deadline = Instant::now() + LOAD;
+    while api.get(&ticket).await.body["claim"]["agent"]["id"] != bianca_id.as_str() {
+        assert!(
+            Instant::now() < deadline,
+            "Bianca's tab did not claim its ticket again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.until_present(LOAD, "showing Bianca's badge after the restart", &badge)
+        .await;
+    let view = format!("#ticket-view[data-ticket-id='{}']", office.tickets[0]);
+    a.until_present(LIVE, "still showing the ticket", &view)
+        .await;
+    a.until_absent(
+        LIVE,
+        "holding it (no holder banner)",
+        "#holder-banner:not([hidden])",
+    )
+    .await;
+    a.screenshot("reopened-after-restart").await;
+    b.screenshot("sees-bianca-after-restart").await;
 
     a.client.close().await.unwrap();
     b.client.close().await.unwrap();

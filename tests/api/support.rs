@@ -44,6 +44,11 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (for restart tests).
     pub async fn start_in(dir: &Path, extra: &str) -> Result<TestServer, String> {
+        TestServer::start_at(dir, "127.0.0.1:0", extra).await
+    }
+
+    /// Starts a server on `dir` listening on `bind` (a restart on the same address).
+    pub async fn start_at(dir: &Path, bind: &str, extra: &str) -> Result<TestServer, String> {
         // Fast heartbeats unless the test sets its own.
         let heartbeat = if extra.contains("heartbeat_s") {
             ""
@@ -53,7 +58,7 @@ impl TestServer {
         let config_text =
             format!("[server]\nworkers = 2\n[ws]\n{heartbeat}hello_timeout_s = 1\n{extra}");
         let overrides = Overrides {
-            bind: Some("127.0.0.1:0".into()),
+            bind: Some(bind.into()),
             data_dir: Some(dir.to_owned()),
         };
         let config =
