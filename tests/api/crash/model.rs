@@ -1,163 +1,17 @@
-//! Crash safety (issue #10, point 1): the real binary under a concurrent
-//! write load, killed with SIGKILL at random moments and restarted on the
-//! same data directory, again and again.
-//!
-//! Each cycle: verify everything the model knows, run a write load from
-//! several tasks for a random 50–400 ms, SIGKILL the server while requests
-//! are in flight, check the crashed redb file, restart.
-//!
-//! The model holds every write the server acknowledged (answered 2xx), and
-//! the writes that were in flight at the kill ("unknown": no answer). After a
-//! restart:
-//! - every acknowledged write is there, whole;
-//! - an unknown write is either absent or there as a whole: a ticket with its
-//!   number, subject, customer and first message; a note or scheduled reply
-//!   with its full body; an assignment, lock, unlock, share or unshare with
-//!   its history entry, its effect on the ticket and its notification; and
-//!   nothing else appears;
-//! - ticket numbers are 1..=N, unique and without gaps, and new tickets
-//!   continue at N+1;
-//! - hard locks keep their `expires_at`, and a lock whose time came (while
-//!   the server ran, or while it was down) is released by its timer, with its
-//!   `lock_expired` entry and notification;
-//! - scheduled replies keep their `send_at`, and the ones whose time came are
-//!   sent, once;
-//! - drafts have no durable acknowledgement (docs §7.5.6: saved about once a
-//!   second, "at most about a second of typing is lost"), so a draft seen
-//!   after a restart must be a text that was typed for that ticket and kind,
-//!   never an older one than a draft seen after an earlier restart; and one
-//!   whose last change came [`DRAFT_PERSIST_BOUND`] before the kill must be
-//!   there. Since drafts are saved only once a second, the drafter types from
-//!   right after the restart (once the persisted drafts were read) until the
-//!   kill, and every fifth cycle waits [`QUIET`] before the other writes
-//!   start, so that some drafts are old enough to count.
-//!
-//! To keep the model exact, every ticket belongs to one worker task, which
-//! writes to it one request at a time: so at most one write per ticket is
-//! unknown at a kill, and each verification resolves it (the model then
-//! equals what the server shows).
-//!
-//! The seed is printed; `TANDEM_CRASH_SEED=<seed>` replays the same choices
-//! (the timing of a loaded machine still varies).
+//! The model of what was written: every acknowledged write, what each
+//! restart must show, and the checks after each restart.
 
-use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use actix_web::rt::time::sleep;
-use awc::http::Method;
-use futures_util::{SinkExt, StreamExt};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-use crate::process::Process;
-use crate::support::Api;
-
-/// Kills (and restarts) per run; each is preceded and followed by a full verification.
-const CYCLES: usize = 25;
-/// Tasks writing to their own tickets; one more creates tickets, one more types drafts.
-const WORKERS: usize = 6;
-/// How long a cycle's load runs before the kill, in ms.
-const LOAD_MS: std::ops::RangeInclusive<u64> = 50..=400;
-/// How long the server stays down, in ms (so some timers come due meanwhile).
-const DOWN_MS: std::ops::RangeInclusive<u64> = 0..=300;
-/// `hard_lock_auto_unlock_s` during the run: locks expire a cycle or two later.
-const LOCK_TTL_MS: i64 = 2000;
-/// How far ahead replies are scheduled, in ms: some go out before the kill,
-/// most while the server is down or in a later cycle.
-const SEND_AHEAD_MS: std::ops::Range<i64> = 300..2500;
-/// How long a timer that came due may take to fire after a restart.
-const TIMER_GRACE: Duration = Duration::from_secs(5);
-/// A draft unchanged for this long before the kill must have been saved
-/// (saved once a second, plus a second for a slow machine).
-const DRAFT_PERSIST_BOUND: i64 = 2000;
-/// Every fifth cycle, the drafter types alone this long before the load.
-const QUIET: Duration = Duration::from_millis(2500);
-const ADMIN_PASSWORD: &str = "secret";
-/// The server's config: two worker threads (the machine is small) and a
-/// short shutdown for the final SIGTERM.
-const CONFIG: &str = "[server]\nworkers = 2\nshutdown_timeout_s = 1\n";
-
-#[actix_web::test]
-async fn acknowledged_writes_survive_sigkill_at_random_moments() {
-    let seed = std::env::var("TANDEM_CRASH_SEED")
-        .ok()
-        .map(|s| s.parse().expect("TANDEM_CRASH_SEED is a u64"))
-        .unwrap_or_else(rand::random::<u64>);
-    println!("crash test seed {seed} (replay with TANDEM_CRASH_SEED={seed})");
-    let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = dir.path().join("tandem.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-
-    let mut process = start_server(&data, &config, true);
-    let mut model = Model::setup(&process.base(), &mut rng).await;
-    let mut times = Times {
-        killed_at: None,
-        restarted_at: now_ms(),
-    };
-    for cycle in 1..=CYCLES {
-        // Drafts first: nothing has been typed since the restart yet.
-        model.check_drafts(&process.base()).await;
-        let killed = Rc::new(Cell::new(false));
-        let drafter = model.start_drafter(&process.base(), cycle, &mut rng, &killed);
-        model.verify(&process.base(), &times).await;
-        if cycle % 5 == 0 {
-            sleep(QUIET).await;
-        }
-        let killed_at = model
-            .load_then_kill(&mut process, cycle, &mut rng, &killed)
-            .await;
-        model.typed(
-            drafter
-                .await
-                .expect("the drafter failed (its panic is above)"),
-            killed_at,
-        );
-        check_redb_file(&data, dir.path());
-        sleep(Duration::from_millis(rng.random_range(DOWN_MS))).await;
-        process = start_server(&data, &config, false);
-        times = Times {
-            killed_at: Some(killed_at),
-            restarted_at: now_ms(),
-        };
-        model.stats.cycles = cycle;
-    }
-    model.check_drafts(&process.base()).await;
-    model.verify(&process.base(), &times).await;
-    let status = process.terminate_keep();
-    process
-        .all_output()
-        .iter()
-        .for_each(|line| assert_clean(line));
-    assert!(
-        status.success(),
-        "a clean shutdown after all that: {status:?}"
-    );
-    check_redb_file(&data, dir.path());
-    model.stats.print(started.elapsed());
-}
-
-// ---------------------------------------------------------------------------
-// The model
+use super::*;
 
 /// An agent and its bearer token (tokens are stored hashed and survive restarts).
 #[derive(Clone)]
-struct Agent {
-    id: String,
-    token: String,
+pub(super) struct Agent {
+    pub(super) id: String,
+    pub(super) token: String,
 }
 
 impl Agent {
-    fn api(&self, base: &str) -> Api {
+    pub(super) fn api(&self, base: &str) -> Api {
         let mut api = Api::at(base).with_token(&self.token);
         api.id = self.id.clone();
         api
@@ -166,17 +20,17 @@ impl Agent {
 
 /// A history entry as the model expects it.
 #[derive(Clone, Debug)]
-struct Entry {
-    action: String,
-    actor: Option<String>,
+pub(super) struct Entry {
+    pub(super) action: String,
+    pub(super) actor: Option<String>,
     /// `detail.agent`, where the action names one.
-    agent: Option<String>,
+    pub(super) agent: Option<String>,
     /// `detail.expires_at` of a `locked` entry (ms); in an expectation, `None` matches any.
-    expires_ms: Option<i64>,
+    pub(super) expires_ms: Option<i64>,
 }
 
 impl Entry {
-    fn new(action: &str, actor: &str, agent: Option<&str>) -> Entry {
+    pub(super) fn new(action: &str, actor: &str, agent: Option<&str>) -> Entry {
         Entry {
             action: action.into(),
             actor: Some(actor.into()),
@@ -185,7 +39,7 @@ impl Entry {
         }
     }
 
-    fn parse(v: &Value) -> Entry {
+    pub(super) fn parse(v: &Value) -> Entry {
         Entry {
             action: v["action"].as_str().unwrap().into(),
             actor: v["actor"]["id"].as_str().map(Into::into),
@@ -194,7 +48,7 @@ impl Entry {
         }
     }
 
-    fn matches(&self, observed: &Entry) -> bool {
+    pub(super) fn matches(&self, observed: &Entry) -> bool {
         self.action == observed.action
             && self.actor == observed.actor
             && self.agent == observed.agent
@@ -203,53 +57,53 @@ impl Entry {
 }
 
 #[derive(Clone, Debug)]
-struct LockModel {
-    agent: String,
+pub(super) struct LockModel {
+    pub(super) agent: String,
     /// Unknown for a lock taken by a write that was in flight and has expired since.
-    since: Option<String>,
-    expires_ms: i64,
+    pub(super) since: Option<String>,
+    pub(super) expires_ms: i64,
 }
 
 #[derive(Clone, Debug)]
-struct Reply {
-    id: String,
-    body: String,
+pub(super) struct Reply {
+    pub(super) id: String,
+    pub(super) body: String,
     /// `None`: the server handled it after its `send_at` and sent it at once.
-    send_at: Option<i64>,
-    sent: bool,
+    pub(super) send_at: Option<i64>,
+    pub(super) sent: bool,
 }
 
 #[derive(Clone, Debug)]
-struct TicketModel {
-    id: String,
-    number: u64,
-    subject: String,
-    customer: (String, String),
+pub(super) struct TicketModel {
+    pub(super) id: String,
+    pub(super) number: u64,
+    pub(super) subject: String,
+    pub(super) customer: (String, String),
     /// The first (customer) message.
-    body: String,
+    pub(super) body: String,
     /// The worker that writes to it; `None` for the admin's long-locked ticket.
-    owner: Option<usize>,
-    assignee: Option<String>,
-    shared: bool,
-    lock: Option<LockModel>,
+    pub(super) owner: Option<usize>,
+    pub(super) assignee: Option<String>,
+    pub(super) shared: bool,
+    pub(super) lock: Option<LockModel>,
     /// Every history entry but `lock_expired` (timers decide when those come).
-    history: Vec<Entry>,
-    lock_expired: usize,
+    pub(super) history: Vec<Entry>,
+    pub(super) lock_expired: usize,
     /// Notes: (id, body).
-    notes: Vec<(String, String)>,
-    replies: Vec<Reply>,
+    pub(super) notes: Vec<(String, String)>,
+    pub(super) replies: Vec<Reply>,
 }
 
 /// A ticket creation: what was sent.
 #[derive(Clone, Debug)]
-struct NewTicket {
-    subject: String,
-    customer: (String, String),
-    body: String,
+pub(super) struct NewTicket {
+    pub(super) subject: String,
+    pub(super) customer: (String, String),
+    pub(super) body: String,
 }
 
 impl NewTicket {
-    fn new(tag: &str, rng: &mut StdRng) -> NewTicket {
+    pub(super) fn new(tag: &str, rng: &mut StdRng) -> NewTicket {
         NewTicket {
             subject: format!("Crash ticket {tag}"),
             customer: (format!("Customer {tag}"), format!("{tag}@example.com")),
@@ -257,14 +111,14 @@ impl NewTicket {
         }
     }
 
-    fn request(&self, inbox: &str) -> Value {
+    pub(super) fn request(&self, inbox: &str) -> Value {
         json!({
             "inbox": inbox, "subject": self.subject, "body": self.body,
             "customer": {"name": self.customer.0, "contact": self.customer.1},
         })
     }
 
-    fn ticket(self, id: &str, number: u64, admin: &str) -> TicketModel {
+    pub(super) fn ticket(self, id: &str, number: u64, admin: &str) -> TicketModel {
         TicketModel {
             id: id.into(),
             number,
@@ -285,7 +139,7 @@ impl NewTicket {
 
 /// One write a worker makes to one of its tickets.
 #[derive(Clone, Debug)]
-enum Write {
+pub(super) enum Write {
     Note(String),
     Assign(Option<String>),
     Lock,
@@ -296,7 +150,7 @@ enum Write {
 }
 
 /// What the answer to a write (or, for an unknown write, the restarted server) says about it.
-enum Outcome {
+pub(super) enum Outcome {
     Message {
         id: String,
         send_at: Option<i64>,
@@ -310,7 +164,7 @@ enum Outcome {
 }
 
 impl Write {
-    fn kind(&self) -> &'static str {
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             Write::Note(_) => "note",
             Write::Assign(_) => "assign",
@@ -322,7 +176,7 @@ impl Write {
         }
     }
 
-    fn request(&self, ticket: &str, outsider: &str) -> (Method, String, Option<Value>) {
+    pub(super) fn request(&self, ticket: &str, outsider: &str) -> (Method, String, Option<Value>) {
         let at = |rest: &str| format!("/api/tickets/{ticket}{rest}");
         match self {
             Write::Note(body) => (
@@ -348,7 +202,7 @@ impl Write {
     }
 
     /// The history entry the write records, in the same transaction (messages are not history).
-    fn entry(&self, actor: &str, outsider: &str) -> Option<Entry> {
+    pub(super) fn entry(&self, actor: &str, outsider: &str) -> Option<Entry> {
         Some(match self {
             Write::Note(_) | Write::Schedule { .. } => return None,
             Write::Assign(Some(agent)) => Entry::new("assigned", actor, Some(agent)),
@@ -361,7 +215,7 @@ impl Write {
     }
 
     /// What an acknowledged answer says.
-    fn outcome(&self, answer: &Value) -> Outcome {
+    pub(super) fn outcome(&self, answer: &Value) -> Outcome {
         match self {
             Write::Note(_) | Write::Schedule { .. } => Outcome::Message {
                 id: answer["id"].as_str().unwrap().into(),
@@ -379,7 +233,7 @@ impl Write {
 
 impl TicketModel {
     /// The model after `write` by agent `me`, given its outcome.
-    fn apply(&mut self, write: &Write, me: &str, outsider: &str, outcome: Outcome) {
+    pub(super) fn apply(&mut self, write: &Write, me: &str, outsider: &str, outcome: Outcome) {
         let mut entry = write.entry(me, outsider);
         match (write, outcome) {
             (Write::Note(body), Outcome::Message { id, .. }) => self.notes.push((id, body.clone())),
@@ -413,45 +267,45 @@ impl TicketModel {
 }
 
 /// The moments around a restart (test clock, ms).
-struct Times {
-    killed_at: Option<i64>,
-    restarted_at: i64,
+pub(super) struct Times {
+    pub(super) killed_at: Option<i64>,
+    pub(super) restarted_at: i64,
 }
 
 /// A persisted draft is the drafter's; what it typed, per (ticket, kind), in order.
 #[derive(Default)]
-struct DraftTrack {
+pub(super) struct DraftTrack {
     /// (body, whether it was sent [`DRAFT_PERSIST_BOUND`] before the kill that followed).
-    typed: Vec<(String, bool)>,
+    pub(super) typed: Vec<(String, bool)>,
     /// Index in `typed` of the draft seen after the latest restart.
-    seen: Option<usize>,
+    pub(super) seen: Option<usize>,
 }
 
 #[derive(Default)]
-struct Stats {
-    cycles: usize,
+pub(super) struct Stats {
+    pub(super) cycles: usize,
     /// Acknowledged writes, by kind.
-    acked: BTreeMap<&'static str, usize>,
+    pub(super) acked: BTreeMap<&'static str, usize>,
     /// Acknowledged writes verified, summed over every verification.
-    checks: usize,
-    unknown_present: BTreeMap<&'static str, usize>,
-    unknown_absent: BTreeMap<&'static str, usize>,
-    drafts_typed: usize,
-    drafts_seen: usize,
+    pub(super) checks: usize,
+    pub(super) unknown_present: BTreeMap<&'static str, usize>,
+    pub(super) unknown_absent: BTreeMap<&'static str, usize>,
+    pub(super) drafts_typed: usize,
+    pub(super) drafts_seen: usize,
     /// Draft checks where the last text had to be saved (old enough at the kill).
-    drafts_required: usize,
-    locks_kept_across_restart: usize,
-    locks_expired_while_running: usize,
-    locks_expired_while_down: usize,
-    locks_expired_after_restart: usize,
-    replies_sent_before_kill: usize,
-    replies_due_while_down: usize,
-    replies_sent_after_restart: usize,
-    replies_waiting_across_restart: usize,
+    pub(super) drafts_required: usize,
+    pub(super) locks_kept_across_restart: usize,
+    pub(super) locks_expired_while_running: usize,
+    pub(super) locks_expired_while_down: usize,
+    pub(super) locks_expired_after_restart: usize,
+    pub(super) replies_sent_before_kill: usize,
+    pub(super) replies_due_while_down: usize,
+    pub(super) replies_sent_after_restart: usize,
+    pub(super) replies_waiting_across_restart: usize,
 }
 
 impl Stats {
-    fn count(&mut self, fate: Fate) {
+    pub(super) fn count(&mut self, fate: Fate) {
         match fate {
             Fate::SentBeforeKill => self.replies_sent_before_kill += 1,
             Fate::SentAfterDowntime => self.replies_due_while_down += 1,
@@ -461,11 +315,11 @@ impl Stats {
         }
     }
 
-    fn acked_total(&self) -> usize {
+    pub(super) fn acked_total(&self) -> usize {
         self.acked.values().sum()
     }
 
-    fn print(&self, elapsed: Duration) {
+    pub(super) fn print(&self, elapsed: Duration) {
         let sum = |m: &BTreeMap<&str, usize>| m.values().sum::<usize>();
         println!(
             "crash test: {} SIGKILL cycles in {:.1} s",
@@ -509,23 +363,23 @@ impl Stats {
     }
 }
 
-struct Model {
-    admin: Agent,
-    workers: Vec<Agent>,
-    drafter: Agent,
-    outsider: Agent,
-    inbox: String,
+pub(super) struct Model {
+    pub(super) admin: Agent,
+    pub(super) workers: Vec<Agent>,
+    pub(super) drafter: Agent,
+    pub(super) outsider: Agent,
+    pub(super) inbox: String,
     /// Every acknowledged ticket, by number.
-    tickets: BTreeMap<u64, TicketModel>,
+    pub(super) tickets: BTreeMap<u64, TicketModel>,
     /// The highest number handed out so far (known to the model).
-    max_number: u64,
+    pub(super) max_number: u64,
     /// Tickets to find by number after the next restart (created since the last one).
-    new_numbers: Vec<u64>,
-    drafts: HashMap<(String, String), DraftTrack>,
+    pub(super) new_numbers: Vec<u64>,
+    pub(super) drafts: HashMap<(String, String), DraftTrack>,
     /// Writes in flight at the last kill, by ticket id.
-    lost_writes: HashMap<String, Write>,
-    lost_create: Option<NewTicket>,
-    stats: Stats,
+    pub(super) lost_writes: HashMap<String, Write>,
+    pub(super) lost_create: Option<NewTicket>,
+    pub(super) stats: Stats,
 }
 
 impl Model {
@@ -533,7 +387,7 @@ impl Model {
     /// on, one ticket hard-locked by the admin for 30 minutes (its lock must
     /// survive every restart unchanged), short locks from then on, and two
     /// tickets per worker.
-    async fn setup(base: &str, rng: &mut StdRng) -> Model {
+    pub(super) async fn setup(base: &str, rng: &mut StdRng) -> Model {
         let anon = Api::at(base);
         let admin = login(&anon, "admin", ADMIN_PASSWORD).await;
         let admin_api = admin.api(base);
@@ -610,7 +464,7 @@ impl Model {
         model
     }
 
-    fn add_ticket(&mut self, ticket: TicketModel, kind: &'static str) {
+    pub(super) fn add_ticket(&mut self, ticket: TicketModel, kind: &'static str) {
         assert_eq!(
             ticket.number,
             self.max_number + 1,
@@ -625,7 +479,7 @@ impl Model {
     /// Runs the load for a random while, then SIGKILLs the server with
     /// requests in flight; folds what was acknowledged into the model and
     /// keeps what was in flight as unknown. Returns when it killed (ms).
-    async fn load_then_kill(
+    pub(super) async fn load_then_kill(
         &mut self,
         process: &mut Process,
         cycle: usize,
@@ -707,7 +561,7 @@ impl Model {
     }
 
     /// Starts typing drafts on every ticket, until the kill.
-    fn start_drafter(
+    pub(super) fn start_drafter(
         &self,
         base: &str,
         cycle: usize,
@@ -725,7 +579,7 @@ impl Model {
     }
 
     /// Records what the drafter typed before the kill at `killed_at`.
-    fn typed(&mut self, typed: Vec<Typed>, killed_at: i64) {
+    pub(super) fn typed(&mut self, typed: Vec<Typed>, killed_at: i64) {
         for typed in typed {
             let track = self
                 .drafts
@@ -738,7 +592,7 @@ impl Model {
     }
 
     /// Everything the model knows, against the restarted server.
-    async fn verify(&mut self, base: &str, times: &Times) {
+    pub(super) async fn verify(&mut self, base: &str, times: &Times) {
         let admin = self.admin.api(base);
         // Tokens are stored (hashed) in redb: every login survives the restart.
         for agent in [&self.admin, &self.drafter, &self.outsider]
@@ -784,7 +638,7 @@ impl Model {
     /// Ticket numbers: 1..=N exactly (unique, no gaps), every acknowledged
     /// ticket under its number, and at most the one creation that was in
     /// flight besides, under the next number.
-    async fn check_numbers(&mut self, admin: &Api) {
+    pub(super) async fn check_numbers(&mut self, admin: &Api) {
         let listed = list_tickets(admin, &self.inbox).await;
         let mut numbers: Vec<u64> = listed
             .iter()
@@ -836,7 +690,7 @@ impl Model {
 
     /// One ticket against the model: its acknowledged state, plus the write
     /// that was in flight at the kill (if any), applied whole or not at all.
-    fn check_ticket(&mut self, number: u64, observed: &Observed, times: &Times) {
+    pub(super) fn check_ticket(&mut self, number: u64, observed: &Observed, times: &Times) {
         let mut t = self.tickets.remove(&number).unwrap();
         let (detail, at) = (&observed.detail, observed.at);
         let lost = self.lost_writes.remove(&t.id);
@@ -1073,7 +927,7 @@ impl Model {
     /// server saved. A draft is a text the drafter typed for that ticket and
     /// kind, never older than one seen after an earlier restart, and the last
     /// text of a draft left alone for [`DRAFT_PERSIST_BOUND`] before the kill.
-    async fn check_drafts(&mut self, base: &str) {
+    pub(super) async fn check_drafts(&mut self, base: &str) {
         let admin = self.admin.api(base);
         let tickets: Vec<(u64, String)> = self
             .tickets
@@ -1148,7 +1002,7 @@ impl Model {
     /// Notifications are written with what causes them: each agent has one
     /// per `assigned` (to it), `lock_expired` (its lock), `shared` and
     /// `unshared` (it) entry in the histories, and nothing else.
-    async fn check_notifications(&self, base: &str, observed: &[(u64, Observed)]) {
+    pub(super) async fn check_notifications(&self, base: &str, observed: &[(u64, Observed)]) {
         let mut expected: HashMap<String, BTreeMap<(String, String), usize>> = HashMap::new();
         for (number, seen) in observed {
             let ticket = &self.tickets[number].id;
@@ -1220,7 +1074,7 @@ impl Model {
     }
 
     /// The share index ("Shared with me") agrees with the tickets.
-    async fn check_shared_with_me(&self, base: &str) {
+    pub(super) async fn check_shared_with_me(&self, base: &str) {
         let shared = get_ok(&self.outsider.api(base), "/api/me/shared").await;
         let mut found: Vec<&str> = shared["tickets"]
             .as_array()
@@ -1240,7 +1094,7 @@ impl Model {
     }
 
     /// The number index: tickets created since the last restart are found by `#N`.
-    async fn check_search(&mut self, admin: &Api) {
+    pub(super) async fn check_search(&mut self, admin: &Api) {
         for number in std::mem::take(&mut self.new_numbers) {
             let found = get_ok(admin, &format!("/api/search?q=%23{number}")).await;
             let id = &self.tickets[&number].id;
@@ -1257,7 +1111,7 @@ impl Model {
 }
 
 /// What became of a scheduled reply since the last verification.
-enum Fate {
+pub(super) enum Fate {
     SentBeforeKill,
     /// Due while the server was down, sent at start-up.
     SentAfterDowntime,
@@ -1267,7 +1121,14 @@ enum Fate {
 }
 
 /// A scheduled (or at once sent) reply against its model.
-fn check_reply(m: &Value, reply: &mut Reply, me: &str, at: i64, times: &Times, ctx: &str) -> Fate {
+pub(super) fn check_reply(
+    m: &Value,
+    reply: &mut Reply,
+    me: &str,
+    at: i64,
+    times: &Times,
+    ctx: &str,
+) -> Fate {
     assert_eq!(
         (m["kind"].as_str(), m["body"].as_str()),
         (Some("reply"), Some(reply.body.as_str())),
@@ -1313,18 +1174,18 @@ fn check_reply(m: &Value, reply: &mut Reply, me: &str, at: i64, times: &Times, c
 }
 
 /// A ticket's detail and history once the timers that came due have fired.
-struct Observed {
-    detail: Value,
-    history: Vec<Value>,
+pub(super) struct Observed {
+    pub(super) detail: Value,
+    pub(super) history: Vec<Value>,
     /// When it was read (ms): nothing was due then.
-    at: i64,
+    pub(super) at: i64,
 }
 
 /// Reads a ticket until no timer of it is overdue (no lock past its
 /// `expires_at`, no scheduled reply past its `send_at`), for at most
 /// [`TIMER_GRACE`]: so a timer lost in the crash fails the test. The detail
 /// is read twice around the history, so all three show one state.
-async fn settled(api: &Api, id: &str) -> Observed {
+pub(super) async fn settled(api: &Api, id: &str) -> Observed {
     let deadline = Instant::now() + TIMER_GRACE;
     loop {
         // Drafts are being typed meanwhile; they were checked before.
@@ -1354,7 +1215,7 @@ async fn settled(api: &Api, id: &str) -> Observed {
     }
 }
 
-fn overdue(detail: &Value, at: i64) -> Option<&'static str> {
+pub(super) fn overdue(detail: &Value, at: i64) -> Option<&'static str> {
     let lock_due = detail["lock"]["expires_at"]
         .as_str()
         .is_some_and(|e| parse_ms(e) <= at);
@@ -1368,367 +1229,4 @@ fn overdue(detail: &Value, at: i64) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-// ---------------------------------------------------------------------------
-// The load
-
-/// Writes to its own tickets, one request at a time, until the kill.
-struct Worker {
-    me: String,
-    api: Api,
-    peers: Vec<String>,
-    outsider: String,
-    tickets: Vec<TicketModel>,
-    rng: StdRng,
-    tag: String,
-    seq: usize,
-    /// Kinds of the writes acknowledged.
-    acked: Vec<&'static str>,
-    /// The write in flight at the kill: (ticket id, write).
-    lost: Option<(String, Write)>,
-    killed: Rc<Cell<bool>>,
-}
-
-impl Worker {
-    async fn run(mut self) -> Worker {
-        while !self.killed.get() && !self.tickets.is_empty() {
-            let i = self.rng.random_range(0..self.tickets.len());
-            let write = self.choose(i);
-            let id = self.tickets[i].id.clone();
-            let (method, path, body) = write.request(&id, &self.outsider);
-            let answer = match self.api.try_send(method, &path, body).await {
-                Ok(answer) => answer,
-                Err(_) => {
-                    self.lost = Some((id, write));
-                    break;
-                }
-            };
-            let ticket = &mut self.tickets[i];
-            if (200..300).contains(&answer.status) {
-                ticket.apply(
-                    &write,
-                    &self.me,
-                    &self.outsider,
-                    write.outcome(&answer.body),
-                );
-                self.acked.push(write.kind());
-                continue;
-            }
-            // The one refusal the model allows: the lock expired before the unlock came.
-            let expired = ticket
-                .lock
-                .as_ref()
-                .is_some_and(|l| l.expires_ms <= now_ms());
-            assert!(
-                matches!(write, Write::Unlock) && answer.status == 409 && expired,
-                "worker {}: {write:?} on #{} refused: {} {}",
-                self.tag,
-                ticket.number,
-                answer.status,
-                answer.body
-            );
-        }
-        self
-    }
-
-    fn choose(&mut self, i: usize) -> Write {
-        let (assignee, lock, shared) = {
-            let t = &self.tickets[i];
-            (t.assignee.clone(), t.lock.clone(), t.shared)
-        };
-        self.seq += 1;
-        let tag = format!("{}.{}", self.tag, self.seq);
-        let mut roll = self.rng.random_range(0..100);
-        if (50..65).contains(&roll)
-            && lock
-                .as_ref()
-                .is_some_and(|l| l.expires_ms < now_ms() + 1000)
-        {
-            roll = 0; // a lock about to expire is left to its timer
-        }
-        match roll {
-            0..30 => Write::Note(text(&mut self.rng, &format!("note {tag}"))),
-            30..50 => {
-                // Always a change (a no-op assign records nothing), never to oneself.
-                let mut choices: Vec<Option<String>> = self
-                    .peers
-                    .iter()
-                    .filter(|p| assignee.as_ref() != Some(p))
-                    .cloned()
-                    .map(Some)
-                    .collect();
-                if assignee.is_some() {
-                    choices.push(None);
-                }
-                Write::Assign(choices[self.rng.random_range(0..choices.len())].clone())
-            }
-            50..65 if lock.is_none() => Write::Lock,
-            50..65 => Write::Unlock,
-            65..80 if shared => Write::Unshare,
-            65..80 => Write::Share,
-            _ => Write::Schedule {
-                body: text(&mut self.rng, &format!("reply {tag}")),
-                send_at: now_ms() + self.rng.random_range(SEND_AHEAD_MS),
-            },
-        }
-    }
-}
-
-/// Creates tickets (as the admin) one at a time, with short pauses.
-struct Creator {
-    api: Api,
-    inbox: String,
-    rng: StdRng,
-    tag: String,
-    /// Acknowledged: what was sent, the id and the number.
-    created: Vec<(NewTicket, String, u64)>,
-    lost: Option<NewTicket>,
-    killed: Rc<Cell<bool>>,
-}
-
-impl Creator {
-    async fn run(mut self) -> Creator {
-        let mut seq = 0;
-        while !self.killed.get() {
-            seq += 1;
-            let new = NewTicket::new(&format!("{}{seq}", self.tag), &mut self.rng);
-            let answer = match self
-                .api
-                .try_send(Method::POST, "/api/tickets", Some(new.request(&self.inbox)))
-                .await
-            {
-                Ok(answer) => answer,
-                Err(_) => {
-                    self.lost = Some(new);
-                    break;
-                }
-            };
-            assert_eq!(answer.status, 200, "create: {}", answer.body);
-            let (id, number) = (
-                answer.body["id"].as_str().unwrap().into(),
-                answer.body["number"].as_u64().unwrap(),
-            );
-            self.created.push((new, id, number));
-            sleep(Duration::from_millis(self.rng.random_range(30..120))).await;
-        }
-        self
-    }
-}
-
-/// One draft frame sent.
-struct Typed {
-    ticket: String,
-    kind: &'static str,
-    body: String,
-    /// When it was sent (ms).
-    at: i64,
-}
-
-/// Types drafts over one WebSocket until the kill; returns what it typed, in
-/// order. Drafts are never acknowledged, so every text sent counts as typed.
-async fn type_drafts(
-    base: String,
-    token: String,
-    tickets: Vec<String>,
-    mut rng: StdRng,
-    tag: String,
-    killed: Rc<Cell<bool>>,
-) -> Vec<Typed> {
-    let mut typed = Vec::new();
-    let url = format!("ws{}/ws", base.trim_start_matches("http"));
-    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
-        return typed;
-    };
-    let hello = json!({"type": "hello", "token": token});
-    if socket
-        .send(WsMessage::text(hello.to_string()))
-        .await
-        .is_err()
-    {
-        return typed;
-    }
-    loop {
-        match socket.next().await {
-            Some(Ok(WsMessage::Text(frame))) if frame.contains("\"welcome\"") => break,
-            Some(Ok(_)) => continue,
-            _ => return typed, // killed before the welcome
-        }
-    }
-    let mut seq = 0;
-    while !killed.get() {
-        seq += 1;
-        let ticket = tickets[rng.random_range(0..tickets.len())].clone();
-        let kind = if rng.random_bool(0.5) {
-            "reply"
-        } else {
-            "note"
-        };
-        let body = text(&mut rng, &format!("draft {tag}.{seq}"));
-        let frame = json!({"type": "draft", "ticket": ticket, "kind": kind, "body": body});
-        let sent = socket.send(WsMessage::text(frame.to_string())).await;
-        typed.push(Typed {
-            ticket,
-            kind,
-            body,
-            at: now_ms(),
-        });
-        if sent.is_err() {
-            break;
-        }
-        sleep(Duration::from_millis(rng.random_range(5..25))).await;
-    }
-    typed
-}
-
-// ---------------------------------------------------------------------------
-// The process and its file
-
-/// The real binary on port 0 over `data`, with the bootstrap admin on first start.
-fn start_server(data: &Path, config: &Path, bootstrap: bool) -> Process {
-    let admin = format!("admin:{ADMIN_PASSWORD}");
-    let mut envs = vec![("RUST_LOG", "warn")];
-    if bootstrap {
-        envs.push(("TANDEM_BOOTSTRAP_ADMIN", admin.as_str()));
-    }
-    let (data, config) = (data.to_str().unwrap(), config.to_str().unwrap());
-    let process = Process::start(
-        &[
-            "--config",
-            config,
-            "--data-dir",
-            data,
-            "--bind",
-            "127.0.0.1:0",
-        ],
-        &envs,
-    );
-    process.seen.iter().for_each(|line| assert_clean(line));
-    process
-}
-
-/// SIGKILL; then the server must have logged no error and no panic.
-fn kill_and_check(process: &mut Process) {
-    process.kill();
-    process
-        .all_output()
-        .iter()
-        .for_each(|line| assert_clean(line));
-}
-
-fn assert_clean(line: &str) {
-    assert!(
-        !line.contains("ERROR") && !line.contains("panicked"),
-        "the server logged: {line}"
-    );
-}
-
-/// Checks the file a SIGKILL (or, at the end, a clean shutdown) left
-/// behind, as redb sees it: it opens, its integrity check passes without
-/// repairs (`Ok(true)`; `Ok(false)` would mean it had to repair), and the
-/// ticket numbers are consistent (every ticket has its number, 1..=N, and the
-/// next number is N+1, so no number can be handed out twice). This runs on a
-/// copy, so that the server itself still recovers the original at its restart.
-fn check_redb_file(data: &Path, scratch: &Path) {
-    use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
-    use tandem::store::tables::{META, NEXT_TICKET_NUMBER_KEY, TICKET_NUMBERS, TICKETS};
-
-    let copy = scratch.join("copy.redb");
-    std::fs::copy(tandem::store::Store::file_in(data), &copy).expect("copy of the database file");
-    {
-        let mut db = redb::Database::open(&copy).expect("redb opens the file");
-        assert!(
-            db.check_integrity().expect("redb's integrity check runs"),
-            "redb had to repair the file"
-        );
-        let tx = db.begin_read().unwrap();
-        let numbers = tx.open_table(TICKET_NUMBERS).unwrap();
-        let count = numbers.len().unwrap();
-        let first = numbers.first().unwrap().map_or(1, |(k, _)| k.value());
-        let last = numbers.last().unwrap().map_or(0, |(k, _)| k.value());
-        assert_eq!((first, last), (1, count), "stored ticket numbers are 1..=N");
-        assert_eq!(
-            tx.open_table(TICKETS).unwrap().len().unwrap(),
-            count,
-            "every stored ticket has a number"
-        );
-        let next = tx
-            .open_table(META)
-            .unwrap()
-            .get(NEXT_TICKET_NUMBER_KEY)
-            .unwrap();
-        let next: u64 = next.map_or(1, |v| tandem::store::codec::decode(v.value()).unwrap());
-        assert_eq!(
-            next,
-            last + 1,
-            "the next ticket number follows the last stored one"
-        );
-    }
-    std::fs::remove_file(&copy).unwrap();
-}
-
-// ---------------------------------------------------------------------------
-// Small helpers
-
-async fn login(anon: &Api, login: &str, password: &str) -> Agent {
-    let answer = anon
-        .post("/api/login", json!({"login": login, "password": password}))
-        .await;
-    assert_eq!(answer.status, 200, "login {login}: {}", answer.body);
-    Agent {
-        id: answer.body["agent"]["id"].as_str().unwrap().into(),
-        token: answer.body["token"].as_str().unwrap().into(),
-    }
-}
-
-async fn get_ok(api: &Api, path: &str) -> Value {
-    let answer = api.get(path).await;
-    assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
-    answer.body
-}
-
-/// Every ticket of `inbox`, through all pages.
-async fn list_tickets(api: &Api, inbox: &str) -> Vec<Value> {
-    let mut tickets = Vec::new();
-    let mut path = format!("/api/inboxes/{inbox}/tickets?view=all&limit=200");
-    loop {
-        let page = get_ok(api, &path).await;
-        tickets.extend(page["tickets"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(cursor) => {
-                path = format!("/api/inboxes/{inbox}/tickets?view=all&limit=200&cursor={cursor}")
-            }
-            None => return tickets,
-        }
-    }
-}
-
-/// A body that starts with a unique tag and has a random length, so a cut or
-/// mixed-up body cannot pass for the one that was sent.
-fn text(rng: &mut StdRng, tag: &str) -> String {
-    let words = rng.random_range(3..400);
-    let mut text = tag.to_owned();
-    for i in 0..words {
-        text.push_str(&format!(" w{i}"));
-    }
-    text
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-fn parse_ms(time: &str) -> i64 {
-    let parsed = OffsetDateTime::parse(time, &Rfc3339).unwrap_or_else(|e| panic!("{time:?}: {e}"));
-    (parsed.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
 }
