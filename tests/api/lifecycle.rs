@@ -394,8 +394,15 @@ impl Model {
                 }
                 self.inbox = target;
                 self.assignee = assignee;
-                self.claim = None; // always released; tabs keep viewing
+                self.claim = None; // always released (`moved`)
                 self.history.push("transferred");
+                // Tabs of agents who cannot see it in its new inbox are taken off it.
+                for agent in self.viewers.clone() {
+                    if !self.sees(agent) {
+                        self.leave(agent);
+                        direct.push((agent, Direct::AccessRevoked));
+                    }
+                }
                 Answer::Done(200)
             }
             Op::Resolve { by } | Op::Reopen { by } | Op::Archive { by } => {
