@@ -1,0 +1,349 @@
+//! `rush`: every agent switches ticket every `--interval-ms` (2 s), open loop,
+//! each agent between its own two tickets so every open claims (one claim
+//! and one release per switch, plus the viewer changes: 4 presence frames to
+//! each subscriber of the inbox). Presence latency is measured at every other
+//! subscriber from the intended time of the `open` to the `claimed` frame;
+//! lost frames are claims a subscriber never saw. The baseline gets the same
+//! sessions, rooms and schedule: each switch sends 4 frames of the same size
+//! as Tandem's presence frames, which it broadcasts to the room.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use hdrhistogram::Histogram;
+use serde_json::json;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::cli::Options;
+use crate::generator::{self, Ws, field, frame_type, hist, record};
+use crate::report::{Cmp, Run};
+use crate::seed::{Plan, World};
+use crate::server::Target;
+
+/// How long subscribers keep reading after the last action.
+const DRAIN: Duration = Duration::from_millis(1500);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tandem,
+    Baseline,
+}
+
+struct TicketInfo {
+    owner: usize,
+    second: bool,
+    local: usize,
+}
+
+struct Ctx {
+    kind: Kind,
+    interval: Duration,
+    seconds: Duration,
+    agents: usize,
+    agent_inbox: Vec<usize>,
+    agent_ids: Vec<String>,
+    inboxes: Vec<String>,
+    /// Each agent's two tickets (ids).
+    agent_tickets: Vec<[String; 2]>,
+    by_id: HashMap<String, TicketInfo>,
+    /// Opens sent per (agent, which ticket).
+    sent: Vec<[Cell<u32>; 2]>,
+    warmed: Cell<usize>,
+    /// Baseline frames are padded to this size (Tandem's mean presence frame).
+    frame_len: usize,
+}
+
+struct Stats {
+    latency: Histogram<u64>,
+    lag: Histogram<u64>,
+    frames: u64,
+    bytes: u64,
+    seen: Vec<u32>,
+    early: u64,
+}
+
+pub struct Outcome {
+    latency: Histogram<u64>,
+    lag: Histogram<u64>,
+    frames_per_s: f64,
+    mean_frame: f64,
+    lost: u64,
+    extra: u64,
+    early: u64,
+    /// Server CPU seconds over the window (actions and drain).
+    cpu_total: f64,
+    frames_total: u64,
+    window: f64,
+    rss: f64,
+}
+
+pub fn run(options: &Options) -> Run {
+    let per_inbox = options.agents.div_ceil(options.inboxes);
+    let plan = Plan { agents: options.agents, inboxes: options.inboxes, tickets_per_inbox: 2 * per_inbox };
+    let (target, world) = crate::seed::target(options, plan, "");
+    let tandem = drive(Kind::Tandem, &target, &world, options, 0);
+    drop(target);
+    let mut run = Run::new();
+    figures(&mut run, "tandem", &tandem);
+    if options.baseline {
+        let baseline_target = Target::baseline();
+        let baseline =
+            drive(Kind::Baseline, &baseline_target, &world, options, tandem.mean_frame.round() as usize);
+        figures(&mut run, "baseline", &baseline);
+        run.add(
+            "ratio delivered frames/s (tandem/baseline)",
+            tandem.frames_per_s / baseline.frames_per_s,
+            "",
+        );
+        run.add(
+            "ratio p99 (tandem/baseline)",
+            tandem.latency.value_at_quantile(0.99) as f64
+                / baseline.latency.value_at_quantile(0.99).max(1) as f64,
+            "",
+        );
+        run.target("ratio delivered frames/s (tandem/baseline)", Cmp::AtLeast, 0.7);
+    }
+    run.target("tandem presence p99", Cmp::AtMost, 20.0);
+    run.target("tandem presence p99.9", Cmp::AtMost, 50.0);
+    run.target("tandem lost claimed frames", Cmp::AtMost, 0.0);
+    run
+}
+
+fn figures(run: &mut Run, who: &str, o: &Outcome) {
+    let ms = |q: f64| o.latency.value_at_quantile(q) as f64 / 1000.0;
+    run.add(&format!("{who} presence p50"), ms(0.5), "ms");
+    run.add(&format!("{who} presence p99"), ms(0.99), "ms");
+    run.add(&format!("{who} presence p99.9"), ms(0.999), "ms");
+    run.add(&format!("{who} presence max"), o.latency.max() as f64 / 1000.0, "ms");
+    run.add(&format!("{who} latency samples"), o.latency.len() as f64, "");
+    run.add(&format!("{who} delivered frames/s"), o.frames_per_s, "");
+    run.add(&format!("{who} lost claimed frames"), o.lost as f64, "");
+    if o.extra + o.early > 0 {
+        run.notes.push(format!("{who}: {} unexpected extra and {} early claimed frames", o.extra, o.early));
+    }
+    run.add(
+        &format!("{who} server CPU-s per million frames"),
+        o.cpu_total / (o.frames_total.max(1) as f64) * 1e6,
+        "s",
+    );
+    run.add(&format!("{who} server CPU"), o.cpu_total / o.window * 100.0, "% of a core");
+    run.add(&format!("{who} server RSS"), o.rss / 1048576.0, "MiB");
+    run.add(&format!("{who} generator send lag p99"), o.lag.value_at_quantile(0.99) as f64 / 1000.0, "ms");
+}
+
+fn drive(kind: Kind, target: &Target, world: &World, options: &Options, frame_len: usize) -> Outcome {
+    let n = options.agents;
+    let per_inbox = n.div_ceil(options.inboxes);
+    let mut by_id = HashMap::new();
+    let mut agent_tickets = Vec::new();
+    for (a, agent) in world.agents.iter().enumerate() {
+        let slot = a / options.inboxes;
+        let pair =
+            [world.tickets[agent.inbox][2 * slot].clone(), world.tickets[agent.inbox][2 * slot + 1].clone()];
+        for (w, id) in pair.iter().enumerate() {
+            by_id.insert(id.clone(), TicketInfo { owner: a, second: w == 1, local: 2 * slot + w });
+        }
+        agent_tickets.push(pair);
+    }
+    let ctx = Rc::new(Ctx {
+        kind,
+        interval: Duration::from_secs_f64(options.interval_ms / 1000.0),
+        seconds: Duration::from_secs_f64(options.seconds),
+        agents: n,
+        agent_inbox: world.agents.iter().map(|a| a.inbox).collect(),
+        agent_ids: world.agents.iter().map(|a| a.id.clone()).collect(),
+        inboxes: world.inboxes.clone(),
+        agent_tickets,
+        by_id,
+        sent: (0..n).map(|_| [Cell::new(0), Cell::new(0)]).collect(),
+        warmed: Cell::new(0),
+        frame_len,
+    });
+    let addr = target.addr();
+    let spread = generator::spread(options.source_addresses, n);
+    let tokens: Vec<String> = world.agents.iter().map(|a| a.token.clone()).collect();
+    actix_rt::System::new().block_on(async move {
+        let (start_tx, start_rx) = watch::channel(None::<Instant>);
+        let mut sockets = Vec::with_capacity(n);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+            let futures = chunk.iter().map(|&a| {
+                let (ctx, token) = (ctx.clone(), tokens[a].clone());
+                async move {
+                    let inbox = &ctx.inboxes[ctx.agent_inbox[a]];
+                    match ctx.kind {
+                        Kind::Tandem => generator::session(addr, a, spread, &token, Some(inbox)).await,
+                        Kind::Baseline => {
+                            let mut ws = generator::connect(addr, a, spread).await;
+                            generator::send(&mut ws, json!({"type": "join", "room": inbox}).to_string())
+                                .await;
+                            generator::wait_for(&mut ws, "joined").await;
+                            ws
+                        }
+                    }
+                }
+            });
+            sockets.extend(futures_util::future::join_all(futures).await);
+        }
+        let tasks: Vec<_> = sockets
+            .into_iter()
+            .enumerate()
+            .map(|(a, ws)| actix_rt::spawn(agent(ctx.clone(), a, ws, start_rx.clone())))
+            .collect();
+        while ctx.warmed.get() < n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let start = Instant::now() + Duration::from_millis(500);
+        tokio::time::sleep_until((start - Duration::from_millis(1)).into()).await;
+        let cpu0 = target.cpu_seconds();
+        start_tx.send(Some(start)).unwrap();
+        let mut stats = Vec::with_capacity(n);
+        for t in tasks {
+            stats.push(t.await.expect("agent task"));
+        }
+        let cpu1 = target.cpu_seconds();
+        let rss = target.rss_bytes().unwrap_or(f64::NAN);
+        let mut latency = hist();
+        let mut lag = hist();
+        let (mut frames, mut bytes, mut lost, mut extra, mut early) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        for (a, s) in stats.iter().enumerate() {
+            latency.add(&s.latency).unwrap();
+            lag.add(&s.lag).unwrap();
+            frames += s.frames;
+            bytes += s.bytes;
+            early += s.early;
+            // Claims this subscriber should have seen: every open of its inbox's other agents.
+            for (b, pair) in ctx.sent.iter().enumerate() {
+                if b != a && ctx.agent_inbox[b] == ctx.agent_inbox[a] {
+                    let slot = b / options.inboxes;
+                    for (w, count) in pair.iter().enumerate() {
+                        let seen = s.seen[2 * slot + w];
+                        let expected = count.get();
+                        lost += expected.saturating_sub(seen) as u64;
+                        extra += seen.saturating_sub(expected) as u64;
+                    }
+                }
+            }
+        }
+        let window = (ctx.seconds + DRAIN).as_secs_f64();
+        let _ = per_inbox;
+        Outcome {
+            latency,
+            lag,
+            frames_per_s: frames as f64 / ctx.seconds.as_secs_f64(),
+            mean_frame: if frames > 0 { bytes as f64 / frames as f64 } else { 0.0 },
+            lost,
+            extra,
+            early,
+            cpu_total: match (cpu0, cpu1) {
+                (Some(a), Some(b)) => b - a,
+                _ => f64::NAN,
+            },
+            frames_total: frames,
+            window,
+            rss,
+        }
+    })
+}
+
+async fn agent(ctx: Rc<Ctx>, a: usize, mut ws: Ws, mut start_rx: watch::Receiver<Option<Instant>>) -> Stats {
+    let per_inbox = ctx.agents.div_ceil(ctx.inboxes.len());
+    let mut stats =
+        Stats { latency: hist(), lag: hist(), frames: 0, bytes: 0, seen: vec![0; 2 * per_inbox], early: 0 };
+    // Warm-up: open both tickets once (the first open of a ticket writes a read mark).
+    if ctx.kind == Kind::Tandem {
+        for ticket in &ctx.agent_tickets[a] {
+            generator::send(&mut ws, json!({"type": "open", "ticket": ticket}).to_string()).await;
+            generator::wait_for(&mut ws, "opened").await;
+        }
+    }
+    ctx.warmed.set(ctx.warmed.get() + 1);
+    let start = loop {
+        tokio::select! {
+            changed = start_rx.changed() => {
+                changed.expect("start");
+                if let Some(start) = *start_rx.borrow() { break start; }
+            }
+            msg = ws.next() => if msg.is_none() { panic!("socket {a} ended during warm-up") },
+        }
+    };
+    let phase = ctx.interval.mul_f64(a as f64 / ctx.agents as f64);
+    let end_send = start + ctx.seconds;
+    let end_read = end_send + DRAIN;
+    let mut k: u32 = 0;
+    let mut next_at = start + phase;
+    loop {
+        let deadline = if next_at < end_send { next_at } else { end_read };
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                if next_at >= end_send { break; }
+                act(&ctx, a, k, &mut ws).await;
+                record(&mut stats.lag, next_at, Instant::now());
+                k += 1;
+                next_at = start + phase + ctx.interval * k;
+            }
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(text))) => observe(&ctx, a, start, text.as_str(), &mut stats),
+                Some(Ok(_)) => {}
+                _ => { eprintln!("socket {a} ended"); break; }
+            }
+        }
+    }
+    stats
+}
+
+/// Action `k` of agent `a`: open ticket k % 2 (switching away from the other).
+async fn act(ctx: &Ctx, a: usize, k: u32, ws: &mut Ws) {
+    let w = (k % 2) as usize;
+    let [old, new] = if w == 0 {
+        [&ctx.agent_tickets[a][1], &ctx.agent_tickets[a][0]]
+    } else {
+        [&ctx.agent_tickets[a][0], &ctx.agent_tickets[a][1]]
+    };
+    match ctx.kind {
+        Kind::Tandem => generator::send(ws, json!({"type": "open", "ticket": new}).to_string()).await,
+        Kind::Baseline => {
+            for (ticket, change) in
+                [(old, "released"), (old, "viewer_left"), (new, "viewer_joined"), (new, "claimed")]
+            {
+                let head = format!(
+                    "{{\"type\":\"presence\",\"inbox\":\"{}\",\"ticket\":\"{ticket}\",\"change\":{{\"kind\":\"{change}\",\"agent\":{{\"id\":\"{}\"}}}},\"pad\":\"",
+                    ctx.inboxes[ctx.agent_inbox[a]], ctx.agent_ids[a]
+                );
+                let pad = ctx.frame_len.saturating_sub(head.len() + 2);
+                generator::send(ws, format!("{head}{}\"}}", "x".repeat(pad))).await;
+            }
+        }
+    }
+    ctx.sent[a][w].set(ctx.sent[a][w].get() + 1);
+}
+
+fn observe(ctx: &Ctx, a: usize, start: Instant, text: &str, stats: &mut Stats) {
+    if frame_type(text) != "presence" {
+        return;
+    }
+    let now = Instant::now();
+    stats.frames += 1;
+    stats.bytes += text.len() as u64;
+    let Some(change) = text.find("\"change\":") else { return };
+    if field(&text[change..], "kind") != Some("claimed") {
+        return;
+    }
+    let Some(info) = field(text, "ticket").and_then(|t| ctx.by_id.get(t)) else { return };
+    if info.owner == a {
+        return;
+    }
+    let n = stats.seen[info.local];
+    stats.seen[info.local] += 1;
+    let k = 2 * n + info.second as u32;
+    let phase = ctx.interval.mul_f64(info.owner as f64 / ctx.agents as f64);
+    let intended = start + phase + ctx.interval * k;
+    if intended > now {
+        stats.early += 1;
+    }
+    record(&mut stats.latency, intended, now);
+}
