@@ -70,6 +70,10 @@ struct Args {
     /// Spread client sockets over this many 127.0.0.x source addresses (0: automatic).
     #[arg(long, default_value_t = 0)]
     source_addresses: usize,
+    /// Generator threads (each its own single-threaded runtime, sockets split
+    /// between them); rush only.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
     /// storm: `silent` (peers stop answering, found by the heartbeat) or `reset` (TCP RST).
     #[arg(long, default_value = "silent")]
     drop: String,
@@ -92,6 +96,7 @@ pub struct Options {
     pub baseline: bool,
     pub source_addresses: usize,
     pub drop_reset: bool,
+    pub threads: usize,
 }
 
 pub fn parse() -> Options {
@@ -135,5 +140,6 @@ pub fn parse() -> Options {
         baseline: !a.no_baseline,
         source_addresses: a.source_addresses,
         drop_reset: a.drop == "reset",
+        threads: a.threads.max(1),
     }
 }

@@ -95,15 +95,35 @@ pub async fn session(addr: SocketAddr, i: usize, spread: usize, token: &str, inb
 
 /// The value of the first string field `key` (`"key":"value"`), without a JSON parse.
 pub fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let pattern = format!("\"{key}\":\"");
-    let start = text.find(&pattern)? + pattern.len();
-    let len = text[start..].find('"')?;
-    Some(&text[start..start + len])
+    let mut from = 0;
+    while let Some(i) = text[from..].find(key) {
+        let at = from + i;
+        let rest = &text[at + key.len()..];
+        if at > 0 && text.as_bytes()[at - 1] == b'"' && rest.starts_with("\":\"") {
+            let value = &rest[3..];
+            return value.find('"').map(|end| &value[..end]);
+        }
+        from = at + key.len();
+    }
+    None
 }
 
 /// The frame's `type` (Tandem writes it first; the fallback searches).
 pub fn frame_type(text: &str) -> &str {
+    if let Some(rest) = text.strip_prefix("{\"type\":\"") {
+        return rest.split('"').next().unwrap_or("");
+    }
     field(text, "type").unwrap_or("")
+}
+
+/// CPU seconds (user + system) of this bench process (the generator) so far.
+pub fn own_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let Some(close) = stat.rfind(')') else { return f64::NAN };
+    let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+    let ticks = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    ticks / 100.0
 }
 
 /// The id of the agent in the frame's `change` (presence frames).

@@ -7,15 +7,14 @@
 //! sessions, rooms and schedule: each switch sends 4 frames of the same size
 //! as Tandem's presence frames, which it broadcasts to the room.
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::json;
-use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::cli::Options;
@@ -51,8 +50,9 @@ struct Ctx {
     agent_tickets: Vec<[String; 2]>,
     by_id: HashMap<String, TicketInfo>,
     /// Opens sent per (agent, which ticket).
-    sent: Vec<[Cell<u32>; 2]>,
-    warmed: Cell<usize>,
+    sent: Vec<[AtomicU32; 2]>,
+    warmed: AtomicUsize,
+    start: OnceLock<Instant>,
     /// Baseline frames are padded to this size (Tandem's mean presence frame).
     frame_len: usize,
 }
@@ -79,6 +79,7 @@ pub struct Outcome {
     frames_total: u64,
     window: f64,
     rss: f64,
+    generator_cpu: f64,
 }
 
 pub fn run(options: &Options) -> Run {
@@ -133,11 +134,11 @@ fn figures(run: &mut Run, who: &str, o: &Outcome) {
     run.add(&format!("{who} server CPU"), o.cpu_total / o.window * 100.0, "% of a core");
     run.add(&format!("{who} server RSS"), o.rss / 1048576.0, "MiB");
     run.add(&format!("{who} generator send lag p99"), o.lag.value_at_quantile(0.99) as f64 / 1000.0, "ms");
+    run.add(&format!("{who} generator CPU"), o.generator_cpu / o.window * 100.0, "% of a core");
 }
 
 fn drive(kind: Kind, target: &Target, world: &World, options: &Options, frame_len: usize) -> Outcome {
     let n = options.agents;
-    let per_inbox = n.div_ceil(options.inboxes);
     let mut by_id = HashMap::new();
     let mut agent_tickets = Vec::new();
     for (a, agent) in world.agents.iter().enumerate() {
@@ -149,7 +150,7 @@ fn drive(kind: Kind, target: &Target, world: &World, options: &Options, frame_le
         }
         agent_tickets.push(pair);
     }
-    let ctx = Rc::new(Ctx {
+    let ctx = Arc::new(Ctx {
         kind,
         interval: Duration::from_secs_f64(options.interval_ms / 1000.0),
         seconds: Duration::from_secs_f64(options.seconds),
@@ -159,97 +160,110 @@ fn drive(kind: Kind, target: &Target, world: &World, options: &Options, frame_le
         inboxes: world.inboxes.clone(),
         agent_tickets,
         by_id,
-        sent: (0..n).map(|_| [Cell::new(0), Cell::new(0)]).collect(),
-        warmed: Cell::new(0),
+        sent: (0..n).map(|_| [AtomicU32::new(0), AtomicU32::new(0)]).collect(),
+        warmed: AtomicUsize::new(0),
+        start: OnceLock::new(),
         frame_len,
     });
     let addr = target.addr();
     let spread = generator::spread(options.source_addresses, n);
-    let tokens: Vec<String> = world.agents.iter().map(|a| a.token.clone()).collect();
-    actix_rt::System::new().block_on(async move {
-        let (start_tx, start_rx) = watch::channel(None::<Instant>);
-        let mut sockets = Vec::with_capacity(n);
-        for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
-            let futures = chunk.iter().map(|&a| {
-                let (ctx, token) = (ctx.clone(), tokens[a].clone());
-                async move {
-                    let inbox = &ctx.inboxes[ctx.agent_inbox[a]];
-                    match ctx.kind {
-                        Kind::Tandem => generator::session(addr, a, spread, &token, Some(inbox)).await,
-                        Kind::Baseline => {
-                            let mut ws = generator::connect(addr, a, spread).await;
-                            generator::send(&mut ws, json!({"type": "join", "room": inbox}).to_string())
-                                .await;
-                            generator::wait_for(&mut ws, "joined").await;
-                            ws
-                        }
+    let tokens: Arc<Vec<String>> = Arc::new(world.agents.iter().map(|a| a.token.clone()).collect());
+    // Each generator thread runs its own single-threaded runtime with every
+    // `threads`-th agent.
+    let threads: Vec<_> = (0..options.threads)
+        .map(|j| {
+            let (ctx, tokens, threads) = (ctx.clone(), tokens.clone(), options.threads);
+            std::thread::spawn(move || {
+                actix_rt::System::new().block_on(async move {
+                    let mine: Vec<usize> = (j..n).step_by(threads).collect();
+                    let mut sockets = Vec::with_capacity(mine.len());
+                    for chunk in mine.chunks(100) {
+                        let futures = chunk.iter().map(|&a| connect(&ctx, addr, a, spread, &tokens[a]));
+                        sockets.extend(futures_util::future::join_all(futures).await);
                     }
-                }
-            });
-            sockets.extend(futures_util::future::join_all(futures).await);
-        }
-        let tasks: Vec<_> = sockets
-            .into_iter()
-            .enumerate()
-            .map(|(a, ws)| actix_rt::spawn(agent(ctx.clone(), a, ws, start_rx.clone())))
-            .collect();
-        while ctx.warmed.get() < n {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let start = Instant::now() + Duration::from_millis(500);
-        tokio::time::sleep_until((start - Duration::from_millis(1)).into()).await;
-        let cpu0 = target.cpu_seconds();
-        start_tx.send(Some(start)).unwrap();
-        let mut stats = Vec::with_capacity(n);
-        for t in tasks {
-            stats.push(t.await.expect("agent task"));
-        }
-        let cpu1 = target.cpu_seconds();
-        let rss = target.rss_bytes().unwrap_or(f64::NAN);
-        let mut latency = hist();
-        let mut lag = hist();
-        let (mut frames, mut bytes, mut lost, mut extra, mut early) = (0u64, 0u64, 0u64, 0u64, 0u64);
-        for (a, s) in stats.iter().enumerate() {
-            latency.add(&s.latency).unwrap();
-            lag.add(&s.lag).unwrap();
-            frames += s.frames;
-            bytes += s.bytes;
-            early += s.early;
-            // Claims this subscriber should have seen: every open of its inbox's other agents.
-            for (b, pair) in ctx.sent.iter().enumerate() {
-                if b != a && ctx.agent_inbox[b] == ctx.agent_inbox[a] {
-                    let slot = b / options.inboxes;
-                    for (w, count) in pair.iter().enumerate() {
-                        let seen = s.seen[2 * slot + w];
-                        let expected = count.get();
-                        lost += expected.saturating_sub(seen) as u64;
-                        extra += seen.saturating_sub(expected) as u64;
+                    let tasks: Vec<_> = mine
+                        .iter()
+                        .zip(sockets)
+                        .map(|(&a, ws)| actix_rt::spawn(agent(ctx.clone(), a, ws)))
+                        .collect();
+                    let mut stats = Vec::with_capacity(tasks.len());
+                    for t in tasks {
+                        stats.push(t.await.expect("agent task"));
                     }
+                    mine.into_iter().zip(stats).collect::<Vec<(usize, Stats)>>()
+                })
+            })
+        })
+        .collect();
+    while ctx.warmed.load(Ordering::Acquire) < n {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let start = Instant::now() + Duration::from_millis(500);
+    ctx.start.set(start).unwrap();
+    std::thread::sleep(start.saturating_duration_since(Instant::now()));
+    let cpu0 = target.cpu_seconds();
+    let gen0 = generator::own_cpu_seconds();
+    let stats: Vec<(usize, Stats)> =
+        threads.into_iter().flat_map(|t| t.join().expect("generator thread")).collect();
+    let cpu1 = target.cpu_seconds();
+    let gen1 = generator::own_cpu_seconds();
+    let rss = target.rss_bytes().unwrap_or(f64::NAN);
+    let mut latency = hist();
+    let mut lag = hist();
+    let (mut frames, mut bytes, mut lost, mut extra, mut early) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for (a, s) in &stats {
+        let a = *a;
+        latency.add(&s.latency).unwrap();
+        lag.add(&s.lag).unwrap();
+        frames += s.frames;
+        bytes += s.bytes;
+        early += s.early;
+        // Claims this subscriber should have seen: every open of its inbox's other agents.
+        for (b, pair) in ctx.sent.iter().enumerate() {
+            if b != a && ctx.agent_inbox[b] == ctx.agent_inbox[a] {
+                let slot = b / options.inboxes;
+                for (w, count) in pair.iter().enumerate() {
+                    let seen = s.seen[2 * slot + w];
+                    let expected = count.load(Ordering::Relaxed);
+                    lost += expected.saturating_sub(seen) as u64;
+                    extra += seen.saturating_sub(expected) as u64;
                 }
             }
         }
-        let window = (ctx.seconds + DRAIN).as_secs_f64();
-        let _ = per_inbox;
-        Outcome {
-            latency,
-            lag,
-            frames_per_s: frames as f64 / ctx.seconds.as_secs_f64(),
-            mean_frame: if frames > 0 { bytes as f64 / frames as f64 } else { 0.0 },
-            lost,
-            extra,
-            early,
-            cpu_total: match (cpu0, cpu1) {
-                (Some(a), Some(b)) => b - a,
-                _ => f64::NAN,
-            },
-            frames_total: frames,
-            window,
-            rss,
-        }
-    })
+    }
+    Outcome {
+        latency,
+        lag,
+        frames_per_s: frames as f64 / ctx.seconds.as_secs_f64(),
+        mean_frame: if frames > 0 { bytes as f64 / frames as f64 } else { 0.0 },
+        lost,
+        extra,
+        early,
+        cpu_total: match (cpu0, cpu1) {
+            (Some(a), Some(b)) => b - a,
+            _ => f64::NAN,
+        },
+        frames_total: frames,
+        window: (ctx.seconds + DRAIN).as_secs_f64(),
+        rss,
+        generator_cpu: gen1 - gen0,
+    }
 }
 
-async fn agent(ctx: Rc<Ctx>, a: usize, mut ws: Ws, mut start_rx: watch::Receiver<Option<Instant>>) -> Stats {
+async fn connect(ctx: &Ctx, addr: std::net::SocketAddr, a: usize, spread: usize, token: &str) -> Ws {
+    let inbox = &ctx.inboxes[ctx.agent_inbox[a]];
+    match ctx.kind {
+        Kind::Tandem => generator::session(addr, a, spread, token, Some(inbox)).await,
+        Kind::Baseline => {
+            let mut ws = generator::connect(addr, a, spread).await;
+            generator::send(&mut ws, json!({"type": "join", "room": inbox}).to_string()).await;
+            generator::wait_for(&mut ws, "joined").await;
+            ws
+        }
+    }
+}
+
+async fn agent(ctx: Arc<Ctx>, a: usize, mut ws: Ws) -> Stats {
     let per_inbox = ctx.agents.div_ceil(ctx.inboxes.len());
     let mut stats =
         Stats { latency: hist(), lag: hist(), frames: 0, bytes: 0, seen: vec![0; 2 * per_inbox], early: 0 };
@@ -260,13 +274,14 @@ async fn agent(ctx: Rc<Ctx>, a: usize, mut ws: Ws, mut start_rx: watch::Receiver
             generator::wait_for(&mut ws, "opened").await;
         }
     }
-    ctx.warmed.set(ctx.warmed.get() + 1);
+    ctx.warmed.fetch_add(1, Ordering::AcqRel);
+    // Until the start is set, keep reading (and discarding) what comes.
     let start = loop {
+        if let Some(start) = ctx.start.get() {
+            break *start;
+        }
         tokio::select! {
-            changed = start_rx.changed() => {
-                changed.expect("start");
-                if let Some(start) = *start_rx.borrow() { break start; }
-            }
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
             msg = ws.next() => if msg.is_none() { panic!("socket {a} ended during warm-up") },
         }
     };
@@ -319,7 +334,7 @@ async fn act(ctx: &Ctx, a: usize, k: u32, ws: &mut Ws) {
             }
         }
     }
-    ctx.sent[a][w].set(ctx.sent[a][w].get() + 1);
+    ctx.sent[a][w].fetch_add(1, Ordering::Relaxed);
 }
 
 fn observe(ctx: &Ctx, a: usize, start: Instant, text: &str, stats: &mut Stats) {
