@@ -7,9 +7,9 @@
 //! violation. Decision latency: intended time of an `open` to its `opened`.
 //! Decisions/s: all actions, up to the `pong` that follows each agent's last one.
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -32,69 +32,115 @@ pub fn run(options: &Options) -> Run {
     let spread = generator::spread(options.source_addresses, n + inboxes);
     let interval = Duration::from_secs_f64(options.interval_ms / 1000.0);
     let seconds = Duration::from_secs_f64(options.seconds);
-    let tickets = Rc::new(world.tickets.clone());
-    let violations = Rc::new(Cell::new(0u64));
-    let observed = Rc::new(Cell::new(0u64));
-    actix_rt::System::new().block_on(async {
-        let (start_tx, start_rx) = watch::channel(None::<Instant>);
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let mut observers = Vec::new();
-        for (i, inbox) in world.inboxes.iter().enumerate() {
-            let ws = generator::session(addr, n + i, spread, &world.admin_token, Some(inbox)).await;
-            observers.push(actix_rt::spawn(observe(
-                ws,
-                violations.clone(),
-                observed.clone(),
-                stop_rx.clone(),
-            )));
-        }
-        let mut sockets = Vec::new();
-        for chunk in world.agents.chunks(100) {
-            let futures = chunk
+    let tickets = Arc::new(world.tickets.clone());
+    let violations = Arc::new(AtomicU64::new(0));
+    let observed = Arc::new(AtomicU64::new(0));
+    let (start_tx, start_rx) = watch::channel(None::<Instant>);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    // The observers get a thread of their own, so the agents never starve them.
+    let observer_thread = {
+        let (inboxes, admin) = (world.inboxes.clone(), world.admin_token.clone());
+        let (violations, observed, ready_tx) = (violations.clone(), observed.clone(), ready_tx.clone());
+        std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let mut observers = Vec::new();
+                for (i, inbox) in inboxes.iter().enumerate() {
+                    let ws = generator::session(addr, n + i, spread, &admin, Some(inbox)).await;
+                    observers.push(actix_rt::spawn(observe(
+                        ws,
+                        violations.clone(),
+                        observed.clone(),
+                        stop_rx.clone(),
+                    )));
+                }
+                ready_tx.send(()).unwrap();
+                for o in observers {
+                    o.await.unwrap();
+                }
+            })
+        })
+    };
+    ready_rx.recv().unwrap();
+    let agent_threads: Vec<_> = (0..options.threads)
+        .map(|j| {
+            let threads = options.threads;
+            let tokens: Vec<(usize, String, usize)> = world
+                .agents
                 .iter()
                 .enumerate()
-                .map(|(j, a)| generator::session(addr, sockets.len() + j, spread, &a.token, None));
-            sockets.extend(futures_util::future::join_all(futures).await);
-        }
-        let tasks: Vec<_> = sockets
-            .into_iter()
-            .enumerate()
-            .map(|(a, ws)| {
-                let inbox = world.agents[a].inbox;
-                actix_rt::spawn(agent(a, n, ws, tickets.clone(), inbox, interval, seconds, start_rx.clone()))
+                .skip(j)
+                .step_by(threads)
+                .map(|(a, s)| (a, s.token.clone(), s.inbox))
+                .collect();
+            let (tickets, start_rx, ready_tx) = (tickets.clone(), start_rx.clone(), ready_tx.clone());
+            std::thread::spawn(move || {
+                actix_rt::System::new().block_on(async move {
+                    let mut sockets = Vec::new();
+                    for chunk in tokens.chunks(100) {
+                        let futures = chunk
+                            .iter()
+                            .map(|(a, token, _)| generator::session(addr, *a, spread, token, None));
+                        sockets.extend(futures_util::future::join_all(futures).await);
+                    }
+                    ready_tx.send(()).unwrap();
+                    let tasks: Vec<_> = tokens
+                        .iter()
+                        .zip(sockets)
+                        .map(|((a, _, inbox), ws)| {
+                            actix_rt::spawn(agent(
+                                *a,
+                                n,
+                                ws,
+                                tickets.clone(),
+                                *inbox,
+                                interval,
+                                seconds,
+                                start_rx.clone(),
+                            ))
+                        })
+                        .collect();
+                    let mut out = Vec::new();
+                    for t in tasks {
+                        out.push(t.await.unwrap());
+                    }
+                    out
+                })
             })
-            .collect();
-        let start = Instant::now() + Duration::from_millis(300);
-        let cpu0 = target.cpu_seconds();
-        start_tx.send(Some(start)).unwrap();
-        let (mut latency, mut actions, mut last) = (hist(), 0u64, start);
-        for t in tasks {
-            let (h, count, done) = t.await.unwrap();
+        })
+        .collect();
+    for _ in 0..options.threads {
+        ready_rx.recv().unwrap();
+    }
+    let start = Instant::now() + Duration::from_millis(300);
+    let cpu0 = target.cpu_seconds();
+    start_tx.send(Some(start)).unwrap();
+    let (mut latency, mut actions, mut last) = (hist(), 0u64, start);
+    for t in agent_threads {
+        for (h, count, done) in t.join().unwrap() {
             latency.add(&h).unwrap();
             actions += count;
             last = last.max(done);
         }
-        let elapsed = (last - start).as_secs_f64();
-        let cpu = target.cpu_seconds().zip(cpu0).map_or(f64::NAN, |(b, a)| b - a);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        stop_tx.send(true).unwrap();
-        for o in observers {
-            o.await.unwrap();
-        }
-        let mut run = Run::new();
-        run.add("decisions/s", actions as f64 / elapsed, "");
-        run.add("actions sent/s (offered)", n as f64 / interval.as_secs_f64(), "");
-        run.add("decision p50", latency.value_at_quantile(0.5) as f64 / 1000.0, "ms");
-        run.add("decision p99", latency.value_at_quantile(0.99) as f64 / 1000.0, "ms");
-        run.add("decision max", latency.max() as f64 / 1000.0, "ms");
-        run.add("presence frames checked", observed.get() as f64, "");
-        run.add("double-holder violations", violations.get() as f64, "");
-        run.add("server CPU", cpu / elapsed * 100.0, "% of a core");
-        run.add("server RSS", target.rss_bytes().unwrap_or(f64::NAN) / 1048576.0, "MiB");
-        run.target("double-holder violations", Cmp::AtMost, 0.0);
-        run.target("decisions/s", Cmp::AtLeast, 50_000.0);
-        run
-    })
+    }
+    let elapsed = (last - start).as_secs_f64();
+    let cpu = target.cpu_seconds().zip(cpu0).map_or(f64::NAN, |(b, a)| b - a);
+    std::thread::sleep(Duration::from_millis(500));
+    stop_tx.send(true).unwrap();
+    observer_thread.join().unwrap();
+    let mut run = Run::new();
+    run.add("decisions/s", actions as f64 / elapsed, "");
+    run.add("actions sent/s (offered)", n as f64 / interval.as_secs_f64(), "");
+    run.add("decision p50", latency.value_at_quantile(0.5) as f64 / 1000.0, "ms");
+    run.add("decision p99", latency.value_at_quantile(0.99) as f64 / 1000.0, "ms");
+    run.add("decision max", latency.max() as f64 / 1000.0, "ms");
+    run.add("presence frames checked", observed.load(Ordering::Relaxed) as f64, "");
+    run.add("double-holder violations", violations.load(Ordering::Relaxed) as f64, "");
+    run.add("server CPU", cpu / elapsed * 100.0, "% of a core");
+    run.add("server RSS", target.rss_bytes().unwrap_or(f64::NAN) / 1048576.0, "MiB");
+    run.target("double-holder violations", Cmp::AtMost, 0.0);
+    run.target("decisions/s", Cmp::AtLeast, 50_000.0);
+    run
 }
 
 /// One agent: an action every `interval` until `seconds` are over; then a
@@ -105,7 +151,7 @@ async fn agent(
     a: usize,
     agents: usize,
     mut ws: Ws,
-    tickets: Rc<Vec<Vec<String>>>,
+    tickets: Arc<Vec<Vec<String>>>,
     inbox: usize,
     interval: Duration,
     seconds: Duration,
@@ -165,7 +211,10 @@ async fn agent(
                     }
                 }
                 Some(Ok(_)) => {}
-                _ => panic!("agent {a}: socket ended"),
+                _ => {
+                    eprintln!("agent {a}: socket ended");
+                    return (h, k, Instant::now());
+                }
             }
         }
     }
@@ -180,8 +229,8 @@ fn ref_number(text: &str) -> Option<u64> {
 /// The online model check: every presence frame of the inbox, applied in order.
 async fn observe(
     mut ws: Ws,
-    violations: Rc<Cell<u64>>,
-    observed: Rc<Cell<u64>>,
+    violations: Arc<AtomicU64>,
+    observed: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut holder: HashMap<String, String> = HashMap::new();
@@ -190,15 +239,25 @@ async fn observe(
             _ = stop.changed() => return,
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) => t,
+                Some(Ok(Message::Close(frame))) => {
+                    // The model check is void from here on: count it as a violation.
+                    eprintln!("observer closed by the server: {frame:?}");
+                    violations.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 Some(Ok(_)) => continue,
-                _ => panic!("observer socket ended"),
+                _ => {
+                    eprintln!("observer socket ended");
+                    violations.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
             }
         };
         let text = text.as_str();
         if frame_type(text) != "presence" {
             continue;
         }
-        observed.set(observed.get() + 1);
+        observed.fetch_add(1, Ordering::Relaxed);
         let (Some(ticket), Some(agent)) = (field(text, "ticket"), change_agent(text)) else { continue };
         let kind = text.find("\"change\":").and_then(|c| field(&text[c..], "kind"));
         match kind {
@@ -206,7 +265,7 @@ async fn observe(
                 let bad_model = holder.get(ticket).is_some_and(|h| h != agent);
                 let bad_frame = claim_holder(text) != Some(agent);
                 if bad_model || bad_frame {
-                    violations.set(violations.get() + 1);
+                    violations.fetch_add(1, Ordering::Relaxed);
                     eprintln!(
                         "violation on {ticket}: claimed by {agent}, model holder {:?}: {text}",
                         holder.get(ticket)
@@ -216,7 +275,7 @@ async fn observe(
             }
             Some("released") => {
                 if holder.get(ticket).map(String::as_str) != Some(agent) {
-                    violations.set(violations.get() + 1);
+                    violations.fetch_add(1, Ordering::Relaxed);
                     eprintln!(
                         "violation on {ticket}: released by {agent}, model holder {:?}",
                         holder.get(ticket)

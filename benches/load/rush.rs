@@ -267,11 +267,31 @@ async fn agent(ctx: Arc<Ctx>, a: usize, mut ws: Ws) -> Stats {
     let per_inbox = ctx.agents.div_ceil(ctx.inboxes.len());
     let mut stats =
         Stats { latency: hist(), lag: hist(), frames: 0, bytes: 0, seen: vec![0; 2 * per_inbox], early: 0 };
-    // Warm-up: open both tickets once (the first open of a ticket writes a read mark).
+    // Warm-up: open both tickets once (the first open of a ticket writes a
+    // read mark), and wait for the warm-up claims of the inbox's other agents
+    // (two each), so none of them is taken for a measured one.
     if ctx.kind == Kind::Tandem {
+        let members = ctx.agent_inbox.iter().filter(|&&i| i == ctx.agent_inbox[a]).count();
+        let need = 2 * (members - 1);
+        let mut got = 0;
+        let claim_of_other = |text: &str| {
+            frame_type(text) == "presence"
+                && text.find("\"change\":").and_then(|c| field(&text[c..], "kind")) == Some("claimed")
+                && field(text, "ticket").and_then(|t| ctx.by_id.get(t)).is_some_and(|t| t.owner != a)
+        };
         for ticket in &ctx.agent_tickets[a] {
             generator::send(&mut ws, json!({"type": "open", "ticket": ticket}).to_string()).await;
-            generator::wait_for(&mut ws, "opened").await;
+            loop {
+                let text = generator::next_text(&mut ws, Duration::from_secs(60)).await.expect("warm-up");
+                if frame_type(&text) == "opened" {
+                    break;
+                }
+                got += usize::from(claim_of_other(&text));
+            }
+        }
+        while got < need {
+            let text = generator::next_text(&mut ws, Duration::from_secs(60)).await.expect("warm-up claims");
+            got += usize::from(claim_of_other(&text));
         }
     }
     ctx.warmed.fetch_add(1, Ordering::AcqRel);

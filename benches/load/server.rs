@@ -75,8 +75,8 @@ impl Drop for Target {
 }
 
 fn spawn(args: &[&str], config: &str) -> Target {
-    let exe = std::env::current_exe().expect("bench executable");
-    let mut child = Command::new(exe)
+    // /proc/self/exe still works when a rebuild has replaced the file meanwhile.
+    let mut child = Command::new("/proc/self/exe")
         .arg(CHILD_FLAG)
         .args(args)
         .env("TANDEM_LOAD_CONFIG", config)
