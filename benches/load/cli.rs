@@ -74,6 +74,11 @@ struct Args {
     /// between them); rush only.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// rush: also find the highest delivered frames/s with p99 <= 20 ms, for
+    /// Tandem and the baseline, by running at 1/16, 1/8, 1/4, 1/2 and all of
+    /// the switch rate (intervals ×16 … ×1).
+    #[arg(long)]
+    sweep: bool,
     /// storm: `silent` (peers stop answering, found by the heartbeat) or `reset` (TCP RST).
     #[arg(long, default_value = "silent")]
     drop: String,
@@ -97,6 +102,7 @@ pub struct Options {
     pub source_addresses: usize,
     pub drop_reset: bool,
     pub threads: usize,
+    pub sweep: bool,
 }
 
 pub fn parse() -> Options {
@@ -141,5 +147,6 @@ pub fn parse() -> Options {
         source_addresses: a.source_addresses,
         drop_reset: a.drop == "reset",
         threads: a.threads.max(1),
+        sweep: a.sweep,
     }
 }

@@ -86,7 +86,12 @@ pub fn print(options: &Options, runs: &[Run]) {
             (name.clone(), format!("{sign} {}", fmt(*bound)), value, met)
         })
         .collect();
-    let notes: Vec<&String> = runs.iter().flat_map(|r| r.notes.iter()).collect();
+    let mut notes: Vec<&String> = Vec::new();
+    for note in runs.iter().flat_map(|r| r.notes.iter()) {
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
     if options.json {
         let out = json!({
             "scenario": options.scenario.name(),

@@ -83,6 +83,9 @@ pub struct Outcome {
 }
 
 pub fn run(options: &Options) -> Run {
+    if options.sweep {
+        return sweep(options);
+    }
     let per_inbox = options.agents.div_ceil(options.inboxes);
     let plan = Plan { agents: options.agents, inboxes: options.inboxes, tickets_per_inbox: 2 * per_inbox };
     let (target, world) = crate::seed::target(options, plan, "");
@@ -111,6 +114,46 @@ pub fn run(options: &Options) -> Run {
     run.target("tandem presence p99", Cmp::AtMost, 20.0);
     run.target("tandem presence p99.9", Cmp::AtMost, 50.0);
     run.target("tandem lost claimed frames", Cmp::AtMost, 0.0);
+    run
+}
+
+/// The figure of merit of issue #9: the highest delivered frames/s at which
+/// p99 stays within 20 ms, for Tandem and for the baseline, over a sweep of
+/// switch intervals (each level on a fresh server).
+fn sweep(options: &Options) -> Run {
+    let mut run = Run::new();
+    let (mut best_tandem, mut best_baseline) = (0.0f64, 0.0f64);
+    for factor in [16.0, 8.0, 4.0, 2.0, 1.0] {
+        let level = Options { interval_ms: options.interval_ms * factor, sweep: false, ..options.clone() };
+        let per_inbox = level.agents.div_ceil(level.inboxes);
+        let plan = Plan { agents: level.agents, inboxes: level.inboxes, tickets_per_inbox: 2 * per_inbox };
+        let (target, world) = crate::seed::target(&level, plan, "");
+        let tandem = drive(Kind::Tandem, &target, &world, &level, 0);
+        drop(target);
+        let baseline =
+            drive(Kind::Baseline, &Target::baseline(), &world, &level, tandem.mean_frame.round() as usize);
+        let p99 = |o: &Outcome| o.latency.value_at_quantile(0.99) as f64 / 1000.0;
+        let label = format!("interval {} ms", level.interval_ms);
+        run.add(&format!("{label}: tandem frames/s"), tandem.frames_per_s, "");
+        run.add(&format!("{label}: tandem p99"), p99(&tandem), "ms");
+        run.add(&format!("{label}: baseline p99"), p99(&baseline), "ms");
+        eprintln!(
+            "{label}: {:.0} frames/s, tandem p99 {:.1} ms, baseline p99 {:.1} ms",
+            tandem.frames_per_s,
+            p99(&tandem),
+            p99(&baseline)
+        );
+        if p99(&tandem) <= 20.0 && tandem.lost == 0 {
+            best_tandem = best_tandem.max(tandem.frames_per_s);
+        }
+        if p99(&baseline) <= 20.0 && baseline.lost == 0 {
+            best_baseline = best_baseline.max(baseline.frames_per_s);
+        }
+    }
+    run.add("tandem best frames/s with p99 <= 20 ms", best_tandem, "");
+    run.add("baseline best frames/s with p99 <= 20 ms", best_baseline, "");
+    run.add("ratio at the same latency bound (tandem/baseline)", best_tandem / best_baseline, "");
+    run.target("ratio at the same latency bound (tandem/baseline)", Cmp::AtLeast, 0.7);
     run
 }
 
