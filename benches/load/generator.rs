@@ -52,7 +52,11 @@ async fn tcp_connect(addr: SocketAddr, spread: usize, i: usize) -> std::io::Resu
     if spread > 1 {
         tcp.bind(SocketAddr::new(Ipv4Addr::new(127, 0, 0, 1 + (i % spread) as u8).into(), 0))?;
     }
-    tcp.connect(addr).await
+    let stream = tcp.connect(addr).await?;
+    // As browsers do: without it, Nagle's algorithm holds a small frame
+    // behind an unacknowledged one until the peer's delayed ACK (~40 ms).
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 pub async fn send(ws: &mut Ws, text: String) {
