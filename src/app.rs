@@ -86,6 +86,10 @@ impl App {
             actix_web::App::new().app_data(data.clone()).configure(|cfg| crate::http::routes(cfg, max_body))
         })
         .workers(threads)
+        // Frames are small and often several go out back to back (a switch
+        // is 4 presence frames): with Nagle's algorithm on, the later ones
+        // waited for the client's delayed ACK, up to ~40 ms (the load bench).
+        .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(core.config.shutdown_timeout.as_secs().max(1))
         .bind(bind)

@@ -2,7 +2,8 @@
 //! of Tandem's stack. No domain logic: a client's first text frame
 //! `{"type":"join","room":R}` joins room R (answered `{"type":"joined"}`);
 //! every later text frame is broadcast as is to every member of the room,
-//! the sender included. Like Tandem it pings every 10 s.
+//! the sender included. Like Tandem it pings every 10 s and sets
+//! `TCP_NODELAY` on accepted sockets.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ pub fn serve(announce: impl FnOnce(std::net::SocketAddr)) {
         let server = HttpServer::new(move || {
             App::new().app_data(web::Data::new(rooms.clone())).route("/ws", web::get().to(upgrade))
         })
+        .tcp_nodelay(true) // as Tandem does
         .backlog(4096)
         .max_connections(100_000)
         .bind("127.0.0.1:0")
