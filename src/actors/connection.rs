@@ -260,14 +260,23 @@ async fn read_loop(
     let mut heartbeat = tokio::time::interval(ws.heartbeat);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
+    // The liveness deadline, 3 heartbeats after the last frame: one timer per
+    // socket, re-armed only when it fires (not on every frame), so a silent
+    // socket is closed at 3 × heartbeat, not at the next ping tick after it.
+    let liveness = tokio::time::sleep(ws.heartbeat * 3);
+    tokio::pin!(liveness);
     let mut bucket = TokenBucket::new(ws.frames_per_s, ws.frames_burst);
     loop {
         let message = tokio::select! {
-            _ = heartbeat.tick() => {
+            _ = &mut liveness => {
                 if last_seen.elapsed() >= ws.heartbeat * 3 {
                     outlet.close(close::GOING_AWAY, "no frame for three heartbeats");
                     return Ended::Lost;
                 }
+                liveness.as_mut().reset((last_seen + ws.heartbeat * 3).into());
+                continue;
+            }
+            _ = heartbeat.tick() => {
                 if outlet.queue.try_send(Outbound::Ping).is_err() {
                     core.metrics.slow_sessions_dropped.inc();
                     outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");

@@ -249,10 +249,10 @@ impl TicketActor {
     /// committed (and now in memory), with its notifications delivered.
     fn write(&mut self, change: Change) -> ResponseActFuture<Self, Result<Ticket, Error>> {
         self.last_activity = Instant::now();
-        let before = self.ticket.clone();
-        if before.as_ref() == Some(&change.after) && change.is_empty() {
+        if self.ticket.as_ref() == Some(&change.after) && change.is_empty() {
             return Box::pin(fut::ready(Ok(change.after)));
         }
+        let before = self.ticket.clone();
         let store = self.core.store.clone();
         let Change {
             after,

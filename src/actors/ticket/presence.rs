@@ -95,11 +95,52 @@ impl Handler<Open> for TicketActor {
     type Result = AtomicResponse<Self, Result<Opened, Error>>;
 
     fn handle(&mut self, msg: Open, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.authorize(&msg.agent, TicketAction::View) {
-            Ok(t) => t.clone(),
+        let already_read = match self.authorize(&msg.agent, TicketAction::View) {
+            Ok(t) => t.read_by.contains(&msg.agent.id),
             Err(e) => return refuse(e),
         };
         let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
+        let takes_over = matches!(self.presence.claim().map(|c| c.agent),
+            Some(holder) if msg.take_over && can_claim && holder != msg.agent.id);
+        if already_read && !takes_over {
+            // Nothing to write (the read mark is there already): presence only,
+            // without cloning the ticket (its read marks grow with the team).
+            let Open {
+                session,
+                agent,
+                recipient,
+                take_over,
+                hidden,
+            } = msg;
+            let (claimed, changes) = self.presence.open(
+                session,
+                agent.id,
+                can_claim,
+                take_over,
+                hidden,
+                Timestamp::now(),
+            );
+            self.tabs.insert(
+                session,
+                Viewer {
+                    session,
+                    agent: agent.id,
+                    recipient,
+                },
+            );
+            self.publish_presence(&changes);
+            self.last_activity = Instant::now();
+            let opened = match self.live() {
+                Ok(ticket) => Ok(Opened {
+                    claimed,
+                    presence: self.presence_dto(ticket),
+                    drafts: self.draft_dtos(ticket),
+                }),
+                Err(e) => Err(e),
+            };
+            return AtomicResponse::new(Box::pin(actix::fut::ready(opened)));
+        }
+        let ticket = self.live().expect("authorized above").clone();
         // Opening marks the ticket read for the opener (durable before `opened`).
         let mut change = Change::of(ticket);
         let newly_read = change.after.read_by.insert(msg.agent.id);

@@ -1,0 +1,53 @@
+//! Load benchmarks (issue #9): the real server against thousands of real
+//! WebSocket clients, and a minimal actix broadcast server (the baseline)
+//! driven by the same generator with the same parameters.
+//!
+//! `cargo bench --bench load -- <scenario> [--agents N] [--inboxes M] [--seconds S] [--url URL] [--json] [--runs R]`
+//!
+//! Scenarios: `rush`, `accept_race`, `contention`, `writes`, `storm`, `capacity`.
+//! Without `--url` the server runs in a child process of this bench (same
+//! binary, `App::build` on a fresh data directory seeded directly), so its CPU
+//! time and RSS can be read from `/proc/<pid>` apart from the generator's.
+
+mod accept_race;
+mod baseline;
+mod capacity;
+mod cli;
+mod contention;
+mod generator;
+mod report;
+mod rush;
+mod seed;
+mod server;
+mod storm;
+mod writes;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(server::CHILD_FLAG) {
+        server::child_main(&args[2..]);
+        return;
+    }
+    let options = cli::parse();
+    let runs: Vec<report::Run> = (0..options.runs)
+        .map(|i| {
+            eprintln!(
+                "run {}/{} of {}",
+                i + 1,
+                options.runs,
+                options.scenario.name()
+            );
+            let run = match options.scenario {
+                cli::Scenario::Rush => rush::run(&options),
+                cli::Scenario::AcceptRace => accept_race::run(&options),
+                cli::Scenario::Contention => contention::run(&options),
+                cli::Scenario::Writes => writes::run(&options),
+                cli::Scenario::Storm => storm::run(&options),
+                cli::Scenario::Capacity => capacity::run(&options),
+            };
+            eprintln!("{}", run.one_line());
+            run
+        })
+        .collect();
+    report::print(&options, &runs);
+}

@@ -1,0 +1,156 @@
+//! Results: each run is a list of named figures (Tandem's, the baseline's
+//! and their ratios) and targets; the report is the median of each figure
+//! over the runs, as a table or as JSON (`--json`).
+
+use serde_json::json;
+
+use crate::cli::Options;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Cmp {
+    AtMost,
+    AtLeast,
+}
+
+pub struct Run {
+    /// (name, value, unit), in display order.
+    pub figures: Vec<(String, f64, &'static str)>,
+    /// (figure name, comparison, bound).
+    pub targets: Vec<(String, Cmp, f64)>,
+    pub notes: Vec<String>,
+}
+
+impl Run {
+    pub fn new() -> Run {
+        Run {
+            figures: Vec::new(),
+            targets: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, name: &str, value: f64, unit: &'static str) {
+        self.figures.push((name.to_owned(), value, unit));
+    }
+
+    pub fn target(&mut self, name: &str, cmp: Cmp, bound: f64) {
+        self.targets.push((name.to_owned(), cmp, bound));
+    }
+
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.figures
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, _)| *v)
+    }
+
+    pub fn one_line(&self) -> String {
+        self.figures
+            .iter()
+            .map(|(n, v, u)| format!("{n}={}{u}", fmt(*v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        "n/a".into()
+    } else if v.abs() >= 1000.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.retain(|v| !v.is_nan());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+pub fn print(options: &Options, runs: &[Run]) {
+    let first = &runs[0];
+    let rows: Vec<(String, f64, &str, Vec<f64>)> = first
+        .figures
+        .iter()
+        .map(|(name, _, unit)| {
+            let values: Vec<f64> = runs
+                .iter()
+                .map(|r| r.get(name).unwrap_or(f64::NAN))
+                .collect();
+            (name.clone(), median(values.clone()), *unit, values)
+        })
+        .collect();
+    let verdicts: Vec<(String, String, f64, bool)> = first
+        .targets
+        .iter()
+        .map(|(name, cmp, bound)| {
+            let value = rows.iter().find(|r| &r.0 == name).map_or(f64::NAN, |r| r.1);
+            let (sign, met) = match cmp {
+                Cmp::AtMost => ("<=", value <= *bound),
+                Cmp::AtLeast => (">=", value >= *bound),
+            };
+            (name.clone(), format!("{sign} {}", fmt(*bound)), value, met)
+        })
+        .collect();
+    let mut notes: Vec<&String> = Vec::new();
+    for note in runs.iter().flat_map(|r| r.notes.iter()) {
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+    if options.json {
+        let out = json!({
+            "scenario": options.scenario.name(),
+            "agents": options.agents, "inboxes": options.inboxes, "seconds": options.seconds,
+            "runs": runs.len(), "url": options.url,
+            "figures": rows.iter().map(|(n, m, u, v)| json!({"name": n, "median": m, "unit": u, "runs": v})).collect::<Vec<_>>(),
+            "targets": verdicts.iter().map(|(n, b, v, met)| json!({"figure": n, "target": b, "median": v, "met": met})).collect::<Vec<_>>(),
+            "notes": notes,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap());
+        return;
+    }
+    println!(
+        "\n{} — agents {}, inboxes {}, seconds {}, {} run(s){}",
+        options.scenario.name(),
+        options.agents,
+        options.inboxes,
+        options.seconds,
+        runs.len(),
+        options
+            .url
+            .as_ref()
+            .map(|u| format!(", server {u}"))
+            .unwrap_or_default()
+    );
+    println!("| figure | median | unit | runs |\n|---|---|---|---|");
+    for (name, m, unit, values) in &rows {
+        let each: Vec<String> = values.iter().map(|v| fmt(*v)).collect();
+        println!("| {name} | {} | {unit} | {} |", fmt(*m), each.join(" / "));
+    }
+    if !verdicts.is_empty() {
+        println!("\n| target | median | bound | met |\n|---|---|---|---|");
+        for (name, bound, value, met) in &verdicts {
+            println!(
+                "| {name} | {} | {bound} | {} |",
+                fmt(*value),
+                if *met { "yes" } else { "NO" }
+            );
+        }
+    }
+    for note in notes {
+        println!("note: {note}");
+    }
+}
