@@ -11,6 +11,7 @@ use crate::actors::session::Deliver;
 use crate::domain::access::TicketAction;
 use crate::domain::history::{HistoryAction, HistoryEntry};
 use crate::domain::presence::ReleaseReason;
+use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, SessionId, Timestamp};
 use crate::error::Error;
 use crate::protocol::dto::{DraftDto, PresenceDto};
@@ -91,59 +92,10 @@ fn claim_forced(holder: AgentId, by: AgentId) -> HistoryEntry {
         .with("by", by.to_string())
 }
 
-impl Handler<Open> for TicketActor {
-    type Result = AtomicResponse<Self, Result<Opened, Error>>;
-
-    fn handle(&mut self, msg: Open, _: &mut Context<Self>) -> Self::Result {
-        let already_read = match self.authorize(&msg.agent, TicketAction::View) {
-            Ok(t) => t.read_by.contains(&msg.agent.id),
-            Err(e) => return refuse(e),
-        };
-        let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
-        let takes_over = matches!(self.presence.claim().map(|c| c.agent),
-            Some(holder) if msg.take_over && can_claim && holder != msg.agent.id);
-        if already_read && !takes_over {
-            // Nothing to write (the read mark is there already): presence only,
-            // without cloning the ticket (its read marks grow with the team).
-            let Open {
-                session,
-                agent,
-                recipient,
-                take_over,
-                hidden,
-            } = msg;
-            let (claimed, changes) = self.presence.open(
-                session,
-                agent.id,
-                can_claim,
-                take_over,
-                hidden,
-                Timestamp::now(),
-            );
-            self.tabs.insert(
-                session,
-                Viewer {
-                    session,
-                    agent: agent.id,
-                    recipient,
-                },
-            );
-            self.publish_presence(&changes);
-            self.last_activity = Instant::now();
-            let opened = match self.live() {
-                Ok(ticket) => Ok(Opened {
-                    claimed,
-                    presence: self.presence_dto(ticket),
-                    drafts: self.draft_dtos(ticket),
-                }),
-                Err(e) => Err(e),
-            };
-            return AtomicResponse::new(Box::pin(actix::fut::ready(opened)));
-        }
-        let ticket = self.live().expect("authorized above").clone();
-        // Opening marks the ticket read for the opener (durable before `opened`).
-        let mut change = Change::of(ticket);
-        let newly_read = change.after.read_by.insert(msg.agent.id);
+impl TicketActor {
+    /// Puts the tab on the ticket (claiming it if it may, taking it over if
+    /// asked) and publishes what changed; answers whether the tab holds the claim.
+    fn open_tab(&mut self, msg: Open, can_claim: bool) -> bool {
         let Open {
             session,
             agent,
@@ -151,66 +103,82 @@ impl Handler<Open> for TicketActor {
             take_over,
             hidden,
         } = msg;
-        let opener = agent.id;
-        let open = move |act: &mut Self| {
-            let (claimed, changes) = act.presence.open(
-                session,
-                opener,
-                can_claim,
-                take_over,
-                hidden,
-                Timestamp::now(),
-            );
-            act.tabs.insert(
-                session,
-                Viewer {
-                    session,
-                    agent: opener,
-                    recipient,
-                },
-            );
-            act.publish_presence(&changes);
-            claimed
+        let (claimed, changes) = self.presence.open(
+            session,
+            agent.id,
+            can_claim,
+            take_over,
+            hidden,
+            Timestamp::now(),
+        );
+        let viewer = Viewer {
+            session,
+            agent: agent.id,
+            recipient,
         };
-        match self.presence.claim().map(|c| c.agent) {
-            // A take-over is history: decided and published only once that is on disk.
-            Some(holder) if take_over && can_claim && holder != opener => {
-                change.history.push(claim_forced(holder, opener));
-                self.commit(change, move |act, ticket, _| {
-                    let claimed = open(act);
-                    Ok(Opened {
-                        claimed,
-                        presence: act.presence_dto(ticket),
-                        drafts: act.draft_dtos(ticket),
-                    })
-                })
-            }
-            // Otherwise presence (memory only) goes out at once; the read mark follows.
-            // Should that write fail, the tab is taken off the ticket again.
-            _ => {
-                let claimed = open(self);
-                AtomicResponse::new(Box::pin(self.write(change).map(move |written, act, _| {
-                    match written {
-                        Ok(ticket) => {
-                            if newly_read {
-                                act.tell_own_sessions(&ticket, opener, "read"); // every tab of the opener
-                            }
-                            Ok(Opened {
-                                claimed,
-                                presence: act.presence_dto(&ticket),
-                                drafts: act.draft_dtos(&ticket),
-                            })
-                        }
-                        Err(error) => {
-                            let undone = act.presence.close(session, ReleaseReason::Disconnected);
-                            act.tabs.remove(&session);
-                            act.publish_presence(&undone);
-                            Err(error)
-                        }
-                    }
-                })))
-            }
+        self.tabs.insert(session, viewer);
+        self.publish_presence(&changes);
+        claimed
+    }
+
+    fn opened(&self, claimed: bool, ticket: &Ticket) -> Opened {
+        Opened {
+            claimed,
+            presence: self.presence_dto(ticket),
+            drafts: self.draft_dtos(ticket),
         }
+    }
+}
+
+impl Handler<Open> for TicketActor {
+    type Result = AtomicResponse<Self, Result<Opened, Error>>;
+
+    fn handle(&mut self, msg: Open, _: &mut Context<Self>) -> Self::Result {
+        let (session, opener) = (msg.session, msg.agent.id);
+        let ticket = match self.authorize(&msg.agent, TicketAction::View) {
+            Ok(t) => t,
+            Err(e) => return refuse(e),
+        };
+        let newly_read = !ticket.read_by.contains(&opener);
+        let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
+        let holder = self.presence.claim().map(|c| c.agent);
+        let takes_over = msg.take_over && can_claim && holder.is_some_and(|h| h != opener);
+        if !newly_read && !takes_over {
+            // Nothing to write (the read mark is there already): presence only,
+            // without cloning the ticket (its read marks grow with the team).
+            let claimed = self.open_tab(msg, can_claim);
+            self.last_activity = Instant::now();
+            let opened = self.live().map(|ticket| self.opened(claimed, ticket));
+            return AtomicResponse::new(Box::pin(fut::ready(opened)));
+        }
+        // Opening marks the ticket read for the opener (durable before `opened`).
+        let mut change = Change::of(ticket.clone());
+        change.after.read_by.insert(opener);
+        if let Some(holder) = holder.filter(|_| takes_over) {
+            // A take-over is history: decided and published only once that is on disk.
+            change.history.push(claim_forced(holder, opener));
+            return self.commit(change, move |act, ticket, _| {
+                let claimed = act.open_tab(msg, can_claim);
+                Ok(act.opened(claimed, ticket))
+            });
+        }
+        // Otherwise presence (memory only) goes out at once; the read mark follows.
+        // Should that write fail, the tab is taken off the ticket again.
+        let claimed = self.open_tab(msg, can_claim);
+        AtomicResponse::new(Box::pin(self.write(change).map(
+            move |written, act, _| match written {
+                Ok(ticket) => {
+                    act.tell_own_sessions(&ticket, opener, "read"); // every tab of the opener
+                    Ok(act.opened(claimed, &ticket))
+                }
+                Err(error) => {
+                    let undone = act.presence.close(session, ReleaseReason::Disconnected);
+                    act.tabs.remove(&session);
+                    act.publish_presence(&undone);
+                    Err(error)
+                }
+            },
+        )))
     }
 }
 
