@@ -13,17 +13,8 @@
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+use crate::cast::{CALLERS, Cast};
 use crate::support::*;
-
-const CALLERS: [&str; 7] = [
-    "admin",
-    "member",
-    "non-member",
-    "shared",
-    "light",
-    "disabled",
-    "anonymous",
-];
 
 /// The answer a frame gets: the frame carrying its `ref`, none, or a close.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,28 +177,18 @@ async fn hang_up(mut ws: Ws) {
 #[actix_web::test]
 async fn every_frame_checks_every_caller() {
     let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let other = admin.create_inbox("Sales").await;
-    let holder = server.agent(&admin, "holder", "agent", &[&inbox]).await;
-    let member = server.agent(&admin, "member", "agent", &[&inbox]).await;
-    let outsider = server.agent(&admin, "outsider", "agent", &[&other]).await;
-    let sharee = server.agent(&admin, "sharee", "agent", &[&other]).await;
-    let light = server.agent(&admin, "light", "light", &[&inbox]).await;
-    let disabled = server.agent(&admin, "disabled", "agent", &[&inbox]).await;
-    assert_eq!(
-        admin
-            .patch(
-                format!("/api/agents/{}", disabled.id),
-                json!({"disabled": true})
-            )
-            .await
-            .status,
-        200
-    );
-    admin
-        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
-        .await;
+    let cast = Cast::assemble(&server).await;
+    let Cast {
+        admin,
+        inbox,
+        member,
+        outsider,
+        sharee,
+        light,
+        disabled,
+        ..
+    } = &cast;
+    let holder = server.agent(admin, "holder", "agent", &[inbox]).await;
     let callers = [
         Some(&admin),
         Some(&member),
@@ -224,15 +205,8 @@ async fn every_frame_checks_every_caller() {
         for (column, (caller, want)) in callers.iter().zip(expected).enumerate() {
             let name = CALLERS[column];
             n += 1;
-            let ticket = admin.create_ticket(&inbox, "Frames").await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let ticket = cast.shared_ticket("Frames").await;
             let tpath = format!("/api/tickets/{ticket}");
-            let shared = admin
-                .post(format!("{tpath}/shares"), json!({"agent": sharee.id}))
-                .await;
-            assert_eq!(shared.status, 200, "{}", shared.body);
             let held = if prep == Prep::HeldByOther {
                 let (mut ws, _) = Ws::hello(&server, &holder).await;
                 assert_eq!(ws.open(&ticket, false).await["claimed"], true);
@@ -243,7 +217,7 @@ async fn every_frame_checks_every_caller() {
             let filled = frame
                 .to_string()
                 .replace("{T}", &ticket)
-                .replace("{I}", &inbox);
+                .replace("{I}", inbox);
             let mut frame: Value = serde_json::from_str(&filled).unwrap();
             if frame["type"] == "hello" {
                 match caller.and_then(|c| c.token.clone()) {

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::cast::{CALLERS, Cast};
 use crate::support::*;
 
 #[derive(Clone, Copy, Debug)]
@@ -22,18 +23,9 @@ enum Prep {
     ScheduledByMember,
 }
 
-/// The columns of the table. "shared" is an agent of another inbox with whom
-/// every ticket {T} is shared; "disabled" is a member of {T}'s inbox that was
-/// disabled after it logged in (it calls with that old token).
-const CALLERS: [&str; 7] = [
-    "admin",
-    "member",
-    "non-member",
-    "shared",
-    "light",
-    "disabled",
-    "anonymous",
-];
+// The columns of the table are `cast::CALLERS`: "shared" is an agent of
+// another inbox with whom every ticket {T} is shared; "disabled" is a member
+// of {T}'s inbox that was disabled after it logged in (it calls with that old token).
 
 // Expected rows that recur, named after the rule they check.
 /// Needs no token: everyone alike.
@@ -347,24 +339,17 @@ fn code_of(status: u16) -> Option<&'static str> {
 #[actix_web::test]
 async fn every_endpoint_checks_every_caller() {
     let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let other = admin.create_inbox("Sales").await;
-    let member = server.agent(&admin, "member", "agent", &[&inbox]).await;
-    let outsider = server.agent(&admin, "outsider", "agent", &[&other]).await;
-    let sharee = server.agent(&admin, "sharee", "agent", &[&other]).await;
-    server.agent(&admin, "light", "light", &[&inbox]).await;
-    let disabled = server.agent(&admin, "disabled", "agent", &[&inbox]).await;
-    let resp = admin
-        .patch(
-            format!("/api/agents/{}", disabled.id),
-            json!({"disabled": true}),
-        )
-        .await;
-    assert_eq!(resp.status, 200, "{}", resp.body);
-    admin
-        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
-        .await;
+    let cast = Cast::assemble(&server).await;
+    let Cast {
+        admin,
+        inbox,
+        other,
+        member,
+        outsider,
+        sharee,
+        disabled,
+        ..
+    } = &cast;
     let logins = [
         Some(("admin", ADMIN_PASSWORD)),
         Some(("member", "pw")),
@@ -381,15 +366,8 @@ async fn every_endpoint_checks_every_caller() {
             let caller_name = CALLERS[column];
             n += 1;
             // A fresh ticket and a fresh token per call: no call depends on another.
-            let ticket = admin.create_ticket(&inbox, "Roles").await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let ticket = cast.shared_ticket("Roles").await;
             let tpath = format!("/api/tickets/{ticket}");
-            let shared = admin
-                .post(format!("{tpath}/shares"), json!({"agent": sharee.id}))
-                .await;
-            assert_eq!(shared.status, 200, "{}", shared.body);
             let caller = match (login, caller_name) {
                 (Some((login, password)), _) => server.login(login, password).await,
                 (None, "disabled") => disabled.clone(),
@@ -457,8 +435,8 @@ async fn every_endpoint_checks_every_caller() {
             }
             let fill = |text: &str| {
                 text.replace("{T}", &ticket)
-                    .replace("{I2}", &other)
-                    .replace("{I}", &inbox)
+                    .replace("{I2}", other)
+                    .replace("{I}", inbox)
                     .replace("{ME}", &me)
                     .replace("{M}", &member.id)
                     .replace("{O}", &outsider.id)
