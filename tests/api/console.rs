@@ -69,3 +69,20 @@ async fn only_the_consoles_own_files_are_reachable() {
         assert_eq!(fetch(&server, path).await.0, 404, "{path}");
     }
 }
+
+#[actix_rt::test]
+async fn console_dir_serves_the_same_files_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "export const edited = true;").unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "not a console file").unwrap();
+    let config = format!("[console]\ndir = {:?}\n", dir.path().to_str().unwrap());
+    let server = TestServer::start_with(&config).await;
+    let (status, _, _, body) = fetch(&server, "/console/app.js").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "export const edited = true;")
+    );
+    // Only the console's own names, and a name missing from the directory is 404.
+    assert_eq!(fetch(&server, "/console/secret.txt").await.0, 404);
+    assert_eq!(fetch(&server, "/console/style.css").await.0, 404);
+}
