@@ -136,14 +136,11 @@ pub fn put_ticket(
 ) -> Result<(), StoreError> {
     let mut views = tx.open_table(TICKET_VIEWS)?;
     let new_keys = index::keys_of(new);
-    if let Some(old) = old {
-        for key in index::keys_of(old) {
-            if !new_keys.contains(&key) {
-                views.remove(key.as_slice())?;
-            }
-        }
+    let old_keys = old.map(index::keys_of).unwrap_or_default();
+    for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+        views.remove(key.as_slice())?;
     }
-    for key in &new_keys {
+    for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
         views.insert(key.as_slice(), ())?;
     }
     tx.open_table(TICKETS)?

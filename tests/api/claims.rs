@@ -370,6 +370,73 @@ async fn a_tab_shown_again_in_time_keeps_its_claim() {
     assert_eq!(detail.body["claim"]["agent"]["name"], "Bianca");
 }
 
+/// Take-overs and force-releases fired without waiting for answers: the
+/// ticket decides each at once while its `claim_forced` entries commit
+/// (pipelined), yet every subscriber sees the frames in decision order (never
+/// two holders, every frame's claim is its change's) and every forced release
+/// it saw is history.
+#[actix_web::test]
+async fn take_overs_fired_back_to_back_stay_ordered_and_are_all_history() {
+    let f = floor().await;
+    let mut observer = f.tab(&f.lena).await;
+    let mut tabs = Vec::new();
+    for agent in [&f.admin, &f.bianca, &f.hanna] {
+        tabs.push(f.tab(agent).await);
+    }
+    for round in 0..30 {
+        for tab in &mut tabs {
+            let frame = if round % 2 == 0 {
+                json!({"type": "open", "ticket": f.tickets[0], "take_over": true, "ref": round})
+            } else {
+                json!({"type": "force_release", "ticket": f.tickets[0], "ref": round})
+            };
+            tab.send(frame).await;
+        }
+    }
+    for tab in &mut tabs {
+        let answers = tab.sync().await;
+        assert!(
+            answers.iter().all(|a| a["type"] != "error"),
+            "refused: {answers:?}"
+        );
+    }
+    // A marker from another ticket: the observer has every frame of ticket 0 before it.
+    tabs[1].open(&f.tickets[1], false).await;
+
+    let (mut holder, mut forced) = (None::<String>, 0);
+    loop {
+        let frame = observer.recv_type("presence").await;
+        if frame["ticket"] == f.tickets[1].as_str() {
+            break;
+        }
+        let agent = frame["change"]["agent"]["name"].as_str().unwrap().to_owned();
+        match frame["change"]["kind"].as_str().unwrap() {
+            "claimed" => {
+                assert_eq!(holder, None, "claimed by {agent} while held: {frame}");
+                assert_eq!(claim_agent(&frame), Some(agent.as_str()), "{frame}");
+                holder = Some(agent);
+            }
+            "released" => {
+                assert_eq!(holder.as_deref(), Some(agent.as_str()), "{frame}");
+                forced += usize::from(frame["change"]["reason"] == "forced");
+                holder = None;
+            }
+            _ => {}
+        }
+    }
+    let history = f
+        .admin
+        .get(&format!("/api/tickets/{}/history", f.tickets[0]))
+        .await;
+    let entries = history.body.as_array().unwrap();
+    let recorded = entries
+        .iter()
+        .filter(|e| e["action"] == "claim_forced")
+        .count();
+    assert!(forced >= 10, "only {forced} forced releases");
+    assert_eq!(recorded, forced);
+}
+
 #[actix_web::test]
 async fn force_release_and_take_over_tell_the_holder_and_are_history() {
     let f = floor().await;

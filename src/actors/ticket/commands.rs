@@ -510,13 +510,14 @@ impl TicketActor {
             if *op != Op::Delete {
                 old_inbox_payloads.insert(0, self.ticket_payload(t, action, by.id));
             }
-            self.send_to_inbox(t.inbox, old_inbox_payloads, None);
+            self.send_to_inbox(t.inbox, old_inbox_payloads, None, Vec::new());
         } else {
             // Transferred: the old inbox forgets the ticket's presence; the new one learns it.
             self.send_to_inbox(
                 old_inbox,
                 old_inbox_payloads,
                 Some(PresenceUpdate::new(t.id, None)),
+                Vec::new(),
             );
             self.publish_ticket(t, action, by.id);
         }
@@ -544,7 +545,12 @@ impl TicketActor {
             let dto = self.presence_dto(t);
             if !dto.is_empty() {
                 let state = serde_json::to_value(dto).ok();
-                self.send_to_inbox(t.inbox, Vec::new(), Some(PresenceUpdate::new(t.id, state)));
+                self.send_to_inbox(
+                    t.inbox,
+                    Vec::new(),
+                    Some(PresenceUpdate::new(t.id, state)),
+                    Vec::new(),
+                );
             }
         }
         self.publish_presence(&changes);

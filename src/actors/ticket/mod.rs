@@ -3,10 +3,15 @@
 //!
 //! Invariants:
 //! - Decisions are taken one at a time against the actor's in-memory state.
-//!   A decision that must be durable is written through the store and applied
-//!   to memory, published and answered only after the commit; the actor looks
-//!   at no other message meanwhile (`AtomicResponse`), so memory always equals
-//!   disk and "two agents accept at once" has exactly one winner.
+//!   A ticket mutation that must be durable is written through the store and
+//!   applied to memory, published and answered only after the commit; the
+//!   actor looks at no other message meanwhile (`AtomicResponse`), so "two
+//!   agents accept at once" has exactly one winner.
+//! - Presence decisions with a durable record (a first `open`'s read mark,
+//!   a take-over's or force-release's `claim_forced`) do not hold the mailbox:
+//!   they are applied to memory at once and their frames and answers wait for
+//!   the commit, in decision order (`pipeline`). Nothing is acknowledged or
+//!   published before it is on disk; every frame leaves in decision order.
 //! - Presence (claim, viewers) lives in memory only (`Presence`); every
 //!   change is published with the ticket's whole presence, serialized once.
 //! - The actor stops after `actors.idle_stop_s` without activity and without
@@ -23,13 +28,15 @@
 //!
 //! Files: `commands` (create, edit, workflow), `messages` (posting, with
 //! mentions), `followers`, `presence` (tabs opening, closing, hiding,
-//! force-releasing), `drafts`, `lock`.
+//! force-releasing), `pipeline` (writes that do not hold the mailbox),
+//! `drafts`, `lock`.
 
 mod commands;
 mod drafts;
 mod followers;
 mod lock;
 mod messages;
+mod pipeline;
 mod presence;
 mod read_marks;
 mod scheduled;
@@ -81,6 +88,7 @@ pub struct TicketActor {
     fanout: HashMap<(AgentId, DraftKind), drafts::Fanout>,
     lock_timer: Option<SpawnHandle>,
     last_activity: Instant,
+    pipeline: pipeline::Pipeline,
 }
 
 /// One decided change, ready to be written.
@@ -131,6 +139,7 @@ impl TicketActor {
             fanout: HashMap::new(),
             lock_timer: None,
             last_activity: Instant::now(),
+            pipeline: pipeline::Pipeline::default(),
         }
     }
 
@@ -295,7 +304,10 @@ impl TicketActor {
                 })
                 .await
         };
-        Box::pin(write.into_actor(self).map(move |written, act, _| {
+        Box::pin(write.into_actor(self).map(move |written, act, ctx| {
+            // Pipelined writes submitted before this one are committed too:
+            // their effects go first.
+            act.drain(ctx);
             let after = written?;
             act.ticket = Some(after.clone());
             act.deliver(&delivered);
@@ -308,29 +320,28 @@ impl TicketActor {
     }
 
     /// Hands events to the inbox actor, which delivers them to its subscribers
-    /// and to this ticket's viewers. The inbox actor is spawned when someone
-    /// must be reached or presence must be cached; otherwise only a live one is used.
+    /// and to this ticket's viewers (as they are now), in decision order. The
+    /// inbox actor is spawned when someone must be reached or presence must
+    /// be cached; otherwise only a live one is used.
     fn send_to_inbox(
-        &self,
+        &mut self,
         inbox: InboxId,
         payloads: Vec<Payload>,
         presence: Option<PresenceUpdate>,
+        direct: Vec<(Recipient<Deliver>, bytestring::ByteString)>,
     ) {
         let viewers = self.viewers();
         let must_reach =
             !viewers.is_empty() || presence.as_ref().is_some_and(|p| p.state.is_some());
-        let addr = if must_reach {
-            Some(self.core.registry.inbox(&self.core, inbox))
-        } else {
-            self.core.registry.live_inbox(inbox)
+        let publish = Publish {
+            payloads,
+            viewers,
+            presence,
         };
-        if let Some(addr) = addr {
-            addr.do_send(Publish {
-                payloads,
-                viewers,
-                presence,
-            });
-        }
+        self.emit(pipeline::Outgoing {
+            inbox: Some((inbox, publish, must_reach)),
+            direct,
+        });
     }
 
     /// Sends frames straight to the tabs viewing the ticket.
@@ -365,8 +376,9 @@ impl TicketActor {
         }
     }
 
-    fn publish_ticket(&self, t: &Ticket, action: &'static str, by: AgentId) {
-        self.send_to_inbox(t.inbox, vec![self.ticket_payload(t, action, by)], None);
+    fn publish_ticket(&mut self, t: &Ticket, action: &'static str, by: AgentId) {
+        let payload = self.ticket_payload(t, action, by);
+        self.send_to_inbox(t.inbox, vec![payload], None, Vec::new());
     }
 
     fn presence_dto(&self, ticket: &Ticket) -> PresenceDto {
@@ -376,8 +388,19 @@ impl TicketActor {
     /// Publishes presence events (one frame each, all carrying the current
     /// state) to the inbox's subscribers and the ticket's viewers, and updates
     /// the inbox's snapshot cache. Publishes the state alone if `events` is empty.
-    fn publish_events(&self, events: &[LiveEvent]) {
+    fn publish_events(&mut self, events: &[LiveEvent]) {
+        self.publish_events_with(events, Vec::new());
+    }
+
+    /// [`publish_events`](Self::publish_events), plus frames for single
+    /// recipients that must leave in the same order.
+    fn publish_events_with(
+        &mut self,
+        events: &[LiveEvent],
+        direct: Vec<(Recipient<Deliver>, bytestring::ByteString)>,
+    ) {
         let Some(ticket) = &self.ticket else { return };
+        let (inbox, id) = (ticket.inbox, ticket.id);
         let directory = &self.core.directory;
         let dto = self.presence_dto(ticket);
         let agent_ref = |id| AgentRef::lookup(directory, id);
@@ -392,7 +415,7 @@ impl TicketActor {
                 };
                 Payload::All(
                     ServerFrame::Presence {
-                        inbox: ticket.inbox,
+                        inbox,
                         presence: dto.clone(),
                         change,
                     }
@@ -403,19 +426,21 @@ impl TicketActor {
         let state =
             (!dto.is_empty()).then(|| serde_json::to_value(&dto).expect("presence serializes"));
         self.send_to_inbox(
-            ticket.inbox,
+            inbox,
             payloads,
-            Some(PresenceUpdate::new(ticket.id, state)),
+            Some(PresenceUpdate::new(id, state)),
+            direct,
         );
     }
 
     /// Publishes claim and viewer `changes` and tells former holders whose
     /// claim was taken (`claim_lost`).
-    fn publish_presence(&self, changes: &[PresenceChangeKind]) {
+    fn publish_presence(&mut self, changes: &[PresenceChangeKind]) {
         let Some(ticket) = &self.ticket else { return };
         if changes.is_empty() {
             return;
         }
+        let ticket_id = ticket.id;
         let events: Vec<LiveEvent> = changes
             .iter()
             .map(|change| match *change {
@@ -435,8 +460,8 @@ impl TicketActor {
                 PresenceChangeKind::ViewerShown { agent } => LiveEvent::new("viewer_shown", agent),
             })
             .collect();
-        self.publish_events(&events);
         let agent_ref = |id| AgentRef::lookup(&self.core.directory, id);
+        let mut direct = Vec::new();
         for change in changes {
             match *change {
                 PresenceChangeKind::Claimed { .. } => {
@@ -447,14 +472,14 @@ impl TicketActor {
 
                     if reason.is_taken() && by != Some(agent) {
                         let frame = ServerFrame::ClaimLost {
-                            ticket: ticket.id,
+                            ticket: ticket_id,
                             by: by.map(agent_ref),
                             reason: Some(reason),
                         }
                         .encode();
                         for session in self.presence.sessions_of(agent) {
                             if let Some(viewer) = self.tabs.get(&session) {
-                                viewer.recipient.do_send(Deliver(frame.clone()));
+                                direct.push((viewer.recipient.clone(), frame.clone()));
                             }
                         }
                     }
@@ -462,10 +487,12 @@ impl TicketActor {
                 _ => {}
             }
         }
+        self.publish_events_with(&events, direct);
     }
 
     fn is_idle(&self) -> bool {
-        self.presence.is_empty()
+        self.pipeline.is_empty()
+            && self.presence.is_empty()
             && self.dirty_drafts.is_empty()
             && self.ticket.as_ref().is_none_or(|t| t.lock.is_none())
     }

@@ -5,15 +5,16 @@ use std::time::Instant;
 
 use actix::prelude::*;
 
-use super::{Change, TicketActor, refuse};
+use super::TicketActor;
 use crate::actors::inbox::Viewer;
 use crate::actors::session::Deliver;
 use crate::domain::access::TicketAction;
 use crate::domain::history::{HistoryAction, HistoryEntry};
-use crate::domain::presence::ReleaseReason;
+use crate::domain::presence::{Change as PresenceChangeKind, ReleaseReason};
 use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, SessionId, Timestamp};
 use crate::error::Error;
+use crate::store::writes;
 use crate::protocol::dto::{DraftDto, PresenceDto};
 
 /// A tab opens the ticket: claim it if free, else view (or take it over).
@@ -94,8 +95,8 @@ fn claim_forced(holder: AgentId, by: AgentId) -> HistoryEntry {
 
 impl TicketActor {
     /// Puts the tab on the ticket (claiming it if it may, taking it over if
-    /// asked) and publishes what changed; answers whether the tab holds the claim.
-    fn open_tab(&mut self, msg: Open, can_claim: bool) -> bool {
+    /// asked); answers whether the tab holds the claim, and what changed.
+    fn open_tab(&mut self, msg: Open, can_claim: bool) -> (bool, Vec<PresenceChangeKind>) {
         let Open {
             session,
             agent,
@@ -117,8 +118,7 @@ impl TicketActor {
             recipient,
         };
         self.tabs.insert(session, viewer);
-        self.publish_presence(&changes);
-        claimed
+        (claimed, changes)
     }
 
     fn opened(&self, claimed: bool, ticket: &Ticket) -> Opened {
@@ -131,54 +131,75 @@ impl TicketActor {
 }
 
 impl Handler<Open> for TicketActor {
-    type Result = AtomicResponse<Self, Result<Opened, Error>>;
+    type Result = ResponseFuture<Result<Opened, Error>>;
 
-    fn handle(&mut self, msg: Open, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Open, ctx: &mut Context<Self>) -> Self::Result {
         let (session, opener) = (msg.session, msg.agent.id);
         let ticket = match self.authorize(&msg.agent, TicketAction::View) {
             Ok(t) => t,
-            Err(e) => return refuse(e),
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        let newly_read = !ticket.read_by.contains(&opener);
+        let id = ticket.id;
+        // Opening marks the ticket read for the opener; its read marks grow
+        // with the team, so the ticket is cloned only when that is new.
+        let read = (!ticket.read_by.contains(&opener)).then(|| {
+            let mut after = ticket.clone();
+            after.read_by.insert(opener);
+            (ticket.clone(), after)
+        });
         let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
         let holder = self.presence.claim().map(|c| c.agent);
         let takes_over = msg.take_over && can_claim && holder.is_some_and(|h| h != opener);
-        if !newly_read && !takes_over {
-            // Nothing to write (the read mark is there already): presence only,
-            // without cloning the ticket (its read marks grow with the team).
-            let claimed = self.open_tab(msg, can_claim);
-            self.last_activity = Instant::now();
+        // A take-over is history.
+        let forced = holder.filter(|_| takes_over).map(|h| claim_forced(h, opener));
+        self.last_activity = Instant::now();
+        if read.is_none() && forced.is_none() {
+            // Nothing to write: presence only.
+            let (claimed, changes) = self.open_tab(msg, can_claim);
+            self.publish_presence(&changes);
             let opened = self.live().map(|ticket| self.opened(claimed, ticket));
-            return AtomicResponse::new(Box::pin(fut::ready(opened)));
+            return Box::pin(std::future::ready(opened));
         }
-        // Opening marks the ticket read for the opener (durable before `opened`).
-        let mut change = Change::of(ticket.clone());
-        change.after.read_by.insert(opener);
-        if let Some(holder) = holder.filter(|_| takes_over) {
-            // A take-over is history: decided and published only once that is on disk.
-            change.history.push(claim_forced(holder, opener));
-            return self.commit(change, move |act, ticket, _| {
-                let claimed = act.open_tab(msg, can_claim);
-                Ok(act.opened(claimed, ticket))
-            });
+        // Durable before `opened` and before the take-over is published
+        // (pipelined: see `pipeline`); decided now.
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let read_mark = read.as_ref().map(|(_, after)| after.clone());
+        if let Some((_, after)) = &read {
+            self.ticket = Some(after.clone());
         }
-        // Otherwise presence (memory only) goes out at once; the read mark follows.
-        // Should that write fail, the tab is taken off the ticket again.
-        let claimed = self.open_tab(msg, can_claim);
-        AtomicResponse::new(Box::pin(self.write(change).map(
-            move |written, act, _| match written {
-                Ok(ticket) => {
-                    act.tell_own_sessions(&ticket, opener, "read"); // every tab of the opener
-                    Ok(act.opened(claimed, &ticket))
+        let (claimed, changes) = self.open_tab(msg, can_claim);
+        let opened = self.live().map(|ticket| self.opened(claimed, ticket));
+        self.write_pipelined(
+            ctx,
+            move |tx| {
+                if let Some((before, after)) = &read {
+                    writes::put_ticket(tx, Some(before), after)?;
                 }
-                Err(error) => {
-                    let undone = act.presence.close(session, ReleaseReason::Disconnected);
-                    act.tabs.remove(&session);
-                    act.publish_presence(&undone);
-                    Err(error)
+                if let Some(entry) = &forced {
+                    writes::append_history(tx, id, entry)?;
                 }
+                Ok(())
             },
-        )))
+            move |act, _, committed| {
+                let opened = committed.and(opened);
+                match &opened {
+                    Ok(_) => {
+                        if let Some(ticket) = &read_mark {
+                            act.tell_own_sessions(ticket, opener, "read"); // every tab of the opener
+                        }
+                    }
+                    Err(_) => {
+                        // Not on disk: the tab is taken off the ticket again.
+                        let undone = act.presence.close(session, ReleaseReason::Disconnected);
+                        act.tabs.remove(&session);
+                        act.publish_presence(&undone);
+                    }
+                }
+                let _ = reply.send(opened);
+            },
+        );
+        self.publish_presence(&changes); // queued behind the write
+        Box::pin(async move { answer.await.unwrap_or(Err(Error::Unavailable)) })
     }
 }
 
@@ -214,12 +235,12 @@ impl Handler<SetHidden> for TicketActor {
 }
 
 impl Handler<ForceRelease> for TicketActor {
-    type Result = AtomicResponse<Self, Result<(), Error>>;
+    type Result = ResponseFuture<Result<(), Error>>;
 
-    fn handle(&mut self, msg: ForceRelease, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.authorize(&msg.by, TicketAction::Claim) {
-            Ok(t) => t.clone(),
-            Err(e) => return refuse(e),
+    fn handle(&mut self, msg: ForceRelease, ctx: &mut Context<Self>) -> Self::Result {
+        let id = match self.authorize(&msg.by, TicketAction::Claim) {
+            Ok(t) => t.id,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         let Some(holder) = self
             .presence
@@ -227,16 +248,23 @@ impl Handler<ForceRelease> for TicketActor {
             .map(|c| c.agent)
             .filter(|h| *h != msg.by.id)
         else {
-            return AtomicResponse::new(Box::pin(fut::ready(Ok(())))); // nothing of anyone else's to release
+            return Box::pin(std::future::ready(Ok(()))); // nothing of anyone else's to release
         };
-        let mut change = Change::of(ticket);
-        change.history.push(claim_forced(holder, msg.by.id));
-        self.commit(change, move |act, _, _| {
-            let changes = act
-                .presence
-                .release_claim(ReleaseReason::Forced, Some(msg.by.id));
-            act.publish_presence(&changes);
-            Ok(())
-        })
+        // History: acknowledged and published once it is on disk (pipelined).
+        let entry = claim_forced(holder, msg.by.id);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.write_pipelined(
+            ctx,
+            move |tx| writes::append_history(tx, id, &entry),
+            move |_, _, committed| {
+                let _ = reply.send(committed);
+            },
+        );
+        let changes = self
+            .presence
+            .release_claim(ReleaseReason::Forced, Some(msg.by.id));
+        self.publish_presence(&changes);
+        self.last_activity = Instant::now();
+        Box::pin(async move { answer.await.unwrap_or(Err(Error::Unavailable)) })
     }
 }
