@@ -3,7 +3,9 @@
 //! `{"type":"join","room":R}` joins room R (answered `{"type":"joined"}`);
 //! every later text frame is broadcast as is to every member of the room,
 //! the sender included. Like Tandem it pings every 10 s and sets
-//! `TCP_NODELAY` on accepted sockets.
+//! `TCP_NODELAY` on accepted sockets. For REST, `POST
+//! /api/tickets/{id}/messages` parses the JSON body and answers `201` with a
+//! message of the size Tandem answers, storing nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +24,7 @@ pub fn serve(announce: impl FnOnce(std::net::SocketAddr)) {
             App::new()
                 .app_data(web::Data::new(rooms.clone()))
                 .route("/ws", web::get().to(upgrade))
+                .route("/api/tickets/{id}/messages", web::post().to(post_message))
         })
         .tcp_nodelay(true) // as Tandem does
         .backlog(4096)
@@ -31,6 +34,29 @@ pub fn serve(announce: impl FnOnce(std::net::SocketAddr)) {
         announce(server.addrs()[0]);
         server.run().await.unwrap();
     });
+}
+
+/// A note "posted": parsed, answered like Tandem's (same fields, similar
+/// size), not stored.
+async fn post_message(
+    ticket: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> HttpResponse {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    HttpResponse::Created().json(serde_json::json!({
+        "id": format!("01a1fdc3-0000-7000-8000-{n:012}"),
+        "ticket": ticket.as_str(),
+        "kind": body["kind"],
+        "author": {"id": "01a1fdc3-02b4-7243-bc6d-48b0f9baab3d", "name": "Agent 1"},
+        "body": body["body"],
+        "mentions": [],
+        "created_at": "2026-11-21T10:59:38.718Z",
+        "state": "sent",
+        "send_at": null,
+        "signature": null,
+        "skipped_mentions": [],
+    }))
 }
 
 async fn upgrade(

@@ -130,11 +130,12 @@ pub fn run(options: &Options) -> Run {
     let start = Instant::now() + Duration::from_millis(300);
     let cpu0 = target.cpu_seconds();
     start_tx.send(Some(start)).unwrap();
-    let (mut latency, mut actions, mut last) = (hist(), 0u64, start);
+    let (mut latency, mut actions, mut last, mut frames) = (hist(), 0u64, start, 0u64);
     for t in agent_threads {
-        for (h, count, done) in t.join().unwrap() {
+        for (h, count, done, received) in t.join().unwrap() {
             latency.add(&h).unwrap();
             actions += count;
+            frames += received;
             last = last.max(done);
         }
     }
@@ -174,7 +175,15 @@ pub fn run(options: &Options) -> Run {
         violations.load(Ordering::Relaxed) as f64,
         "",
     );
+    // Frames the agents received, plus the presence frames the observers checked.
+    let delivered = frames as f64 + observed.load(Ordering::Relaxed) as f64;
+    run.add("frames delivered/s", delivered / elapsed, "");
     run.add("server CPU", cpu / elapsed * 100.0, "% of a core");
+    run.add(
+        "server CPU-s per million frames",
+        cpu / delivered * 1e6,
+        "s",
+    );
     run.add(
         "server RSS",
         target.rss_bytes().unwrap_or(f64::NAN) / 1048576.0,
@@ -198,7 +207,7 @@ async fn agent(
     interval: Duration,
     seconds: Duration,
     mut start_rx: watch::Receiver<Option<Instant>>,
-) -> (Histogram<u64>, u64, Instant) {
+) -> (Histogram<u64>, u64, Instant, u64) {
     let mine = &tickets[inbox];
     let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (a as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut next = move || {
@@ -220,6 +229,7 @@ async fn agent(
     let mut open: Option<usize> = None;
     let intended = |k: u64| start + phase + interval * k as u32;
     let mut pinged = false;
+    let mut received = 0u64;
     loop {
         let at = intended(k);
         tokio::select! {
@@ -245,9 +255,10 @@ async fn agent(
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     let text = text.as_str();
+                    received += 1;
                     match frame_type(text) {
                         "opened" => if let Some(r) = ref_number(text) { record(&mut h, intended(r), Instant::now()) },
-                        "pong" => return (h, k, Instant::now()),
+                        "pong" => return (h, k, Instant::now(), received),
                         "error" => eprintln!("agent {a}: {text}"),
                         _ => {}
                     }
@@ -255,7 +266,7 @@ async fn agent(
                 Some(Ok(_)) => {}
                 _ => {
                     eprintln!("agent {a}: socket ended");
-                    return (h, k, Instant::now());
+                    return (h, k, Instant::now(), received);
                 }
             }
         }

@@ -2,7 +2,9 @@
 //! ticket, each waiting for its answer before the next (an answer means the
 //! note is durable), for `--seconds`. Run twice in one invocation: the default
 //! writer (group commit, `store.max_batch = 256`) and a per-request-commit
-//! writer (`store.max_batch = 1`); the ratio is the figure of merit.
+//! writer (`store.max_batch = 1`); the ratio is the figure of merit. Then the
+//! baseline server answers the same requests without storing anything: the
+//! ceiling of the HTTP stack on this machine with this generator.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,7 @@ use crate::cli::Options;
 use crate::generator::{hist, record, rest_with};
 use crate::report::{Cmp, Run};
 use crate::seed::Plan;
+use crate::server::Target;
 
 struct Outcome {
     per_s: f64,
@@ -33,6 +36,16 @@ pub fn run(options: &Options) -> Run {
         add(&mut run, "per-request commit", &single);
         run.add("ratio group/per-request", grouped.per_s / single.per_s, "");
         run.target("ratio group/per-request", Cmp::AtLeast, 10.0);
+        if options.baseline {
+            let (baseline, world) = (crate::server::Target::baseline(), world_of(options));
+            let ceiling = drive(options, &baseline, &world);
+            add(&mut run, "baseline (stores nothing)", &ceiling);
+            run.add(
+                "ratio baseline/per-request (the stack's ceiling for the ratio)",
+                ceiling.per_s / single.per_s,
+                "",
+            );
+        }
     } else {
         run.notes.push(
             "--url: the per-request-commit configuration needs a child server; not measured".into(),
@@ -52,13 +65,26 @@ fn add(run: &mut Run, who: &str, o: &Outcome) {
     );
 }
 
-fn measure(options: &Options, extra_config: &str) -> Outcome {
-    let plan = Plan {
+fn plan(options: &Options) -> Plan {
+    Plan {
         agents: options.agents,
         inboxes: 1,
         tickets_per_inbox: options.agents,
-    };
-    let (target, world) = crate::seed::target(options, plan, extra_config);
+    }
+}
+
+/// Agents and tickets for the baseline, which checks neither.
+fn world_of(options: &Options) -> crate::seed::World {
+    let dir = tempfile::tempdir().expect("temp dir");
+    crate::seed::into_dir(dir.path(), plan(options))
+}
+
+fn measure(options: &Options, extra_config: &str) -> Outcome {
+    let (target, world) = crate::seed::target(options, plan(options), extra_config);
+    drive(options, &target, &world)
+}
+
+fn drive(options: &Options, target: &Target, world: &crate::seed::World) -> Outcome {
     let seconds = Duration::from_secs_f64(options.seconds);
     let base = target.base.clone();
     actix_rt::System::new().block_on(async {

@@ -17,6 +17,13 @@ pub mod ws;
 
 use actix_web::web;
 
+/// One resource per path, so a path pattern is matched once per request
+/// whatever its methods; a method it does not have is a 404 like any
+/// unknown route.
+fn one_path(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(error::not_found))
+}
+
 /// Registers every route. `max_body_bytes` bounds JSON bodies (413 past it).
 pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     cfg.app_data(
@@ -25,11 +32,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
             .error_handler(error::json_error),
     )
     .app_data(web::QueryConfig::default().error_handler(error::query_error))
-    .route("/", web::get().to(console::index))
-    .route("/console/{file}", web::get().to(console::file))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/metrics", web::get().to(health::metrics))
-    .route("/ws", web::get().to(ws::upgrade))
     .service(
         web::scope("/api")
             .route("/login", web::post().to(accounts::login))
@@ -42,46 +44,58 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 web::post().to(notifications::mark_read),
             )
             .route("/colleagues", web::get().to(accounts::colleagues))
-            .route("/agents", web::post().to(accounts::create_agent))
-            .route("/agents", web::get().to(accounts::list_agents))
+            .service(
+                one_path("/agents")
+                    .post(accounts::create_agent)
+                    .get(accounts::list_agents),
+            )
             .route("/agents/{id}", web::patch().to(accounts::patch_agent))
-            .route("/inboxes", web::post().to(accounts::create_inbox))
-            .route("/inboxes", web::get().to(accounts::list_inboxes))
+            .service(
+                one_path("/inboxes")
+                    .post(accounts::create_inbox)
+                    .get(accounts::list_inboxes),
+            )
             .route("/inboxes/{id}/tickets", web::get().to(tickets::list))
-            .route("/settings", web::get().to(accounts::get_settings))
-            .route("/settings", web::patch().to(accounts::patch_settings))
+            .service(
+                one_path("/settings")
+                    .get(accounts::get_settings)
+                    .patch(accounts::patch_settings),
+            )
             .route("/search", web::get().to(search::search))
             .route("/tickets", web::post().to(tickets::create))
-            .route("/tickets/{id}", web::get().to(tickets::detail))
-            .route("/tickets/{id}", web::patch().to(tickets::patch))
-            .route("/tickets/{id}", web::delete().to(tickets::delete))
-            .route("/tickets/{id}/assign", web::post().to(tickets::assign))
-            .route("/tickets/{id}/transfer", web::post().to(tickets::transfer))
-            .route(
-                "/tickets/{id}/followers",
-                web::post().to(tickets::add_follower),
-            )
-            .route(
-                "/tickets/{id}/followers/{agent}",
-                web::delete().to(tickets::remove_follower),
-            )
-            .route("/tickets/{id}/shares", web::post().to(tickets::share))
-            .route(
-                "/tickets/{id}/shares/{agent}",
-                web::delete().to(tickets::unshare),
-            )
-            .route("/tickets/{id}/lock", web::put().to(tickets::lock))
-            .route("/tickets/{id}/lock", web::delete().to(tickets::unlock))
-            .route("/tickets/{id}/history", web::get().to(tickets::history))
-            .route(
-                "/tickets/{id}/messages",
-                web::post().to(tickets::post_message),
-            )
-            .route(
-                "/tickets/{id}/messages/{message}",
-                web::delete().to(tickets::cancel_scheduled),
-            )
-            .route("/tickets/{id}/{step}", web::post().to(tickets::step)),
+            .service(
+                // The ticket id is matched once; the paths under it are static
+                // (string compares) except the last ones.
+                web::scope("/tickets/{id}")
+                    .service(
+                        one_path("")
+                            .get(tickets::detail)
+                            .patch(tickets::patch)
+                            .delete(tickets::delete),
+                    )
+                    .route("/messages", web::post().to(tickets::post_message))
+                    .route("/assign", web::post().to(tickets::assign))
+                    .route("/transfer", web::post().to(tickets::transfer))
+                    .route("/followers", web::post().to(tickets::add_follower))
+                    .route("/shares", web::post().to(tickets::share))
+                    .service(one_path("/lock").put(tickets::lock).delete(tickets::unlock))
+                    .route("/history", web::get().to(tickets::history))
+                    .route(
+                        "/followers/{agent}",
+                        web::delete().to(tickets::remove_follower),
+                    )
+                    .route("/shares/{agent}", web::delete().to(tickets::unshare))
+                    .route(
+                        "/messages/{message}",
+                        web::delete().to(tickets::cancel_scheduled),
+                    )
+                    .route("/{step}", web::post().to(tickets::step)),
+            ),
     )
+    .route("/", web::get().to(console::index))
+    .route("/console/{file}", web::get().to(console::file))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/metrics", web::get().to(health::metrics))
+    .route("/ws", web::get().to(ws::upgrade))
     .default_service(web::to(error::not_found));
 }
