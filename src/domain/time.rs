@@ -21,6 +21,14 @@ impl Timestamp {
         self.0
     }
 
+    /// Now, or just after `earlier` if the clock has not passed it yet: for
+    /// events that must sort after one decided before them in the same
+    /// millisecond.
+    pub fn now_after(earlier: Option<Timestamp>) -> Timestamp {
+        let now = Timestamp::now();
+        earlier.map_or(now, |e| now.max(Timestamp(e.0 + 1)))
+    }
+
     pub fn plus(self, duration: std::time::Duration) -> Timestamp {
         Timestamp(
             self.0

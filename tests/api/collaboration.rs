@@ -211,6 +211,35 @@ async fn keystrokes_cost_about_one_commit_per_second() {
     }
 }
 
+/// Timestamps have millisecond precision: a customer message that follows a
+/// draft within the same millisecond still outdates it. (A fresh ticket each
+/// round: the draft fan-out throttle would otherwise delay every later draft.)
+#[actix_web::test]
+async fn a_customer_message_in_the_same_millisecond_still_outdates_drafts() {
+    let r = room().await;
+    let (mut author, _) = Ws::hello(&r.server, &r.bianca).await;
+    let (mut colleague, _) = Ws::hello(&r.server, &r.hanna).await;
+    for round in 0..50 {
+        let ticket = r.admin.create_ticket(&r.inbox, "Printer").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        author.open(&ticket, false).await;
+        colleague.open(&ticket, false).await;
+        author.send(draft(&ticket, "reply", "As I said")).await;
+        let fresh = colleague.recv_type("draft").await;
+        assert_eq!(fresh["outdated"], false, "round {round}: {fresh}");
+        r.admin
+            .post(
+                format!("/api/tickets/{ticket}/messages"),
+                json!({"kind": "customer", "body": "It works now"}),
+            )
+            .await;
+        let outdated = colleague.recv_type("draft").await;
+        assert_eq!(outdated["outdated"], true, "round {round}: {outdated}");
+    }
+}
+
 #[actix_web::test]
 async fn a_newer_customer_message_marks_drafts_outdated() {
     let r = room().await;

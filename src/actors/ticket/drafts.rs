@@ -76,7 +76,12 @@ impl Handler<UpdateDraft> for TicketActor {
                 agent: msg.agent.id,
                 kind: msg.kind,
                 body: msg.body,
-                updated_at: Timestamp::now(),
+                // After the newest customer message it answers: not outdated.
+                updated_at: Timestamp::now_after(
+                    self.ticket
+                        .as_ref()
+                        .and_then(|t| t.last_customer_message_at),
+                ),
             };
             self.drafts.insert(key, draft);
         }

@@ -186,7 +186,14 @@ impl Handler<Post> for TicketActor {
                 Ok(_) => {}
             }
         }
-        let now = Timestamp::now();
+        // A customer message sorts after every draft decided before it (so
+        // they are all outdated), even within the same millisecond.
+        let now = match msg.kind {
+            MessageKind::Customer => {
+                Timestamp::now_after(self.drafts.values().map(|d| d.updated_at).max())
+            }
+            _ => Timestamp::now(),
+        };
         let by = msg.by.id;
         let mut change = Change::of(ticket.clone());
         change.after.updated_at = now;

@@ -113,7 +113,12 @@ impl TicketActor {
                     }
                 }
                 Some(Step::Write(_)) => {
-                    let reported = self.pipeline.reported.lock().expect("pipeline lock").pop_front();
+                    let reported = self
+                        .pipeline
+                        .reported
+                        .lock()
+                        .expect("pipeline lock")
+                        .pop_front();
                     let Some(result) = reported else { return };
                     if let Some(Step::Write(then)) = self.pipeline.steps.pop_front() {
                         then(self, ctx, result.map_err(Error::from));

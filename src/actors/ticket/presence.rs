@@ -14,8 +14,8 @@ use crate::domain::presence::{Change as PresenceChangeKind, ReleaseReason};
 use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, SessionId, Timestamp};
 use crate::error::Error;
-use crate::store::writes;
 use crate::protocol::dto::{DraftDto, PresenceDto};
+use crate::store::writes;
 
 /// A tab opens the ticket: claim it if free, else view (or take it over).
 #[derive(Message, Clone)]
@@ -151,7 +151,9 @@ impl Handler<Open> for TicketActor {
         let holder = self.presence.claim().map(|c| c.agent);
         let takes_over = msg.take_over && can_claim && holder.is_some_and(|h| h != opener);
         // A take-over is history.
-        let forced = holder.filter(|_| takes_over).map(|h| claim_forced(h, opener));
+        let forced = holder
+            .filter(|_| takes_over)
+            .map(|h| claim_forced(h, opener));
         self.last_activity = Instant::now();
         if read.is_none() && forced.is_none() {
             // Nothing to write: presence only.
