@@ -8,6 +8,11 @@
 //! Decisions/s: all actions, up to the `pong` that follows each agent's last one.
 //! The observers' outbound backlog limit is raised (they must see every frame);
 //! an observer the server drops anyway counts as a violation (the check is void).
+//!
+//! Baseline: the same number of clients in one room per ticket, each
+//! broadcasting a frame on the same schedule; a broadcast stands for a
+//! decision (latency: to the sender's own copy). It shows what the stack
+//! itself delivers on this machine at a similar fan-out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -189,9 +194,163 @@ pub fn run(options: &Options) -> Run {
         target.rss_bytes().unwrap_or(f64::NAN) / 1048576.0,
         "MiB",
     );
+    if options.baseline && options.url.is_none() {
+        let b = baseline(options);
+        run.add("baseline broadcasts/s", b.decisions_per_s, "");
+        run.add("baseline frames delivered/s", b.frames_per_s, "");
+        run.add("baseline broadcast p99", b.p99_ms, "ms");
+        run.add(
+            "baseline server CPU-s per million frames",
+            b.cpu_per_million,
+            "s",
+        );
+        run.add(
+            "ratio decisions/s (tandem/baseline broadcasts/s)",
+            actions as f64 / elapsed / b.decisions_per_s,
+            "",
+        );
+        run.add(
+            "ratio frames delivered/s (tandem/baseline)",
+            delivered / elapsed / b.frames_per_s,
+            "",
+        );
+    }
     run.target("double-holder violations", Cmp::AtMost, 0.0);
     run.target("decisions/s", Cmp::AtLeast, 50_000.0);
     run
+}
+
+struct Baseline {
+    decisions_per_s: f64,
+    frames_per_s: f64,
+    p99_ms: f64,
+    cpu_per_million: f64,
+}
+
+/// The baseline server under the contention schedule (see the module docs).
+fn baseline(options: &Options) -> Baseline {
+    let target = crate::server::Target::baseline();
+    let addr = target.addr();
+    let (n, rooms) = (options.agents, options.tickets.max(1));
+    let spread = generator::spread(options.source_addresses, n);
+    let interval = Duration::from_secs_f64(options.interval_ms / 1000.0);
+    let seconds = Duration::from_secs_f64(options.seconds);
+    let (start_tx, start_rx) = watch::channel(None::<Instant>);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let threads: Vec<_> = (0..options.threads)
+        .map(|j| {
+            let (start_rx, ready_tx) = (start_rx.clone(), ready_tx.clone());
+            let mine: Vec<usize> = (j..n).step_by(options.threads).collect();
+            std::thread::spawn(move || {
+                actix_rt::System::new().block_on(async move {
+                    let mut sockets = Vec::new();
+                    for &a in &mine {
+                        let mut ws = generator::connect(addr, a, spread).await;
+                        let join = json!({"type": "join", "room": format!("t{}", a % rooms)});
+                        generator::send(&mut ws, join.to_string()).await;
+                        generator::wait_for(&mut ws, "joined").await;
+                        sockets.push(ws);
+                    }
+                    ready_tx.send(()).unwrap();
+                    let tasks: Vec<_> = mine
+                        .iter()
+                        .zip(sockets)
+                        .map(|(&a, ws)| {
+                            actix_rt::spawn(broadcaster(
+                                a,
+                                n,
+                                ws,
+                                interval,
+                                seconds,
+                                start_rx.clone(),
+                            ))
+                        })
+                        .collect();
+                    let mut out = Vec::new();
+                    for t in tasks {
+                        out.push(t.await.unwrap());
+                    }
+                    out
+                })
+            })
+        })
+        .collect();
+    for _ in 0..options.threads {
+        ready_rx.recv().unwrap();
+    }
+    let start = Instant::now() + Duration::from_millis(300);
+    let cpu0 = target.cpu_seconds();
+    start_tx.send(Some(start)).unwrap();
+    let (mut latency, mut sent, mut last, mut frames) = (hist(), 0u64, start, 0u64);
+    for t in threads {
+        for (h, count, done, received) in t.join().unwrap() {
+            latency.add(&h).unwrap();
+            sent += count;
+            frames += received;
+            last = last.max(done);
+        }
+    }
+    let elapsed = (last - start).as_secs_f64();
+    let cpu = target
+        .cpu_seconds()
+        .zip(cpu0)
+        .map_or(f64::NAN, |(b, a)| b - a);
+    Baseline {
+        decisions_per_s: sent as f64 / elapsed,
+        frames_per_s: frames as f64 / elapsed,
+        p99_ms: latency.value_at_quantile(0.99) as f64 / 1000.0,
+        cpu_per_million: cpu / frames as f64 * 1e6,
+    }
+}
+
+/// One baseline client: a frame every `interval`, then a last one whose own
+/// copy proves every earlier broadcast was delivered to it.
+async fn broadcaster(
+    a: usize,
+    agents: usize,
+    mut ws: Ws,
+    interval: Duration,
+    seconds: Duration,
+    mut start_rx: watch::Receiver<Option<Instant>>,
+) -> (Histogram<u64>, u64, Instant, u64) {
+    let start = loop {
+        start_rx.changed().await.unwrap();
+        if let Some(s) = *start_rx.borrow() {
+            break s;
+        }
+    };
+    let phase = interval.mul_f64(a as f64 / agents as f64);
+    let (end, own) = (start + seconds, format!("{{\"from\":\"a{a}\","));
+    let intended = |k: u64| start + phase + interval * k as u32;
+    let (mut h, mut k, mut received, mut finished) = (hist(), 0u64, 0u64, false);
+    loop {
+        let at = intended(k);
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(at.into()), if at < end => {
+                generator::send(&mut ws, format!("{own}\"ref\":{k}}}")).await;
+                k += 1;
+            }
+            _ = std::future::ready(()), if at >= end && !finished => {
+                generator::send(&mut ws, format!("{own}\"ref\":\"last\"}}")).await;
+                finished = true;
+            }
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    received += 1;
+                    let Some(rest) = text.as_str().strip_prefix(own.as_str()) else { continue };
+                    if rest.starts_with("\"ref\":\"last\"") {
+                        return (h, k, Instant::now(), received);
+                    }
+                    if let Some(r) = ref_number(rest) {
+                        record(&mut h, intended(r), Instant::now());
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => return (h, k, Instant::now(), received),
+            }
+        }
+    }
 }
 
 /// One agent: an action every `interval` until `seconds` are over; then a

@@ -8,6 +8,8 @@
 //! - The first data frame must be a valid `hello` within `ws.hello_timeout_s`.
 //! - Memory per socket is bounded: outbound frames wait in a queue limited in
 //!   frames and bytes; a client that does not read past that is closed (4008).
+//!   Inbound, one frame at a time waits for its session to take it: the
+//!   next is read only then (backpressure into the client's TCP buffers).
 //! - A client that sends nothing for 3 × heartbeat is lost (no close frame):
 //!   its session keeps its claims for the reconnect grace period.
 
@@ -266,6 +268,10 @@ async fn read_loop(
     let liveness = tokio::time::sleep(ws.heartbeat * 3);
     tokio::pin!(liveness);
     let mut bucket = TokenBucket::new(ws.frames_per_s, ws.frames_burst);
+    // The frame handed to the session and not yet taken: the next one is read
+    // only after it, so a client that sends faster than its session decides
+    // waits in its own TCP buffers, not in server memory.
+    let mut handing: Option<std::pin::Pin<Box<actix::dev::Request<SessionActor, Inbound>>>> = None;
     loop {
         let message = tokio::select! {
             _ = &mut liveness => {
@@ -284,7 +290,11 @@ async fn read_loop(
                 }
                 continue;
             }
-            message = stream.recv() => message,
+            _ = async { handing.as_mut().expect("guarded").await }, if handing.is_some() => {
+                handing = None;
+                continue;
+            }
+            message = stream.recv(), if handing.is_none() => message,
         };
         last_seen = Instant::now();
         let text = match message {
@@ -316,10 +326,10 @@ async fn read_loop(
                 frame: Err("binary frames are not supported".into()),
             },
         };
-        session.do_send(Inbound {
+        handing = Some(Box::pin(session.send(Inbound {
             connection: outlet.connection,
             incoming,
-        });
+        })));
     }
 }
 
