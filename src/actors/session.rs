@@ -27,8 +27,9 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use serde_json::Value;
 
-use super::connection::{Ended, Outlet, OutletError, close};
+use super::connection::{Ended, close};
 use super::inbox::{Subscribe, Unsubscribe};
+use super::outlet::{Outlet, OutletError};
 use super::ticket::{
     CloseTab, ForceRelease, Open, ReleaseHidden, Revalidate, SetHidden, UpdateDraft,
 };
