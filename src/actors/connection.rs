@@ -31,10 +31,11 @@ use futures_util::Stream;
 
 use super::inlet::{Inlet, InletError, Message};
 use super::outlet::{Outlet, OutletError, Watch};
+use super::registry::AddressSlot;
 use super::session::{Attach, Inbound, SessionActor, SocketEnded};
 use crate::accounts::token::Credential;
 use crate::core::Core;
-use crate::domain::{Agent, SessionId};
+use crate::domain::{Agent, AgentId, SessionId};
 use crate::protocol::frames::{ClientFrame, Incoming};
 
 /// Close codes of PROTOCOL.md (and 4008 for a client too slow to read).
@@ -54,39 +55,72 @@ pub mod close {
 const CLOSE_WINDOW: Duration = Duration::from_secs(5);
 
 /// Serves one upgraded socket until it ends: `outlet` and `watch` are the
-/// socket's sending side (see [`super::outlet`]), `inlet` its receiving side.
-pub async fn serve<S>(core: Arc<Core>, outlet: Outlet, watch: Watch, mut inlet: Inlet<S>)
+/// socket's sending side (see [`super::outlet`]), `inlet` its receiving side;
+/// `slot` (the socket's place in its address's count) is given back at the end.
+///
+/// Not an `async fn`: its arguments would be stored twice in the socket's task.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps a second copy of its arguments"
+)]
+pub fn serve<S>(
+    core: Arc<Core>,
+    slot: AddressSlot,
+    outlet: Outlet,
+    watch: Watch,
+    mut inlet: Inlet<S>,
+) -> impl Future<Output = ()>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
-    core.metrics.sockets.inc();
-    let ws = &core.config.ws;
-    if let Some(hello) = handshake(&core, &mut inlet, &outlet).await {
-        let agent = hello.agent.id;
-        if core
-            .registry
-            .try_open_socket(agent, ws.max_sockets_per_agent)
-        {
-            let addr = attach(&core, hello, outlet.clone()).await;
-            let ended = read_loop(&core, &mut inlet, &outlet, &watch, &addr).await;
-            addr.do_send(SocketEnded {
+    async move {
+        core.metrics.sockets.inc();
+        // Boxed: the task of an idle socket is the size of its read loop, not of its start.
+        let opened = Box::pin(open_session(&core, &mut inlet, &outlet)).await;
+        if let Some(Opened { agent, session }) = opened {
+            let ended = read_loop(&core, &mut inlet, &outlet, &watch, &session).await;
+            session.do_send(SocketEnded {
                 connection: outlet.connection,
                 cause: ended,
             });
             core.registry.close_socket(agent);
-        } else {
-            outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
         }
+        // The socket closes once the session lets go of its outlet too (at once if it
+        // already has). Frames queued before the close go out first (e.g.
+        // `access_revoked` before 4403). A client that does not read cannot stall
+        // this: it gets CLOSE_WINDOW to take them and the close frame (a merely slow
+        // one learns why: 4008), then they are dropped. Until then its memory stays
+        // within the backlog limits.
+        drop(outlet);
+        watch.finish(CLOSE_WINDOW).await;
+        core.metrics.sockets.dec();
+        drop(slot);
     }
-    // The socket closes once the session lets go of its outlet too (at once if it
-    // already has). Frames queued before the close go out first (e.g.
-    // `access_revoked` before 4403). A client that does not read cannot stall
-    // this: it gets CLOSE_WINDOW to take them and the close frame (a merely slow
-    // one learns why: 4008), then they are dropped. Until then its memory stays
-    // within the backlog limits.
-    drop(outlet);
-    watch.finish(CLOSE_WINDOW).await;
-    core.metrics.sockets.dec();
+}
+
+/// A socket with a session.
+struct Opened {
+    agent: AgentId,
+    session: Addr<SessionActor>,
+}
+
+/// Takes the socket from its `hello` to a (new or resumed) session; `None` if
+/// the socket was closed instead.
+async fn open_session<S>(core: &Arc<Core>, inlet: &mut Inlet<S>, outlet: &Outlet) -> Option<Opened>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    let hello = handshake(core, inlet, outlet).await?;
+    let agent = hello.agent.id;
+    if !core
+        .registry
+        .try_open_socket(agent, core.config.ws.max_sockets_per_agent)
+    {
+        outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
+        return None;
+    }
+    let session = attach(core, hello, outlet.clone()).await;
+    Some(Opened { agent, session })
 }
 
 /// A valid `hello`: who the socket belongs to.

@@ -46,10 +46,7 @@ pub async fn upgrade(
         ws.max_frame_bytes,
         watch.clone(),
     );
-    actix_web::rt::spawn(async move {
-        connection::serve(core, outlet, watch, inlet).await;
-        drop(slot);
-    });
+    actix_web::rt::spawn(connection::serve(core, slot, outlet, watch, inlet));
     Ok(response
         .message_body(BodyStream::new(outbound).boxed())?
         .into())
