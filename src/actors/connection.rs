@@ -17,6 +17,8 @@
 //!   are dropped.
 //! - A client that sends nothing for 3 × heartbeat is lost (no close frame):
 //!   its session keeps its claims for the reconnect grace period.
+//! - When the token of the socket's `hello` expires, the socket closes (4401)
+//!   and its session ends.
 //! - An idle socket costs one task and one timer, whatever it waits for.
 
 use std::future::poll_fn;
@@ -77,8 +79,13 @@ where
         core.metrics.sockets.inc();
         // Boxed: the task of an idle socket is the size of its read loop, not of its start.
         let opened = Box::pin(open_session(&core, &mut inlet, &outlet)).await;
-        if let Some(Opened { agent, session }) = opened {
-            let ended = read_loop(&core, &mut inlet, &outlet, &watch, &session).await;
+        if let Some(Opened {
+            agent,
+            session,
+            expires,
+        }) = opened
+        {
+            let ended = read_loop(&core, &mut inlet, &outlet, &watch, &session, expires).await;
             session.do_send(SocketEnded {
                 connection: outlet.connection,
                 cause: ended,
@@ -102,6 +109,8 @@ where
 struct Opened {
     agent: AgentId,
     session: Addr<SessionActor>,
+    /// When the hello's token expires (`None`: too far away to matter).
+    expires: Option<Instant>,
 }
 
 /// Takes the socket from its `hello` to a (new or resumed) session; `None` if
@@ -119,8 +128,13 @@ where
         outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
         return None;
     }
+    let expires = Instant::now().checked_add(hello.credential.expires_at.until());
     let session = attach(core, hello, outlet.clone()).await;
-    Some(Opened { agent, session })
+    Some(Opened {
+        agent,
+        session,
+        expires,
+    })
 }
 
 /// A valid `hello`: who the socket belongs to.
@@ -231,6 +245,7 @@ async fn read_loop<S>(
     outlet: &Outlet,
     watch: &Watch,
     session: &Addr<SessionActor>,
+    expires: Option<Instant>,
 ) -> Ended
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
@@ -241,12 +256,14 @@ where
     // Set once a close begins: the socket is given up CLOSE_WINDOW later.
     let mut close_by: Option<Instant> = None;
     // One timer per socket for the next ping, the liveness deadline (3
-    // heartbeats after the last frame) and the close window. It is re-armed
-    // only when it fires (not on every frame), and a silent socket is closed
-    // at 3 × heartbeat, not at the next ping after it.
+    // heartbeats after the last frame), the token's expiry and the close
+    // window. It is re-armed only when it fires (not on every frame), and a
+    // silent socket is closed at 3 × heartbeat, not at the next ping after it.
     let deadline = |last_seen: Instant, next_ping: Instant, close_by: Option<Instant>| {
-        let at = next_ping.min(last_seen + ws.heartbeat * 3);
-        close_by.map_or(at, |by| at.min(by))
+        [close_by, expires]
+            .into_iter()
+            .flatten()
+            .fold(next_ping.min(last_seen + ws.heartbeat * 3), Instant::min)
     };
     let timer = tokio::time::sleep_until(deadline(last_seen, next_ping, close_by).into());
     tokio::pin!(timer);
@@ -262,6 +279,11 @@ where
                 if close_by.is_some_and(|by| now >= by) {
                     // Its last frames and the close frame were not taken in time.
                     watch.abandon();
+                    return Ended::ServerClosed;
+                }
+                if expires.is_some_and(|at| now >= at) {
+                    // The session ends with its socket.
+                    outlet.close(close::UNAUTHORIZED, "token expired");
                     return Ended::ServerClosed;
                 }
                 if now.duration_since(last_seen) >= ws.heartbeat * 3 {
