@@ -433,7 +433,7 @@ impl Actor for SessionActor {
         self.core.metrics.sessions.inc();
         self.core
             .registry
-            .register_session(self.id, self.agent.id, ctx.address());
+            .register_session(self.id, self.agent.id, ctx.address().downgrade());
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
