@@ -12,6 +12,8 @@
 //!   or, without a code, when the last [`Outlet`] handle is dropped.
 //! - A close that cannot be delivered is abandoned by the connection after its
 //!   close window ([`Watch::abandon`]): the queue is dropped and the body ends.
+//! - A burst of frames does not enlarge the dispatcher's write buffer for good:
+//!   the body hands over one chunk per turn, sized to fit that buffer.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -41,6 +43,23 @@ enum Frame {
     Text(ByteString),
     Ping,
     Pong(Bytes),
+}
+
+impl Frame {
+    /// Its length on the wire (a server frame: header and payload, no mask).
+    fn encoded_len(&self) -> usize {
+        let payload = match self {
+            Frame::Text(text) => text.len(),
+            Frame::Ping => 0,
+            Frame::Pong(payload) => payload.len(),
+        };
+        let header = match payload {
+            0..126 => 2,
+            126..65536 => 4,
+            _ => 10,
+        };
+        header + payload
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +152,7 @@ pub fn open(
     let body = OutboundBody {
         shared: shared.clone(),
         events_sent,
+        handed: false,
     };
     (outlet, body, Watch { shared })
 }
@@ -282,14 +302,23 @@ impl Watch {
     }
 }
 
-/// Frames are written to the socket in chunks of about this size.
-const CHUNK_BYTES: usize = 16 * 1024;
+/// Frames are handed to the dispatcher in chunks of at most this size (a
+/// larger frame is a chunk of its own): its write buffer's initial capacity.
+const CHUNK_BYTES: usize = 8 * 1024;
 
 /// The socket's response body: encodes queued frames when the dispatcher asks
 /// for more, then the close frame, then ends.
+///
+/// One chunk per turn: the dispatcher copies chunks into its write buffer for
+/// as long as they come, and keeps the capacity that buffer grows to. After a
+/// chunk, the body lets the dispatcher write it to the socket before the next
+/// (it answers `Pending` and wakes itself), so a burst of frames does not
+/// leave every socket with an enlarged buffer.
 pub struct OutboundBody {
     shared: Arc<Shared>,
     events_sent: Counter,
+    /// A chunk was handed over in this turn.
+    handed: bool,
 }
 
 impl Stream for OutboundBody {
@@ -300,7 +329,13 @@ impl Stream for OutboundBody {
         let mut buf = BytesMut::new();
         let wakers = {
             let mut state = this.shared.lock();
-            while buf.len() < CHUNK_BYTES
+            if std::mem::take(&mut this.handed) && !state.queue.is_empty() {
+                // Let the dispatcher write the last chunk first.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            while let Some(next) = state.queue.front()
+                && (buf.is_empty() || buf.len() + next.encoded_len() <= CHUNK_BYTES)
                 && let Some(frame) = state.queue.pop_front()
             {
                 match frame {
@@ -320,6 +355,7 @@ impl Stream for OutboundBody {
                 state.queue = VecDeque::new();
             }
             if !buf.is_empty() {
+                this.handed = true;
                 return Poll::Ready(Some(Ok(buf.freeze())));
             }
             match state.stage {
@@ -387,6 +423,24 @@ mod tests {
         );
         assert!(watch.poll_ended(&mut cx).is_ready());
         assert_eq!(next(&mut body), Poll::Ready(None));
+    }
+
+    #[test]
+    fn one_chunk_goes_out_per_turn() {
+        let (outlet, mut body, _watch) = open(8, 1 << 20, Counter::default());
+        let half = "x".repeat(CHUNK_BYTES / 2);
+        for text in [&half, &half, "small"] {
+            outlet.send(text.into()).unwrap();
+        }
+        let first = CHUNK_BYTES / 2 + 4;
+        assert!(matches!(next(&mut body), Poll::Ready(Some(chunk)) if chunk.len() == first));
+        assert_eq!(
+            next(&mut body),
+            Poll::Pending,
+            "the first chunk is written first"
+        );
+        assert!(matches!(next(&mut body), Poll::Ready(Some(chunk)) if chunk.len() == first + 7));
+        assert_eq!(next(&mut body), Poll::Pending, "nothing queued");
     }
 
     #[test]
