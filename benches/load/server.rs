@@ -77,7 +77,12 @@ impl Target {
 impl Drop for Target {
     fn drop(&mut self) {
         if let Some(child) = &mut self.child {
-            let _ = child.kill();
+            if std::env::var_os("LOAD_SERVER_WRAPPER").is_some() {
+                // Let a profiler write its report: the child exits when its stdin closes.
+                drop(child.stdin.take());
+            } else {
+                let _ = child.kill();
+            }
             let _ = child.wait();
         }
     }
@@ -85,7 +90,19 @@ impl Drop for Target {
 
 fn spawn(args: &[&str], config: &str) -> Target {
     // /proc/self/exe still works when a rebuild has replaced the file meanwhile.
-    let mut child = Command::new("/proc/self/exe")
+    let mut command = Command::new("/proc/self/exe");
+    // Opt-in profiling: `LOAD_SERVER_WRAPPER="valgrind --tool=dhat"` runs the
+    // child under that command (words split on whitespace).
+    if let Ok(wrapper) = std::env::var("LOAD_SERVER_WRAPPER") {
+        let mut words = wrapper.split_whitespace();
+        if let Some(program) = words.next() {
+            command = Command::new(program);
+            command
+                .args(words)
+                .arg(std::env::current_exe().expect("bench executable"));
+        }
+    }
+    let mut child = command
         .arg(CHILD_FLAG)
         .args(args)
         .env("TANDEM_LOAD_CONFIG", config)

@@ -1,8 +1,11 @@
 //! The socket pump of one WebSocket connection: hello handshake, heartbeats,
-//! frame limits, and a bounded outbound queue. It runs as two local tasks on
-//! the HTTP worker that accepted the socket (the socket halves are not `Send`);
-//! everything the agent does is forwarded to its [`SessionActor`], which may
-//! live on another thread and may outlive this connection (resume).
+//! frame limits, and the close of the socket. It runs as one local task on the
+//! HTTP worker that accepted the socket (the request body is not `Send`),
+//! reading client frames from its [`Inlet`]; the session's frames reach the
+//! socket through its [`Outlet`], which the socket's response body drains
+//! directly (see [`super::outlet`]). Everything the agent does is forwarded to
+//! its [`SessionActor`], which may live on another thread and may outlive this
+//! connection (resume).
 //!
 //! Invariants:
 //! - The first data frame must be a valid `hello` within `ws.hello_timeout_s`.
@@ -10,23 +13,31 @@
 //!   frames and bytes; a client that does not read past that is closed (4008).
 //!   Inbound, one frame at a time waits for its session to take it: the
 //!   next is read only then (backpressure into the client's TCP buffers).
+//!   A closing socket gets `CLOSE_WINDOW` to take its last frames, then they
+//!   are dropped.
 //! - A client that sends nothing for 3 × heartbeat is lost (no close frame):
 //!   its session keeps its claims for the reconnect grace period.
+//! - When the token of the socket's `hello` expires, the socket closes (4401)
+//!   and its session ends.
+//! - An idle socket costs one task and one timer, whatever it waits for.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::future::poll_fn;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Addr};
+use actix_http::ws::ProtocolError;
 use actix_web::error::PayloadError;
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError};
-use bytestring::ByteString;
-use tokio::sync::{mpsc, oneshot};
+use bytes::Bytes;
+use futures_util::Stream;
 
+use super::inlet::{Inlet, InletError, Message};
+use super::outlet::{Outlet, OutletError, Watch};
+use super::registry::AddressSlot;
 use super::session::{Attach, Inbound, SessionActor, SocketEnded};
 use crate::accounts::token::Credential;
 use crate::core::Core;
-use crate::domain::{Agent, SessionId};
+use crate::domain::{Agent, AgentId, SessionId};
 use crate::protocol::frames::{ClientFrame, Incoming};
 
 /// Close codes of PROTOCOL.md (and 4008 for a client too slow to read).
@@ -42,111 +53,88 @@ pub mod close {
     pub const TOO_FAST: u16 = 4429;
 }
 
-enum Outbound {
-    Text(ByteString),
-    Ping,
-    Pong(bytes::Bytes),
-}
-
-/// Why an outlet refused a frame.
-#[derive(Debug, PartialEq, Eq)]
-pub enum OutletError {
-    /// The backlog limit was reached: the client is not reading.
-    Backlog,
-    /// The socket is gone.
-    Closed,
-}
-
-/// The sending side of one socket, held by its session actor. Cheap to clone.
-#[derive(Clone)]
-pub struct Outlet {
-    queue: mpsc::Sender<Outbound>,
-    queued_bytes: Arc<AtomicUsize>,
-    max_bytes: usize,
-    closer: Arc<Mutex<Option<oneshot::Sender<CloseReason>>>>,
-    /// Tells this connection apart from a later one of the same session.
-    pub connection: u64,
-}
-
-impl Outlet {
-    /// Queues a text frame without waiting.
-    pub fn send(&self, text: ByteString) -> Result<(), OutletError> {
-        let len = text.len();
-        if self.queued_bytes.load(Ordering::Relaxed) + len > self.max_bytes {
-            return Err(OutletError::Backlog);
-        }
-        match self.queue.try_send(Outbound::Text(text)) {
-            Ok(()) => {
-                self.queued_bytes.fetch_add(len, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => Err(OutletError::Backlog),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(OutletError::Closed),
-        }
-    }
-
-    /// Closes the socket with `code` (first call wins; later calls do nothing).
-    pub fn close(&self, code: u16, description: &str) {
-        if let Some(closer) = self.closer.lock().expect("closer lock").take() {
-            let _ = closer.send(CloseReason {
-                code: CloseCode::from(code),
-                description: Some(description.into()),
-            });
-        }
-    }
-}
-
-static NEXT_CONNECTION: AtomicUsize = AtomicUsize::new(1);
-
 /// How long a closing socket may take to deliver its last frames and the close frame.
 const CLOSE_WINDOW: Duration = Duration::from_secs(5);
 
-/// Serves one upgraded socket until it ends.
-pub async fn serve(core: Arc<Core>, session: actix_ws::Session, stream: actix_ws::MessageStream) {
-    core.metrics.sockets.inc();
-    let ws = &core.config.ws;
-    let mut stream = stream
-        .max_frame_size(ws.max_frame_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(ws.max_frame_bytes);
-    let (queue, queue_rx) = mpsc::channel(ws.max_backlog_frames);
-    let (closer, close_rx) = oneshot::channel();
-    let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let outlet = Outlet {
-        queue,
-        queued_bytes: queued_bytes.clone(),
-        max_bytes: ws.max_backlog_bytes,
-        closer: Arc::new(Mutex::new(Some(closer))),
-        connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed) as u64,
-    };
-    let writer = actix_web::rt::spawn(write_loop(
-        session,
-        queue_rx,
-        close_rx,
-        queued_bytes,
-        core.clone(),
-    ));
-
-    if let Some(hello) = handshake(&core, &mut stream, &outlet).await {
-        let agent = hello.agent.id;
-        if core
-            .registry
-            .try_open_socket(agent, ws.max_sockets_per_agent)
+/// Serves one upgraded socket until it ends: `outlet` and `watch` are the
+/// socket's sending side (see [`super::outlet`]), `inlet` its receiving side;
+/// `slot` (the socket's place in its address's count) is given back at the end.
+///
+/// Not an `async fn`: its arguments would be stored twice in the socket's task.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps a second copy of its arguments"
+)]
+pub fn serve<S>(
+    core: Arc<Core>,
+    slot: AddressSlot,
+    outlet: Outlet,
+    watch: Watch,
+    mut inlet: Inlet<S>,
+) -> impl Future<Output = ()>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    async move {
+        core.metrics.sockets.inc();
+        // Boxed: the task of an idle socket is the size of its read loop, not of its start.
+        let opened = Box::pin(open_session(&core, &mut inlet, &outlet)).await;
+        if let Some(Opened {
+            agent,
+            session,
+            expires,
+        }) = opened
         {
-            let addr = attach(&core, hello, outlet.clone()).await;
-            let ended = read_loop(&core, &mut stream, &outlet, &addr).await;
-            addr.do_send(SocketEnded {
+            let ended = read_loop(&core, &mut inlet, &outlet, &watch, &session, expires).await;
+            session.do_send(SocketEnded {
                 connection: outlet.connection,
                 cause: ended,
             });
             core.registry.close_socket(agent);
-        } else {
-            outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
         }
+        // The socket closes once the session lets go of its outlet too (at once if it
+        // already has). Frames queued before the close go out first (e.g.
+        // `access_revoked` before 4403). A client that does not read cannot stall
+        // this: it gets CLOSE_WINDOW to take them and the close frame (a merely slow
+        // one learns why: 4008), then they are dropped. Until then its memory stays
+        // within the backlog limits.
+        drop(outlet);
+        watch.finish(CLOSE_WINDOW).await;
+        core.metrics.sockets.dec();
+        drop(slot);
     }
-    drop(outlet);
-    let _ = writer.await;
-    core.metrics.sockets.dec();
+}
+
+/// A socket with a session.
+struct Opened {
+    agent: AgentId,
+    session: Addr<SessionActor>,
+    /// When the hello's token expires (`None`: too far away to matter).
+    expires: Option<Instant>,
+}
+
+/// Takes the socket from its `hello` to a (new or resumed) session; `None` if
+/// the socket was closed instead.
+async fn open_session<S>(core: &Arc<Core>, inlet: &mut Inlet<S>, outlet: &Outlet) -> Option<Opened>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    let hello = handshake(core, inlet, outlet).await?;
+    let agent = hello.agent.id;
+    if !core
+        .registry
+        .try_open_socket(agent, core.config.ws.max_sockets_per_agent)
+    {
+        outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
+        return None;
+    }
+    let expires = Instant::now().checked_add(hello.credential.expires_at.until());
+    let session = attach(core, hello, outlet.clone()).await;
+    Some(Opened {
+        agent,
+        session,
+        expires,
+    })
 }
 
 /// A valid `hello`: who the socket belongs to.
@@ -158,11 +146,10 @@ struct Hello {
 }
 
 /// Waits for a valid `hello`; closes the socket and returns `None` otherwise.
-async fn handshake(
-    core: &Arc<Core>,
-    stream: &mut AggregatedMessageStream,
-    outlet: &Outlet,
-) -> Option<Hello> {
+async fn handshake<S>(core: &Arc<Core>, inlet: &mut Inlet<S>, outlet: &Outlet) -> Option<Hello>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
     let deadline = tokio::time::sleep(core.config.ws.hello_timeout);
     tokio::pin!(deadline);
     loop {
@@ -171,18 +158,18 @@ async fn handshake(
                 outlet.close(close::HELLO_TIMEOUT, "no hello in time");
                 return None;
             }
-            message = stream.recv() => message,
+            message = inlet.recv() => message,
         };
         let text = match message {
-            Some(Ok(AggregatedMessage::Text(text))) => text,
-            Some(Ok(AggregatedMessage::Ping(_) | AggregatedMessage::Pong(_))) => continue,
-            Some(Ok(AggregatedMessage::Binary(_))) => {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
                 outlet.close(close::UNAUTHORIZED, "the first frame must be a hello");
                 return None;
             }
-            Some(Ok(AggregatedMessage::Close(_))) | None => return None,
+            Some(Ok(Message::Close(_))) | None => return None,
             Some(Err(error)) => {
-                close_for_protocol_error(outlet, &error);
+                close_for_error(outlet, &error);
                 return None;
             }
         };
@@ -252,21 +239,34 @@ pub enum Ended {
 }
 
 /// Reads frames until the socket ends, forwarding data frames to the session.
-async fn read_loop(
+async fn read_loop<S>(
     core: &Arc<Core>,
-    stream: &mut AggregatedMessageStream,
+    inlet: &mut Inlet<S>,
     outlet: &Outlet,
+    watch: &Watch,
     session: &Addr<SessionActor>,
-) -> Ended {
+    expires: Option<Instant>,
+) -> Ended
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
     let ws = &core.config.ws;
-    let mut heartbeat = tokio::time::interval(ws.heartbeat);
-    heartbeat.tick().await;
     let mut last_seen = Instant::now();
-    // The liveness deadline, 3 heartbeats after the last frame: one timer per
-    // socket, re-armed only when it fires (not on every frame), so a silent
-    // socket is closed at 3 × heartbeat, not at the next ping tick after it.
-    let liveness = tokio::time::sleep(ws.heartbeat * 3);
-    tokio::pin!(liveness);
+    let mut next_ping = last_seen + ws.heartbeat;
+    // Set once a close begins: the socket is given up CLOSE_WINDOW later.
+    let mut close_by: Option<Instant> = None;
+    // One timer per socket for the next ping, the liveness deadline (3
+    // heartbeats after the last frame), the token's expiry and the close
+    // window. It is re-armed only when it fires (not on every frame), and a
+    // silent socket is closed at 3 × heartbeat, not at the next ping after it.
+    let deadline = |last_seen: Instant, next_ping: Instant, close_by: Option<Instant>| {
+        [close_by, expires]
+            .into_iter()
+            .flatten()
+            .fold(next_ping.min(last_seen + ws.heartbeat * 3), Instant::min)
+    };
+    let timer = tokio::time::sleep_until(deadline(last_seen, next_ping, close_by).into());
+    tokio::pin!(timer);
     let mut bucket = TokenBucket::new(ws.frames_per_s, ws.frames_burst);
     // The frame handed to the session and not yet taken: the next one is read
     // only after it, so a client that sends faster than its session decides
@@ -274,41 +274,57 @@ async fn read_loop(
     let mut handing: Option<std::pin::Pin<Box<actix::dev::Request<SessionActor, Inbound>>>> = None;
     loop {
         let message = tokio::select! {
-            _ = &mut liveness => {
-                if last_seen.elapsed() >= ws.heartbeat * 3 {
+            () = &mut timer => {
+                let now = Instant::now();
+                if close_by.is_some_and(|by| now >= by) {
+                    // Its last frames and the close frame were not taken in time.
+                    watch.abandon();
+                    return Ended::ServerClosed;
+                }
+                if expires.is_some_and(|at| now >= at) {
+                    // The session ends with its socket.
+                    outlet.close(close::UNAUTHORIZED, "token expired");
+                    return Ended::ServerClosed;
+                }
+                if now.duration_since(last_seen) >= ws.heartbeat * 3 {
                     outlet.close(close::GOING_AWAY, "no frame for three heartbeats");
                     return Ended::Lost;
                 }
-                liveness.as_mut().reset((last_seen + ws.heartbeat * 3).into());
-                continue;
-            }
-            _ = heartbeat.tick() => {
-                if outlet.queue.try_send(Outbound::Ping).is_err() {
-                    core.metrics.slow_sessions_dropped.inc();
-                    outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
-                    return Ended::ServerClosed;
+                if now >= next_ping {
+                    if outlet.ping() == Err(OutletError::Backlog) {
+                        core.metrics.slow_sessions_dropped.inc();
+                        outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
+                        return Ended::ServerClosed;
+                    }
+                    next_ping = (next_ping + ws.heartbeat).max(now);
                 }
+                timer.as_mut().reset(deadline(last_seen, next_ping, close_by).into());
                 continue;
             }
             _ = async { handing.as_mut().expect("guarded").await }, if handing.is_some() => {
                 handing = None;
                 continue;
             }
-            message = stream.recv(), if handing.is_none() => message,
+            () = poll_fn(|cx| watch.poll_close_begun(cx)), if close_by.is_none() => {
+                close_by = Some(Instant::now() + CLOSE_WINDOW);
+                timer.as_mut().reset(deadline(last_seen, next_ping, close_by).into());
+                continue;
+            }
+            message = inlet.recv(), if handing.is_none() => message,
         };
         last_seen = Instant::now();
         let text = match message {
-            Some(Ok(AggregatedMessage::Text(text))) => Some(text),
-            Some(Ok(AggregatedMessage::Binary(_))) => None,
-            Some(Ok(AggregatedMessage::Ping(payload))) => {
-                let _ = outlet.queue.try_send(Outbound::Pong(payload));
+            Some(Ok(Message::Text(text))) => Some(text),
+            Some(Ok(Message::Binary(_))) => None,
+            Some(Ok(Message::Ping(payload))) => {
+                let _ = outlet.pong(payload);
                 continue;
             }
-            Some(Ok(AggregatedMessage::Pong(_))) => continue,
-            Some(Ok(AggregatedMessage::Close(_))) => return Ended::ClientClosed,
+            Some(Ok(Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) => return Ended::ClientClosed,
             None => return Ended::Lost,
             Some(Err(error)) => {
-                return if close_for_protocol_error(outlet, &error) {
+                return if close_for_error(outlet, &error) {
                     Ended::ServerClosed
                 } else {
                     Ended::Lost
@@ -335,79 +351,24 @@ async fn read_loop(
 
 /// Closes the socket for a client's protocol violation; `false` if the error
 /// is the connection breaking (nothing to close: the socket is lost).
-fn close_for_protocol_error(outlet: &Outlet, error: &ProtocolError) -> bool {
+fn close_for_error(outlet: &Outlet, error: &InletError) -> bool {
     let (code, text) = match error {
-        ProtocolError::Overflow => (close::TOO_BIG, "frame too big"),
-        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+        InletError::Protocol(ProtocolError::Overflow) => (close::TOO_BIG, "frame too big"),
+        // `FrameGuard` refused a frame from its header.
+        InletError::Payload(PayloadError::Overflow) => (close::TOO_BIG, "frame too big"),
+        InletError::MessageTooBig => (close::TOO_BIG, "message too big"),
+        InletError::InvalidUtf8 => (close::INVALID_UTF8, "text frame is not valid UTF-8"),
+        // Reserved bits set (the codec reports it as invalid data).
+        InletError::Protocol(ProtocolError::Io(e))
+            if e.kind() == std::io::ErrorKind::InvalidData =>
+        {
             (close::INVALID_UTF8, "text frame is not valid UTF-8")
         }
-        // `FrameGuard` refused a frame from its header.
-        ProtocolError::Io(e)
-            if e.get_ref()
-                .and_then(|inner| inner.downcast_ref::<PayloadError>())
-                .is_some_and(|inner| matches!(inner, PayloadError::Overflow)) =>
-        {
-            (close::TOO_BIG, "frame too big")
-        }
-        // actix-ws reports an oversized fragmented message as a plain I/O error.
-        ProtocolError::Io(e) if e.to_string().contains("maximum continuation size") => {
-            (close::TOO_BIG, "message too big")
-        }
-        ProtocolError::Io(_) => return false,
-        _ => (1002, "protocol error"),
+        InletError::Protocol(ProtocolError::Io(_)) | InletError::Payload(_) => return false,
+        InletError::Protocol(_) => (1002, "protocol error"),
     };
     outlet.close(code, text);
     true
-}
-
-/// Sends queued frames to the socket until the outlet is dropped or closed.
-async fn write_loop(
-    mut session: actix_ws::Session,
-    mut queue: mpsc::Receiver<Outbound>,
-    mut close_rx: oneshot::Receiver<CloseReason>,
-    queued_bytes: Arc<AtomicUsize>,
-    core: Arc<Core>,
-) {
-    let reason = loop {
-        let next = tokio::select! {
-            biased;
-            reason = &mut close_rx => break reason.ok(),
-            next = queue.recv() => next,
-        };
-        let sent = match next {
-            Some(Outbound::Text(text)) => {
-                queued_bytes.fetch_sub(text.len(), Ordering::Relaxed);
-                let sent = tokio::select! {
-                    biased;
-                    reason = &mut close_rx => break reason.ok(),
-                    sent = session.text(text) => sent,
-                };
-                core.metrics.events_sent.inc();
-                sent
-            }
-            Some(Outbound::Ping) => session.ping(b"").await,
-            Some(Outbound::Pong(payload)) => session.pong(&payload).await,
-            None => break None,
-        };
-        if sent.is_err() {
-            return;
-        }
-    };
-    // Frames queued before the close go out first (e.g. `access_revoked` before 4403).
-    // A client that does not read cannot stall this: it gets CLOSE_WINDOW to take
-    // them and the close frame (a merely slow one learns why: 4008), then the
-    // connection is dropped. Until then its memory stays within the backlog limits.
-    let flush_and_close = async {
-        while let Ok(outbound) = queue.try_recv() {
-            if let Outbound::Text(text) = outbound
-                && session.text(text).await.is_err()
-            {
-                return;
-            }
-        }
-        let _ = session.close(reason).await;
-    };
-    let _ = tokio::time::timeout(CLOSE_WINDOW, flush_and_close).await;
 }
 
 /// Token bucket for the per-socket data-frame rate limit.

@@ -7,13 +7,17 @@
 //! - [`session::SessionActor`]: one per agent session (browser tab); survives
 //!   a lost socket for the reconnect grace period.
 //! - [`connection`]: the socket pump of one WebSocket (hello, heartbeats, rate
-//!   limit, bounded outbound queue); not an actor, a pair of local tasks.
+//!   limit, close); not an actor, one local task. It reads client frames from
+//!   the socket's [`inlet`]; sessions send through its [`outlet`], a bounded
+//!   queue that the socket's response body drains.
 //! - [`scheduler::Scheduler`]: fires scheduled replies when due (the schedule is in the store).
 //! - [`registry::Registry`]: finds or spawns ticket and inbox actors, and finds
 //!   every live session of an agent.
 
 pub mod connection;
 pub mod inbox;
+pub mod inlet;
+pub mod outlet;
 pub mod registry;
 pub mod scheduler;
 pub mod session;

@@ -10,13 +10,16 @@
 //! - A message sent to an actor that stopped before handling it fails with
 //!   `MailboxError::Closed`; [`Core::ask_ticket`] then retries on a fresh actor,
 //!   which is safe because a stopped actor handled nothing it did not answer.
+//! - Sessions are held weakly (a strong address costs an allocation per
+//!   session): what keeps a session running is its socket's pump, its inbox
+//!   and ticket, or its reconnect grace timer; the registry only finds it.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError, Message};
+use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError, Message, WeakAddr};
 
 use super::inbox::InboxActor;
 use super::session::SessionActor;
@@ -27,7 +30,8 @@ use crate::error::Error;
 
 #[derive(Default)]
 struct Sessions {
-    by_id: HashMap<SessionId, (AgentId, Addr<SessionActor>)>,
+    /// Weak (see the module invariants); lookups upgrade.
+    by_id: HashMap<SessionId, (AgentId, WeakAddr<SessionActor>)>,
     /// Live sockets per agent and per client address.
     sockets: HashMap<AgentId, usize>,
     addresses: HashMap<IpAddr, usize>,
@@ -153,7 +157,12 @@ impl Registry {
 
     // ---- sessions ------------------------------------------------------
 
-    pub(super) fn register_session(&self, id: SessionId, agent: AgentId, addr: Addr<SessionActor>) {
+    pub(super) fn register_session(
+        &self,
+        id: SessionId,
+        agent: AgentId,
+        addr: WeakAddr<SessionActor>,
+    ) {
         self.sessions
             .lock()
             .expect("registry lock")
@@ -171,12 +180,9 @@ impl Registry {
 
     /// A live (possibly detached) session and its agent.
     pub fn session(&self, id: SessionId) -> Option<(AgentId, Addr<SessionActor>)> {
-        self.sessions
-            .lock()
-            .expect("registry lock")
-            .by_id
-            .get(&id)
-            .cloned()
+        let sessions = self.sessions.lock().expect("registry lock");
+        let (agent, addr) = sessions.by_id.get(&id)?;
+        Some((*agent, addr.upgrade()?))
     }
 
     /// Every live session of `agent`.
@@ -186,7 +192,7 @@ impl Registry {
             .by_id
             .values()
             .filter(|(a, _)| *a == agent)
-            .map(|(_, addr)| addr.clone())
+            .filter_map(|(_, addr)| addr.upgrade())
             .collect()
     }
 
@@ -195,7 +201,7 @@ impl Registry {
         sessions
             .by_id
             .values()
-            .map(|(_, addr)| addr.clone())
+            .filter_map(|(_, addr)| addr.upgrade())
             .collect()
     }
 

@@ -11,8 +11,9 @@
 //! session ending (`disconnected`). The ticket actor decides what that
 //! releases; a release for a tab it no longer knows changes nothing.
 //!
-//! The socket closes with 4401 when the token it was opened with expires or
-//! is revoked (logout, password change).
+//! The socket closes with 4401 when the token it was opened with expires (its
+//! connection watches that, and the session ends with the socket) or is
+//! revoked (logout, password change).
 //!
 //! Invariants:
 //! - Frames reach the client only through the current [`Outlet`]; frames from
@@ -27,8 +28,9 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use serde_json::Value;
 
-use super::connection::{Ended, Outlet, OutletError, close};
+use super::connection::{Ended, close};
 use super::inbox::{Subscribe, Unsubscribe};
+use super::outlet::{Outlet, OutletError};
 use super::ticket::{
     CloseTab, ForceRelease, Open, ReleaseHidden, Revalidate, SetHidden, UpdateDraft,
 };
@@ -104,8 +106,9 @@ pub struct SessionActor {
     hidden: bool,
     hidden_timer: Option<SpawnHandle>,
     grace: Option<SpawnHandle>,
-    /// The token of the attached socket, and the timer that ends the session when it expires.
-    credential: Option<(Credential, SpawnHandle)>,
+    /// The token of the attached socket (its connection ends the socket, and so
+    /// this session, when the token expires).
+    credential: Option<Credential>,
 }
 
 impl SessionActor {
@@ -430,7 +433,7 @@ impl Actor for SessionActor {
         self.core.metrics.sessions.inc();
         self.core
             .registry
-            .register_session(self.id, self.agent.id, ctx.address());
+            .register_session(self.id, self.agent.id, ctx.address().downgrade());
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -454,13 +457,7 @@ impl Handler<Attach> for SessionActor {
         if let Some(old) = self.outlet.replace(msg.outlet) {
             old.close(1000, "session resumed on another socket");
         }
-        if let Some((_, timer)) = self.credential.take() {
-            ctx.cancel_future(timer);
-        }
-        let expiry = ctx.run_later(msg.credential.expires_at.until(), |act, ctx| {
-            act.end(close::UNAUTHORIZED, "token expired", ctx);
-        });
-        self.credential = Some((msg.credential, expiry));
+        self.credential = Some(msg.credential);
         self.welcome(msg.reference, msg.resumed, ctx);
         true
     }
@@ -538,7 +535,7 @@ impl Handler<Revoke> for SessionActor {
         if self
             .credential
             .as_ref()
-            .is_some_and(|(credential, _)| revocation.covers(&credential.digest))
+            .is_some_and(|credential| revocation.covers(&credential.digest))
         {
             self.end(close::UNAUTHORIZED, "token revoked", ctx);
         }

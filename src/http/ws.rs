@@ -1,17 +1,16 @@
 //! `GET /ws`: checks the browser `Origin` and the sockets per client address
 //! (`ws.max_sockets_per_address`, 429 past it), upgrades, and hands the socket to
-//! [`crate::actors::connection::serve`] on this worker.
+//! [`crate::actors::connection::serve`] on this worker: its frames are read from
+//! the request body (through [`FrameGuard`]) and written by the response body.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::pin::Pin;
 
-use actix_web::error::PayloadError;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use bytes::Bytes;
-use futures_util::Stream;
+use actix_web::body::{BodyStream, MessageBody};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::frame_guard::FrameGuard;
-use crate::actors::connection;
+use crate::actors::inlet::Inlet;
+use crate::actors::{connection, outlet};
 use crate::core::Core;
 use crate::error::Error;
 
@@ -32,17 +31,25 @@ pub async fn upgrade(
         message: "too many sockets from this address",
         retry_after_s: 5,
     })?;
-    // Oversized frames are refused from their header, before actix-ws buffers them.
-    let guarded = FrameGuard::new(body, core.config.ws.max_frame_bytes);
-    let guarded: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(guarded);
-    let mut guarded = actix_web::dev::Payload::from(guarded);
-    let body = web::Payload::from_request(&req, &mut guarded).await?;
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
-    actix_web::rt::spawn(async move {
-        connection::serve(core, session, stream).await;
-        drop(slot);
-    });
-    Ok(response)
+    let mut response = actix_http::ws::handshake(req.head())?;
+    let ws = &core.config.ws;
+    let (outlet, outbound, watch) = outlet::open(
+        ws.max_backlog_frames,
+        ws.max_backlog_bytes,
+        core.metrics.events_sent.clone(),
+    );
+    // Oversized frames are refused from their header, before they are buffered.
+    let guarded = FrameGuard::new(body, ws.max_frame_bytes);
+    let inlet = Inlet::new(
+        guarded,
+        ws.max_frame_bytes,
+        ws.max_frame_bytes,
+        watch.clone(),
+    );
+    actix_web::rt::spawn(connection::serve(core, slot, outlet, watch, inlet));
+    Ok(response
+        .message_body(BodyStream::new(outbound).boxed())?
+        .into())
 }
 
 /// No `Origin` (non-browser clients), the server's own origin, or a configured one.

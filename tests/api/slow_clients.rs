@@ -26,9 +26,9 @@ const QUIET: Duration = Duration::from_secs(10);
 const WARM_UP: usize = 100;
 /// The bound this test states for the server's memory growth once 1% stop
 /// reading: each stuck socket holds at most its backlog (256 KiB here) plus
-/// actix's own bounded buffers (32 frames of ~20 KB), ~1 MiB, so ~10 MiB for
-/// the 10; readers that fall behind on a loaded machine hold their own
-/// (bounded) backlogs for a while. Measured alone: 8–9 MiB.
+/// the HTTP dispatcher's bounded write buffer (32 KiB and a frame), ~300 KiB,
+/// so ~3 MiB for the 10; readers that fall behind on a loaded machine hold
+/// their own (bounded) backlogs for a while. Measured alone: 8–9 MiB.
 const MAX_RSS_GROWTH_KIB: u64 = 48 * 1024;
 
 async fn hello_and_subscribe(raw: &mut RawWs, token: &str, inbox: &str) {
