@@ -129,26 +129,13 @@ pub fn run(options: &Options) -> Run {
             })
         })
         .collect();
-    for _ in 0..options.threads {
-        ready_rx.recv().unwrap();
-    }
-    let start = Instant::now() + Duration::from_millis(300);
-    let cpu0 = target.cpu_seconds();
-    start_tx.send(Some(start)).unwrap();
-    let (mut latency, mut actions, mut last, mut frames) = (hist(), 0u64, start, 0u64);
-    for t in agent_threads {
-        for (h, count, done, received) in t.join().unwrap() {
-            latency.add(&h).unwrap();
-            actions += count;
-            frames += received;
-            last = last.max(done);
-        }
-    }
-    let elapsed = (last - start).as_secs_f64();
-    let cpu = target
-        .cpu_seconds()
-        .zip(cpu0)
-        .map_or(f64::NAN, |(b, a)| b - a);
+    let Merged {
+        latency,
+        actions,
+        frames,
+        elapsed,
+        cpu,
+    } = start_and_merge(&target, agent_threads, &ready_rx, &start_tx);
     std::thread::sleep(Duration::from_millis(500));
     let _ = stop_tx.send(true); // (observers the server dropped are gone already)
     observer_thread.join().unwrap();
@@ -220,6 +207,55 @@ pub fn run(options: &Options) -> Run {
     run
 }
 
+/// What one client task reports: its latencies, the actions it sent, when
+/// it was done, and the frames it received.
+type ClientResult = (Histogram<u64>, u64, Instant, u64);
+
+struct Merged {
+    latency: Histogram<u64>,
+    actions: u64,
+    frames: u64,
+    elapsed: f64,
+    /// Server CPU-seconds over `elapsed`.
+    cpu: f64,
+}
+
+/// Once every generator thread is ready, starts all clients 300 ms from now
+/// and merges what they report.
+fn start_and_merge(
+    target: &crate::server::Target,
+    threads: Vec<std::thread::JoinHandle<Vec<ClientResult>>>,
+    ready_rx: &std::sync::mpsc::Receiver<()>,
+    start_tx: &watch::Sender<Option<Instant>>,
+) -> Merged {
+    for _ in 0..threads.len() {
+        ready_rx.recv().unwrap();
+    }
+    let start = Instant::now() + Duration::from_millis(300);
+    let cpu0 = target.cpu_seconds();
+    start_tx.send(Some(start)).unwrap();
+    let (mut latency, mut actions, mut last, mut frames) = (hist(), 0u64, start, 0u64);
+    for t in threads {
+        for (h, count, done, received) in t.join().unwrap() {
+            latency.add(&h).unwrap();
+            actions += count;
+            frames += received;
+            last = last.max(done);
+        }
+    }
+    let cpu = target
+        .cpu_seconds()
+        .zip(cpu0)
+        .map_or(f64::NAN, |(b, a)| b - a);
+    Merged {
+        latency,
+        actions,
+        frames,
+        elapsed: (last - start).as_secs_f64(),
+        cpu,
+    }
+}
+
 struct Baseline {
     decisions_per_s: f64,
     frames_per_s: f64,
@@ -275,28 +311,15 @@ fn baseline(options: &Options) -> Baseline {
             })
         })
         .collect();
-    for _ in 0..options.threads {
-        ready_rx.recv().unwrap();
-    }
-    let start = Instant::now() + Duration::from_millis(300);
-    let cpu0 = target.cpu_seconds();
-    start_tx.send(Some(start)).unwrap();
-    let (mut latency, mut sent, mut last, mut frames) = (hist(), 0u64, start, 0u64);
-    for t in threads {
-        for (h, count, done, received) in t.join().unwrap() {
-            latency.add(&h).unwrap();
-            sent += count;
-            frames += received;
-            last = last.max(done);
-        }
-    }
-    let elapsed = (last - start).as_secs_f64();
-    let cpu = target
-        .cpu_seconds()
-        .zip(cpu0)
-        .map_or(f64::NAN, |(b, a)| b - a);
+    let Merged {
+        latency,
+        actions,
+        frames,
+        elapsed,
+        cpu,
+    } = start_and_merge(&target, threads, &ready_rx, &start_tx);
     Baseline {
-        decisions_per_s: sent as f64 / elapsed,
+        decisions_per_s: actions as f64 / elapsed,
         frames_per_s: frames as f64 / elapsed,
         p99_ms: latency.value_at_quantile(0.99) as f64 / 1000.0,
         cpu_per_million: cpu / frames as f64 * 1e6,
@@ -312,7 +335,7 @@ async fn broadcaster(
     interval: Duration,
     seconds: Duration,
     mut start_rx: watch::Receiver<Option<Instant>>,
-) -> (Histogram<u64>, u64, Instant, u64) {
+) -> ClientResult {
     let start = loop {
         start_rx.changed().await.unwrap();
         if let Some(s) = *start_rx.borrow() {
@@ -366,7 +389,7 @@ async fn agent(
     interval: Duration,
     seconds: Duration,
     mut start_rx: watch::Receiver<Option<Instant>>,
-) -> (Histogram<u64>, u64, Instant, u64) {
+) -> ClientResult {
     let mine = &tickets[inbox];
     let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (a as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut next = move || {
