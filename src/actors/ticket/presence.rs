@@ -142,11 +142,7 @@ impl Handler<Open> for TicketActor {
         let id = ticket.id;
         // Opening marks the ticket read for the opener; its read marks grow
         // with the team, so the ticket is cloned only when that is new.
-        let read = (!ticket.read_by.contains(&opener)).then(|| {
-            let mut after = ticket.clone();
-            after.read_by.insert(opener);
-            (ticket.clone(), after)
-        });
+        let newly_read = !ticket.read_by.contains(&opener);
         let can_claim = self.authorize(&msg.agent, TicketAction::Claim).is_ok();
         let holder = self.presence.claim().map(|c| c.agent);
         let takes_over = msg.take_over && can_claim && holder.is_some_and(|h| h != opener);
@@ -155,7 +151,7 @@ impl Handler<Open> for TicketActor {
             .filter(|_| takes_over)
             .map(|h| claim_forced(h, opener));
         self.last_activity = Instant::now();
-        if read.is_none() && forced.is_none() {
+        if !newly_read && forced.is_none() {
             // Nothing to write: presence only.
             let (claimed, changes) = self.open_tab(msg, can_claim);
             self.publish_presence(&changes);
@@ -165,10 +161,15 @@ impl Handler<Open> for TicketActor {
         // Durable before `opened` and before the take-over is published
         // (pipelined: see `pipeline`); decided now.
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let read_mark = read.as_ref().map(|(_, after)| after.clone());
-        if let Some((_, after)) = &read {
-            self.ticket = Some(after.clone());
-        }
+        // (before, after) of the read mark, applied to memory now.
+        let read = match (newly_read, self.ticket.as_mut()) {
+            (true, Some(ticket)) => {
+                let before = ticket.clone();
+                ticket.read_by.insert(opener);
+                Some((before, ticket.clone()))
+            }
+            _ => None,
+        };
         let (claimed, changes) = self.open_tab(msg, can_claim);
         let opened = self.live().map(|ticket| self.opened(claimed, ticket));
         self.write_pipelined(
@@ -186,7 +187,7 @@ impl Handler<Open> for TicketActor {
                 let opened = committed.and(opened);
                 match &opened {
                     Ok(_) => {
-                        if let Some(ticket) = &read_mark {
+                        if let Some(ticket) = act.ticket.as_ref().filter(|_| newly_read) {
                             act.tell_own_sessions(ticket, opener, "read"); // every tab of the opener
                         }
                     }
