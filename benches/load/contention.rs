@@ -103,28 +103,19 @@ pub fn run(options: &Options) -> Run {
                             .map(|(a, token, _)| generator::session(addr, *a, spread, token, None));
                         sockets.extend(futures_util::future::join_all(futures).await);
                     }
-                    ready_tx.send(()).unwrap();
-                    let tasks: Vec<_> = tokens
-                        .iter()
-                        .zip(sockets)
-                        .map(|((a, _, inbox), ws)| {
-                            actix_rt::spawn(agent(
-                                *a,
-                                n,
-                                ws,
-                                tickets.clone(),
-                                *inbox,
-                                interval,
-                                seconds,
-                                start_rx.clone(),
-                            ))
-                        })
-                        .collect();
-                    let mut out = Vec::new();
-                    for t in tasks {
-                        out.push(t.await.unwrap());
-                    }
-                    out
+                    let clients = tokens.iter().zip(sockets).map(|((a, _, inbox), ws)| {
+                        agent(
+                            *a,
+                            n,
+                            ws,
+                            tickets.clone(),
+                            *inbox,
+                            interval,
+                            seconds,
+                            start_rx.clone(),
+                        )
+                    });
+                    run_clients(&ready_tx, clients).await
                 })
             })
         })
@@ -220,6 +211,21 @@ struct Merged {
     cpu: f64,
 }
 
+/// Tells the bench this generator thread's sockets are open, then runs one
+/// client task per socket to its end.
+async fn run_clients<F: std::future::Future<Output = ClientResult> + 'static>(
+    ready_tx: &std::sync::mpsc::Sender<()>,
+    clients: impl Iterator<Item = F>,
+) -> Vec<ClientResult> {
+    ready_tx.send(()).unwrap();
+    let tasks: Vec<_> = clients.map(actix_rt::spawn).collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 /// Once every generator thread is ready, starts all clients 300 ms from now
 /// and merges what they report.
 fn start_and_merge(
@@ -287,26 +293,11 @@ fn baseline(options: &Options) -> Baseline {
                         generator::wait_for(&mut ws, "joined").await;
                         sockets.push(ws);
                     }
-                    ready_tx.send(()).unwrap();
-                    let tasks: Vec<_> = mine
+                    let clients = mine
                         .iter()
                         .zip(sockets)
-                        .map(|(&a, ws)| {
-                            actix_rt::spawn(broadcaster(
-                                a,
-                                n,
-                                ws,
-                                interval,
-                                seconds,
-                                start_rx.clone(),
-                            ))
-                        })
-                        .collect();
-                    let mut out = Vec::new();
-                    for t in tasks {
-                        out.push(t.await.unwrap());
-                    }
-                    out
+                        .map(|(&a, ws)| broadcaster(a, n, ws, interval, seconds, start_rx.clone()));
+                    run_clients(&ready_tx, clients).await
                 })
             })
         })
