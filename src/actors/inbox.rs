@@ -7,6 +7,9 @@
 //!   Only `unread` in `ticket` frames differs per agent; such events carry both
 //!   encodings and the set of agents who have read the ticket ([`Payload::ByReadState`]).
 //! - A recipient gets an event once, even if it both subscribes and views the ticket.
+//! - Every frame a ticket sends passes through its inbox actor, those for
+//!   single recipients too ([`Publish::direct`]): actor mailboxes are FIFO,
+//!   so each session gets one ticket's frames in the order they were decided.
 //! - The presence cache holds the newest state of every ticket with a claim,
 //!   viewer or lock. Presence updates carry a process-wide increasing version;
 //!   an update older than the known one is dropped with its frames, so a late
@@ -103,13 +106,35 @@ pub struct Unsubscribe {
     pub session: SessionId,
 }
 
-/// Delivers `payloads` (in order) to every subscriber and every listed viewer.
+/// Frames for single recipients, each with its own copy of a frame.
+pub type Direct = Vec<(Recipient<Deliver>, ByteString)>;
+
+/// Delivers `payloads` (in order) to every subscriber and every listed
+/// viewer, then `direct` frames to their recipients.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct Publish {
     pub payloads: Vec<Payload>,
     pub viewers: Vec<Viewer>,
     pub presence: Option<PresenceUpdate>,
+    pub direct: Direct,
+}
+
+impl Publish {
+    /// Whether the inbox actor must be spawned for it: someone is to be
+    /// reached, or a live presence is to be cached.
+    pub fn must_reach(&self) -> bool {
+        !self.viewers.is_empty()
+            || !self.direct.is_empty()
+            || self.presence.as_ref().is_some_and(|p| p.state.is_some())
+    }
+
+    /// Sends the frames for single recipients.
+    pub fn deliver_direct(direct: Direct) {
+        for (recipient, frame) in direct {
+            recipient.do_send(Deliver(frame));
+        }
+    }
 }
 
 struct Subscriber {
@@ -225,12 +250,17 @@ impl Handler<Publish> for InboxActor {
             return self.successor().do_send(msg);
         }
         self.touch();
-        if let Some(update) = &msg.presence {
+        let stale = msg.presence.as_ref().is_some_and(|update| {
             let known = self.presence.get(&update.ticket).map(|(v, _)| *v);
             let known = known.or_else(|| self.tombstones.get(&update.ticket).map(|(v, _)| *v));
-            if known.is_some_and(|v| v > update.version) {
-                return; // A newer state is already known and was delivered.
-            }
+            known.is_some_and(|v| v > update.version)
+        });
+        if stale {
+            // A newer state is already known and was delivered: only the
+            // frames for single recipients still go out.
+            return Publish::deliver_direct(msg.direct);
+        }
+        if let Some(update) = &msg.presence {
             match &update.state {
                 Some(state) => {
                     self.tombstones.remove(&update.ticket);
@@ -258,5 +288,6 @@ impl Handler<Publish> for InboxActor {
                     .do_send(Deliver(payload.for_agent(viewer.agent).clone()));
             }
         }
+        Publish::deliver_direct(msg.direct);
     }
 }

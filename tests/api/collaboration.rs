@@ -240,6 +240,55 @@ async fn a_customer_message_in_the_same_millisecond_still_outdates_drafts() {
     }
 }
 
+/// A ticket's frames reach a colleague in the order they were decided, even
+/// when they go to single tabs: a draft typed the moment `opened` arrives
+/// never overtakes the presence frame saying its author joined (which waits
+/// for the first open's read mark to be written, then fans out to the
+/// inbox). Eight pairs at once, subscribed, so the inbox has work to do.
+#[actix_web::test]
+async fn a_colleague_hears_an_author_join_before_its_first_draft() {
+    let r = room().await;
+    let lane = |lane: usize| {
+        let r = &r;
+        async move {
+            let (mut author, _) = Ws::hello(&r.server, &r.bianca).await;
+            let (mut colleague, _) = Ws::hello(&r.server, &r.hanna).await;
+            colleague.subscribe(&r.inbox).await;
+            for round in 0..10 {
+                let ticket = r.admin.create_ticket(&r.inbox, "Printer").await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                colleague.open(&ticket, false).await;
+                author.open(&ticket, false).await;
+                author.send(draft(&ticket, "note", "on it")).await;
+                let mut heard = Vec::new();
+                loop {
+                    let frame = colleague.recv().await;
+                    if frame["ticket"] == ticket.as_str()
+                        || frame["ticket"]["id"] == ticket.as_str()
+                    {
+                        heard.push(frame);
+                    }
+                    if heard.last().is_some_and(|f| f["type"] == "draft") {
+                        break;
+                    }
+                }
+                let joined = heard.iter().any(|f| {
+                    f["type"] == "presence"
+                        && f["change"]["kind"] == "viewer_joined"
+                        && f["change"]["agent"]["name"] == "Bianca"
+                });
+                assert!(
+                    joined,
+                    "lane {lane} round {round}: the draft came first: {heard:#?}"
+                );
+            }
+        }
+    };
+    futures_util::future::join_all((0..8).map(lane)).await;
+}
+
 #[actix_web::test]
 async fn a_newer_customer_message_marks_drafts_outdated() {
     let r = room().await;

@@ -10,8 +10,10 @@
 //!   `ticket_claimed` / `ticket_locked`), or the WebSocket answer (`opened`
 //!   with `claimed`, an `error` frame with its code, or no answer at all);
 //! - the frames sent straight to tabs (`claim_lost`, `access_revoked`,
-//!   `error`), exactly: a ping sentinel on every tab proves that nothing else
-//!   of the kind came;
+//!   `error`), exactly: a snapshot of both inboxes (every frame of a ticket
+//!   passes its inbox actor, handed over before the step is answered) and
+//!   then a ping sentinel on every tab prove that nothing else of the kind
+//!   came;
 //! - the presence in `opened` (claim, viewers, lock);
 //! - the ticket as the admin sees it (`GET /api/tickets/{id}`: inbox, status,
 //!   assignee, lock holder, `shared_with`, claim holder, viewers), its history
@@ -950,6 +952,12 @@ impl Case<'_> {
         reference: &str,
         expected: Vec<(Who, Direct)>,
     ) -> Result<(), String> {
+        let (w, ticket) = (self.world, self.ticket.as_str());
+        let [one, two] = &mut self.observers;
+        futures_util::try_join!(
+            snapshot(w, one, Inbox::One, ticket),
+            snapshot(w, two, Inbox::Two, ticket)
+        )?;
         let sync = format!("{reference}-after");
         let synced = join_all(self.tabs.iter_mut().map(|tab| tab.sync(&sync))).await;
         synced.into_iter().collect::<Result<Vec<()>, String>>()?;

@@ -127,7 +127,7 @@ impl Handler<FlushDrafts> for TicketActor {
 
 impl TicketActor {
     /// Sends the current state of draft `key` to every tab viewing the ticket but `except`.
-    pub(super) fn send_draft(&self, key: (AgentId, DraftKind), except: Option<SessionId>) {
+    pub(super) fn send_draft(&mut self, key: (AgentId, DraftKind), except: Option<SessionId>) {
         let Some(ticket) = &self.ticket else { return };
         let draft = match self.drafts.get(&key) {
             Some(draft) => DraftDto::new(draft, ticket, &self.core.directory),
@@ -144,13 +144,7 @@ impl TicketActor {
             draft,
         }
         .encode();
-        for (session, viewer) in &self.tabs {
-            if Some(*session) != except {
-                viewer
-                    .recipient
-                    .do_send(crate::actors::session::Deliver(frame.clone()));
-            }
-        }
+        self.send_to_viewers(&frame, except);
     }
 
     /// A future writing every changed draft (put or delete) in one write.

@@ -281,6 +281,7 @@ impl Handler<Post> for TicketActor {
                     message: dto.clone(),
                 }
                 .encode(),
+                None,
             );
             match scheduled {
                 Some(at) => act.core.scheduled(at),

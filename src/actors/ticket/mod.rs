@@ -58,8 +58,7 @@ pub use read_marks::MarkRead;
 pub use scheduled::{CancelScheduled, Fire};
 pub use shares::{Revalidate, Share, Unshare};
 
-use super::inbox::{Payload, PresenceUpdate, Publish, Viewer};
-use super::session::Deliver;
+use super::inbox::{Direct, Payload, PresenceUpdate, Publish, Viewer};
 use crate::core::Core;
 use crate::domain::access::{TicketAction, TicketScope, check_ticket};
 use crate::domain::draft::{Draft, DraftKind};
@@ -212,15 +211,13 @@ impl TicketActor {
     }
 
     /// Sends stored notifications to every live session of their agents.
-    fn deliver(&self, notifications: &[Notification]) {
+    fn deliver(&mut self, notifications: &[Notification]) {
         for n in notifications {
             let frame = ServerFrame::Notification {
                 notification: NotificationDto::new(n, &self.core.directory),
             }
             .encode();
-            for session in self.core.registry.sessions_of(n.agent) {
-                session.do_send(Deliver(frame.clone()));
-            }
+            self.send_to_agent(n.agent, &frame);
         }
     }
 
@@ -328,27 +325,48 @@ impl TicketActor {
         inbox: InboxId,
         payloads: Vec<Payload>,
         presence: Option<PresenceUpdate>,
-        direct: Vec<(Recipient<Deliver>, bytestring::ByteString)>,
+        direct: Direct,
     ) {
-        let viewers = self.viewers();
-        let must_reach =
-            !viewers.is_empty() || presence.as_ref().is_some_and(|p| p.state.is_some());
-        let publish = Publish {
-            payloads,
-            viewers,
-            presence,
-        };
-        self.emit(pipeline::Outgoing {
-            inbox: Some((inbox, publish, must_reach)),
-            direct,
-        });
+        let publish = self.publication(payloads, presence, direct);
+        self.emit(inbox, publish);
     }
 
-    /// Sends frames straight to the tabs viewing the ticket.
-    fn send_to_viewers(&self, frame: &bytestring::ByteString) {
-        for viewer in self.tabs.values() {
-            viewer.recipient.do_send(Deliver(frame.clone()));
+    /// What [`send_to_inbox`](Self::send_to_inbox) hands the inbox actor.
+    fn publication(
+        &self,
+        payloads: Vec<Payload>,
+        presence: Option<PresenceUpdate>,
+        direct: Direct,
+    ) -> Publish {
+        Publish {
+            payloads,
+            viewers: self.viewers(),
+            presence,
+            direct,
         }
+    }
+
+    /// Sends a frame to the tabs viewing the ticket (but `except`), in decision order.
+    fn send_to_viewers(&mut self, frame: &bytestring::ByteString, except: Option<SessionId>) {
+        let direct = self
+            .tabs
+            .iter()
+            .filter(|(session, _)| Some(**session) != except)
+            .map(|(_, viewer)| (viewer.recipient.clone(), frame.clone()))
+            .collect();
+        self.emit_direct(direct);
+    }
+
+    /// Sends a frame to every live session of `agent`, in decision order.
+    fn send_to_agent(&mut self, agent: AgentId, frame: &bytestring::ByteString) {
+        let direct = self
+            .core
+            .registry
+            .sessions_of(agent)
+            .into_iter()
+            .map(|session| (session.recipient(), frame.clone()))
+            .collect();
+        self.emit_direct(direct);
     }
 
     /// The `ticket` frame(s) for `t`, one encoding per read state.
@@ -389,17 +407,15 @@ impl TicketActor {
     /// state) to the inbox's subscribers and the ticket's viewers, and updates
     /// the inbox's snapshot cache. Publishes the state alone if `events` is empty.
     fn publish_events(&mut self, events: &[LiveEvent]) {
-        self.publish_events_with(events, Vec::new());
+        if let Some((inbox, publish)) = self.events_publication(events, Vec::new()) {
+            self.emit(inbox, publish);
+        }
     }
 
-    /// [`publish_events`](Self::publish_events), plus frames for single
-    /// recipients that must leave in the same order.
-    fn publish_events_with(
-        &mut self,
-        events: &[LiveEvent],
-        direct: Vec<(Recipient<Deliver>, bytestring::ByteString)>,
-    ) {
-        let Some(ticket) = &self.ticket else { return };
+    /// What [`publish_events`](Self::publish_events) hands the inbox actor,
+    /// plus frames for single recipients that must leave in the same order.
+    fn events_publication(&self, events: &[LiveEvent], direct: Direct) -> pipeline::Publication {
+        let ticket = self.ticket.as_ref()?;
         let (inbox, id) = (ticket.inbox, ticket.id);
         let directory = &self.core.directory;
         let dto = self.presence_dto(ticket);
@@ -425,20 +441,23 @@ impl TicketActor {
             .collect();
         let state =
             (!dto.is_empty()).then(|| serde_json::to_value(&dto).expect("presence serializes"));
-        self.send_to_inbox(
-            inbox,
-            payloads,
-            Some(PresenceUpdate::new(id, state)),
-            direct,
-        );
+        let presence = Some(PresenceUpdate::new(id, state));
+        Some((inbox, self.publication(payloads, presence, direct)))
     }
 
     /// Publishes claim and viewer `changes` and tells former holders whose
     /// claim was taken (`claim_lost`).
     fn publish_presence(&mut self, changes: &[PresenceChangeKind]) {
-        let Some(ticket) = &self.ticket else { return };
+        if let Some((inbox, publish)) = self.presence_publication(changes) {
+            self.emit(inbox, publish);
+        }
+    }
+
+    /// What [`publish_presence`](Self::publish_presence) hands the inbox actor.
+    fn presence_publication(&self, changes: &[PresenceChangeKind]) -> pipeline::Publication {
+        let ticket = self.ticket.as_ref()?;
         if changes.is_empty() {
-            return;
+            return None;
         }
         let ticket_id = ticket.id;
         let events: Vec<LiveEvent> = changes
@@ -487,7 +506,7 @@ impl TicketActor {
                 _ => {}
             }
         }
-        self.publish_events_with(&events, direct);
+        self.events_publication(&events, direct)
     }
 
     fn is_idle(&self) -> bool {

@@ -7,8 +7,15 @@
 //! decision's frames are encoded when it is taken (they describe the state it
 //! produced) and leave in decision order:
 //! - a pipelined write's effects run when its commit is reported, in
-//!   submission order (the writer reports completions in that order);
+//!   submission order (the writer reports completions in that order): first
+//!   the frames of its decision go to the inbox, then `then` answers, so
+//!   whoever gets the answer can count on those frames being on their way;
 //! - frames decided while writes are in flight queue behind them ([`emit`]);
+//! - every frame the ticket sends takes one path, [`emit`] and then the
+//!   ticket's inbox actor: the ones for single tabs (drafts, messages,
+//!   `claim_lost`, `access_revoked`, read marks, notifications) too, so a
+//!   draft sent straight to a tab can never overtake a presence frame still
+//!   on its way through the inbox;
 //! - a write through [`TicketActor::commit`] (which holds the mailbox) runs
 //!   every earlier effect first: its own commit proves theirs.
 //!
@@ -22,30 +29,24 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
-use bytestring::ByteString;
 
 use super::TicketActor;
-use crate::actors::inbox::Publish;
-use crate::actors::session::Deliver;
+use crate::actors::inbox::{Direct, Publish};
 use crate::domain::InboxId;
 use crate::error::Error;
 use crate::store::StoreError;
 
-/// Frames decided together: a publication through the inbox and frames for
-/// single recipients (`claim_lost`).
-#[derive(Default)]
-pub(super) struct Outgoing {
-    pub inbox: Option<(InboxId, Publish, bool)>,
-    pub direct: Vec<(Recipient<Deliver>, ByteString)>,
-}
-
 type AfterCommit = Box<dyn FnOnce(&mut TicketActor, &mut Context<TicketActor>, Result<(), Error>)>;
 
+/// A decision's publication: the inbox and what to hand it.
+pub(super) type Publication = Option<(InboxId, Publish)>;
+
 enum Step {
-    /// Runs once the next pipelined write is reported.
-    Write(AfterCommit),
+    /// Runs once the next pipelined write is reported: sends the decision's
+    /// publication, then runs the continuation.
+    Write(Publication, AfterCommit),
     /// Frames decided behind a write still in flight.
-    Send(Outgoing),
+    Send(InboxId, Publish),
 }
 
 /// The ticket's writes in flight and the effects waiting for them.
@@ -76,30 +77,56 @@ impl Handler<Reported> for TicketActor {
 }
 
 impl TicketActor {
-    /// Submits `apply` as a durable write; `then` runs with its outcome once
-    /// it is committed and every effect decided before it has run.
+    /// Submits `apply` as a durable write. Once it is committed and every
+    /// effect decided before it has run, `publication` (the frames of the
+    /// decision, encoded now) goes out, then `then` runs with the outcome.
+    /// (The frames go out even if the write failed: `then` undoes the
+    /// decision and publishes that, so clients see a consistent story.)
     pub(super) fn write_pipelined(
         &mut self,
         ctx: &mut Context<Self>,
         apply: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError> + Send + 'static,
+        publication: Publication,
         then: impl FnOnce(&mut Self, &mut Context<Self>, Result<(), Error>) + 'static,
     ) {
         let reported = self.pipeline.reported.clone();
         let addr = ctx.address();
-        self.pipeline.steps.push_back(Step::Write(Box::new(then)));
+        self.pipeline
+            .steps
+            .push_back(Step::Write(publication, Box::new(then)));
         self.core.store.submit(apply, move |result| {
             reported.lock().expect("pipeline lock").push_back(result);
             addr.do_send(Reported);
         });
     }
 
-    /// Sends `out` now, or after the writes in flight if there are any.
-    pub(super) fn emit(&mut self, out: Outgoing) {
+    /// Hands `publish` to the actor of `inbox` now, or after the writes in
+    /// flight if there are any.
+    pub(super) fn emit(&mut self, inbox: InboxId, publish: Publish) {
         if self.pipeline.is_empty() {
-            self.send_outgoing(out);
+            self.send_outgoing(inbox, publish);
         } else {
-            self.pipeline.steps.push_back(Step::Send(out));
+            self.pipeline.steps.push_back(Step::Send(inbox, publish));
         }
+    }
+
+    /// Sends frames to single recipients, in order with everything else
+    /// ([`emit`](Self::emit)): through the ticket's inbox actor, like the rest.
+    pub(super) fn emit_direct(&mut self, direct: Direct) {
+        if direct.is_empty() {
+            return;
+        }
+        let Some(inbox) = self.ticket.as_ref().map(|t| t.inbox) else {
+            // No ticket, so nothing else of it is sent: no order to keep.
+            return Publish::deliver_direct(direct);
+        };
+        let publish = Publish {
+            payloads: Vec::new(),
+            viewers: Vec::new(),
+            presence: None,
+            direct,
+        };
+        self.emit(inbox, publish);
     }
 
     /// Runs, in order, every effect whose writes are reported.
@@ -107,12 +134,12 @@ impl TicketActor {
         loop {
             match self.pipeline.steps.front() {
                 None => return,
-                Some(Step::Send(_)) => {
-                    if let Some(Step::Send(out)) = self.pipeline.steps.pop_front() {
-                        self.send_outgoing(out);
+                Some(Step::Send(..)) => {
+                    if let Some(Step::Send(inbox, publish)) = self.pipeline.steps.pop_front() {
+                        self.send_outgoing(inbox, publish);
                     }
                 }
-                Some(Step::Write(_)) => {
+                Some(Step::Write(..)) => {
                     let reported = self
                         .pipeline
                         .reported
@@ -120,7 +147,10 @@ impl TicketActor {
                         .expect("pipeline lock")
                         .pop_front();
                     let Some(result) = reported else { return };
-                    if let Some(Step::Write(then)) = self.pipeline.steps.pop_front() {
+                    if let Some(Step::Write(publication, then)) = self.pipeline.steps.pop_front() {
+                        if let Some((inbox, publish)) = publication {
+                            self.send_outgoing(inbox, publish);
+                        }
                         then(self, ctx, result.map_err(Error::from));
                     }
                 }
@@ -128,19 +158,14 @@ impl TicketActor {
         }
     }
 
-    fn send_outgoing(&self, out: Outgoing) {
-        if let Some((inbox, publish, must_reach)) = out.inbox {
-            let addr = if must_reach {
-                Some(self.core.registry.inbox(&self.core, inbox))
-            } else {
-                self.core.registry.live_inbox(inbox)
-            };
-            if let Some(addr) = addr {
-                addr.do_send(publish);
-            }
-        }
-        for (recipient, frame) in out.direct {
-            recipient.do_send(Deliver(frame));
+    fn send_outgoing(&self, inbox: InboxId, publish: Publish) {
+        let addr = if publish.must_reach() {
+            Some(self.core.registry.inbox(&self.core, inbox))
+        } else {
+            self.core.registry.live_inbox(inbox)
+        };
+        if let Some(addr) = addr {
+            addr.do_send(publish);
         }
     }
 }

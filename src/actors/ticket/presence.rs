@@ -172,6 +172,7 @@ impl Handler<Open> for TicketActor {
         };
         let (claimed, changes) = self.open_tab(msg, can_claim);
         let opened = self.live().map(|ticket| self.opened(claimed, ticket));
+        let publication = self.presence_publication(&changes);
         self.write_pipelined(
             ctx,
             move |tx| {
@@ -183,12 +184,13 @@ impl Handler<Open> for TicketActor {
                 }
                 Ok(())
             },
+            publication,
             move |act, _, committed| {
                 let opened = committed.and(opened);
                 match &opened {
                     Ok(_) => {
-                        if let Some(ticket) = act.ticket.as_ref().filter(|_| newly_read) {
-                            act.tell_own_sessions(ticket, opener, "read"); // every tab of the opener
+                        if newly_read {
+                            act.tell_own_sessions(opener, "read"); // every tab of the opener
                         }
                     }
                     Err(_) => {
@@ -201,7 +203,6 @@ impl Handler<Open> for TicketActor {
                 let _ = reply.send(opened);
             },
         );
-        self.publish_presence(&changes); // queued behind the write
         Box::pin(async move { answer.await.unwrap_or(Err(Error::Unavailable)) })
     }
 }
@@ -255,18 +256,19 @@ impl Handler<ForceRelease> for TicketActor {
         };
         // History: acknowledged and published once it is on disk (pipelined).
         let entry = claim_forced(holder, msg.by.id);
+        let changes = self
+            .presence
+            .release_claim(ReleaseReason::Forced, Some(msg.by.id));
+        let publication = self.presence_publication(&changes);
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.write_pipelined(
             ctx,
             move |tx| writes::append_history(tx, id, &entry),
+            publication,
             move |_, _, committed| {
                 let _ = reply.send(committed);
             },
         );
-        let changes = self
-            .presence
-            .release_claim(ReleaseReason::Forced, Some(msg.by.id));
-        self.publish_presence(&changes);
         self.last_activity = Instant::now();
         Box::pin(async move { answer.await.unwrap_or(Err(Error::Unavailable)) })
     }

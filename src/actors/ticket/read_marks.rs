@@ -7,7 +7,6 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::{Change, TicketActor, refuse};
-use crate::actors::session::Deliver;
 use crate::domain::Agent;
 use crate::domain::access::TicketAction;
 use crate::error::Error;
@@ -22,13 +21,14 @@ pub struct MarkRead {
 }
 
 impl TicketActor {
-    /// A `ticket` frame about `agent`'s own read mark, to `agent`'s sessions only.
+    /// A `ticket` frame about `agent`'s own read mark (as the ticket is in
+    /// memory), to `agent`'s sessions only.
     pub(super) fn tell_own_sessions(
-        &self,
-        t: &crate::domain::ticket::Ticket,
+        &mut self,
         agent: crate::domain::AgentId,
         action: &'static str,
     ) {
+        let Some(t) = &self.ticket else { return };
         // One agent, one `unread` value: a single encoding.
         let change = TicketChange {
             action,
@@ -41,9 +41,7 @@ impl TicketActor {
             change,
         }
         .encode();
-        for session in self.core.registry.sessions_of(agent) {
-            session.do_send(Deliver(frame.clone()));
-        }
+        self.send_to_agent(agent, &frame);
     }
 }
 
@@ -70,7 +68,7 @@ impl Handler<MarkRead> for TicketActor {
                 .unwrap_or_default();
         self.commit(change, move |act, t, _| {
             if changed {
-                act.tell_own_sessions(t, agent, if msg.read { "read" } else { "unread" });
+                act.tell_own_sessions(agent, if msg.read { "read" } else { "unread" });
             }
             Ok(TicketDto::for_caller(t, agent))
         })

@@ -46,13 +46,14 @@ impl TicketActor {
     }
 
     /// Tells viewers a scheduled reply is gone.
-    pub(super) fn send_removed(&self, message: MessageId) {
+    pub(super) fn send_removed(&mut self, message: MessageId) {
         self.send_to_viewers(
             &ServerFrame::MessageRemoved {
                 ticket: self.id,
                 message,
             }
             .encode(),
+            None,
         );
     }
 }
@@ -158,6 +159,7 @@ impl Handler<Fire> for TicketActor {
                     message: dto,
                 }
                 .encode(),
+                None,
             );
             act.publish_ticket(t, "message", author.id);
             act.core.metrics.scheduled_sent.inc();

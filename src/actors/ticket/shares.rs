@@ -9,7 +9,6 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::{Change, TicketActor, refuse};
-use crate::actors::session::Deliver;
 use crate::domain::access::{TicketAction, TicketScope, check_ticket};
 use crate::domain::history::{HistoryAction, HistoryEntry};
 use crate::domain::notification::NotificationKind;
@@ -94,11 +93,12 @@ impl TicketActor {
             return;
         }
         let frame = ServerFrame::AccessRevoked { ticket: ticket.id }.encode();
-        for session in &sessions {
-            if let Some(viewer) = self.tabs.remove(session) {
-                viewer.recipient.do_send(Deliver(frame.clone()));
-            }
-        }
+        let revoked = sessions
+            .iter()
+            .filter_map(|session| self.tabs.remove(session))
+            .map(|viewer| (viewer.recipient, frame.clone()))
+            .collect();
+        self.emit_direct(revoked);
         let changes = self
             .presence
             .remove_agent(agent, ReleaseReason::Revoked, by);
