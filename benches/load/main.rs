@@ -22,6 +22,12 @@ mod server;
 mod storm;
 mod writes;
 
+/// The allocator `tandem serve` runs with (see `src/main.rs`); the baseline
+/// server, a child process of this binary too, gets it as well.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(server::CHILD_FLAG) {

@@ -132,12 +132,6 @@ fn spawn(args: &[&str], config: &str) -> Target {
 
 /// The child side: runs the server until stdin closes.
 pub fn child_main(args: &[String]) {
-    // As `tandem serve` does: keep argon2's 19 MiB blocks out of the heap.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning; called before any other thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
     std::thread::spawn(|| {
         let mut sink = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut sink);
