@@ -440,6 +440,42 @@ async fn take_overs_fired_back_to_back_stay_ordered_and_are_all_history() {
     assert_eq!(recorded, forced);
 }
 
+/// An answer never runs ahead of the frames decided before it: the `opened`
+/// of a tab that only joins (nothing to write) waits until a take-over
+/// decided just before it (its history entry still committing) has been
+/// handed to the inbox, so a snapshot taken after `opened` never shows an
+/// older holder than `opened` did.
+#[actix_web::test]
+async fn an_opened_answer_never_runs_ahead_of_the_inbox() {
+    let f = floor().await;
+    let ticket = f.tickets[0].as_str();
+    let (mut bianca, _) = Ws::hello(&f.server, &f.bianca).await;
+    let (mut admin, _) = Ws::hello(&f.server, &f.admin).await;
+    let (mut joiner, _) = Ws::hello(&f.server, &f.hanna).await;
+    joiner.open(ticket, false).await; // read once: re-opening writes nothing
+    let (mut snapshots, _) = Ws::hello(&f.server, &f.lena).await;
+    for round in 0..40 {
+        let (taker, id) = if round % 2 == 0 {
+            (&mut bianca, f.bianca.id.as_str())
+        } else {
+            (&mut admin, f.admin.id.as_str())
+        };
+        taker
+            .send(json!({"type": "open", "ticket": ticket, "take_over": true}))
+            .await;
+        let opened = joiner.open(ticket, false).await;
+        snapshots
+            .send(json!({"type": "subscribe", "inbox": f.inbox, "ref": round}))
+            .await;
+        let snapshot = snapshots.recv_type("snapshot").await;
+        let live = snapshot["presence"].as_array().unwrap();
+        let live = live.iter().find(|p| p["ticket"] == ticket).expect("live");
+        if opened["presence"]["claim"]["agent"]["id"] == id {
+            assert_eq!(live["claim"]["agent"]["id"], id, "round {round}");
+        }
+    }
+}
+
 #[actix_web::test]
 async fn force_release_and_take_over_tell_the_holder_and_are_history() {
     let f = floor().await;

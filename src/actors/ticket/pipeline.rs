@@ -10,7 +10,9 @@
 //!   submission order (the writer reports completions in that order): first
 //!   the frames of its decision go to the inbox, then `then` answers, so
 //!   whoever gets the answer can count on those frames being on their way;
-//! - frames decided while writes are in flight queue behind them ([`emit`]);
+//! - frames decided while writes are in flight queue behind them ([`emit`]),
+//!   and so do answers that need no write of their own (an `open` that only
+//!   joins: [`answer_in_order`]);
 //! - every frame the ticket sends takes one path, [`emit`] and then the
 //!   ticket's inbox actor: the ones for single tabs (drafts, messages,
 //!   `claim_lost`, `access_revoked`, read marks, notifications) too, so a
@@ -24,6 +26,7 @@
 //! ticket latency, not throughput.
 //!
 //! [`emit`]: TicketActor::emit
+//! [`answer_in_order`]: TicketActor::answer_in_order
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -47,6 +50,8 @@ enum Step {
     Write(Publication, AfterCommit),
     /// Frames decided behind a write still in flight.
     Send(InboxId, Publish),
+    /// An answer decided behind a write still in flight.
+    Answer(Box<dyn FnOnce()>),
 }
 
 /// The ticket's writes in flight and the effects waiting for them.
@@ -129,6 +134,24 @@ impl TicketActor {
         self.emit(inbox, publish);
     }
 
+    /// Answers `value` once everything decided before it has gone out: at
+    /// once, unless frames wait for a write in flight.
+    pub(super) fn answer_in_order<T: 'static>(
+        &mut self,
+        value: Result<T, Error>,
+    ) -> ResponseFuture<Result<T, Error>> {
+        if self.pipeline.is_empty() {
+            return Box::pin(std::future::ready(value));
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.pipeline
+            .steps
+            .push_back(Step::Answer(Box::new(move || {
+                let _ = reply.send(value);
+            })));
+        Box::pin(async move { answer.await.unwrap_or(Err(Error::Unavailable)) })
+    }
+
     /// Runs, in order, every effect whose writes are reported.
     pub(super) fn drain(&mut self, ctx: &mut Context<Self>) {
         loop {
@@ -137,6 +160,11 @@ impl TicketActor {
                 Some(Step::Send(..)) => {
                     if let Some(Step::Send(inbox, publish)) = self.pipeline.steps.pop_front() {
                         self.send_outgoing(inbox, publish);
+                    }
+                }
+                Some(Step::Answer(_)) => {
+                    if let Some(Step::Answer(answer)) = self.pipeline.steps.pop_front() {
+                        answer();
                     }
                 }
                 Some(Step::Write(..)) => {

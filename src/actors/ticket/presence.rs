@@ -156,7 +156,7 @@ impl Handler<Open> for TicketActor {
             let (claimed, changes) = self.open_tab(msg, can_claim);
             self.publish_presence(&changes);
             let opened = self.live().map(|ticket| self.opened(claimed, ticket));
-            return Box::pin(std::future::ready(opened));
+            return self.answer_in_order(opened);
         }
         // Durable before `opened` and before the take-over is published
         // (pipelined: see `pipeline`); decided now.
