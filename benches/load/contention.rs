@@ -302,18 +302,12 @@ fn baseline(options: &Options) -> Baseline {
             })
         })
         .collect();
-    let Merged {
-        latency,
-        actions,
-        frames,
-        elapsed,
-        cpu,
-    } = start_and_merge(&target, threads, &ready_rx, &start_tx);
+    let m = start_and_merge(&target, threads, &ready_rx, &start_tx);
     Baseline {
-        decisions_per_s: actions as f64 / elapsed,
-        frames_per_s: frames as f64 / elapsed,
-        p99_ms: latency.value_at_quantile(0.99) as f64 / 1000.0,
-        cpu_per_million: cpu / frames as f64 * 1e6,
+        decisions_per_s: m.actions as f64 / m.elapsed,
+        frames_per_s: m.frames as f64 / m.elapsed,
+        p99_ms: m.latency.value_at_quantile(0.99) as f64 / 1000.0,
+        cpu_per_million: m.cpu / m.frames as f64 * 1e6,
     }
 }
 

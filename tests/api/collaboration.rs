@@ -56,6 +56,14 @@ impl Room {
     fn path(&self, tail: &str) -> String {
         format!("/api/tickets/{}{tail}", self.ticket)
     }
+
+    /// The id of a new ticket in the room's inbox.
+    async fn new_ticket(&self, subject: &str) -> String {
+        self.admin.create_ticket(&self.inbox, subject).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
 }
 
 fn draft(ticket: &str, kind: &str, body: &str) -> Value {
@@ -220,10 +228,7 @@ async fn a_customer_message_in_the_same_millisecond_still_outdates_drafts() {
     let (mut author, _) = Ws::hello(&r.server, &r.bianca).await;
     let (mut colleague, _) = Ws::hello(&r.server, &r.hanna).await;
     for round in 0..50 {
-        let ticket = r.admin.create_ticket(&r.inbox, "Printer").await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let ticket = r.new_ticket("Printer").await;
         author.open(&ticket, false).await;
         colleague.open(&ticket, false).await;
         author.send(draft(&ticket, "reply", "As I said")).await;
@@ -255,10 +260,7 @@ async fn a_colleague_hears_an_author_join_before_its_first_draft() {
             let (mut colleague, _) = Ws::hello(&r.server, &r.hanna).await;
             colleague.subscribe(&r.inbox).await;
             for round in 0..10 {
-                let ticket = r.admin.create_ticket(&r.inbox, "Printer").await["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned();
+                let ticket = r.new_ticket("Printer").await;
                 colleague.open(&ticket, false).await;
                 author.open(&ticket, false).await;
                 author.send(draft(&ticket, "note", "on it")).await;
@@ -516,10 +518,7 @@ async fn locks_unlock_themselves_with_history_and_a_notification() {
 async fn locks_and_their_timers_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let r = room_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
-    let second = r.admin.create_ticket(&r.inbox, "Forever locked").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let second = r.new_ticket("Forever locked").await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": null}))
         .await;
