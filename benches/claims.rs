@@ -8,8 +8,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tandem::domain::presence::{Presence, ReleaseReason};
+use tandem::domain::presence::{Opening, Presence, ReleaseReason};
 use tandem::domain::{AgentId, InboxId, SessionId, TicketId, Timestamp};
+use tandem::protocol::changes::PresenceKind;
 use tandem::protocol::dto::{AgentRef, ClaimDto, PresenceDto, ViewerDto};
 use tandem::protocol::frames::{PresenceChange, ServerFrame};
 
@@ -21,7 +22,7 @@ fn claim_state_machine(c: &mut Criterion) {
     group.bench_function("open_then_close", |b| {
         let mut presence = Presence::default();
         b.iter(|| {
-            let opened = presence.open(tabs[0], agents[0], true, false, false, now);
+            let opened = presence.open(Opening::new(tabs[0], agents[0]), now);
             let closed = presence.close(tabs[0], ReleaseReason::Closed);
             black_box((opened, closed))
         })
@@ -29,12 +30,18 @@ fn claim_state_machine(c: &mut Criterion) {
     group.bench_function("take_over_among_4_viewers", |b| {
         let mut presence = Presence::default();
         for (tab, agent) in tabs.iter().zip(&agents) {
-            presence.open(*tab, *agent, true, false, false, now);
+            presence.open(Opening::new(*tab, *agent), now);
         }
         let mut next = 0;
         b.iter(|| {
             next = (next + 1) % tabs.len();
-            black_box(presence.open(tabs[next], agents[next], true, true, false, now))
+            black_box(presence.open(
+                Opening {
+                    take_over: true,
+                    ..Opening::new(tabs[next], agents[next])
+                },
+                now,
+            ))
         })
     });
     group.finish();
@@ -64,7 +71,7 @@ fn presence_frame(c: &mut Criterion) {
             lock: None,
         },
         change: PresenceChange {
-            kind: "claimed",
+            kind: PresenceKind::Claimed,
             agent: hanna,
             reason: None,
             by: Some(bianca),

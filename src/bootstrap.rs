@@ -210,7 +210,7 @@ const SALES_TICKETS: [(&str, &str, &str); 12] = [
     ),
 ];
 
-/// The demo data of PROTOCOL.md "Running": inboxes Support and Sales, admin
+/// The demo data of docs/protocol.md "Running": inboxes Support and Sales, admin
 /// `ada`, agents `bianca` and `hanna` (both inboxes), `sam` (Sales), light
 /// agent `lena` (Support), all with password `demo`, and a dozen tickets per inbox.
 async fn demo(core: &Arc<Core>) -> Result<(), Error> {

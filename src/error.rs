@@ -1,9 +1,11 @@
-//! The error vocabulary of PROTOCOL.md "Errors", shared by REST handlers,
+//! The error vocabulary of docs/protocol.md "Errors", shared by REST handlers,
 //! actors and WebSocket `error` frames. Mapped to HTTP in exactly one place
 //! (`http::error`).
 
 use crate::accounts::AccountError;
-use crate::protocol::dto::AgentRef;
+use crate::domain::agent::AgentRef;
+use crate::domain::decisions::{ConflictReason, Refusal};
+use crate::domain::message::Message;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -21,10 +23,12 @@ pub enum Error {
     #[error("{} holds a hard lock on this ticket", holder.name)]
     TicketLocked { holder: AgentRef },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(ConflictReason),
+    /// `newer`: the messages the author had not seen; `names`: of the agents they name.
     #[error("newer messages arrived since the one you saw; read them, or send with force")]
     Stale {
-        newer: Vec<crate::protocol::dto::MessageDto>,
+        newer: Vec<Message>,
+        names: Vec<AgentRef>,
     },
     #[error("ticket sharing is disabled")]
     SharingDisabled,
@@ -72,11 +76,21 @@ impl Error {
 
 impl From<crate::domain::access::Denied> for Error {
     fn from(denied: crate::domain::access::Denied) -> Self {
-        match denied {
-            crate::domain::access::Denied::NotFound => Error::NotFound,
-            crate::domain::access::Denied::Forbidden => {
-                Error::forbidden("your role does not allow this on this ticket")
-            }
+        Refusal::from(denied).into()
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotFound => Error::NotFound,
+            Refusal::Forbidden(why) => Error::Forbidden(why.to_string()),
+            Refusal::Invalid(message) => Error::BadRequest(message),
+            Refusal::Claimed { holder } => Error::TicketClaimed { holder },
+            Refusal::Locked { holder } => Error::TicketLocked { holder },
+            Refusal::Conflict(reason) => Error::Conflict(reason),
+            Refusal::SharingDisabled => Error::SharingDisabled,
+            Refusal::Stale { newer, names } => Error::Stale { newer, names },
         }
     }
 }
@@ -94,7 +108,7 @@ impl From<AccountError> for Error {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::Invalid(m) => Error::BadRequest(m),
-            AccountError::Taken(m) => Error::Conflict(m),
+            AccountError::Taken(reason) => Error::Conflict(reason),
             AccountError::NoSuchAgent => Error::NotFound,
             AccountError::BadCredentials => Error::Unauthorized,
             AccountError::RateLimited => Error::RateLimited {

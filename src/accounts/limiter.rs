@@ -1,4 +1,4 @@
-//! Login throttling (PROTOCOL.md): 10 failures for one login name or one
+//! Login throttling (docs/protocol.md): 10 failures for one login name or one
 //! address within a minute block further attempts for 60 seconds.
 
 use std::collections::{HashMap, VecDeque};

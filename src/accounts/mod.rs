@@ -12,6 +12,9 @@
 //! - An expired token authenticates nobody; expired tokens are deleted from
 //!   the store by the next login.
 //! - Passwords are hashed with argon2 off the async threads.
+//!
+//! Files: `password` (argon2 hashing), `token` (bearer tokens and their
+//! revocation), `limiter` (login throttling).
 
 pub mod limiter;
 pub mod password;
@@ -22,6 +25,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::domain::agent::{TokenRecord, normalize_email, normalize_handle};
+use crate::domain::decisions::ConflictReason;
 use crate::domain::settings::Settings;
 use crate::domain::{Agent, AgentId, Inbox, InboxId, Role, Timestamp};
 use crate::store::{Store, StoreError, reads, writes};
@@ -32,8 +36,9 @@ use token::{Credential, Revocation};
 pub enum AccountError {
     #[error("{0}")]
     Invalid(String),
+    /// The handle or e-mail belongs to another agent.
     #[error("{0}")]
-    Taken(String),
+    Taken(ConflictReason),
     #[error("no such agent")]
     NoSuchAgent,
     #[error("wrong login or password")]
@@ -81,6 +86,20 @@ pub struct Directory {
     token_ttl: Duration,
     /// Verified against when a login names nobody, so timing does not tell.
     dummy_hash: String,
+}
+
+impl crate::domain::agent::Roster for Directory {
+    fn agent(&self, id: AgentId) -> Option<Arc<Agent>> {
+        Directory::agent(self, id)
+    }
+
+    fn agent_by_handle(&self, handle: &str) -> Option<Arc<Agent>> {
+        Directory::agent_by_handle(self, handle)
+    }
+
+    fn inbox(&self, id: InboxId) -> Option<Inbox> {
+        Directory::inbox(self, id)
+    }
 }
 
 impl Directory {
@@ -277,10 +296,10 @@ impl Directory {
         {
             let state = self.read();
             if state.logins.contains_key(&handle) {
-                return Err(AccountError::Taken(format!("the handle {handle} is taken")));
+                return Err(AccountError::Taken(ConflictReason::HandleTaken(handle)));
             }
             if state.logins.contains_key(&email) {
-                return Err(AccountError::Taken(format!("the e-mail {email} is taken")));
+                return Err(AccountError::Taken(ConflictReason::EmailTaken(email)));
             }
             check_inboxes(&state, &new.inboxes)?;
         }

@@ -83,9 +83,10 @@ impl PresenceUpdate {
     }
 }
 
-/// A session viewing a ticket, which gets its events even when not subscribed.
+/// A tab (session) with a ticket open, and how to reach it: it gets the
+/// ticket's events even when not subscribed to the inbox.
 #[derive(Clone)]
-pub struct Viewer {
+pub struct Tab {
     pub session: SessionId,
     pub agent: AgentId,
     pub recipient: Recipient<Deliver>,
@@ -115,7 +116,7 @@ pub type Direct = Vec<(Recipient<Deliver>, ByteString)>;
 #[rtype(result = "()")]
 pub struct Publish {
     pub payloads: Vec<Payload>,
-    pub viewers: Vec<Viewer>,
+    pub viewers: Vec<Tab>,
     pub presence: Option<PresenceUpdate>,
     pub direct: Direct,
 }

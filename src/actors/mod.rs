@@ -1,4 +1,4 @@
-//! The actors of DESIGN.md, and how they find each other.
+//! The actors (ticket, inbox, session, scheduler), and how they find each other.
 //!
 //! - [`ticket::TicketActor`]: one per live ticket; decides every mutation of
 //!   its ticket, one at a time, and publishes the outcome.

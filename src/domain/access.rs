@@ -1,4 +1,4 @@
-//! Who may do what: the rules of PROTOCOL.md "Roles and access", in one place.
+//! Who may do what: the rules of docs/protocol.md "Roles and access", in one place.
 //!
 //! - `admin`: everything, in every inbox.
 //! - `agent`: full work on tickets of its inboxes and on tickets shared with it.

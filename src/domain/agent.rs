@@ -4,6 +4,8 @@
 //! (so `@Hanna` and `@hanna` name the same agent); e-mails are stored
 //! lower-case; both are unique across agents (enforced by the directory).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{AgentId, InboxId, Timestamp};
@@ -62,6 +64,69 @@ pub struct Inbox {
     pub id: InboxId,
     pub name: String,
     pub created_at: Timestamp,
+}
+
+/// An agent as others see it: its id and current name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentRef {
+    pub id: AgentId,
+    pub name: String,
+}
+
+impl AgentRef {
+    pub fn of(agent: &Agent) -> AgentRef {
+        AgentRef {
+            id: agent.id,
+            name: agent.name.clone(),
+        }
+    }
+
+    /// The agent's current name (see [`Roster::agent_ref`]).
+    pub fn lookup(roster: &(impl Roster + ?Sized), id: AgentId) -> AgentRef {
+        roster.agent_ref(id)
+    }
+}
+
+/// Who the agents and inboxes are right now: what decisions and wire shapes
+/// look up (the server's is `accounts::Directory`; tests have their own).
+pub trait Roster {
+    fn agent(&self, id: AgentId) -> Option<Arc<Agent>>;
+    /// The agent with this handle, any case.
+    fn agent_by_handle(&self, handle: &str) -> Option<Arc<Agent>>;
+    fn inbox(&self, id: InboxId) -> Option<Inbox>;
+
+    /// The agent's current name; an agent unknown to the roster shows its id.
+    fn agent_ref(&self, id: AgentId) -> AgentRef {
+        let name = self
+            .agent(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone());
+        AgentRef { id, name }
+    }
+}
+
+/// The names of a few agents, resolved once (a refusal that outlives the roster).
+impl Roster for [AgentRef] {
+    fn agent(&self, _: AgentId) -> Option<Arc<Agent>> {
+        None
+    }
+
+    fn agent_by_handle(&self, _: &str) -> Option<Arc<Agent>> {
+        None
+    }
+
+    fn inbox(&self, _: InboxId) -> Option<Inbox> {
+        None
+    }
+
+    fn agent_ref(&self, id: AgentId) -> AgentRef {
+        self.iter()
+            .find(|a| a.id == id)
+            .cloned()
+            .unwrap_or_else(|| AgentRef {
+                id,
+                name: id.to_string(),
+            })
+    }
 }
 
 /// Normalizes and checks a handle: `Some(lower-case handle)` if valid.

@@ -6,6 +6,25 @@
 //! the handle (`@hanna,` `@hanna.`), handles are matched case-insensitively,
 //! and each handle counts once, in order of first appearance.
 
+use serde::Serialize;
+
+/// A mention that added nobody, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub handle: String,
+    pub reason: SkipReason,
+}
+
+/// Why a mention added nobody (its serde names are the wire's `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The note's author may not add followers (a light agent).
+    AuthorCannotAddFollowers,
+    /// The mentioned agent cannot see the ticket.
+    NoAccess,
+}
+
 /// The lower-cased handles mentioned in `body`, without duplicates.
 pub fn mentioned_handles(body: &str) -> Vec<String> {
     let mut handles: Vec<String> = Vec::new();

@@ -1,11 +1,22 @@
 //! Pure domain types and rules: no actix, no I/O, no wire formats.
 //!
 //! Everything here is deterministic and unit-tested in place. The types derive
-//! serde only so the store can persist them (see `store::codec`); the JSON
-//! shapes clients see are built in `protocol`, never here.
+//! serde so the store can persist them (see `store::codec`); the JSON shapes
+//! clients see are built in `protocol`, which sends the plain enums as they
+//! are (a renamed variant is a wire change).
+//!
+//! Every rule about a ticket is a decision in [`decisions`]: the ticket actor
+//! asks, commits and publishes, but never decides itself.
+//!
+//! Files: `ids`, `time`, `agent` (agents, roles, inboxes, the [`agent::Roster`]
+//! decisions look names up in), `access` (who may do what), `ticket` (tickets,
+//! status rules, input limits), `message`, `mention`, `draft`, `history`,
+//! `notification`, `settings`, `search` (search words), `presence` (the claim
+//! and viewer state machine), `decisions`.
 
 pub mod access;
 pub mod agent;
+pub mod decisions;
 pub mod draft;
 pub mod history;
 pub mod ids;

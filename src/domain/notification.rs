@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ticket::Ticket;
 use super::{AgentId, TicketId, Timestamp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,4 +31,29 @@ pub struct Notification {
     pub created_at: Timestamp,
     #[serde(default)]
     pub read: bool,
+}
+
+impl Notification {
+    /// A new, unread notification for `agent` about `ticket`.
+    pub fn about(
+        ticket: &Ticket,
+        agent: AgentId,
+        kind: NotificationKind,
+        by: Option<AgentId>,
+        text: String,
+        at: Timestamp,
+    ) -> Notification {
+        Notification {
+            id: uuid::Uuid::now_v7(),
+            agent,
+            kind,
+            ticket: ticket.id,
+            ticket_number: ticket.number,
+            ticket_subject: ticket.subject.clone(),
+            by,
+            text,
+            created_at: at,
+            read: false,
+        }
+    }
 }

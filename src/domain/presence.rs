@@ -17,7 +17,10 @@ use std::collections::BTreeMap;
 
 use super::{AgentId, SessionId, Timestamp};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Why a claim ended. Its serde names are the wire's `reason`
+/// (docs/protocol.md "Release reasons"); presence is never stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {
     Closed,
     Switched,
@@ -32,21 +35,6 @@ pub enum ReleaseReason {
 }
 
 impl ReleaseReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReleaseReason::Closed => "closed",
-            ReleaseReason::Switched => "switched",
-            ReleaseReason::Left => "left",
-            ReleaseReason::InboxChanged => "inbox_changed",
-            ReleaseReason::Hidden => "hidden",
-            ReleaseReason::Disconnected => "disconnected",
-            ReleaseReason::Forced => "forced",
-            ReleaseReason::Revoked => "revoked",
-            ReleaseReason::Moved => "moved",
-            ReleaseReason::Expired => "expired",
-        }
-    }
-
     /// Whether the former holder is told with `claim_lost` (it did not ask for it).
     pub fn is_taken(self) -> bool {
         matches!(
@@ -59,8 +47,9 @@ impl ReleaseReason {
     }
 }
 
+/// One change of the claim or of a viewer, about `agent`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
+pub enum Event {
     Claimed {
         agent: AgentId,
     },
@@ -105,6 +94,32 @@ pub struct Presence {
     order: Vec<AgentId>,
 }
 
+/// A tab opening the ticket (see [`Presence::open`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opening {
+    pub session: SessionId,
+    pub agent: AgentId,
+    /// The agent may hold claims (light agents only view).
+    pub can_claim: bool,
+    /// Take the claim over from another agent.
+    pub take_over: bool,
+    /// The tab is hidden as it opens.
+    pub hidden: bool,
+}
+
+impl Opening {
+    /// A visible tab of an agent who may claim, not taking over.
+    pub fn new(session: SessionId, agent: AgentId) -> Opening {
+        Opening {
+            session,
+            agent,
+            can_claim: true,
+            take_over: false,
+            hidden: false,
+        }
+    }
+}
+
 /// A viewer as shown in presence: an agent with the ticket open in any tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Viewer {
@@ -133,21 +148,12 @@ impl Presence {
             .collect()
     }
 
-    /// The sessions that have the ticket open.
-    pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
-        self.tabs.keys().copied()
-    }
-
     /// The sessions of `agent` that have the ticket open.
     pub fn sessions_of(&self, agent: AgentId) -> impl Iterator<Item = SessionId> + '_ {
         self.tabs
             .iter()
             .filter(move |(_, t)| t.agent == agent)
             .map(|(s, _)| *s)
-    }
-
-    pub fn has_tab(&self, session: SessionId) -> bool {
-        self.tabs.contains_key(&session)
     }
 
     fn is_viewer(&self, agent: AgentId) -> bool {
@@ -164,15 +170,14 @@ impl Presence {
     /// A tab opens the ticket. It claims it if free (and `can_claim`), shares
     /// it if its agent holds it, takes it over if `take_over`, and otherwise
     /// just views. Returns whether the tab now holds the claim.
-    pub fn open(
-        &mut self,
-        session: SessionId,
-        agent: AgentId,
-        can_claim: bool,
-        take_over: bool,
-        hidden: bool,
-        now: Timestamp,
-    ) -> (bool, Vec<Change>) {
+    pub fn open(&mut self, opening: Opening, now: Timestamp) -> (bool, Vec<Event>) {
+        let Opening {
+            session,
+            agent,
+            can_claim,
+            take_over,
+            hidden,
+        } = opening;
         let mut changes = Vec::new();
         if let Some(tab) = self.tabs.get(&session).copied()
             && tab.agent != agent
@@ -190,11 +195,11 @@ impl Presence {
         tab.hidden = hidden;
         if !was_viewer {
             self.order.push(agent);
-            changes.push(Change::ViewerJoined { agent });
+            changes.push(Event::ViewerJoined { agent });
         } else if was_hidden && !hidden {
-            changes.push(Change::ViewerShown { agent });
+            changes.push(Event::ViewerShown { agent });
         } else if !was_hidden && self.agent_hidden(agent) {
-            changes.push(Change::ViewerHidden { agent });
+            changes.push(Event::ViewerHidden { agent });
         }
         if can_claim {
             match self.claim {
@@ -203,13 +208,13 @@ impl Presence {
                     changes.extend(self.release_claim(ReleaseReason::Forced, Some(agent)));
                     self.claim = Some(Claim { agent, since: now });
                     self.hold(session);
-                    changes.push(Change::Claimed { agent });
+                    changes.push(Event::Claimed { agent });
                 }
                 Some(_) => {}
                 None => {
                     self.claim = Some(Claim { agent, since: now });
                     self.hold(session);
-                    changes.push(Change::Claimed { agent });
+                    changes.push(Event::Claimed { agent });
                 }
             }
         }
@@ -225,7 +230,7 @@ impl Presence {
 
     /// A tab closes the ticket (or its session ends): it stops viewing, and
     /// if it was the last holding tab of the claim's agent, the claim goes.
-    pub fn close(&mut self, session: SessionId, reason: ReleaseReason) -> Vec<Change> {
+    pub fn close(&mut self, session: SessionId, reason: ReleaseReason) -> Vec<Event> {
         let Some(tab) = self.tabs.remove(&session) else {
             return Vec::new();
         };
@@ -235,17 +240,17 @@ impl Presence {
         }
         if self.is_viewer(tab.agent) {
             if !tab.hidden && self.agent_hidden(tab.agent) {
-                changes.push(Change::ViewerHidden { agent: tab.agent });
+                changes.push(Event::ViewerHidden { agent: tab.agent });
             }
         } else {
             self.order.retain(|a| *a != tab.agent);
-            changes.push(Change::ViewerLeft { agent: tab.agent });
+            changes.push(Event::ViewerLeft { agent: tab.agent });
         }
         changes
     }
 
     /// A tab stops holding the claim but keeps viewing (its tab was hidden too long).
-    pub fn release_tab(&mut self, session: SessionId, reason: ReleaseReason) -> Vec<Change> {
+    pub fn release_tab(&mut self, session: SessionId, reason: ReleaseReason) -> Vec<Event> {
         match self.tabs.get_mut(&session) {
             Some(tab) if tab.holding => {
                 tab.holding = false;
@@ -256,12 +261,12 @@ impl Presence {
         }
     }
 
-    fn release_if_unheld(&mut self, agent: AgentId, reason: ReleaseReason) -> Vec<Change> {
+    fn release_if_unheld(&mut self, agent: AgentId, reason: ReleaseReason) -> Vec<Event> {
         let still_held = self.tabs.values().any(|t| t.agent == agent && t.holding);
         match self.claim {
             Some(claim) if claim.agent == agent && !still_held => {
                 self.claim = None;
-                vec![Change::Released {
+                vec![Event::Released {
                     agent,
                     reason,
                     by: None,
@@ -272,14 +277,14 @@ impl Presence {
     }
 
     /// Releases the claim, whoever holds it; the holder's tabs keep viewing.
-    pub fn release_claim(&mut self, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Change> {
+    pub fn release_claim(&mut self, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Event> {
         let Some(claim) = self.claim.take() else {
             return Vec::new();
         };
         for tab in self.tabs.values_mut() {
             tab.holding = false;
         }
-        vec![Change::Released {
+        vec![Event::Released {
             agent: claim.agent,
             reason,
             by,
@@ -289,7 +294,7 @@ impl Presence {
     /// Gives the claim to `agent` if it is free and `agent` has the ticket open
     /// (accepting a ticket you are viewing makes it yours to work on).
     /// Only visible tabs take it: a hidden tab does not claim behind its timer's back.
-    pub fn claim_for(&mut self, agent: AgentId, now: Timestamp) -> Vec<Change> {
+    pub fn claim_for(&mut self, agent: AgentId, now: Timestamp) -> Vec<Event> {
         let visible = self.tabs.values().any(|t| t.agent == agent && !t.hidden);
         if self.claim.is_some() || !visible {
             return Vec::new();
@@ -302,16 +307,16 @@ impl Presence {
         {
             tab.holding = true;
         }
-        vec![Change::Claimed { agent }]
+        vec![Event::Claimed { agent }]
     }
 
     /// Every tab goes (the ticket was deleted): claim released with `reason`, every viewer leaves.
-    pub fn clear(&mut self, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Change> {
+    pub fn clear(&mut self, reason: ReleaseReason, by: Option<AgentId>) -> Vec<Event> {
         let mut changes = self.release_claim(reason, by);
         changes.extend(
             self.order
                 .drain(..)
-                .map(|agent| Change::ViewerLeft { agent }),
+                .map(|agent| Event::ViewerLeft { agent }),
         );
         self.tabs.clear();
         changes
@@ -323,7 +328,7 @@ impl Presence {
         agent: AgentId,
         reason: ReleaseReason,
         by: Option<AgentId>,
-    ) -> Vec<Change> {
+    ) -> Vec<Event> {
         let mut changes = Vec::new();
         if self.claim.is_some_and(|c| c.agent == agent) {
             changes.extend(self.release_claim(reason, by));
@@ -332,13 +337,13 @@ impl Presence {
         self.tabs.retain(|_, t| t.agent != agent);
         if self.tabs.len() != before {
             self.order.retain(|a| *a != agent);
-            changes.push(Change::ViewerLeft { agent });
+            changes.push(Event::ViewerLeft { agent });
         }
         changes
     }
 
     /// A tab is hidden or shown; the agent's viewer is hidden when all its tabs are.
-    pub fn set_hidden(&mut self, session: SessionId, hidden: bool) -> Vec<Change> {
+    pub fn set_hidden(&mut self, session: SessionId, hidden: bool) -> Vec<Event> {
         let Some(tab) = self.tabs.get(&session).copied() else {
             return Vec::new();
         };
@@ -348,8 +353,8 @@ impl Presence {
         }
         let now = self.agent_hidden(tab.agent);
         match (was, now) {
-            (false, true) => vec![Change::ViewerHidden { agent: tab.agent }],
-            (true, false) => vec![Change::ViewerShown { agent: tab.agent }],
+            (false, true) => vec![Event::ViewerHidden { agent: tab.agent }],
+            (true, false) => vec![Event::ViewerShown { agent: tab.agent }],
             _ => Vec::new(),
         }
     }
@@ -399,36 +404,42 @@ mod tests {
     fn first_opener_claims_second_views_take_over_forces() {
         let (a, b, sa, sb, _) = ids();
         let mut p = Presence::default();
-        let (claimed, changes) = p.open(sa, a, true, false, false, Timestamp(1));
+        let (claimed, changes) = p.open(Opening::new(sa, a), Timestamp(1));
         assert!(claimed);
         assert_eq!(
             changes,
             vec![
-                Change::ViewerJoined { agent: a },
-                Change::Claimed { agent: a }
+                Event::ViewerJoined { agent: a },
+                Event::Claimed { agent: a }
             ]
         );
-        let (claimed, changes) = p.open(sb, b, true, false, false, Timestamp(2));
+        let (claimed, changes) = p.open(Opening::new(sb, b), Timestamp(2));
         assert!(!claimed);
-        assert_eq!(changes, vec![Change::ViewerJoined { agent: b }]);
-        let (claimed, changes) = p.open(sb, b, true, true, false, Timestamp(3));
+        assert_eq!(changes, vec![Event::ViewerJoined { agent: b }]);
+        let (claimed, changes) = p.open(
+            Opening {
+                take_over: true,
+                ..Opening::new(sb, b)
+            },
+            Timestamp(3),
+        );
         assert!(claimed);
         assert_eq!(
             changes,
             vec![
-                Change::Released {
+                Event::Released {
                     agent: a,
                     reason: ReleaseReason::Forced,
                     by: Some(b)
                 },
-                Change::Claimed { agent: b }
+                Event::Claimed { agent: b }
             ]
         );
         assert_eq!(p.claim().unwrap().agent, b);
         // A's tab still views; its later close releases nothing of B's.
         assert_eq!(
             p.close(sa, ReleaseReason::Closed),
-            vec![Change::ViewerLeft { agent: a }]
+            vec![Event::ViewerLeft { agent: a }]
         );
         assert_eq!(p.claim().unwrap().agent, b);
         p.check();
@@ -438,8 +449,8 @@ mod tests {
     fn tabs_of_one_agent_share_the_claim() {
         let (a, _, s1, s2, _) = ids();
         let mut p = Presence::default();
-        p.open(s1, a, true, false, false, Timestamp(1));
-        let (claimed, changes) = p.open(s2, a, true, false, false, Timestamp(2));
+        p.open(Opening::new(s1, a), Timestamp(1));
+        let (claimed, changes) = p.open(Opening::new(s2, a), Timestamp(2));
         assert!(claimed);
         assert!(changes.is_empty(), "{changes:?}");
         assert!(p.close(s1, ReleaseReason::Closed).is_empty());
@@ -447,12 +458,12 @@ mod tests {
         assert_eq!(
             p.close(s2, ReleaseReason::Disconnected),
             vec![
-                Change::Released {
+                Event::Released {
                     agent: a,
                     reason: ReleaseReason::Disconnected,
                     by: None
                 },
-                Change::ViewerLeft { agent: a }
+                Event::ViewerLeft { agent: a }
             ]
         );
         assert!(p.is_empty());
@@ -462,17 +473,17 @@ mod tests {
     fn hiding_dims_the_viewer_and_a_hidden_release_keeps_viewing() {
         let (a, _, s1, s2, _) = ids();
         let mut p = Presence::default();
-        p.open(s1, a, true, false, false, Timestamp(1));
-        p.open(s2, a, true, false, false, Timestamp(1));
+        p.open(Opening::new(s1, a), Timestamp(1));
+        p.open(Opening::new(s2, a), Timestamp(1));
         assert!(p.set_hidden(s1, true).is_empty(), "another tab is visible");
         assert_eq!(
             p.set_hidden(s2, true),
-            vec![Change::ViewerHidden { agent: a }]
+            vec![Event::ViewerHidden { agent: a }]
         );
         assert!(p.release_tab(s1, ReleaseReason::Hidden).is_empty());
         assert_eq!(
             p.release_tab(s2, ReleaseReason::Hidden),
-            vec![Change::Released {
+            vec![Event::Released {
                 agent: a,
                 reason: ReleaseReason::Hidden,
                 by: None
@@ -487,10 +498,10 @@ mod tests {
         );
         assert_eq!(
             p.set_hidden(s2, false),
-            vec![Change::ViewerShown { agent: a }]
+            vec![Event::ViewerShown { agent: a }]
         );
         // Opening again re-claims the free ticket.
-        let (claimed, _) = p.open(s2, a, true, false, false, Timestamp(9));
+        let (claimed, _) = p.open(Opening::new(s2, a), Timestamp(9));
         assert!(claimed);
         p.check();
     }
@@ -499,10 +510,17 @@ mod tests {
     fn light_agents_only_view_and_stale_releases_do_nothing() {
         let (a, light, sa, sl, ghost) = ids();
         let mut p = Presence::default();
-        let (claimed, _) = p.open(sl, light, false, true, false, Timestamp(1));
+        let (claimed, _) = p.open(
+            Opening {
+                can_claim: false,
+                take_over: true,
+                ..Opening::new(sl, light)
+            },
+            Timestamp(1),
+        );
         assert!(!claimed);
         assert!(p.claim().is_none());
-        p.open(sa, a, true, false, false, Timestamp(2));
+        p.open(Opening::new(sa, a), Timestamp(2));
         assert!(p.close(ghost, ReleaseReason::Closed).is_empty());
         assert!(p.release_tab(sl, ReleaseReason::Hidden).is_empty());
         assert_eq!(p.claim().unwrap().agent, a);
@@ -699,7 +717,7 @@ mod tests {
                     let now = Timestamp(step as i64);
                     let changes = match *op {
                         Op::Open { session, agent, take_over } => {
-                            presence.open(sessions[session], agents[agent], agent != 2, take_over, false, now).1
+                            presence.open(Opening { can_claim: agent != 2, take_over, ..Opening::new(sessions[session], agents[agent]) }, now).1
                         }
                         Op::Close { session } => presence.close(sessions[session], ReleaseReason::Closed),
                         Op::Disconnect { session } => presence.close(sessions[session], ReleaseReason::Disconnected),
@@ -716,7 +734,7 @@ mod tests {
                     let released: Vec<(AgentId, ReleaseReason)> = changes
                         .iter()
                         .filter_map(|c| match c {
-                            Change::Released { agent, reason, .. } => Some((*agent, *reason)),
+                            Event::Released { agent, reason, .. } => Some((*agent, *reason)),
                             _ => None,
                         })
                         .collect();

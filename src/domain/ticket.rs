@@ -1,6 +1,6 @@
 //! Tickets and their status rules.
 //!
-//! Status rules (PROTOCOL.md): assigning makes a ticket `working_on`,
+//! Status rules (docs/protocol.md): assigning makes a ticket `working_on`,
 //! unassigning makes it `pending`, resolving keeps the assignee, reopening
 //! (explicitly or by a customer message on a resolved ticket) makes it
 //! `working_on` if it has an assignee, else `pending`. Deleted tickets are
@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::access::TicketScope;
 use super::{AgentId, InboxId, TicketId, Timestamp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,6 +133,14 @@ impl Ticket {
             deleted: false,
             lock: None,
             last_customer_message_at: Some(at),
+        }
+    }
+
+    /// The facts about this ticket that access depends on.
+    pub fn scope(&self) -> TicketScope<'_> {
+        TicketScope {
+            inbox: self.inbox,
+            shared_with: &self.shared_with,
         }
     }
 

@@ -1,11 +1,10 @@
 //! The one place errors become HTTP responses:
 //! `{"error": {"code": "...", "message": "...", ...extra}}`.
 
+use crate::error::Error;
+use crate::protocol::rest::ErrorResponse;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
-
-use crate::error::Error;
 
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
@@ -30,20 +29,7 @@ impl ResponseError for Error {
         if let Error::Internal(detail) = self {
             tracing::error!(%detail, "internal error");
         }
-        let mut body = json!({ "code": self.code(), "message": self.to_string() });
-        match self {
-            Error::TicketClaimed { holder } | Error::TicketLocked { holder } => {
-                body["holder"] = json!(holder);
-            }
-            Error::RateLimited { retry_after_s, .. } => {
-                body["retry_after_s"] = json!(retry_after_s);
-            }
-            Error::Stale { newer } => {
-                body["newer"] = json!(newer);
-            }
-            _ => {}
-        }
-        HttpResponse::build(self.status_code()).json(json!({ "error": body }))
+        HttpResponse::build(self.status_code()).json(ErrorResponse::new(self))
     }
 }
 

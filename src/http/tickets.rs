@@ -207,12 +207,14 @@ pub async fn post_message(
     });
     let post = Post {
         by: caller.agent,
-        kind,
-        body: body.body,
-        after: after.transpose()?,
-        force: body.force,
-        send_at,
-        cancel_if_replied: body.cancel_if_replied,
+        post: crate::domain::decisions::Post {
+            kind,
+            body: body.body,
+            after: after.transpose()?,
+            force: body.force,
+            send_at,
+            cancel_if_replied: body.cancel_if_replied,
+        },
     };
     let posted = core.into_inner().ask_ticket(id, post).await?;
     Ok(web::Json(PostedMessageDto {

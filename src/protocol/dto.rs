@@ -1,20 +1,21 @@
-//! Wire objects of PROTOCOL.md "Objects", built from domain values plus the
-//! names the [`Directory`] knows.
+//! Wire objects of docs/protocol.md "Objects", built from domain values plus the
+//! names the [`Roster`] knows.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::accounts::Directory;
-use crate::domain::draft::Draft;
+pub use crate::domain::agent::AgentRef;
+use crate::domain::agent::Roster;
+use crate::domain::draft::{Draft, DraftKind};
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::{Message, MessageKind, MessageState};
 use crate::domain::notification::Notification;
 use crate::domain::presence::Presence;
 use crate::domain::settings::Settings;
-use crate::domain::ticket::{Customer, Lock, Ticket};
-use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, TicketId};
+use crate::domain::ticket::{Customer, Lock, Status, Ticket};
+use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, Role, TicketId};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentDto {
@@ -22,7 +23,7 @@ pub struct AgentDto {
     pub handle: String,
     pub name: String,
     pub email: String,
-    pub role: &'static str,
+    pub role: Role,
     pub inboxes: Vec<InboxId>,
     pub disabled: bool,
 }
@@ -34,7 +35,7 @@ pub struct ColleagueDto {
     pub id: AgentId,
     pub handle: String,
     pub name: String,
-    pub role: &'static str,
+    pub role: Role,
 }
 
 impl From<&Agent> for ColleagueDto {
@@ -43,7 +44,7 @@ impl From<&Agent> for ColleagueDto {
             id: a.id,
             handle: a.handle.clone(),
             name: a.name.clone(),
-            role: a.role.as_str(),
+            role: a.role,
         }
     }
 }
@@ -55,32 +56,9 @@ impl From<&Agent> for AgentDto {
             handle: a.handle.clone(),
             name: a.name.clone(),
             email: a.email.clone(),
-            role: a.role.as_str(),
+            role: a.role,
             inboxes: a.inboxes.clone(),
             disabled: a.disabled,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AgentRef {
-    pub id: AgentId,
-    pub name: String,
-}
-
-impl AgentRef {
-    /// The agent's current name; an agent unknown to the directory shows its id.
-    pub fn lookup(directory: &Directory, id: AgentId) -> AgentRef {
-        let name = directory
-            .agent(id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone());
-        AgentRef { id, name }
-    }
-
-    pub fn of(agent: &Agent) -> AgentRef {
-        AgentRef {
-            id: agent.id,
-            name: agent.name.clone(),
         }
     }
 }
@@ -113,7 +91,7 @@ pub struct TicketDto {
     pub inbox: InboxId,
     pub subject: String,
     pub customer: CustomerDto,
-    pub status: &'static str,
+    pub status: Status,
     pub assignee: Option<AgentId>,
     pub tags: Vec<String>,
     pub fields: BTreeMap<String, String>,
@@ -139,7 +117,7 @@ impl TicketDto {
                 name: name.clone(),
                 contact: contact.clone(),
             },
-            status: t.status.as_str(),
+            status: t.status,
             assignee: t.assignee,
             tags: t.tags.clone(),
             fields: t.fields.clone(),
@@ -154,38 +132,27 @@ impl TicketDto {
 pub struct MessageDto {
     pub id: MessageId,
     pub ticket: TicketId,
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub author: Option<AgentRef>,
     pub body: String,
     pub mentions: Vec<AgentRef>,
     pub created_at: String,
-    pub state: &'static str,
+    pub state: MessageState,
     pub send_at: Option<String>,
     pub signature: Option<String>,
 }
 
 impl MessageDto {
-    pub fn new(m: &Message, directory: &Directory) -> MessageDto {
+    pub fn new(m: &Message, roster: &(impl Roster + ?Sized)) -> MessageDto {
         MessageDto {
             id: m.id,
             ticket: m.ticket,
-            kind: match m.kind {
-                MessageKind::Customer => "customer",
-                MessageKind::Reply => "reply",
-                MessageKind::Note => "note",
-            },
-            author: m.author.map(|a| AgentRef::lookup(directory, a)),
+            kind: m.kind,
+            author: m.author.map(|a| roster.agent_ref(a)),
             body: m.body.clone(),
-            mentions: m
-                .mentions
-                .iter()
-                .map(|a| AgentRef::lookup(directory, *a))
-                .collect(),
+            mentions: m.mentions.iter().map(|a| roster.agent_ref(*a)).collect(),
             created_at: m.created_at.to_rfc3339(),
-            state: match m.state {
-                MessageState::Sent => "sent",
-                MessageState::Scheduled => "scheduled",
-            },
+            state: m.state,
             send_at: m.send_at.map(|t| t.to_rfc3339()),
             signature: m.signature.clone(),
         }
@@ -193,11 +160,7 @@ impl MessageDto {
 }
 
 /// A mention that added nobody, and why (`author_cannot_add_followers`, `no_access`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SkippedMention {
-    pub handle: String,
-    pub reason: &'static str,
-}
+pub use crate::domain::mention::Skipped as SkippedMention;
 
 /// The answer to posting a message: the Message plus `skipped_mentions`.
 #[derive(Debug, Clone, Serialize)]
@@ -244,9 +207,9 @@ pub struct LockDto {
 }
 
 impl LockDto {
-    pub fn new(lock: &Lock, directory: &Directory) -> LockDto {
+    pub fn new(lock: &Lock, roster: &(impl Roster + ?Sized)) -> LockDto {
         LockDto {
-            agent: AgentRef::lookup(directory, lock.agent),
+            agent: roster.agent_ref(lock.agent),
             since: lock.since.to_rfc3339(),
             expires_at: lock.expires_at.map(|t| t.to_rfc3339()),
         }
@@ -257,17 +220,17 @@ impl LockDto {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DraftDto {
     pub agent: AgentRef,
-    pub kind: &'static str,
+    pub kind: DraftKind,
     pub body: String,
     pub updated_at: String,
     pub outdated: bool,
 }
 
 impl DraftDto {
-    pub fn new(draft: &Draft, ticket: &Ticket, directory: &Directory) -> DraftDto {
+    pub fn new(draft: &Draft, ticket: &Ticket, roster: &(impl Roster + ?Sized)) -> DraftDto {
         DraftDto {
-            agent: AgentRef::lookup(directory, draft.agent),
-            kind: draft.kind.as_str(),
+            agent: roster.agent_ref(draft.agent),
+            kind: draft.kind,
             body: draft.body.clone(),
             updated_at: draft.updated_at.to_rfc3339(),
             outdated: draft.is_outdated(ticket.last_customer_message_at),
@@ -294,7 +257,7 @@ pub struct NotificationDto {
 }
 
 impl NotificationDto {
-    pub fn new(n: &Notification, directory: &Directory) -> NotificationDto {
+    pub fn new(n: &Notification, roster: &(impl Roster + ?Sized)) -> NotificationDto {
         NotificationDto {
             id: n.id,
             kind: serde_json::to_value(n.kind).expect("kinds serialize"),
@@ -303,7 +266,7 @@ impl NotificationDto {
                 number: n.ticket_number,
                 subject: n.ticket_subject.clone(),
             },
-            by: n.by.map(|a| AgentRef::lookup(directory, a)),
+            by: n.by.map(|a| roster.agent_ref(a)),
             text: n.text.clone(),
             created_at: n.created_at.to_rfc3339(),
             read: n.read,
@@ -322,12 +285,16 @@ pub struct PresenceDto {
 }
 
 impl PresenceDto {
-    pub fn new(ticket: &Ticket, presence: &Presence, directory: &Directory) -> PresenceDto {
+    pub fn new(
+        ticket: &Ticket,
+        presence: &Presence,
+        roster: &(impl Roster + ?Sized),
+    ) -> PresenceDto {
         PresenceDto {
             ticket: ticket.id,
             number: ticket.number,
             claim: presence.claim().map(|c| ClaimDto {
-                agent: AgentRef::lookup(directory, c.agent),
+                agent: roster.agent_ref(c.agent),
                 since: c.since.to_rfc3339(),
             }),
             viewers: presence
@@ -335,11 +302,11 @@ impl PresenceDto {
                 .into_iter()
                 .map(|v| ViewerDto {
                     id: v.agent,
-                    name: AgentRef::lookup(directory, v.agent).name,
+                    name: roster.agent_ref(v.agent).name,
                     hidden: v.hidden,
                 })
                 .collect(),
-            lock: ticket.lock.as_ref().map(|l| LockDto::new(l, directory)),
+            lock: ticket.lock.as_ref().map(|l| LockDto::new(l, roster)),
         }
     }
 
@@ -358,10 +325,10 @@ pub struct HistoryEntryDto {
 }
 
 impl HistoryEntryDto {
-    pub fn new(e: &HistoryEntry, directory: &Directory) -> HistoryEntryDto {
+    pub fn new(e: &HistoryEntry, roster: &(impl Roster + ?Sized)) -> HistoryEntryDto {
         HistoryEntryDto {
             at: e.at.to_rfc3339(),
-            actor: e.actor.map(|a| AgentRef::lookup(directory, a)),
+            actor: e.actor.map(|a| roster.agent_ref(a)),
             action: serde_json::to_value(e.action).expect("actions serialize"),
             detail: e.detail.clone(),
         }

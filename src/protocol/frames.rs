@@ -1,4 +1,4 @@
-//! WebSocket frames (PROTOCOL.md "WebSocket").
+//! WebSocket frames (docs/protocol.md "WebSocket").
 //!
 //! Client frames are parsed in two steps so an error can echo the frame's
 //! `ref`: first as JSON, then as a typed [`ClientFrame`]. Server frames are
@@ -8,6 +8,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::changes::{ChangeAction, MoveAction, PresenceKind};
 use super::dto::{
     AgentDto, AgentRef, DraftDto, InboxDto, MessageDto, NotificationDto, PresenceDto, TicketDto,
 };
@@ -83,34 +84,21 @@ impl Incoming {
 /// What changed in a `ticket` frame.
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketChange {
-    /// `created`, `updated` (subject/tags/fields), `message`, or a history action.
-    pub action: &'static str,
+    pub action: ChangeAction,
     pub by: Option<AgentRef>,
 }
 
 /// What changed in a `presence` frame.
 #[derive(Debug, Clone, Serialize)]
 pub struct PresenceChange {
-    /// `claimed`, `released`, `viewer_joined`, `viewer_left`, `viewer_hidden`,
-    /// `viewer_shown`, `locked`, `unlocked`.
-    pub kind: &'static str,
+    pub kind: PresenceKind,
     /// Whose claim, view or lock changed (for a release: the former holder).
     pub agent: AgentRef,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "reason_str")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<ReleaseReason>,
     /// Who caused it, when someone else did (forced release, take-over, move).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<AgentRef>,
-}
-
-fn reason_str<S: serde::Serializer>(
-    reason: &Option<ReleaseReason>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match reason {
-        Some(r) => s.serialize_str(r.as_str()),
-        None => s.serialize_none(),
-    }
 }
 
 /// Where a moved ticket went (`ticket_moved.to`).
@@ -172,7 +160,6 @@ pub enum ServerFrame {
     ClaimLost {
         ticket: TicketId,
         by: Option<AgentRef>,
-        #[serde(serialize_with = "reason_str")]
         reason: Option<ReleaseReason>,
     },
     Message {
@@ -183,7 +170,7 @@ pub enum ServerFrame {
         inbox: InboxId,
         ticket: TicketId,
         number: u64,
-        action: &'static str,
+        action: MoveAction,
         by: AgentRef,
         #[serde(skip_serializing_if = "Option::is_none")]
         to: Option<MovedTo>,

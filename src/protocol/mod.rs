@@ -1,12 +1,16 @@
 //! The wire contract: the only module that knows the JSON shapes clients see
-//! (PROTOCOL.md). Domain types never serialize themselves onto the wire; they
-//! are converted here.
+//! (docs/protocol.md). Domain values are converted here into wire objects;
+//! only the domain's plain enums (status, role, message and draft kinds,
+//! release and skip reasons) go out as they are, under their serde names,
+//! which are the names the store keeps too.
 //!
 //! - [`dto`]: objects (Agent, Ticket, Message, …) built from domain values.
-//! - [`rest`]: REST request bodies.
+//! - [`rest`]: REST request bodies and the error body.
 //! - [`frames`]: WebSocket client and server frames.
+//! - [`changes`]: the names of what changed (ticket actions, moves, presence kinds).
 //! - [`cursor`]: the opaque list cursors.
 
+pub mod changes;
 pub mod cursor;
 pub mod dto;
 pub mod frames;

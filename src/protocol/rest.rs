@@ -1,9 +1,13 @@
-//! REST request bodies. Unknown fields are refused (`400 bad_request`) so a
-//! typo never silently does nothing.
+//! REST request bodies, and the error body every REST error answers with.
+//! Unknown fields are refused (`400 bad_request`) so a typo never silently
+//! does nothing.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::dto::{AgentRef, MessageDto};
+use crate::error::Error;
 
 use crate::domain::{AgentId, InboxId};
 
@@ -129,4 +133,53 @@ where
 #[serde(deny_unknown_fields)]
 pub struct FollowerRequest {
     pub agent: AgentId,
+}
+
+/// `{"error": {"code", "message", ...details}}` (docs/protocol.md "Errors").
+#[derive(Debug, Serialize)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    /// `ticket_claimed`, `ticket_locked`: who holds the ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<AgentRef>,
+    /// `rate_limited`: when to try again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+    /// `stale`: the messages the author had not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newer: Option<Vec<MessageDto>>,
+}
+
+impl ErrorResponse {
+    pub fn new(error: &Error) -> ErrorResponse {
+        let mut body = ErrorBody {
+            code: error.code(),
+            message: error.to_string(),
+            holder: None,
+            retry_after_s: None,
+            newer: None,
+        };
+        match error {
+            Error::TicketClaimed { holder } | Error::TicketLocked { holder } => {
+                body.holder = Some(holder.clone());
+            }
+            Error::RateLimited { retry_after_s, .. } => body.retry_after_s = Some(*retry_after_s),
+            Error::Stale { newer, names } => {
+                body.newer = Some(
+                    newer
+                        .iter()
+                        .map(|m| MessageDto::new(m, &names[..]))
+                        .collect(),
+                );
+            }
+            _ => {}
+        }
+        ErrorResponse { error: body }
+    }
 }

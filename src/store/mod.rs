@@ -1,8 +1,9 @@
 //! Durable storage: one redb file in the data directory.
 //!
 //! Owns: the tables ([`tables`]), the record codec ([`codec`]), the list
-//! index ([`index`]), typed reads ([`reads`]) and writes ([`writes`]), and the
-//! group-commit `writer` thread.
+//! index ([`index`]), the paging snapshots of lists ([`snapshots`]), typed
+//! reads ([`reads`]) and writes ([`writes`]), and the group-commit `writer`
+//! thread.
 //!
 //! Invariants:
 //! - Every write goes through the writer thread and is acknowledged only after

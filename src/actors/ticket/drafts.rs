@@ -133,7 +133,7 @@ impl TicketActor {
             Some(draft) => DraftDto::new(draft, ticket, &self.core.directory),
             None => DraftDto {
                 agent: AgentRef::lookup(&self.core.directory, key.0),
-                kind: key.1.as_str(),
+                kind: key.1,
                 body: String::new(),
                 updated_at: Timestamp::now().to_rfc3339(),
                 outdated: false,

@@ -4,10 +4,9 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{Change, TicketActor, refuse};
-use crate::domain::access::{TicketAction, TicketScope, check_ticket};
-use crate::domain::history::{HistoryAction, HistoryEntry};
-use crate::domain::{Agent, AgentId, Timestamp};
+use super::TicketActor;
+use crate::domain::decisions;
+use crate::domain::{Agent, AgentId};
 use crate::error::Error;
 use crate::protocol::dto::AgentRef;
 
@@ -40,39 +39,8 @@ impl Handler<AddFollower> for TicketActor {
     type Result = AtomicResponse<Self, Result<Vec<AgentRef>, Error>>;
 
     fn handle(&mut self, msg: AddFollower, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self
-            .authorize(&msg.by, TicketAction::ManageFollowers)
-            .and_then(|t| {
-                self.check_lock(&msg.by)?;
-                Ok(t.clone())
-            }) {
-            Ok(t) => t,
-            Err(e) => return refuse(e),
-        };
-        let scope = TicketScope {
-            inbox: ticket.inbox,
-            shared_with: &ticket.shared_with,
-        };
-        match self.core.directory.agent(msg.agent) {
-            None => return refuse(Error::bad_request("no such agent")),
-            Some(a) if a.disabled || check_ticket(&a, scope, TicketAction::View).is_err() => {
-                return refuse(Error::Conflict("that agent cannot see this ticket".into()));
-            }
-            Some(_) => {}
-        }
-        let mut change = Change::of(ticket);
-        if !change.after.followers.contains(&msg.agent) {
-            change.after.followers.push(msg.agent);
-            change.history.push(
-                HistoryEntry::new(
-                    Some(msg.by.id),
-                    HistoryAction::FollowerAdded,
-                    Timestamp::now(),
-                )
-                .with("agent", msg.agent.to_string()),
-            );
-        }
-        self.commit(change, |act, t, _| Ok(act.follower_refs(&t.followers)))
+        let decided = self.decide(|t, facts| decisions::add_follower(t, &msg.by, msg.agent, facts));
+        self.commit(decided, |act, t, (), _| Ok(act.follower_refs(&t.followers)))
     }
 }
 
@@ -80,35 +48,8 @@ impl Handler<RemoveFollower> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: RemoveFollower, _: &mut Context<Self>) -> Self::Result {
-        // Anyone may stop following, even under someone else's lock; removing others is editing.
-        let oneself = msg.agent == msg.by.id;
-        let action = if oneself {
-            TicketAction::View
-        } else {
-            TicketAction::ManageFollowers
-        };
-        let ticket = match self.authorize(&msg.by, action).and_then(|t| {
-            if !oneself {
-                self.check_lock(&msg.by)?;
-            }
-            Ok(t.clone())
-        }) {
-            Ok(t) => t,
-            Err(e) => return refuse(e),
-        };
-        if !ticket.followers.contains(&msg.agent) {
-            return refuse(Error::NotFound);
-        }
-        let mut change = Change::of(ticket);
-        change.after.followers.retain(|f| *f != msg.agent);
-        change.history.push(
-            HistoryEntry::new(
-                Some(msg.by.id),
-                HistoryAction::FollowerRemoved,
-                Timestamp::now(),
-            )
-            .with("agent", msg.agent.to_string()),
-        );
-        self.commit(change, |_, _, _| Ok(()))
+        let decided =
+            self.decide(|t, facts| decisions::remove_follower(t, &msg.by, msg.agent, facts));
+        self.commit(decided, |_, _, (), _| Ok(()))
     }
 }

@@ -5,14 +5,12 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::{Change, LiveEvent, TicketActor, refuse};
-use crate::domain::access::TicketAction;
-use crate::domain::history::{HistoryAction, HistoryEntry};
-use crate::domain::notification::NotificationKind;
+use super::{LiveEvent, TicketActor};
+use crate::domain::decisions;
 use crate::domain::presence::ReleaseReason;
-use crate::domain::ticket::Lock;
-use crate::domain::{Agent, Role, Timestamp};
+use crate::domain::{Agent, Timestamp};
 use crate::error::Error;
+use crate::protocol::changes::PresenceKind;
 use crate::protocol::dto::LockDto;
 
 /// `PUT /api/tickets/{id}/lock`.
@@ -40,34 +38,12 @@ impl Handler<LockTicket> for TicketActor {
     type Result = AtomicResponse<Self, Result<LockDto, Error>>;
 
     fn handle(&mut self, msg: LockTicket, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.authorize(&msg.by, TicketAction::Lock).and_then(|t| {
-            self.check_lock(&msg.by)?;
-            self.check_claim(&msg.by)?;
-            Ok(t.clone())
-        }) {
-            Ok(t) => t,
-            Err(e) => return refuse(e),
-        };
-        let now = Timestamp::now();
-        let ttl = self.core.directory.settings().hard_lock_auto_unlock_ms;
-        let lock = Lock {
-            agent: msg.by.id,
-            since: now,
-            expires_at: ttl.map(|ms| Timestamp(now.millis() + ms as i64)),
-        };
-        let mut change = Change::of(ticket);
-        change.after.lock = Some(lock);
-        change.history.push(
-            HistoryEntry::new(Some(msg.by.id), HistoryAction::Locked, now)
-                .with("expires_at", lock.expires_at.map(|t| t.to_rfc3339())),
-        );
-        self.commit(change, move |act, ticket, ctx| {
+        let decided = self.decide(|t, facts| decisions::lock(t, &msg.by, facts));
+        self.commit(decided, move |act, ticket, (), ctx| {
+            let lock = ticket.lock.as_ref().expect("just locked");
             act.schedule_lock_expiry(ctx);
-            act.publish_events(&[LiveEvent::new("locked", lock.agent)]);
-            Ok(LockDto::new(
-                ticket.lock.as_ref().expect("just locked"),
-                &act.core.directory,
-            ))
+            act.publish_events(&[LiveEvent::new(PresenceKind::Locked, lock.agent)]);
+            Ok(LockDto::new(lock, &act.core.directory))
         })
     }
 }
@@ -76,31 +52,13 @@ impl Handler<Unlock> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: Unlock, _: &mut Context<Self>) -> Self::Result {
-        // The role comes first (light agents: 403), before the lock's state (409).
-        let ticket = match self.authorize(&msg.by, TicketAction::Lock) {
-            Ok(t) => t.clone(),
-            Err(e) => return refuse(e),
-        };
-        let Some(lock) = ticket.lock else {
-            return refuse(Error::Conflict("the ticket is not locked".into()));
-        };
-        if lock.agent != msg.by.id && msg.by.role != Role::Admin {
-            return refuse(Error::forbidden(
-                "only the lock's holder or an admin may unlock",
-            ));
-        }
-        let mut change = Change::of(ticket);
-        change.after.lock = None;
-        change.history.push(
-            HistoryEntry::new(Some(msg.by.id), HistoryAction::Unlocked, Timestamp::now())
-                .with("agent", lock.agent.to_string()),
-        );
+        let decided = decisions::unlock(self.ticket.as_ref(), &msg.by, Timestamp::now());
         let by = msg.by.id;
-        self.commit(change, move |act, _, ctx| {
+        self.commit(decided, move |act, _, lock, ctx| {
             act.schedule_lock_expiry(ctx);
             let event = LiveEvent {
                 by: (by != lock.agent).then_some(by),
-                ..LiveEvent::new("unlocked", lock.agent)
+                ..LiveEvent::new(PresenceKind::Unlocked, lock.agent)
             };
             act.publish_events(&[event]);
             Ok(())
@@ -112,41 +70,15 @@ impl Handler<Expire> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: Expire, _: &mut Context<Self>) -> Self::Result {
-        let Some(ticket) = self
-            .ticket
-            .clone()
-            .filter(|t| t.lock.is_some_and(|l| l.since == msg.since))
-        else {
-            return AtomicResponse::new(Box::pin(fut::ready(Ok(()))));
+        let decided = self.decide(|t, facts| Ok(decisions::expire_lock(t, msg.since, facts)));
+        let Ok(Some(expired)) = decided else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(())))); // no longer the lock
         };
-        let lock = ticket.lock.expect("checked above");
-        let now = Timestamp::now();
-        let text = format!(
-            "Your lock on #{} \"{}\" expired",
-            ticket.number, ticket.subject
-        );
-        // The former holder is told, unless it may no longer see the ticket.
-        let notification = self.sees(&ticket, lock.agent).then(|| {
-            self.notification(
-                &ticket,
-                lock.agent,
-                NotificationKind::LockExpired,
-                None,
-                text,
-            )
-        });
-        let mut change = Change::of(ticket);
-        change.after.lock = None;
-        change.history.push(
-            HistoryEntry::new(None, HistoryAction::LockExpired, now)
-                .with("agent", lock.agent.to_string()),
-        );
-        change.notifications.extend(notification);
-        self.commit(change, move |act, _, _| {
+        self.commit(Ok::<_, Error>(expired), move |act, _, lock, _| {
             act.lock_timer = None;
             let event = LiveEvent {
                 reason: Some(ReleaseReason::Expired),
-                ..LiveEvent::new("unlocked", lock.agent)
+                ..LiveEvent::new(PresenceKind::Unlocked, lock.agent)
             };
             act.publish_events(&[event]);
             // The lock's holder also loses the claim it worked under.

@@ -26,10 +26,15 @@
 //!   run a timer's handler between a message's handler and the start of its
 //!   `AtomicResponse`, which would break "one decision at a time".
 //!
+//! - Handlers decide nothing themselves: each asks `domain::decisions`,
+//!   commits the change it gets (a refusal answers at once and changes
+//!   nothing), then publishes.
+//!
 //! Files: `commands` (create, edit, workflow), `messages` (posting, with
-//! mentions), `followers`, `presence` (tabs opening, closing, hiding,
-//! force-releasing), `pipeline` (writes that do not hold the mailbox),
-//! `drafts`, `lock`.
+//! mentions), `scheduled` (sending, dropping and cancelling scheduled
+//! replies), `followers`, `shares` (sharing, and losing access),
+//! `read_marks`, `presence` (tabs opening, closing, hiding, force-releasing),
+//! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`.
 
 mod commands;
 mod drafts;
@@ -48,7 +53,8 @@ use std::time::Instant;
 
 use actix::prelude::*;
 
-pub use commands::{Create, Mutate, Op, Patch};
+pub use crate::domain::decisions::Op;
+pub use commands::{Create, Mutate, Patch};
 pub use drafts::{FlushDrafts, UpdateDraft};
 pub use followers::{AddFollower, RemoveFollower};
 pub use lock::{LockTicket, Unlock};
@@ -58,17 +64,17 @@ pub use read_marks::MarkRead;
 pub use scheduled::{CancelScheduled, Fire};
 pub use shares::{Revalidate, Share, Unshare};
 
-use super::inbox::{Direct, Payload, PresenceUpdate, Publish, Viewer};
+use super::inbox::{Direct, Payload, PresenceUpdate, Publish, Tab};
 use crate::core::Core;
-use crate::domain::access::{TicketAction, TicketScope, check_ticket};
+use crate::domain::access::TicketAction;
+use crate::domain::decisions::{self, Change, Facts, Refusal};
 use crate::domain::draft::{Draft, DraftKind};
-use crate::domain::history::HistoryEntry;
-use crate::domain::message::Message as TicketMessage;
-use crate::domain::notification::{Notification, NotificationKind};
-use crate::domain::presence::{Change as PresenceChangeKind, Presence, ReleaseReason};
+use crate::domain::notification::Notification;
+use crate::domain::presence::{Event as PresenceEvent, Presence, ReleaseReason};
 use crate::domain::ticket::Ticket;
-use crate::domain::{Agent, AgentId, InboxId, Role, SessionId, TicketId, Timestamp};
+use crate::domain::{Agent, AgentId, InboxId, SessionId, TicketId, Timestamp};
 use crate::error::Error;
+use crate::protocol::changes::{ChangeAction, PresenceKind};
 use crate::protocol::dto::{AgentRef, DraftDto, NotificationDto, PresenceDto, TicketDto};
 use crate::protocol::frames::{PresenceChange, ServerFrame, TicketChange};
 use crate::store::{reads, writes};
@@ -80,7 +86,7 @@ pub struct TicketActor {
     ticket: Option<Ticket>,
     presence: Presence,
     /// How to reach each tab that has the ticket open.
-    tabs: HashMap<SessionId, Viewer>,
+    tabs: HashMap<SessionId, Tab>,
     drafts: BTreeMap<(AgentId, DraftKind), Draft>,
     /// Drafts changed in memory since the last persist (`None`-like: removed).
     dirty_drafts: BTreeSet<(AgentId, DraftKind)>,
@@ -88,41 +94,6 @@ pub struct TicketActor {
     lock_timer: Option<SpawnHandle>,
     last_activity: Instant,
     pipeline: pipeline::Pipeline,
-}
-
-/// One decided change, ready to be written.
-struct Change {
-    after: Ticket,
-    messages: Vec<TicketMessage>,
-    history: Vec<HistoryEntry>,
-    notifications: Vec<Notification>,
-    /// Drafts the change removes (an author sent a message of that kind).
-    cleared_drafts: Vec<(AgentId, DraftKind)>,
-    /// Scheduled replies the change removes (cancelled, dropped, revoked).
-    removed_messages: Vec<TicketMessage>,
-    new_ticket: bool,
-}
-
-impl Change {
-    fn of(after: Ticket) -> Change {
-        Change {
-            after,
-            messages: Vec::new(),
-            history: Vec::new(),
-            notifications: Vec::new(),
-            cleared_drafts: Vec::new(),
-            removed_messages: Vec::new(),
-            new_ticket: false,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.messages.is_empty()
-            && self.history.is_empty()
-            && self.notifications.is_empty()
-            && self.cleared_drafts.is_empty()
-            && self.removed_messages.is_empty()
-    }
 }
 
 impl TicketActor {
@@ -143,71 +114,37 @@ impl TicketActor {
     }
 
     fn live(&self) -> Result<&Ticket, Error> {
-        self.ticket
-            .as_ref()
-            .filter(|t| !t.deleted)
-            .ok_or(Error::NotFound)
+        Ok(decisions::live(self.ticket.as_ref())?)
     }
 
     /// The live ticket, if `agent` may do `action` on it.
     fn authorize(&self, agent: &Agent, action: TicketAction) -> Result<&Ticket, Error> {
-        let ticket = self.live()?;
-        check_ticket(
-            agent,
-            TicketScope {
-                inbox: ticket.inbox,
-                shared_with: &ticket.shared_with,
-            },
-            action,
-        )?;
-        Ok(ticket)
+        Ok(decisions::authorize(self.ticket.as_ref(), agent, action)?)
     }
 
-    /// Hard-lock rule: while another agent holds a lock, only admins may change the ticket.
-    fn check_lock(&self, agent: &Agent) -> Result<(), Error> {
-        match self.ticket.as_ref().and_then(|t| t.lock) {
-            Some(lock) if lock.agent != agent.id && agent.role != Role::Admin => {
-                Err(Error::TicketLocked {
-                    holder: AgentRef::lookup(&self.core.directory, lock.agent),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether `agent` is active and may see `t` (nothing about a ticket goes to anyone else).
-    fn sees(&self, t: &Ticket, agent: AgentId) -> bool {
-        let scope = TicketScope {
-            inbox: t.inbox,
-            shared_with: &t.shared_with,
-        };
-        self.core
-            .directory
-            .agent(agent)
-            .is_some_and(|a| !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok())
-    }
-
-    /// A notification for `agent` about ticket `t`.
-    fn notification(
+    /// Takes a decision against the ticket as it is now, with the facts it may
+    /// look at (`now`: the decision's time).
+    fn decide_at<T>(
         &self,
-        t: &Ticket,
-        agent: AgentId,
-        kind: NotificationKind,
-        by: Option<AgentId>,
-        text: String,
-    ) -> Notification {
-        Notification {
-            id: uuid::Uuid::now_v7(),
-            agent,
-            kind,
-            ticket: t.id,
-            ticket_number: t.number,
-            ticket_subject: t.subject.clone(),
-            by,
-            text,
-            created_at: Timestamp::now(),
-            read: false,
-        }
+        now: Timestamp,
+        decision: impl FnOnce(Option<&Ticket>, &Facts) -> Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
+        let settings = self.core.directory.settings();
+        let facts = Facts {
+            roster: &self.core.directory,
+            settings: &settings,
+            claim: self.presence.claim().map(|c| c.agent),
+            now,
+        };
+        decision(self.ticket.as_ref(), &facts)
+    }
+
+    /// [`decide_at`](Self::decide_at) the current time.
+    fn decide<T>(
+        &self,
+        decision: impl FnOnce(Option<&Ticket>, &Facts) -> Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
+        self.decide_at(Timestamp::now(), decision)
     }
 
     /// Sends stored notifications to every live session of their agents.
@@ -228,26 +165,24 @@ impl TicketActor {
             .collect()
     }
 
-    /// Collision rule: while another agent holds the claim, this is refused.
-    fn check_claim(&self, agent: &Agent) -> Result<(), Error> {
-        match self.presence.claim() {
-            Some(claim) if claim.agent != agent.id => Err(Error::TicketClaimed {
-                holder: AgentRef::lookup(&self.core.directory, claim.agent),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// Writes `change` (unless it changes nothing); once committed, applies it
-    /// to memory and calls `then`, whose value answers the message.
-    fn commit<R: 'static>(
+    /// Commits a decision: writes its change (unless it changes nothing);
+    /// once committed, applies it to memory and calls `then` with what else
+    /// the decision said, whose value answers the message. A refusal answers
+    /// at once and changes nothing.
+    fn commit<D: Decision, R: 'static>(
         &mut self,
-        change: Change,
-        then: impl FnOnce(&mut Self, &Ticket, &mut Context<Self>) -> Result<R, Error> + 'static,
+        decided: Result<D, impl Into<Error>>,
+        then: impl FnOnce(&mut Self, &Ticket, D::Rest, &mut Context<Self>) -> Result<R, Error> + 'static,
     ) -> AtomicResponse<Self, Result<R, Error>> {
+        let (change, rest) = match decided {
+            Ok(decided) => decided.split(),
+            Err(refusal) => {
+                return AtomicResponse::new(Box::pin(fut::ready(Err(refusal.into()))));
+            }
+        };
         let write = self.write(change);
         AtomicResponse::new(Box::pin(
-            write.map(move |written, act, ctx| then(act, &written?, ctx)),
+            write.map(move |written, act, ctx| then(act, &written?, rest, ctx)),
         ))
     }
 
@@ -312,7 +247,7 @@ impl TicketActor {
         }))
     }
 
-    fn viewers(&self) -> Vec<Viewer> {
+    fn viewers(&self) -> Vec<Tab> {
         self.tabs.values().cloned().collect()
     }
 
@@ -370,7 +305,7 @@ impl TicketActor {
     }
 
     /// The `ticket` frame(s) for `t`, one encoding per read state.
-    fn ticket_payload(&self, t: &Ticket, action: &'static str, by: AgentId) -> Payload {
+    fn ticket_payload(&self, t: &Ticket, action: ChangeAction, by: AgentId) -> Payload {
         let change = TicketChange {
             action,
             by: Some(AgentRef::lookup(&self.core.directory, by)),
@@ -394,7 +329,7 @@ impl TicketActor {
         }
     }
 
-    fn publish_ticket(&mut self, t: &Ticket, action: &'static str, by: AgentId) {
+    fn publish_ticket(&mut self, t: &Ticket, action: ChangeAction, by: AgentId) {
         let payload = self.ticket_payload(t, action, by);
         self.send_to_inbox(t.inbox, vec![payload], None, Vec::new());
     }
@@ -447,14 +382,14 @@ impl TicketActor {
 
     /// Publishes claim and viewer `changes` and tells former holders whose
     /// claim was taken (`claim_lost`).
-    fn publish_presence(&mut self, changes: &[PresenceChangeKind]) {
+    fn publish_presence(&mut self, changes: &[PresenceEvent]) {
         if let Some((inbox, publish)) = self.presence_publication(changes) {
             self.emit(inbox, publish);
         }
     }
 
     /// What [`publish_presence`](Self::publish_presence) hands the inbox actor.
-    fn presence_publication(&self, changes: &[PresenceChangeKind]) -> pipeline::Publication {
+    fn presence_publication(&self, changes: &[PresenceEvent]) -> pipeline::Publication {
         let ticket = self.ticket.as_ref()?;
         if changes.is_empty() {
             return None;
@@ -463,30 +398,34 @@ impl TicketActor {
         let events: Vec<LiveEvent> = changes
             .iter()
             .map(|change| match *change {
-                PresenceChangeKind::Claimed { agent } => LiveEvent::new("claimed", agent),
-                PresenceChangeKind::Released { agent, reason, by } => LiveEvent {
+                PresenceEvent::Claimed { agent } => LiveEvent::new(PresenceKind::Claimed, agent),
+                PresenceEvent::Released { agent, reason, by } => LiveEvent {
                     reason: Some(reason),
                     by: by.filter(|b| *b != agent), // `by` only when someone else caused it
-                    ..LiveEvent::new("released", agent)
+                    ..LiveEvent::new(PresenceKind::Released, agent)
                 },
-                PresenceChangeKind::ViewerJoined { agent } => {
-                    LiveEvent::new("viewer_joined", agent)
+                PresenceEvent::ViewerJoined { agent } => {
+                    LiveEvent::new(PresenceKind::ViewerJoined, agent)
                 }
-                PresenceChangeKind::ViewerLeft { agent } => LiveEvent::new("viewer_left", agent),
-                PresenceChangeKind::ViewerHidden { agent } => {
-                    LiveEvent::new("viewer_hidden", agent)
+                PresenceEvent::ViewerLeft { agent } => {
+                    LiveEvent::new(PresenceKind::ViewerLeft, agent)
                 }
-                PresenceChangeKind::ViewerShown { agent } => LiveEvent::new("viewer_shown", agent),
+                PresenceEvent::ViewerHidden { agent } => {
+                    LiveEvent::new(PresenceKind::ViewerHidden, agent)
+                }
+                PresenceEvent::ViewerShown { agent } => {
+                    LiveEvent::new(PresenceKind::ViewerShown, agent)
+                }
             })
             .collect();
         let agent_ref = |id| AgentRef::lookup(&self.core.directory, id);
         let mut direct = Vec::new();
         for change in changes {
             match *change {
-                PresenceChangeKind::Claimed { .. } => {
+                PresenceEvent::Claimed { .. } => {
                     self.core.metrics.claims.inc();
                 }
-                PresenceChangeKind::Released { agent, reason, by } => {
+                PresenceEvent::Released { agent, reason, by } => {
                     self.core.metrics.claims.dec();
 
                     if reason.is_taken() && by != Some(agent) {
@@ -519,14 +458,14 @@ impl TicketActor {
 
 /// One `presence` frame's change: `kind` of `agent`, with a reason and who caused it.
 struct LiveEvent {
-    kind: &'static str,
+    kind: PresenceKind,
     agent: AgentId,
     reason: Option<ReleaseReason>,
     by: Option<AgentId>,
 }
 
 impl LiveEvent {
-    fn new(kind: &'static str, agent: AgentId) -> LiveEvent {
+    fn new(kind: PresenceKind, agent: AgentId) -> LiveEvent {
         LiveEvent {
             kind,
             agent,
@@ -583,6 +522,22 @@ impl Actor for TicketActor {
     }
 }
 
-fn refuse<R: 'static>(error: Error) -> AtomicResponse<TicketActor, Result<R, Error>> {
-    AtomicResponse::new(Box::pin(fut::ready(Err(error))))
+/// A decision the actor commits: its change, and what else publishing needs.
+trait Decision {
+    type Rest: 'static;
+    fn split(self) -> (Change, Self::Rest);
+}
+
+impl Decision for Change {
+    type Rest = ();
+    fn split(self) -> (Change, ()) {
+        (self, ())
+    }
+}
+
+impl<T: 'static> Decision for (Change, T) {
+    type Rest = T;
+    fn split(self) -> (Change, T) {
+        self
+    }
 }

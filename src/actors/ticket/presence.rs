@@ -6,14 +6,15 @@ use std::time::Instant;
 use actix::prelude::*;
 
 use super::TicketActor;
-use crate::actors::inbox::Viewer;
+use crate::actors::inbox::Tab;
 use crate::actors::session::Deliver;
 use crate::domain::access::TicketAction;
 use crate::domain::history::{HistoryAction, HistoryEntry};
-use crate::domain::presence::{Change as PresenceChangeKind, ReleaseReason};
+use crate::domain::presence::{Event as PresenceEvent, Opening, ReleaseReason};
 use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, SessionId, Timestamp};
 use crate::error::Error;
+use crate::protocol::changes::ChangeAction;
 use crate::protocol::dto::{DraftDto, PresenceDto};
 use crate::store::writes;
 
@@ -96,7 +97,7 @@ fn claim_forced(holder: AgentId, by: AgentId) -> HistoryEntry {
 impl TicketActor {
     /// Puts the tab on the ticket (claiming it if it may, taking it over if
     /// asked); answers whether the tab holds the claim, and what changed.
-    fn open_tab(&mut self, msg: Open, can_claim: bool) -> (bool, Vec<PresenceChangeKind>) {
+    fn open_tab(&mut self, msg: Open, can_claim: bool) -> (bool, Vec<PresenceEvent>) {
         let Open {
             session,
             agent,
@@ -104,15 +105,15 @@ impl TicketActor {
             take_over,
             hidden,
         } = msg;
-        let (claimed, changes) = self.presence.open(
+        let opening = Opening {
             session,
-            agent.id,
+            agent: agent.id,
             can_claim,
             take_over,
             hidden,
-            Timestamp::now(),
-        );
-        let viewer = Viewer {
+        };
+        let (claimed, changes) = self.presence.open(opening, Timestamp::now());
+        let viewer = Tab {
             session,
             agent: agent.id,
             recipient,
@@ -190,7 +191,7 @@ impl Handler<Open> for TicketActor {
                 match &opened {
                     Ok(_) => {
                         if newly_read {
-                            act.tell_own_sessions(opener, "read"); // every tab of the opener
+                            act.tell_own_sessions(opener, ChangeAction::Read); // every tab of the opener
                         }
                     }
                     Err(_) => {

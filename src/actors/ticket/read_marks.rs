@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{Change, TicketActor, refuse};
+use super::TicketActor;
 use crate::domain::Agent;
-use crate::domain::access::TicketAction;
+use crate::domain::decisions;
 use crate::error::Error;
+use crate::protocol::changes::ChangeAction;
 use crate::protocol::dto::{AgentRef, TicketDto};
 use crate::protocol::frames::{ServerFrame, TicketChange};
 
@@ -26,7 +27,7 @@ impl TicketActor {
     pub(super) fn tell_own_sessions(
         &mut self,
         agent: crate::domain::AgentId,
-        action: &'static str,
+        action: ChangeAction,
     ) {
         let Some(t) = &self.ticket else { return };
         // One agent, one `unread` value: a single encoding.
@@ -49,26 +50,19 @@ impl Handler<MarkRead> for TicketActor {
     type Result = AtomicResponse<Self, Result<TicketDto, Error>>;
 
     fn handle(&mut self, msg: MarkRead, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.authorize(&msg.by, TicketAction::MarkRead) {
-            Ok(t) => t.clone(),
-            Err(e) => return refuse(e),
-        };
-        let mut change = Change::of(ticket);
-        if msg.read {
-            change.after.read_by.insert(msg.by.id);
-        } else {
-            change.after.read_by.remove(&msg.by.id);
-        }
+        let decided = decisions::mark_read(self.ticket.as_ref(), &msg.by, msg.read);
         let agent = msg.by.id;
-        let changed = change.after.read_by
-            != self
-                .ticket
-                .as_ref()
-                .map(|t| t.read_by.clone())
-                .unwrap_or_default();
-        self.commit(change, move |act, t, _| {
+        let changed = decided
+            .as_ref()
+            .is_ok_and(|c| Some(&c.after.read_by) != self.ticket.as_ref().map(|t| &t.read_by));
+        self.commit(decided, move |act, t, (), _| {
             if changed {
-                act.tell_own_sessions(agent, if msg.read { "read" } else { "unread" });
+                let action = if msg.read {
+                    ChangeAction::Read
+                } else {
+                    ChangeAction::Unread
+                };
+                act.tell_own_sessions(agent, action);
             }
             Ok(TicketDto::for_caller(t, agent))
         })

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{Change, TicketActor, refuse};
-use crate::domain::access::{TicketAction, TicketScope, check_ticket};
-use crate::domain::message::{Message as TicketMessage, MessageKind, MessageState};
-use crate::domain::notification::NotificationKind;
-use crate::domain::{Agent, AgentId, MessageId, Role, Timestamp};
+use super::TicketActor;
+use crate::domain::decisions::{self, Refusal, Scheduled};
+use crate::domain::message::{Message as TicketMessage, MessageState};
+use crate::domain::{Agent, AgentId, MessageId};
 use crate::error::Error;
+use crate::protocol::changes::ChangeAction;
 use crate::protocol::dto::MessageDto;
 use crate::protocol::frames::ServerFrame;
 use crate::store::reads;
@@ -70,99 +70,43 @@ impl Handler<Fire> for TicketActor {
         let scheduled = match found {
             Ok(Some(m)) if m.state == MessageState::Scheduled => m,
             Ok(_) => return AtomicResponse::new(Box::pin(fut::ready(Ok(())))), // already sent or cancelled
-            Err(e) => return refuse(e.into()),
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e.into())))),
         };
-        let Some(ticket) = self.ticket.clone() else {
-            return refuse(Error::NotFound);
-        };
-        let author = scheduled.author.and_then(|a| self.core.directory.agent(a));
-        let scope = TicketScope {
-            inbox: ticket.inbox,
-            shared_with: &ticket.shared_with,
-        };
-        let allowed = !ticket.deleted
-            && author.as_ref().is_some_and(|a| {
-                !a.disabled && check_ticket(a, scope, TicketAction::Reply).is_ok()
+        // `cancel_if_replied` compares with the replies as stored.
+        let decided = self
+            .messages_if(scheduled.cancel_if_replied)
+            .and_then(|messages| {
+                Ok(self.decide(|ticket, facts| {
+                    let ticket = ticket.ok_or(Refusal::NotFound)?;
+                    Ok(decisions::fire(
+                        ticket,
+                        scheduled,
+                        messages.as_deref(),
+                        facts,
+                    ))
+                })?)
             });
-        let overtaken = if scheduled.cancel_if_replied {
-            match self
-                .core
-                .store
-                .read()
-                .and_then(|tx| reads::messages(&tx, self.id))
-            {
-                Ok(all) => all.iter().any(|m| {
-                    m.kind == MessageKind::Reply
-                        && m.state == MessageState::Sent
-                        && m.author != scheduled.author
-                        && m.created_at > scheduled.created_at
-                }),
-                Err(e) => return refuse(e.into()),
-            }
-        } else {
-            false
-        };
-        let now = Timestamp::now();
-        let mut change = Change::of(ticket.clone());
-        let author_id = scheduled.author;
-        if !allowed || overtaken {
-            let why = if overtaken {
-                "another agent replied first"
-            } else {
-                "its author can no longer reply on this ticket"
-            };
-            // The author is told, unless it may no longer see the ticket at all.
-            if let Some(author) = author_id.filter(|a| self.sees(&ticket, *a)) {
-                let text = format!(
-                    "Your scheduled reply on #{} \"{}\" was not sent: {why}",
-                    ticket.number, ticket.subject
-                );
-                change.notifications.push(self.notification(
-                    &ticket,
-                    author,
-                    NotificationKind::ScheduledCancelled,
-                    None,
-                    text,
-                ));
-            }
-            change.removed_messages.push(scheduled);
-            let id = msg.message;
-            return self.commit(change, move |act, _, _| {
-                act.core.metrics.scheduled_dropped.inc();
-                act.send_removed(id);
-                Ok(())
-            });
-        }
-        let author = author.expect("allowed implies an author");
-        let mut sent = scheduled;
-        sent.state = MessageState::Sent;
-        sent.created_at = now;
-        sent.signature = self
-            .core
-            .directory
-            .settings()
-            .sign_replies
-            .then(|| author.name.clone());
-        change.after.updated_at = now;
-        change.notifications.extend(self.follower_updates(
-            &ticket,
-            MessageKind::Reply,
-            Some(&author),
-            &[author.id],
-        ));
-        change.messages.push(sent.clone());
-        self.commit(change, move |act, t, _| {
-            let dto = MessageDto::new(&sent, &act.core.directory);
-            act.send_to_viewers(
-                &ServerFrame::Message {
-                    ticket: t.id,
-                    message: dto,
+        self.commit(decided, move |act, t, fired, _| {
+            match fired {
+                Scheduled::Dropped(id) => {
+                    act.core.metrics.scheduled_dropped.inc();
+                    act.send_removed(id);
                 }
-                .encode(),
-                None,
-            );
-            act.publish_ticket(t, "message", author.id);
-            act.core.metrics.scheduled_sent.inc();
+                Scheduled::Sent(sent) => {
+                    let dto = MessageDto::new(&sent, &act.core.directory);
+                    act.send_to_viewers(
+                        &ServerFrame::Message {
+                            ticket: t.id,
+                            message: dto,
+                        }
+                        .encode(),
+                        None,
+                    );
+                    let author = sent.author.expect("a sent reply has its author");
+                    act.publish_ticket(t, ChangeAction::Message, author);
+                    act.core.metrics.scheduled_sent.inc();
+                }
+            }
             Ok(())
         })
     }
@@ -172,34 +116,20 @@ impl Handler<CancelScheduled> for TicketActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
 
     fn handle(&mut self, msg: CancelScheduled, _: &mut Context<Self>) -> Self::Result {
-        let ticket = match self.authorize(&msg.by, TicketAction::View) {
-            Ok(t) => t.clone(),
-            Err(e) => return refuse(e),
-        };
-        let message = match self
+        let found = self
             .core
             .store
             .read()
-            .and_then(|tx| reads::message(&tx, self.id, msg.message))
-        {
-            Ok(Some(m)) => m,
-            Ok(None) => return refuse(Error::NotFound),
-            Err(e) => return refuse(e.into()),
-        };
-        if message.state != MessageState::Scheduled {
-            return refuse(Error::Conflict(
-                "only a scheduled reply can be cancelled; this one was sent".into(),
-            ));
-        }
-        if message.author != Some(msg.by.id) && msg.by.role != Role::Admin {
-            return refuse(Error::forbidden(
-                "only its author or an admin may cancel a scheduled reply",
-            ));
-        }
-        let mut change = Change::of(ticket);
-        change.removed_messages.push(message);
+            .and_then(|tx| reads::message(&tx, self.id, msg.message));
+        let decided = found.map_err(Error::from).and_then(|message| {
+            Ok(decisions::cancel_scheduled(
+                self.ticket.as_ref(),
+                &msg.by,
+                message,
+            )?)
+        });
         let id = msg.message;
-        self.commit(change, move |act, _, _| {
+        self.commit(decided, move |act, _, (), _| {
             act.send_removed(id);
             Ok(())
         })
