@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::notification::{self, NotificationKindDto};
 use crate::accounts::Directory;
 use crate::domain::draft::Draft;
 use crate::domain::history::HistoryEntry;
@@ -285,7 +286,7 @@ pub struct TicketRefDto {
 #[derive(Debug, Clone, Serialize)]
 pub struct NotificationDto {
     pub id: uuid::Uuid,
-    pub kind: Value,
+    pub kind: NotificationKindDto,
     pub ticket: TicketRefDto,
     pub by: Option<AgentRef>,
     pub text: String,
@@ -297,14 +298,14 @@ impl NotificationDto {
     pub fn new(n: &Notification, directory: &Directory) -> NotificationDto {
         NotificationDto {
             id: n.id,
-            kind: serde_json::to_value(n.kind).expect("kinds serialize"),
+            kind: NotificationKindDto::from(&n.kind),
             ticket: TicketRefDto {
                 id: n.ticket,
                 number: n.ticket_number,
                 subject: n.ticket_subject.clone(),
             },
             by: n.by.map(|a| AgentRef::lookup(directory, a)),
-            text: n.text.clone(),
+            text: notification::text(n),
             created_at: n.created_at.to_rfc3339(),
             read: n.read,
         }

@@ -5,9 +5,11 @@
 //! - [`dto`]: objects (Agent, Ticket, Message, …) built from domain values.
 //! - [`rest`]: REST request bodies.
 //! - [`frames`]: WebSocket client and server frames.
+//! - [`notification`]: a notification's wire kind and the sentence it shows.
 //! - [`cursor`]: the opaque list cursors.
 
 pub mod cursor;
 pub mod dto;
 pub mod frames;
+pub mod notification;
 pub mod rest;

@@ -1,8 +1,8 @@
 //! Durable storage: one redb file in the data directory.
 //!
 //! Owns: the tables ([`tables`]), the record codec ([`codec`]), the list
-//! index ([`index`]), typed reads ([`reads`]) and writes ([`writes`]), and the
-//! group-commit `writer` thread.
+//! index ([`index`]), typed reads ([`reads`]) and writes ([`writes`]), the
+//! `upgrade` of older schemas, and the group-commit `writer` thread.
 //!
 //! Invariants:
 //! - Every write goes through the writer thread and is acknowledged only after
@@ -10,13 +10,15 @@
 //! - Reads use their own read transactions and never wait for the writer.
 //! - The data directory is used by one process at a time (redb's file lock);
 //!   a second process gets [`StoreError::AlreadyOpen`].
-//! - The schema version on disk is checked at open; a newer one is refused.
+//! - The schema version on disk is checked at open; a newer one is refused,
+//!   an older one is brought up to date (`upgrade`) in the same transaction.
 
 pub mod codec;
 pub mod index;
 pub mod reads;
 pub mod snapshots;
 pub mod tables;
+mod upgrade;
 mod writer;
 pub mod writes;
 
@@ -168,6 +170,13 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
                     found,
                     supported: SCHEMA_VERSION,
                 });
+            }
+            Some(found) if found < SCHEMA_VERSION => {
+                upgrade::run(&tx, found)?;
+                meta.insert(
+                    SCHEMA_VERSION_KEY,
+                    codec::encode(&SCHEMA_VERSION).as_slice(),
+                )?;
             }
             Some(_) => {}
             None => {

@@ -447,16 +447,13 @@ impl Handler<Mutate> for TicketActor {
             .assignee
             .filter(|a| Some(*a) != before_assignee && *a != msg.by.id)
         {
-            let text = format!(
-                "{} assigned you #{} \"{}\"",
-                msg.by.name, change.after.number, change.after.subject
-            );
             let notification = self.notification(
                 &change.after,
                 assignee,
-                NotificationKind::Assigned,
+                NotificationKind::Assigned {
+                    by_name: msg.by.name.clone(),
+                },
                 Some(msg.by.id),
-                text,
             );
             change.notifications.push(notification);
         }

@@ -121,10 +121,6 @@ impl Handler<Expire> for TicketActor {
         };
         let lock = ticket.lock.expect("checked above");
         let now = Timestamp::now();
-        let text = format!(
-            "Your lock on #{} \"{}\" expired",
-            ticket.number, ticket.subject
-        );
         // The former holder is told, unless it may no longer see the ticket.
         let notification = self.sees(&ticket, lock.agent).then(|| {
             self.notification(
@@ -132,7 +128,6 @@ impl Handler<Expire> for TicketActor {
                 lock.agent,
                 NotificationKind::LockExpired,
                 None,
-                text,
             )
         });
         let mut change = Change::of(ticket);

@@ -112,12 +112,16 @@ impl TicketActor {
         author: Option<&Agent>,
         excluded: &[AgentId],
     ) -> Vec<crate::domain::notification::Notification> {
-        let (who, verb) = match (kind, author) {
-            (MessageKind::Customer, _) | (_, None) => (ticket.customer.name.clone(), "wrote"),
-            (MessageKind::Reply, Some(a)) => (a.name.clone(), "replied"),
-            (MessageKind::Note, Some(a)) => (a.name.clone(), "added a note"),
+        let update = match (kind, author) {
+            (MessageKind::Customer, _) | (_, None) => NotificationKind::Update {
+                author_name: ticket.customer.name.clone(),
+                message: MessageKind::Customer,
+            },
+            (message, Some(a)) => NotificationKind::Update {
+                author_name: a.name.clone(),
+                message,
+            },
         };
-        let text = format!("{who} {verb} on #{} \"{}\"", ticket.number, ticket.subject);
         let scope = TicketScope {
             inbox: ticket.inbox,
             shared_with: &ticket.shared_with,
@@ -135,9 +139,8 @@ impl TicketActor {
                 self.notification(
                     ticket,
                     *f,
-                    NotificationKind::Update,
+                    update.clone(),
                     author.map(|a| a.id),
-                    text.clone(),
                 )
             })
             .collect()
@@ -213,7 +216,6 @@ impl Handler<Post> for TicketActor {
             MessageKind::Note => self.resolve_mentions(&msg.by, &ticket, &msg.body),
             _ => (Vec::new(), Vec::new()),
         };
-        let subject = format!("#{} \"{}\"", ticket.number, ticket.subject);
         for agent in &mentions {
             if !change.after.followers.contains(agent) {
                 change.after.followers.push(*agent);
@@ -223,13 +225,13 @@ impl Handler<Post> for TicketActor {
                         .with("via", "mention"),
                 );
             }
-            let text = format!("{} mentioned you on {subject}", msg.by.name);
             change.notifications.push(self.notification(
                 &ticket,
                 *agent,
-                NotificationKind::Mention,
+                NotificationKind::Mention {
+                    by_name: msg.by.name.clone(),
+                },
                 Some(by),
-                text,
             ));
         }
         let scheduled = msg.send_at.filter(|at| *at > now);

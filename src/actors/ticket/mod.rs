@@ -194,7 +194,6 @@ impl TicketActor {
         agent: AgentId,
         kind: NotificationKind,
         by: Option<AgentId>,
-        text: String,
     ) -> Notification {
         Notification {
             id: uuid::Uuid::now_v7(),
@@ -204,7 +203,6 @@ impl TicketActor {
             ticket_number: t.number,
             ticket_subject: t.subject.clone(),
             by,
-            text,
             created_at: Timestamp::now(),
             read: false,
         }

@@ -13,7 +13,7 @@ use actix::prelude::*;
 use super::{Change, TicketActor, refuse};
 use crate::domain::access::{TicketAction, TicketScope, check_ticket};
 use crate::domain::message::{Message as TicketMessage, MessageKind, MessageState};
-use crate::domain::notification::NotificationKind;
+use crate::domain::notification::{NotificationKind, ScheduledDropReason};
 use crate::domain::{Agent, AgentId, MessageId, Role, Timestamp};
 use crate::error::Error;
 use crate::protocol::dto::MessageDto;
@@ -106,23 +106,18 @@ impl Handler<Fire> for TicketActor {
         let mut change = Change::of(ticket.clone());
         let author_id = scheduled.author;
         if !allowed || overtaken {
-            let why = if overtaken {
-                "another agent replied first"
+            let reason = if overtaken {
+                ScheduledDropReason::AnotherAgentReplied
             } else {
-                "its author can no longer reply on this ticket"
+                ScheduledDropReason::AuthorMayNotReply
             };
             // The author is told, unless it may no longer see the ticket at all.
             if let Some(author) = author_id.filter(|a| self.sees(&ticket, *a)) {
-                let text = format!(
-                    "Your scheduled reply on #{} \"{}\" was not sent: {why}",
-                    ticket.number, ticket.subject
-                );
                 change.notifications.push(self.notification(
                     &ticket,
                     author,
-                    NotificationKind::ScheduledCancelled,
+                    NotificationKind::ScheduledCancelled { reason },
                     None,
-                    text,
                 ));
             }
             change.removed_messages.push(scheduled);

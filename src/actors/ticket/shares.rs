@@ -130,16 +130,13 @@ impl Handler<Share> for TicketActor {
                 HistoryEntry::new(Some(msg.by.id), HistoryAction::Shared, Timestamp::now())
                     .with("agent", msg.agent.to_string()),
             );
-            let text = format!(
-                "{} shared #{} \"{}\" with you",
-                msg.by.name, ticket.number, ticket.subject
-            );
             change.notifications.push(self.notification(
                 &ticket,
                 msg.agent,
-                NotificationKind::Shared,
+                NotificationKind::Shared {
+                    by_name: msg.by.name.clone(),
+                },
                 Some(msg.by.id),
-                text,
             ));
         }
         self.commit(change, |act, t, _| {
@@ -168,16 +165,13 @@ impl Handler<Unshare> for TicketActor {
             HistoryEntry::new(Some(msg.by.id), HistoryAction::Unshared, Timestamp::now())
                 .with("agent", msg.agent.to_string()),
         );
-        let text = format!(
-            "{} stopped sharing #{} \"{}\" with you",
-            msg.by.name, ticket.number, ticket.subject
-        );
         change.notifications.push(self.notification(
             &ticket,
             msg.agent,
-            NotificationKind::Unshared,
+            NotificationKind::Unshared {
+                by_name: msg.by.name.clone(),
+            },
             Some(msg.by.id),
-            text,
         ));
         // Its scheduled replies on this ticket go with the share.
         change.removed_messages = match self.scheduled_by(msg.agent) {
