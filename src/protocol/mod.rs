@@ -4,6 +4,7 @@
 //!
 //! - [`dto`]: objects (Agent, Ticket, Message, …) built from domain values.
 //! - [`rest`]: REST request bodies.
+//! - [`responses`]: REST response bodies that wrap dto objects.
 //! - [`frames`]: WebSocket client and server frames.
 //! - [`notification`]: a notification's wire kind and the sentence it shows.
 //! - [`cursor`]: the opaque list cursors.
@@ -12,4 +13,5 @@ pub mod cursor;
 pub mod dto;
 pub mod frames;
 pub mod notification;
+pub mod responses;
 pub mod rest;
