@@ -145,7 +145,11 @@ mod tests {
                 r#"Bianca shared #25 "Printer on fire (3rd floor)" with you"#,
             ),
             (
-                on(25, printer, NotificationKind::Unshared { by_name: bianca() }),
+                on(
+                    25,
+                    printer,
+                    NotificationKind::Unshared { by_name: bianca() },
+                ),
                 r#"Bianca stopped sharing #25 "Printer on fire (3rd floor)" with you"#,
             ),
             (

@@ -93,9 +93,8 @@ fn parameters(record: &Map<String, Value>, text: &str) -> Option<NotificationKin
         "lock_expired" => (text == format!("Your lock on {ticket} expired"))
             .then_some(NotificationKind::LockExpired)?,
         "scheduled_cancelled" => {
-            let why = text.strip_prefix(&format!(
-                "Your scheduled reply on {ticket} was not sent: "
-            ))?;
+            let why =
+                text.strip_prefix(&format!("Your scheduled reply on {ticket} was not sent: "))?;
             let reason = match why {
                 "another agent replied first" => ScheduledDropReason::AnotherAgentReplied,
                 "its author can no longer reply on this ticket" => {
@@ -142,7 +141,10 @@ mod tests {
             named(|by_name| NotificationKind::Shared { by_name })
         );
         assert_eq!(
-            kind_of("unshared", &format!("Bianca Rossi stopped sharing {t} with you")),
+            kind_of(
+                "unshared",
+                &format!("Bianca Rossi stopped sharing {t} with you")
+            ),
             named(|by_name| NotificationKind::Unshared { by_name })
         );
         for (message, verb) in [

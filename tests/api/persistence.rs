@@ -120,13 +120,18 @@ async fn notifications_stored_with_their_text_under_schema_1_read_the_same() {
     for (rest, body) in [
         ("/assign", json!({"agent": bianca_id})),
         ("/messages", json!({"kind": "note", "body": "@bianca look"})),
-        ("/messages", json!({"kind": "customer", "body": "Still broken"})),
+        (
+            "/messages",
+            json!({"kind": "customer", "body": "Still broken"}),
+        ),
         ("/shares", json!({"agent": sam_id})),
     ] {
         let resp = admin.post(path(rest), body).await;
         assert_eq!(resp.status, 200, "{rest}: {}", resp.body);
     }
-    let unshared = admin.delete(path(&format!("/shares/{}", sam_id.as_str().unwrap()))).await;
+    let unshared = admin
+        .delete(path(&format!("/shares/{}", sam_id.as_str().unwrap())))
+        .await;
     assert_eq!(unshared.status, 204);
     let before = [
         bianca.get("/api/me/notifications").await.body,
@@ -137,7 +142,10 @@ async fn notifications_stored_with_their_text_under_schema_1_read_the_same() {
         .flat_map(|list| list.as_array().unwrap())
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["update", "mention", "assigned", "unshared", "shared"]);
+    assert_eq!(
+        kinds,
+        ["update", "mention", "assigned", "unshared", "shared"]
+    );
     server.stop();
     {
         // Write the records as schema 1 did: the text instead of its parameters.
@@ -149,9 +157,7 @@ async fn notifications_stored_with_their_text_under_schema_1_read_the_same() {
         let db = redb::Database::create(tandem::store::Store::file_in(dir.path())).unwrap();
         let tx = db.begin_write().unwrap();
         {
-            let mut table = tx
-                .open_table(tandem::store::tables::NOTIFICATIONS)
-                .unwrap();
+            let mut table = tx.open_table(tandem::store::tables::NOTIFICATIONS).unwrap();
             let rows: Vec<((u128, u128), Vec<u8>)> = table
                 .iter()
                 .unwrap()

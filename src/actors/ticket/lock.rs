@@ -122,14 +122,9 @@ impl Handler<Expire> for TicketActor {
         let lock = ticket.lock.expect("checked above");
         let now = Timestamp::now();
         // The former holder is told, unless it may no longer see the ticket.
-        let notification = self.sees(&ticket, lock.agent).then(|| {
-            self.notification(
-                &ticket,
-                lock.agent,
-                NotificationKind::LockExpired,
-                None,
-            )
-        });
+        let notification = self
+            .sees(&ticket, lock.agent)
+            .then(|| self.notification(&ticket, lock.agent, NotificationKind::LockExpired, None));
         let mut change = Change::of(ticket);
         change.after.lock = None;
         change.history.push(

@@ -135,14 +135,7 @@ impl TicketActor {
                     !a.disabled && check_ticket(&a, scope, TicketAction::View).is_ok()
                 })
             })
-            .map(|f| {
-                self.notification(
-                    ticket,
-                    *f,
-                    update.clone(),
-                    author.map(|a| a.id),
-                )
-            })
+            .map(|f| self.notification(ticket, *f, update.clone(), author.map(|a| a.id)))
             .collect()
     }
 }
