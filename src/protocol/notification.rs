@@ -91,85 +91,53 @@ mod tests {
     /// The examples of docs/protocol.md §3.3, one per kind and variant.
     #[test]
     fn every_text_reads_as_documented() {
-        let printer = "Printer on fire (3rd floor)";
-        let reset = "Password reset link expired";
+        let printer = |kind| on(25, "Printer on fire (3rd floor)", kind);
+        let reset = |kind| on(28, "Password reset link expired", kind);
         let bianca = || "Bianca".to_string();
+        let update = |author_name: &str, message| NotificationKind::Update {
+            author_name: author_name.into(),
+            message,
+        };
+        let dropped = |reason| NotificationKind::ScheduledCancelled { reason };
         let cases = [
             (
-                on(28, reset, NotificationKind::Assigned { by_name: bianca() }),
+                reset(NotificationKind::Assigned { by_name: bianca() }),
                 r#"Bianca assigned you #28 "Password reset link expired""#,
             ),
             (
-                on(25, printer, NotificationKind::LockExpired),
+                printer(NotificationKind::LockExpired),
                 r#"Your lock on #25 "Printer on fire (3rd floor)" expired"#,
             ),
             (
-                on(25, printer, NotificationKind::Mention { by_name: bianca() }),
+                printer(NotificationKind::Mention { by_name: bianca() }),
                 r#"Bianca mentioned you on #25 "Printer on fire (3rd floor)""#,
             ),
             (
-                on(
-                    25,
-                    printer,
-                    NotificationKind::Update {
-                        author_name: bianca(),
-                        message: MessageKind::Reply,
-                    },
-                ),
+                printer(update("Bianca", MessageKind::Reply)),
                 r#"Bianca replied on #25 "Printer on fire (3rd floor)""#,
             ),
             (
-                on(
-                    25,
-                    printer,
-                    NotificationKind::Update {
-                        author_name: bianca(),
-                        message: MessageKind::Note,
-                    },
-                ),
+                printer(update("Bianca", MessageKind::Note)),
                 r#"Bianca added a note on #25 "Printer on fire (3rd floor)""#,
             ),
             (
-                on(
-                    25,
-                    printer,
-                    NotificationKind::Update {
-                        author_name: "Maya Lindqvist".into(),
-                        message: MessageKind::Customer,
-                    },
-                ),
+                printer(update("Maya Lindqvist", MessageKind::Customer)),
                 r#"Maya Lindqvist wrote on #25 "Printer on fire (3rd floor)""#,
             ),
             (
-                on(25, printer, NotificationKind::Shared { by_name: bianca() }),
+                printer(NotificationKind::Shared { by_name: bianca() }),
                 r#"Bianca shared #25 "Printer on fire (3rd floor)" with you"#,
             ),
             (
-                on(
-                    25,
-                    printer,
-                    NotificationKind::Unshared { by_name: bianca() },
-                ),
+                printer(NotificationKind::Unshared { by_name: bianca() }),
                 r#"Bianca stopped sharing #25 "Printer on fire (3rd floor)" with you"#,
             ),
             (
-                on(
-                    28,
-                    reset,
-                    NotificationKind::ScheduledCancelled {
-                        reason: ScheduledDropReason::AnotherAgentReplied,
-                    },
-                ),
+                reset(dropped(ScheduledDropReason::AnotherAgentReplied)),
                 r#"Your scheduled reply on #28 "Password reset link expired" was not sent: another agent replied first"#,
             ),
             (
-                on(
-                    28,
-                    reset,
-                    NotificationKind::ScheduledCancelled {
-                        reason: ScheduledDropReason::AuthorMayNotReply,
-                    },
-                ),
+                reset(dropped(ScheduledDropReason::AuthorMayNotReply)),
                 r#"Your scheduled reply on #28 "Password reset link expired" was not sent: its author can no longer reply on this ticket"#,
             ),
         ];
