@@ -12,6 +12,7 @@ use crate::domain::settings::duration_ms;
 use crate::domain::{AgentId, Role};
 use crate::error::Error;
 use crate::protocol::dto::{AgentDto, ColleagueDto, InboxDto, SettingsDto};
+use crate::protocol::responses::LoginResponse;
 use crate::protocol::rest::*;
 
 type Result<T> = std::result::Result<T, Error>;
@@ -21,7 +22,7 @@ pub async fn login(
     core: web::Data<Core>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
-) -> Result<HttpResponse> {
+) -> Result<web::Json<LoginResponse>> {
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -30,11 +31,11 @@ pub async fn login(
         .directory
         .login(&body.login, &body.password, &address)
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "token": token,
-        "expires_at": credential.expires_at.to_rfc3339(),
-        "agent": AgentDto::from(&*agent),
-    })))
+    Ok(web::Json(LoginResponse {
+        token,
+        expires_at: credential.expires_at.to_rfc3339(),
+        agent: AgentDto::from(&*agent),
+    }))
 }
 
 /// Revokes the caller's token; sockets opened with it close with 4401.

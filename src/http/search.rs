@@ -5,7 +5,6 @@
 
 use actix_web::web;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::auth::Caller;
 use crate::core::Core;
@@ -15,6 +14,7 @@ use crate::domain::ticket::Ticket;
 use crate::domain::{InboxId, TicketId};
 use crate::error::Error;
 use crate::protocol::dto::TicketDto;
+use crate::protocol::responses::TicketList;
 use crate::store::reads;
 
 const DEFAULT_LIMIT: usize = 50;
@@ -34,7 +34,7 @@ pub async fn search(
     core: web::Data<Core>,
     caller: Caller,
     query: web::Query<SearchQuery>,
-) -> Result<web::Json<Value>, Error> {
+) -> Result<web::Json<TicketList>, Error> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::bad_request(format!("limit must be 1-{MAX_LIMIT}")));
@@ -86,5 +86,5 @@ pub async fn search(
         .iter()
         .map(|t| TicketDto::for_caller(t, caller.agent.id))
         .collect();
-    Ok(web::Json(json!({ "tickets": tickets })))
+    Ok(web::Json(TicketList { tickets }))
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use serde_json::json;
 
 use super::auth::Caller;
 use crate::actors::ticket::{
@@ -24,6 +23,7 @@ use crate::protocol::dto::{
     AgentRef, DraftDto, HistoryEntryDto, LockDto, MessageDto, PostedMessageDto, TicketDetailDto,
     TicketDto,
 };
+use crate::protocol::responses::{FollowerList, ShareList, TicketList, TicketPage};
 use crate::protocol::rest::*;
 use crate::store::reads;
 
@@ -269,13 +269,13 @@ pub async fn transfer(
 }
 
 /// `POST /api/tickets/{id}/{followers|shares} {agent}`: asks the ticket for
-/// `message`, answers the resulting list of agents under `key`.
-async fn add_part<M>(
+/// `message`, answers the resulting list of agents wrapped by `answer`.
+async fn add_part<M, B>(
     core: web::Data<Core>,
     id: &str,
-    key: &str,
     message: M,
-) -> Result<web::Json<serde_json::Value>>
+    answer: fn(Vec<AgentRef>) -> B,
+) -> Result<web::Json<B>>
 where
     M: actix::Message<Result = Result<Vec<AgentRef>>> + Clone + Send + 'static,
     crate::actors::ticket::TicketActor: actix::Handler<M>,
@@ -284,7 +284,7 @@ where
         .into_inner()
         .ask_ticket(ticket_id(id)?, message)
         .await?;
-    Ok(web::Json(json!({ key: agents })))
+    Ok(web::Json(answer(agents)))
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -293,15 +293,15 @@ pub async fn add_follower(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<FollowerRequest>,
-) -> Result<web::Json<serde_json::Value>> {
+) -> Result<web::Json<FollowerList>> {
     add_part(
         core,
         &id,
-        "followers",
         AddFollower {
             by: caller.agent,
             agent: body.agent,
         },
+        |followers| FollowerList { followers },
     )
     .await
 }
@@ -356,15 +356,15 @@ pub async fn share(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<FollowerRequest>,
-) -> Result<web::Json<serde_json::Value>> {
+) -> Result<web::Json<ShareList>> {
     add_part(
         core,
         &id,
-        "shared_with",
         Share {
             by: caller.agent,
             agent: body.agent,
         },
+        |shared_with| ShareList { shared_with },
     )
     .await
 }
@@ -386,7 +386,7 @@ pub async fn unshare(
 pub async fn shared_with_me(
     core: web::Data<Core>,
     caller: Caller,
-) -> Result<web::Json<serde_json::Value>> {
+) -> Result<web::Json<TicketList>> {
     let tx = core.store.read()?;
     let mut tickets = Vec::new();
     for id in reads::shared_with(&tx, caller.agent.id)? {
@@ -396,7 +396,7 @@ pub async fn shared_with_me(
             tickets.push(TicketDto::for_caller(&t, caller.agent.id));
         }
     }
-    Ok(web::Json(json!({ "tickets": tickets })))
+    Ok(web::Json(TicketList { tickets }))
 }
 
 pub async fn lock(
@@ -468,7 +468,7 @@ pub async fn list(
     caller: Caller,
     inbox: web::Path<String>,
     query: web::Query<ListQuery>,
-) -> Result<web::Json<serde_json::Value>> {
+) -> Result<web::Json<TicketPage>> {
     let inbox: InboxId = inbox.parse().map_err(|_| Error::NotFound)?;
     if core.directory.inbox(inbox).is_none() || !can_view_inbox(&caller.agent, inbox) {
         return Err(Error::NotFound);
@@ -513,7 +513,8 @@ pub async fn list(
             None
         }
     };
-    Ok(web::Json(
-        json!({ "tickets": tickets, "next_cursor": next.as_ref().map(Cursor::encode) }),
-    ))
+    Ok(web::Json(TicketPage {
+        tickets,
+        next_cursor: next.as_ref().map(Cursor::encode),
+    }))
 }

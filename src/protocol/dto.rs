@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::notification::{self, NotificationKindDto};
 pub use crate::domain::agent::AgentRef;
 use crate::domain::agent::Roster;
 use crate::domain::draft::{Draft, DraftKind};
@@ -248,7 +249,7 @@ pub struct TicketRefDto {
 #[derive(Debug, Clone, Serialize)]
 pub struct NotificationDto {
     pub id: uuid::Uuid,
-    pub kind: Value,
+    pub kind: NotificationKindDto,
     pub ticket: TicketRefDto,
     pub by: Option<AgentRef>,
     pub text: String,
@@ -260,14 +261,14 @@ impl NotificationDto {
     pub fn new(n: &Notification, roster: &(impl Roster + ?Sized)) -> NotificationDto {
         NotificationDto {
             id: n.id,
-            kind: serde_json::to_value(n.kind).expect("kinds serialize"),
+            kind: NotificationKindDto::from(&n.kind),
             ticket: TicketRefDto {
                 id: n.ticket,
                 number: n.ticket_number,
                 subject: n.ticket_subject.clone(),
             },
             by: n.by.map(|a| roster.agent_ref(a)),
-            text: n.text.clone(),
+            text: notification::text(n),
             created_at: n.created_at.to_rfc3339(),
             read: n.read,
         }

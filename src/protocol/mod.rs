@@ -6,12 +6,16 @@
 //!
 //! - [`dto`]: objects (Agent, Ticket, Message, …) built from domain values.
 //! - [`rest`]: REST request bodies and the error body.
+//! - [`responses`]: REST response bodies that wrap dto objects.
 //! - [`frames`]: WebSocket client and server frames.
 //! - [`changes`]: the names of what changed (ticket actions, moves, presence kinds).
+//! - [`notification`]: a notification's wire kind and the sentence it shows.
 //! - [`cursor`]: the opaque list cursors.
 
 pub mod changes;
 pub mod cursor;
 pub mod dto;
 pub mod frames;
+pub mod notification;
+pub mod responses;
 pub mod rest;

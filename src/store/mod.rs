@@ -2,8 +2,8 @@
 //!
 //! Owns: the tables ([`tables`]), the record codec ([`codec`]), the list
 //! index ([`index`]), the paging snapshots of lists ([`snapshots`]), typed
-//! reads ([`reads`]) and writes ([`writes`]), and the group-commit `writer`
-//! thread.
+//! reads ([`reads`]) and writes ([`writes`]), the `upgrade` of older schemas,
+//! and the group-commit `writer` thread.
 //!
 //! Invariants:
 //! - Every write goes through the writer thread and is acknowledged only after
@@ -11,13 +11,15 @@
 //! - Reads use their own read transactions and never wait for the writer.
 //! - The data directory is used by one process at a time (redb's file lock);
 //!   a second process gets [`StoreError::AlreadyOpen`].
-//! - The schema version on disk is checked at open; a newer one is refused.
+//! - The schema version on disk is checked at open; a newer one is refused,
+//!   an older one is brought up to date (`upgrade`) in the same transaction.
 
 pub mod codec;
 pub mod index;
 pub mod reads;
 pub mod snapshots;
 pub mod tables;
+mod upgrade;
 mod writer;
 pub mod writes;
 
@@ -169,6 +171,13 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
                     found,
                     supported: SCHEMA_VERSION,
                 });
+            }
+            Some(found) if found < SCHEMA_VERSION => {
+                upgrade::run(&tx, found)?;
+                meta.insert(
+                    SCHEMA_VERSION_KEY,
+                    codec::encode(&SCHEMA_VERSION).as_slice(),
+                )?;
             }
             Some(_) => {}
             None => {

@@ -48,5 +48,6 @@ pub const SETTINGS_KEY: &str = "settings";
 /// Present once the search index covers every ticket (see `Store::open`).
 pub const SEARCH_INDEX_KEY: &str = "search_index";
 
-/// The on-disk layout this binary writes. Bump on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The on-disk layout this binary writes. Bump on incompatible changes (and
+/// teach `upgrade` the step). 2: notifications store parameters, not text.
+pub const SCHEMA_VERSION: u32 = 2;

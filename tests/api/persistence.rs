@@ -1,7 +1,8 @@
 //! Durability: acknowledged writes survive a restart; the data directory is
-//! exclusive to one server; a newer schema is refused.
+//! exclusive to one server; a newer schema is refused, an older one upgraded.
 
-use serde_json::json;
+use redb::ReadableTable;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -98,4 +99,95 @@ async fn data_written_before_the_search_index_existed_is_indexed_at_start_up() {
     let server = TestServer::start_in(dir.path(), "").await.unwrap();
     let found = admin.on(&server).get("/api/search?q=zebra").await;
     assert_eq!(found.body["tickets"][0]["number"], 1, "{}", found.body);
+}
+
+#[actix_web::test]
+async fn notifications_stored_with_their_text_under_schema_1_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path(), "").await.unwrap();
+    let admin = server.admin().await;
+    let inbox = admin.create_inbox("Support").await;
+    let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
+    let sam = server.agent(&admin, "sam", "agent", &[]).await;
+    let bianca_id = bianca.get("/api/me").await.body["id"].clone();
+    let sam_id = sam.get("/api/me").await.body["id"].clone();
+    let sharing = admin
+        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+        .await;
+    assert_eq!(sharing.status, 200);
+    let ticket = admin.create_ticket(&inbox, "Printer \"on fire\"").await;
+    let path = |rest: &str| format!("/api/tickets/{}{rest}", ticket["id"].as_str().unwrap());
+    for (rest, body) in [
+        ("/assign", json!({"agent": bianca_id})),
+        ("/messages", json!({"kind": "note", "body": "@bianca look"})),
+        (
+            "/messages",
+            json!({"kind": "customer", "body": "Still broken"}),
+        ),
+        ("/shares", json!({"agent": sam_id})),
+    ] {
+        let resp = admin.post(path(rest), body).await;
+        assert_eq!(resp.status, 200, "{rest}: {}", resp.body);
+    }
+    let unshared = admin
+        .delete(path(&format!("/shares/{}", sam_id.as_str().unwrap())))
+        .await;
+    assert_eq!(unshared.status, 204);
+    let before = [
+        bianca.get("/api/me/notifications").await.body,
+        sam.get("/api/me/notifications").await.body,
+    ];
+    let kinds: Vec<&str> = before
+        .iter()
+        .flat_map(|list| list.as_array().unwrap())
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["update", "mention", "assigned", "unshared", "shared"]
+    );
+    server.stop();
+    {
+        // Write the records as schema 1 did: the text instead of its parameters.
+        let texts: std::collections::HashMap<String, Value> = before
+            .iter()
+            .flat_map(|list| list.as_array().unwrap())
+            .map(|n| (n["id"].as_str().unwrap().to_owned(), n["text"].clone()))
+            .collect();
+        let db = redb::Database::create(tandem::store::Store::file_in(dir.path())).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx.open_table(tandem::store::tables::NOTIFICATIONS).unwrap();
+            let rows: Vec<((u128, u128), Vec<u8>)> = table
+                .iter()
+                .unwrap()
+                .map(|row| {
+                    let (key, value) = row.unwrap();
+                    (key.value(), value.value().to_vec())
+                })
+                .collect();
+            for (key, bytes) in rows {
+                let mut record: serde_json::Map<String, Value> =
+                    serde_json::from_slice(&bytes).unwrap();
+                for parameter in ["by_name", "author_name", "message", "reason"] {
+                    record.remove(parameter);
+                }
+                let id = record["id"].as_str().unwrap().to_owned();
+                record.insert("text".into(), texts[&id].clone());
+                let bytes = serde_json::to_vec(&record).unwrap();
+                table.insert(key, bytes.as_slice()).unwrap();
+            }
+            tx.open_table(tandem::store::tables::META)
+                .unwrap()
+                .insert("schema_version", b"1".as_slice())
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let server = TestServer::start_in(dir.path(), "").await.unwrap();
+    let after = [
+        bianca.on(&server).get("/api/me/notifications").await.body,
+        sam.on(&server).get("/api/me/notifications").await.body,
+    ];
+    assert_eq!(after, before);
 }

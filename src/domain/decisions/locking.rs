@@ -67,16 +67,11 @@ pub fn expire_lock(
             .with("agent", lock.agent.to_string()),
     );
     if sees(facts.roster, ticket, lock.agent) {
-        let text = format!(
-            "Your lock on #{} \"{}\" expired",
-            ticket.number, ticket.subject
-        );
         change.notifications.push(Notification::about(
             ticket,
             lock.agent,
             NotificationKind::LockExpired,
             None,
-            text,
             facts.now,
         ));
     }

@@ -12,7 +12,7 @@ use super::super::draft::DraftKind;
 use super::super::history::{HistoryAction, HistoryEntry};
 use super::super::mention::{SkipReason, Skipped, mentioned_handles};
 use super::super::message::{Message, MessageKind, MessageState};
-use super::super::notification::{Notification, NotificationKind};
+use super::super::notification::{Notification, NotificationKind, ScheduledDropReason};
 use super::super::ticket::{self, Ticket};
 use super::super::{Agent, AgentId, MessageId, Role, Timestamp};
 use super::{
@@ -119,18 +119,12 @@ pub fn post(
                     .with("via", "mention"),
             );
         }
-        let text = format!(
-            "{} mentioned you on #{} \"{}\"",
-            by.name, before.number, before.subject
-        );
-        change.notifications.push(Notification::about(
-            before,
-            *agent,
-            NotificationKind::Mention,
-            Some(by.id),
-            text,
-            now,
-        ));
+        let kind = NotificationKind::Mention {
+            by_name: by.name.clone(),
+        };
+        change
+            .notifications
+            .push(Notification::about(before, *agent, kind, Some(by.id), now));
     }
     let scheduled = post.send_at.filter(|at| *at > now);
     if scheduled.is_none() {
@@ -236,26 +230,21 @@ pub fn follower_updates(
     excluded: &[AgentId],
     facts: &Facts,
 ) -> Vec<Notification> {
-    let (who, verb) = match (kind, author) {
-        (MessageKind::Customer, _) | (_, None) => (ticket.customer.name.clone(), "wrote"),
-        (MessageKind::Reply, Some(a)) => (a.name.clone(), "replied"),
-        (MessageKind::Note, Some(a)) => (a.name.clone(), "added a note"),
+    let update = match (kind, author) {
+        (MessageKind::Customer, _) | (_, None) => NotificationKind::Update {
+            author_name: ticket.customer.name.clone(),
+            message: MessageKind::Customer,
+        },
+        (message, Some(a)) => NotificationKind::Update {
+            author_name: a.name.clone(),
+            message,
+        },
     };
-    let text = format!("{who} {verb} on #{} \"{}\"", ticket.number, ticket.subject);
     ticket
         .followers
         .iter()
         .filter(|f| !excluded.contains(f) && sees(facts.roster, ticket, **f))
-        .map(|f| {
-            Notification::about(
-                ticket,
-                *f,
-                NotificationKind::Update,
-                author.map(|a| a.id),
-                text.clone(),
-                facts.now,
-            )
-        })
+        .map(|f| Notification::about(ticket, *f, update.clone(), author.map(|a| a.id), facts.now))
         .collect()
 }
 
@@ -270,7 +259,6 @@ pub enum Scheduled {
 
 /// Sends (or drops) the due reply `scheduled`. `messages`: the ticket's
 /// messages, needed (and read by the caller) only for `cancel_if_replied`.
-/// `None`: nothing to do (the ticket is gone from memory).
 pub fn fire(
     ticket: &Ticket,
     scheduled: Message,
@@ -293,25 +281,17 @@ pub fn fire(
     let author = match author {
         Some(author) if allowed && !overtaken => author,
         _ => {
-            let why = if overtaken {
-                "another agent replied first"
+            let reason = if overtaken {
+                ScheduledDropReason::AnotherAgentReplied
             } else {
-                "its author can no longer reply on this ticket"
+                ScheduledDropReason::AuthorMayNotReply
             };
             // The author is told, unless it may no longer see the ticket at all.
             if let Some(author) = scheduled.author.filter(|a| sees(facts.roster, ticket, *a)) {
-                let text = format!(
-                    "Your scheduled reply on #{} \"{}\" was not sent: {why}",
-                    ticket.number, ticket.subject
-                );
-                change.notifications.push(Notification::about(
-                    ticket,
-                    author,
-                    NotificationKind::ScheduledCancelled,
-                    None,
-                    text,
-                    facts.now,
-                ));
+                let kind = NotificationKind::ScheduledCancelled { reason };
+                change
+                    .notifications
+                    .push(Notification::about(ticket, author, kind, None, facts.now));
             }
             let id = scheduled.id;
             change.removed_messages.push(scheduled);

@@ -49,16 +49,14 @@ pub fn share(
             HistoryEntry::new(Some(by.id), HistoryAction::Shared, facts.now)
                 .with("agent", agent.to_string()),
         );
-        let text = format!(
-            "{} shared #{} \"{}\" with you",
-            by.name, before.number, before.subject
-        );
+        let kind = NotificationKind::Shared {
+            by_name: by.name.clone(),
+        };
         change.notifications.push(Notification::about(
             before,
             agent,
-            NotificationKind::Shared,
+            kind,
             Some(by.id),
-            text,
             facts.now,
         ));
     }
@@ -84,16 +82,14 @@ pub fn unshare(
         HistoryEntry::new(Some(by.id), HistoryAction::Unshared, facts.now)
             .with("agent", agent.to_string()),
     );
-    let text = format!(
-        "{} stopped sharing #{} \"{}\" with you",
-        by.name, before.number, before.subject
-    );
+    let kind = NotificationKind::Unshared {
+        by_name: by.name.clone(),
+    };
     change.notifications.push(Notification::about(
         before,
         agent,
-        NotificationKind::Unshared,
+        kind,
         Some(by.id),
-        text,
         facts.now,
     ));
     change.removed_messages = scheduled;

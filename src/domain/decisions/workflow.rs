@@ -178,18 +178,10 @@ pub fn mutate(
         .assignee
         .filter(|a| Some(*a) != before.assignee && *a != by.id)
     {
-        let text = format!(
-            "{} assigned you #{} \"{}\"",
-            by.name, after.number, after.subject
-        );
-        let notification = Notification::about(
-            after,
-            assignee,
-            NotificationKind::Assigned,
-            Some(by.id),
-            text,
-            facts.now,
-        );
+        let kind = NotificationKind::Assigned {
+            by_name: by.name.clone(),
+        };
+        let notification = Notification::about(after, assignee, kind, Some(by.id), facts.now);
         decided.change.notifications.push(notification);
     }
     Ok(decided)
