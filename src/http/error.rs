@@ -1,5 +1,7 @@
 //! The one place errors become HTTP responses:
-//! `{"error": {"code": "...", "message": "...", ...extra}}`.
+//! `{"error": {"code": "...", "message": "...", ...extra}}`. They are logged
+//! (5xx at `error` with their detail, 4xx at `debug`) by `http::trace`, with
+//! the request's id.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -27,9 +29,6 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Error::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
-        }
         let mut body = json!({ "code": self.code(), "message": self.to_string() });
         match self {
             Error::TicketClaimed { holder } | Error::TicketLocked { holder } => {

@@ -29,7 +29,7 @@
 //! Files: `commands` (create, edit, workflow), `messages` (posting, with
 //! mentions), `followers`, `presence` (tabs opening, closing, hiding,
 //! force-releasing), `pipeline` (writes that do not hold the mailbox),
-//! `drafts`, `lock`.
+//! `drafts`, `lock`, `traced` (the sender's span around a message).
 
 mod commands;
 mod drafts;
@@ -41,6 +41,7 @@ mod presence;
 mod read_marks;
 mod scheduled;
 mod shares;
+mod traced;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub use presence::{CloseTab, ForceRelease, GetLive, Live, Open, Opened, ReleaseH
 pub use read_marks::MarkRead;
 pub use scheduled::{CancelScheduled, Fire};
 pub use shares::{Revalidate, Share, Unshare};
+pub use traced::{Traced, ticket_span};
 
 use super::inbox::{Direct, Payload, PresenceUpdate, Publish, Viewer};
 use crate::core::Core;
