@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpResponse, test, web};
 use serde_json::json;
 use tandem::error::Error;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tandem::http::trace::{RequestSpan, echo_request_id};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tracing_actix_web::TracingLogger;
 
 use crate::process::Process;
@@ -60,7 +60,10 @@ async fn every_response_has_a_fresh_id_unless_a_valid_one_was_given() {
         assert_eq!(id == given, valid, "{given} -> {id}");
     }
     let longest = "a".repeat(64);
-    assert_eq!(request_id(&base, "/healthz", Some(&longest)).await.1, longest);
+    assert_eq!(
+        request_id(&base, "/healthz", Some(&longest)).await.1,
+        longest
+    );
     for invalid in ["a".repeat(65), "two words".into(), "x\"y".into(), "".into()] {
         let (_, id) = request_id(&base, "/healthz", Some(&invalid)).await;
         assert!(is_fresh(&id), "{invalid:?} was not replaced: {id}");
@@ -117,14 +120,20 @@ async fn a_websocket_session_logs_under_its_upgrade_id() {
     let (token, agent) = (&login.body["token"], &login.body["agent"]["id"]);
     let url = format!("ws://{}/ws", process.addr);
     let (socket, response) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let mut ws = Ws { socket };
     ws.send(json!({"type": "hello", "token": token})).await;
     let welcome = ws.recv().await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     let line = process.wait_for(&id);
     assert!(line.contains("session started"), "{line}");
-    assert!(line.contains(welcome["session"].as_str().unwrap()), "{line}");
+    assert!(
+        line.contains(welcome["session"].as_str().unwrap()),
+        "{line}"
+    );
     assert!(line.contains(agent.as_str().unwrap()), "{line}");
 }
 
@@ -150,8 +159,8 @@ impl Captured {
     }
 }
 
-/// A 5xx cannot be caused on purpose in a real server, so the tracing
-/// middleware of `App::build` serves a handler that fails.
+/// A 5xx cannot be caused on purpose in a real server, so the middleware
+/// that `App::build` installs serves a handler that fails.
 #[actix_web::test]
 async fn a_server_error_is_logged_at_error_with_its_id() {
     let captured = Captured::default();
@@ -172,7 +181,8 @@ async fn a_server_error_is_logged_at_error_with_its_id() {
             ),
     )
     .await;
-    let response = test::call_service(&app, test::TestRequest::get().uri("/fails").to_request()).await;
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/fails").to_request()).await;
     assert_eq!(response.status(), 503);
     let id = response.headers().get("x-request-id").unwrap();
     let id = id.to_str().unwrap().to_owned();

@@ -48,7 +48,11 @@ macro_rules! traced {
         impl Handler<Traced<$message>> for TicketActor {
             type Result = <TicketActor as Handler<$message>>::Result;
 
-            fn handle(&mut self, traced: Traced<$message>, ctx: &mut Context<Self>) -> Self::Result {
+            fn handle(
+                &mut self,
+                traced: Traced<$message>,
+                ctx: &mut Context<Self>,
+            ) -> Self::Result {
                 let _entered = traced.span.enter();
                 <Self as Handler<$message>>::handle(self, traced.message, ctx)
             }
