@@ -111,8 +111,8 @@ pub struct SessionActor {
     /// this session, when the token expires).
     credential: Option<Credential>,
     /// `session{session agent}`, under the span of the upgrade request that
-    /// started the session: its handlers (all but `Deliver`, the hot path) and
-    /// its asks to tickets run inside it.
+    /// started the session (a resumed session keeps it): its handlers (all but
+    /// `Deliver`, the hot path) and its asks to tickets run inside it.
     span: tracing::Span,
 }
 
@@ -120,7 +120,7 @@ impl SessionActor {
     pub fn new(core: Arc<Core>, agent: Arc<Agent>) -> SessionActor {
         let id = SessionId::new();
         SessionActor {
-            span: tracing::info_span!("session", session = %id, agent = %agent.id),
+            span: tracing::error_span!("session", session = %id, agent = %agent.id),
             id,
             core,
             agent,

@@ -13,6 +13,8 @@
 //!   UUIDv7: an id from outside can neither break a log line nor bloat it.
 //! - Outcomes are logged here and only here: every 5xx at `error`, every 4xx
 //!   (a refusal) at `debug`, both inside the request's span, so with its id.
+//! - The span is at `error` level: any log level that lets error lines
+//!   through keeps it, so those lines carry the id.
 //! - `tracing_actix_web::RequestId` (that crate's own id) is not this id and
 //!   is not used.
 
@@ -66,8 +68,10 @@ pub struct RequestSpan;
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(req: &ServiceRequest) -> Span {
         let id = RequestId::of(req);
-        // The path only: a query may hold search text.
-        let span = tracing::info_span!(
+        // At `error` level, like the other context spans (session, ticket), so
+        // a filter that lets an error line through keeps its id. The path
+        // only: a query may hold search text.
+        let span = tracing::error_span!(
             "request",
             request_id = %id.as_str(),
             method = %req.method(),

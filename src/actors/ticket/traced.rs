@@ -16,9 +16,10 @@ use super::{
 use crate::domain::TicketId;
 
 /// The span of messages to ticket `id`: `ticket{ticket}`, a child of the
-/// sender's current span.
+/// sender's current span (at `error` level, like the request span: see
+/// `http::trace`).
 pub fn ticket_span(id: TicketId) -> Span {
-    tracing::info_span!("ticket", ticket = %id)
+    tracing::error_span!("ticket", ticket = %id)
 }
 
 /// `message`, handled inside `span`.
