@@ -11,6 +11,7 @@ use std::sync::Arc;
 use actix::{Actor, Arbiter};
 use actix_web::{HttpServer, web};
 use tokio::sync::Notify;
+use tracing_actix_web::TracingLogger;
 
 use crate::accounts::Directory;
 use crate::actors::connection::close;
@@ -21,6 +22,7 @@ use crate::actors::ticket::FlushDrafts;
 use crate::bootstrap::{self, Bootstrap};
 use crate::config::Config;
 use crate::core::Core;
+use crate::http::trace;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, reads};
 
@@ -101,6 +103,10 @@ impl App {
         let server = HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(data.clone())
+                // The outer middleware opens the request span and picks the
+                // id; the inner one returns it (see `http::trace`).
+                .wrap(actix_web::middleware::from_fn(trace::echo_request_id))
+                .wrap(TracingLogger::<trace::RequestSpan>::new())
                 .configure(|cfg| crate::http::routes(cfg, max_body))
         })
         .workers(threads)

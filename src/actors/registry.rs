@@ -23,7 +23,7 @@ use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError, Message, WeakAddr
 
 use super::inbox::InboxActor;
 use super::session::SessionActor;
-use super::ticket::TicketActor;
+use super::ticket::{TicketActor, Traced, ticket_span};
 use crate::core::Core;
 use crate::domain::{AgentId, InboxId, SessionId, TicketId};
 use crate::error::Error;
@@ -256,15 +256,18 @@ impl Core {
     }
 
     /// Sends `msg` to the ticket's actor and awaits its decision, retrying on a
-    /// fresh actor if the one found stopped before handling it.
+    /// fresh actor if the one found stopped before handling it. The actor
+    /// decides inside a `ticket` span under the caller's (see `ticket::traced`).
     pub async fn ask_ticket<M, R>(self: &Arc<Self>, id: TicketId, msg: M) -> Result<R, Error>
     where
         M: Message<Result = Result<R, Error>> + Clone + Send + 'static,
         R: Send + 'static,
-        TicketActor: Handler<M>,
+        TicketActor: Handler<Traced<M>>,
     {
+        let span = ticket_span(id);
         for _ in 0..3 {
-            match self.registry.ticket(self, id).send(msg.clone()).await {
+            let traced = Traced::new(msg.clone(), &span);
+            match self.registry.ticket(self, id).send(traced).await {
                 Ok(result) => return result,
                 Err(MailboxError::Closed) => continue,
                 Err(e) => return Err(e.into()),

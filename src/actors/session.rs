@@ -27,6 +27,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytestring::ByteString;
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::connection::{Ended, close};
 use super::inbox::{Subscribe, Unsubscribe};
@@ -109,12 +110,18 @@ pub struct SessionActor {
     /// The token of the attached socket (its connection ends the socket, and so
     /// this session, when the token expires).
     credential: Option<Credential>,
+    /// `session{session agent}`, under the span of the upgrade request that
+    /// started the session (a resumed session keeps it): its handlers (all but
+    /// `Deliver`, the hot path) and its asks to tickets run inside it.
+    span: tracing::Span,
 }
 
 impl SessionActor {
     pub fn new(core: Arc<Core>, agent: Arc<Agent>) -> SessionActor {
+        let id = SessionId::new();
         SessionActor {
-            id: SessionId::new(),
+            span: tracing::error_span!("session", session = %id, agent = %agent.id),
+            id,
             core,
             agent,
             outlet: None,
@@ -170,6 +177,7 @@ impl SessionActor {
         // `wait`: later frames of this tab see the ticket open (or refused).
         ctx.wait(
             async move { core.ask_ticket(ticket, open).await }
+                .instrument(self.span.clone())
                 .into_actor(self)
                 .map(move |result, act, ctx| match result {
                     Ok(opened) => {
@@ -209,6 +217,7 @@ impl SessionActor {
         };
         ctx.wait(
             async move { core.ask_ticket(ticket, request).await }
+                .instrument(self.span.clone())
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     if let Err(error) = result {
@@ -264,7 +273,8 @@ impl SessionActor {
         match outlet.send(frame) {
             Ok(()) => {}
             Err(OutletError::Backlog) => {
-                tracing::warn!(session = %self.id, agent = %self.agent.handle, "outbound backlog full; disconnecting");
+                let _entered = self.span.enter();
+                tracing::warn!("outbound backlog full; disconnecting");
                 self.core.metrics.slow_sessions_dropped.inc();
                 outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
                 ctx.stop();
@@ -317,6 +327,7 @@ impl SessionActor {
                 // `wait`: a tab's keystrokes reach the ticket in the order typed.
                 ctx.wait(
                     async move { core.ask_ticket(ticket, update).await }
+                        .instrument(self.span.clone())
                         .into_actor(self)
                         .map(move |result, act, ctx| {
                             if let Err(error) = result {
@@ -430,6 +441,8 @@ impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        let _entered = self.span.enter();
+        tracing::debug!("session started");
         self.core.metrics.sessions.inc();
         self.core
             .registry
@@ -437,6 +450,8 @@ impl Actor for SessionActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
+        tracing::debug!("session ended");
         self.release(ReleaseReason::Disconnected);
         self.unsubscribe();
         self.core.registry.unregister_session(self.id);
@@ -448,6 +463,7 @@ impl Handler<Attach> for SessionActor {
     type Result = bool;
 
     fn handle(&mut self, msg: Attach, ctx: &mut Context<Self>) -> bool {
+        let _entered = self.span.clone().entered();
         if ctx.state() != ActorState::Running {
             return false;
         }
@@ -467,6 +483,7 @@ impl Handler<Inbound> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
         if self.outlet.as_ref().map(|o| o.connection) != Some(msg.connection) {
             return;
         }
@@ -491,6 +508,7 @@ impl Handler<SocketEnded> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: SocketEnded, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
         if self.outlet.as_ref().map(|o| o.connection) != Some(msg.connection) {
             return;
         }
@@ -510,6 +528,7 @@ impl Handler<Recheck> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, _: Recheck, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
         let agent = self.fresh_agent();
         if let Some(inbox) = self.inbox.filter(|i| !can_view_inbox(&agent, *i)) {
             self.unsubscribe();
@@ -532,6 +551,7 @@ impl Handler<Revoke> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, Revoke(revocation): Revoke, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
         if self
             .credential
             .as_ref()
@@ -546,6 +566,7 @@ impl Handler<Disconnect> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
         if msg.code == close::DISABLED
             && let Some(ticket) = self.opened
         {

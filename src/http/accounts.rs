@@ -102,7 +102,7 @@ pub async fn list_agents(
     ))
 }
 
-#[tracing::instrument(skip_all, fields(agent = %id))]
+#[tracing::instrument(skip_all, fields(target = %id))]
 pub async fn patch_agent(
     core: web::Data<Core>,
     caller: Caller,

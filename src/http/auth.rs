@@ -50,5 +50,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
         .directory
         .authenticate_credential(token)
         .ok_or(Error::Unauthorized)?;
+    // The request's span (see `http::trace`) names who is asking.
+    tracing::Span::current().record("agent", tracing::field::display(agent.id));
     Ok(Caller { agent, credential })
 }

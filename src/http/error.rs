@@ -1,5 +1,7 @@
 //! The one place errors become HTTP responses:
-//! `{"error": {"code": "...", "message": "...", ...extra}}`.
+//! `{"error": {"code": "...", "message": "...", ...extra}}`. They are logged
+//! (5xx at `error` with their detail, 4xx at `debug`) by `http::trace`, with
+//! the request's id.
 
 use crate::error::Error;
 use crate::protocol::rest::ErrorResponse;
@@ -26,9 +28,6 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Error::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
-        }
         HttpResponse::build(self.status_code()).json(ErrorResponse::new(self))
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP: routes (one file per resource family), the `Caller` extractor, the
-//! error → response mapping, the WebSocket upgrade, and the static console.
+//! error → response mapping, request tracing (`trace`), the WebSocket upgrade,
+//! and the static console.
 //!
 //! Invariant: handlers never write tickets themselves; they validate shape,
 //! then ask the ticket's actor (see `actors::ticket`).
@@ -13,6 +14,7 @@ pub mod health;
 pub mod notifications;
 pub mod search;
 pub mod tickets;
+pub mod trace;
 pub mod ws;
 
 use actix_web::web;

@@ -86,6 +86,7 @@ pub async fn create(
     ))
 }
 
+#[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn detail(
     core: web::Data<Core>,
     caller: Caller,
@@ -143,6 +144,7 @@ pub async fn detail(
     }))
 }
 
+#[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn history(
     core: web::Data<Core>,
     caller: Caller,
@@ -278,7 +280,7 @@ async fn add_part<M, B>(
 ) -> Result<web::Json<B>>
 where
     M: actix::Message<Result = Result<Vec<AgentRef>>> + Clone + Send + 'static,
-    crate::actors::ticket::TicketActor: actix::Handler<M>,
+    crate::actors::ticket::TicketActor: actix::Handler<crate::actors::ticket::Traced<M>>,
 {
     let agents = core
         .into_inner()
@@ -316,7 +318,7 @@ async fn remove_part<K, M>(
 where
     K: std::str::FromStr,
     M: actix::Message<Result = Result<()>> + Clone + Send + 'static,
-    crate::actors::ticket::TicketActor: actix::Handler<M>,
+    crate::actors::ticket::TicketActor: actix::Handler<crate::actors::ticket::Traced<M>>,
 {
     let id = ticket_id(&path.0)?;
     let key = path.1.parse().map_err(|_| Error::NotFound)?;
@@ -399,6 +401,7 @@ pub async fn shared_with_me(
     Ok(web::Json(TicketList { tickets }))
 }
 
+#[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn lock(
     core: web::Data<Core>,
     caller: Caller,
@@ -412,6 +415,7 @@ pub async fn lock(
     ))
 }
 
+#[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn unlock(
     core: web::Data<Core>,
     caller: Caller,
@@ -463,6 +467,7 @@ pub async fn delete(
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
+#[tracing::instrument(skip_all, fields(inbox = %inbox))]
 pub async fn list(
     core: web::Data<Core>,
     caller: Caller,

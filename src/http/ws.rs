@@ -2,11 +2,13 @@
 //! (`ws.max_sockets_per_address`, 429 past it), upgrades, and hands the socket to
 //! [`crate::actors::connection::serve`] on this worker: its frames are read from
 //! the request body (through [`FrameGuard`]) and written by the response body.
+//! The socket is served in its upgrade request's span (see `http::trace`).
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::body::{BodyStream, MessageBody};
 use actix_web::{HttpRequest, HttpResponse, web};
+use tracing::Instrument;
 
 use super::frame_guard::FrameGuard;
 use crate::actors::inlet::Inlet;
@@ -46,7 +48,9 @@ pub async fn upgrade(
         ws.max_frame_bytes,
         watch.clone(),
     );
-    actix_web::rt::spawn(connection::serve(core, slot, outlet, watch, inlet));
+    // In the upgrade request's span: the socket's logs, and its session's, carry its id.
+    let serve = connection::serve(core, slot, outlet, watch, inlet);
+    actix_web::rt::spawn(serve.instrument(tracing::Span::current()));
     Ok(response
         .message_body(BodyStream::new(outbound).boxed())?
         .into())

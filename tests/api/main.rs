@@ -17,6 +17,7 @@ mod mentions;
 mod persistence;
 mod process;
 mod queues;
+mod request_ids;
 mod roles;
 mod scheduled;
 mod search;

@@ -34,7 +34,8 @@
 //! mentions), `scheduled` (sending, dropping and cancelling scheduled
 //! replies), `followers`, `shares` (sharing, and losing access),
 //! `read_marks`, `presence` (tabs opening, closing, hiding, force-releasing),
-//! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`.
+//! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`, `traced` (the sender's span
+//! around a message).
 
 mod commands;
 mod drafts;
@@ -46,6 +47,7 @@ mod presence;
 mod read_marks;
 mod scheduled;
 mod shares;
+mod traced;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -63,6 +65,7 @@ pub use presence::{CloseTab, ForceRelease, GetLive, Live, Open, Opened, ReleaseH
 pub use read_marks::MarkRead;
 pub use scheduled::{CancelScheduled, Fire};
 pub use shares::{Revalidate, Share, Unshare};
+pub use traced::{Traced, ticket_span};
 
 use super::inbox::{Direct, Payload, PresenceUpdate, Publish, Tab};
 use crate::core::Core;
