@@ -13,7 +13,6 @@ use actix_web::{HttpServer, web};
 use tokio::sync::Notify;
 
 use crate::accounts::Directory;
-use crate::actors::connection::close;
 use crate::actors::registry::Registry;
 use crate::actors::scheduler::Scheduler;
 use crate::actors::session::Disconnect;
@@ -22,6 +21,7 @@ use crate::bootstrap::{self, Bootstrap};
 use crate::config::Config;
 use crate::core::Core;
 use crate::metrics::Metrics;
+use crate::protocol::close::ServerClose;
 use crate::store::{Store, StoreError, reads};
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,7 @@ impl App {
             .map_err(AppError::Bootstrap)?;
         // Locked tickets keep an actor (their expiry timer, their lock in snapshots).
         for ticket in reads::locked_tickets(&core.store.read()?)? {
-            core.registry.ticket(&core, ticket);
+            core.ticket(ticket);
         }
         // Overdue scheduled replies go out right away.
         let scheduler_core = core.clone();
@@ -153,12 +153,7 @@ impl Server {
         shutdown.0.notified().await;
         tracing::info!("shutting down");
         for session in core.registry.all_sessions() {
-            let _ = session
-                .send(Disconnect {
-                    code: close::GOING_AWAY,
-                    reason: "server shutting down",
-                })
-                .await;
+            let _ = session.send(Disconnect(ServerClose::ShuttingDown)).await;
         }
         handle.stop(true).await;
         let _ = serving.await;

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::domain::agent::{TokenRecord, normalize_email, normalize_handle};
+use crate::domain::agent::{Names, TokenRecord, normalize_email, normalize_handle};
 use crate::domain::settings::Settings;
 use crate::domain::{Agent, AgentId, Inbox, InboxId, Role, Timestamp};
 use crate::store::{Store, StoreError, reads, writes};
@@ -81,6 +81,12 @@ pub struct Directory {
     token_ttl: Duration,
     /// Verified against when a login names nobody, so timing does not tell.
     dummy_hash: String,
+}
+
+impl Names for Directory {
+    fn agent_name(&self, id: AgentId) -> Option<String> {
+        self.read().agents.get(&id).map(|agent| agent.name.clone())
+    }
 }
 
 impl Directory {

@@ -64,6 +64,13 @@ pub struct Inbox {
     pub created_at: Timestamp,
 }
 
+/// Where agents' current names are looked up by id (the directory of
+/// accounts), so that what shows an agent by name need not know accounts.
+pub trait Names {
+    /// The current name of agent `id`; `None` if it is unknown.
+    fn agent_name(&self, id: AgentId) -> Option<String>;
+}
+
 /// Normalizes and checks a handle: `Some(lower-case handle)` if valid.
 pub fn normalize_handle(handle: &str) -> Option<String> {
     let handle = handle.trim().to_ascii_lowercase();

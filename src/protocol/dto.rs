@@ -1,12 +1,12 @@
-//! Wire objects of PROTOCOL.md "Objects", built from domain values plus the
-//! names the [`Directory`] knows.
+//! Wire objects of docs/protocol.md "Objects", built from domain values plus
+//! agents' current names (looked up through [`Names`]).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::accounts::Directory;
+use crate::domain::agent::Names;
 use crate::domain::draft::Draft;
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::{Message, MessageKind, MessageState};
@@ -69,11 +69,9 @@ pub struct AgentRef {
 }
 
 impl AgentRef {
-    /// The agent's current name; an agent unknown to the directory shows its id.
-    pub fn lookup(directory: &Directory, id: AgentId) -> AgentRef {
-        let name = directory
-            .agent(id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone());
+    /// The agent's current name; an agent unknown to `names` shows its id.
+    pub fn lookup(names: &impl Names, id: AgentId) -> AgentRef {
+        let name = names.agent_name(id).unwrap_or_else(|| id.to_string());
         AgentRef { id, name }
     }
 
@@ -165,7 +163,7 @@ pub struct MessageDto {
 }
 
 impl MessageDto {
-    pub fn new(m: &Message, directory: &Directory) -> MessageDto {
+    pub fn new(m: &Message, directory: &impl Names) -> MessageDto {
         MessageDto {
             id: m.id,
             ticket: m.ticket,
@@ -244,7 +242,7 @@ pub struct LockDto {
 }
 
 impl LockDto {
-    pub fn new(lock: &Lock, directory: &Directory) -> LockDto {
+    pub fn new(lock: &Lock, directory: &impl Names) -> LockDto {
         LockDto {
             agent: AgentRef::lookup(directory, lock.agent),
             since: lock.since.to_rfc3339(),
@@ -264,7 +262,7 @@ pub struct DraftDto {
 }
 
 impl DraftDto {
-    pub fn new(draft: &Draft, ticket: &Ticket, directory: &Directory) -> DraftDto {
+    pub fn new(draft: &Draft, ticket: &Ticket, directory: &impl Names) -> DraftDto {
         DraftDto {
             agent: AgentRef::lookup(directory, draft.agent),
             kind: draft.kind.as_str(),
@@ -294,7 +292,7 @@ pub struct NotificationDto {
 }
 
 impl NotificationDto {
-    pub fn new(n: &Notification, directory: &Directory) -> NotificationDto {
+    pub fn new(n: &Notification, directory: &impl Names) -> NotificationDto {
         NotificationDto {
             id: n.id,
             kind: serde_json::to_value(n.kind).expect("kinds serialize"),
@@ -322,7 +320,7 @@ pub struct PresenceDto {
 }
 
 impl PresenceDto {
-    pub fn new(ticket: &Ticket, presence: &Presence, directory: &Directory) -> PresenceDto {
+    pub fn new(ticket: &Ticket, presence: &Presence, directory: &impl Names) -> PresenceDto {
         PresenceDto {
             ticket: ticket.id,
             number: ticket.number,
@@ -358,7 +356,7 @@ pub struct HistoryEntryDto {
 }
 
 impl HistoryEntryDto {
-    pub fn new(e: &HistoryEntry, directory: &Directory) -> HistoryEntryDto {
+    pub fn new(e: &HistoryEntry, directory: &impl Names) -> HistoryEntryDto {
         HistoryEntryDto {
             at: e.at.to_rfc3339(),
             actor: e.actor.map(|a| AgentRef::lookup(directory, a)),

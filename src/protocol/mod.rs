@@ -5,8 +5,10 @@
 //! - [`dto`]: objects (Agent, Ticket, Message, …) built from domain values.
 //! - [`rest`]: REST request bodies.
 //! - [`frames`]: WebSocket client and server frames.
+//! - [`close`]: the WebSocket close codes and reason texts.
 //! - [`cursor`]: the opaque list cursors.
 
+pub mod close;
 pub mod cursor;
 pub mod dto;
 pub mod frames;
