@@ -22,19 +22,23 @@ use crate::config::Config;
 use crate::core::Core;
 use crate::metrics::Metrics;
 use crate::protocol::close::ServerClose;
-use crate::store::{Store, StoreError, reads};
+use crate::store::{OpenError, Store, StoreError, reads};
 
+/// Why the server did not start. The causes are kept as sources: print the
+/// whole chain for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}")]
+    Open(#[from] OpenError),
+    #[error("cannot load the data")]
+    Load(#[from] StoreError),
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("bootstrap failed: {0}")]
-    Bootstrap(crate::error::Error),
+    #[error("bootstrap failed")]
+    Bootstrap(#[source] crate::error::Error),
 }
 
 pub struct App;

@@ -28,7 +28,7 @@ use crate::actors::scheduler::{Scheduled, Scheduler};
 use crate::actors::ticket::TicketActor;
 use crate::config::Config;
 use crate::domain::{InboxId, TicketId, Timestamp};
-use crate::error::Error;
+use crate::error::{Error, InternalError};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -74,7 +74,7 @@ impl Core {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::Internal("ticket actor keeps stopping".into()))
+        Err(Error::Internal(InternalError::ActorKeepsStopping))
     }
 
     /// Counts a socket from `address` if it has fewer than `ws.max_sockets_per_address`.

@@ -27,8 +27,12 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Error::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
+        if let Error::Internal(cause) = self {
+            // Recorded as an error value, so the log shows its sources too.
+            tracing::error!(
+                cause = cause as &(dyn std::error::Error + 'static),
+                "internal error"
+            );
         }
         let mut body = json!({ "code": self.code(), "message": self.to_string() });
         match self {
