@@ -14,7 +14,6 @@ use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
 use crate::accounts::Directory;
-use crate::actors::connection::close;
 use crate::actors::registry::Registry;
 use crate::actors::scheduler::Scheduler;
 use crate::actors::session::Disconnect;
@@ -24,19 +23,24 @@ use crate::config::Config;
 use crate::core::Core;
 use crate::http::trace;
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError, reads};
+use crate::protocol::close::ServerClose;
+use crate::store::{OpenError, Store, StoreError, reads};
 
+/// Why the server did not start. The causes are kept as sources: print the
+/// whole chain for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}")]
+    Open(#[from] OpenError),
+    #[error("cannot load the data")]
+    Load(#[from] StoreError),
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("bootstrap failed: {0}")]
-    Bootstrap(crate::error::Error),
+    #[error("bootstrap failed")]
+    Bootstrap(#[source] crate::error::Error),
 }
 
 pub struct App;
@@ -88,7 +92,7 @@ impl App {
             .map_err(AppError::Bootstrap)?;
         // Locked tickets keep an actor (their expiry timer, their lock in snapshots).
         for ticket in reads::locked_tickets(&core.store.read()?)? {
-            core.registry.ticket(&core, ticket);
+            core.ticket(ticket);
         }
         // Overdue scheduled replies go out right away.
         let scheduler_core = core.clone();
@@ -159,12 +163,7 @@ impl Server {
         shutdown.0.notified().await;
         tracing::info!("shutting down");
         for session in core.registry.all_sessions() {
-            let _ = session
-                .send(Disconnect {
-                    code: close::GOING_AWAY,
-                    reason: "server shutting down",
-                })
-                .await;
+            let _ = session.send(Disconnect(ServerClose::ShuttingDown)).await;
         }
         handle.stop(true).await;
         let _ = serving.await;

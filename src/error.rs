@@ -41,8 +41,21 @@ pub enum Error {
     },
     #[error("the server is shutting down")]
     Unavailable,
+    /// Clients see only "internal error"; the cause is logged.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] InternalError),
+}
+
+/// What went wrong inside the server: the cause of an [`Error::Internal`],
+/// kept (with its own sources) for the log.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("actor unavailable")]
+    Mailbox(#[source] actix::MailboxError),
+    #[error("ticket actor keeps stopping")]
+    ActorKeepsStopping,
 }
 
 impl Error {
@@ -99,7 +112,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Closed => Error::Unavailable,
-            other => Error::Internal(other.to_string()),
+            other => Error::Internal(InternalError::Store(other)),
         }
     }
 }
@@ -122,6 +135,6 @@ impl From<AccountError> for Error {
 
 impl From<actix::MailboxError> for Error {
     fn from(e: actix::MailboxError) -> Self {
-        Error::Internal(format!("actor unavailable: {e}"))
+        Error::Internal(InternalError::Mailbox(e))
     }
 }

@@ -14,8 +14,10 @@
 //!   the claim state machine, mentions, search words, drafts, notifications).
 //! - [`protocol`]: the JSON wire shapes, and nothing else knows them.
 //! - [`accounts`]: agents, inboxes, tokens, settings (the in-memory directory).
-//! - [`actors`]: ticket, inbox and session actors, the socket pump, the
-//!   scheduler of replies, the registry.
+//! - [`actors`]: ticket, inbox and session actors, the scheduler of replies,
+//!   the registry.
+//! - [`socket`]: the WebSocket plumbing that is not an actor: the socket pump,
+//!   its inlet and outlet, the frame guard.
 //! - [`store`]: redb tables, codec, list and search indexes, paging snapshots,
 //!   typed reads/writes, the group-commit writer.
 //! - [`http`]: routes, auth extractor, error mapping, WebSocket upgrade, the
@@ -46,4 +48,5 @@ pub mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod signals;
+pub mod socket;
 pub mod store;

@@ -73,9 +73,9 @@ fn main() -> ExitCode {
         let deadline = config.shutdown_deadline;
         let server = App::build(config, bootstrap)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| with_sources(&e))?;
         tandem::signals::watch(server.shutdown_handle(), deadline);
-        server.run().await.map_err(|e| e.to_string())
+        server.run().await.map_err(|e| with_sources(&e))
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,6 +85,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `error` followed by its sources: "cannot listen on 0.0.0.0:80: Permission denied (os error 13)".
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// `RUST_LOG` wins over the configured level.

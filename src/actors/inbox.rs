@@ -168,7 +168,7 @@ impl InboxActor {
     }
 
     fn successor(&self) -> Addr<InboxActor> {
-        self.core.registry.inbox(&self.core, self.id)
+        self.core.inbox(self.id)
     }
 
     fn touch(&mut self) {

@@ -8,8 +8,11 @@
 //! - Ticket and inbox actors run on a fixed pool of arbiters, placed by id, so
 //!   work spreads over cores and a ticket always lands on the same thread.
 //! - A message sent to an actor that stopped before handling it fails with
-//!   `MailboxError::Closed`; [`Core::ask_ticket`] then retries on a fresh actor,
-//!   which is safe because a stopped actor handled nothing it did not answer.
+//!   `MailboxError::Closed`; [`crate::core::Core::ask_ticket`] then retries on
+//!   a fresh actor, which is safe because a stopped actor handled nothing it
+//!   did not answer.
+//! - The registry does not build actors: whoever looks one up passes how to
+//!   start it (see [`crate::core::Core::ticket`]), so it needs no core.
 //! - Sessions are held weakly (a strong address costs an allocation per
 //!   session): what keeps a session running is its socket's pump, its inbox
 //!   and ticket, or its reconnect grace timer; the registry only finds it.
@@ -17,16 +20,14 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError, Message, WeakAddr};
+use actix::{Actor, Addr, ArbiterHandle, WeakAddr};
 
 use super::inbox::InboxActor;
 use super::session::SessionActor;
-use super::ticket::{TicketActor, Traced, ticket_span};
-use crate::core::Core;
+use super::ticket::TicketActor;
 use crate::domain::{AgentId, InboxId, SessionId, TicketId};
-use crate::error::Error;
 
 #[derive(Default)]
 struct Sessions {
@@ -84,17 +85,39 @@ impl Registry {
         &self.arbiters[(hasher.finish() % self.arbiters.len() as u64) as usize]
     }
 
-    /// The live actor of `id`, spawned (and loaded from the store) if needed.
-    pub fn ticket(&self, core: &Arc<Core>, id: TicketId) -> Addr<TicketActor> {
-        let mut tickets = self.tickets.lock().expect("registry lock");
-        if let Some(addr) = tickets.get(&id).filter(|a| a.connected()) {
+    /// The live actor of ticket `id`, or the one `start` starts on the
+    /// ticket's arbiter.
+    pub fn ticket(
+        &self,
+        id: TicketId,
+        start: impl FnOnce(&ArbiterHandle) -> Addr<TicketActor>,
+    ) -> Addr<TicketActor> {
+        self.find_or_start(&self.tickets, id, start)
+    }
+
+    /// The live actor of inbox `id`, or the one `start` starts on the
+    /// inbox's arbiter.
+    pub fn inbox(
+        &self,
+        id: InboxId,
+        start: impl FnOnce(&ArbiterHandle) -> Addr<InboxActor>,
+    ) -> Addr<InboxActor> {
+        self.find_or_start(&self.inboxes, id, start)
+    }
+
+    /// Looks up and starts under the map's lock: at most one live actor per id.
+    fn find_or_start<K: Hash + Eq + Copy, A: Actor>(
+        &self,
+        actors: &Mutex<HashMap<K, Addr<A>>>,
+        id: K,
+        start: impl FnOnce(&ArbiterHandle) -> Addr<A>,
+    ) -> Addr<A> {
+        let mut actors = actors.lock().expect("registry lock");
+        if let Some(addr) = actors.get(&id).filter(|a| a.connected()) {
             return addr.clone();
         }
-        let core = core.clone();
-        let addr = TicketActor::start_in_arbiter(self.arbiter_for(id), move |_| {
-            TicketActor::new(id, core)
-        });
-        tickets.insert(id, addr.clone());
+        let addr = start(self.arbiter_for(id));
+        actors.insert(id, addr.clone());
         addr
     }
 
@@ -116,19 +139,6 @@ impl Registry {
             .get(&id)
             .filter(|a| a.connected())
             .cloned()
-    }
-
-    /// The actor of an inbox, spawned if needed.
-    pub fn inbox(&self, core: &Arc<Core>, id: InboxId) -> Addr<InboxActor> {
-        let mut inboxes = self.inboxes.lock().expect("registry lock");
-        if let Some(addr) = inboxes.get(&id).filter(|a| a.connected()) {
-            return addr.clone();
-        }
-        let core = core.clone();
-        let addr =
-            InboxActor::start_in_arbiter(self.arbiter_for(id), move |_| InboxActor::new(id, core));
-        inboxes.insert(id, addr.clone());
-        addr
     }
 
     pub(super) fn forget_ticket(&self, id: TicketId, addr: &Addr<TicketActor>) {
@@ -206,7 +216,7 @@ impl Registry {
     }
 
     /// Counts a new socket of `agent`; `false` (and nothing counted) if it has `max` already.
-    pub(super) fn try_open_socket(&self, agent: AgentId, max: usize) -> bool {
+    pub fn try_open_socket(&self, agent: AgentId, max: usize) -> bool {
         try_take(
             &mut self.sessions.lock().expect("registry lock").sockets,
             agent,
@@ -214,65 +224,28 @@ impl Registry {
         )
     }
 
-    pub(super) fn close_socket(&self, agent: AgentId) {
+    /// Gives back a socket counted with [`Registry::try_open_socket`].
+    pub fn close_socket(&self, agent: AgentId) {
         give_back(
             &mut self.sessions.lock().expect("registry lock").sockets,
             &agent,
         );
     }
-}
 
-/// One socket's place in its client address's count, given back on drop.
-pub struct AddressSlot {
-    core: Arc<Core>,
-    address: IpAddr,
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        let mut sessions = self.core.registry.sessions.lock().expect("registry lock");
-        give_back(&mut sessions.addresses, &self.address);
-    }
-}
-
-impl Core {
-    /// Counts a socket from `address` if it has fewer than `ws.max_sockets_per_address`.
-    pub fn try_open_address(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
-        let max = self.config.ws.max_sockets_per_address;
+    /// Counts a new socket from `address`; `false` (and nothing counted) if it has `max` already.
+    pub fn try_open_address(&self, address: IpAddr, max: usize) -> bool {
         try_take(
-            &mut self
-                .registry
-                .sessions
-                .lock()
-                .expect("registry lock")
-                .addresses,
+            &mut self.sessions.lock().expect("registry lock").addresses,
             address,
             max,
         )
-        .then(|| AddressSlot {
-            core: self.clone(),
-            address,
-        })
     }
 
-    /// Sends `msg` to the ticket's actor and awaits its decision, retrying on a
-    /// fresh actor if the one found stopped before handling it. The actor
-    /// decides inside a `ticket` span under the caller's (see `ticket::traced`).
-    pub async fn ask_ticket<M, R>(self: &Arc<Self>, id: TicketId, msg: M) -> Result<R, Error>
-    where
-        M: Message<Result = Result<R, Error>> + Clone + Send + 'static,
-        R: Send + 'static,
-        TicketActor: Handler<Traced<M>>,
-    {
-        let span = ticket_span(id);
-        for _ in 0..3 {
-            let traced = Traced::new(msg.clone(), &span);
-            match self.registry.ticket(self, id).send(traced).await {
-                Ok(result) => return result,
-                Err(MailboxError::Closed) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(Error::Internal("ticket actor keeps stopping".into()))
+    /// Gives back a socket counted with [`Registry::try_open_address`].
+    pub fn close_address(&self, address: &IpAddr) {
+        give_back(
+            &mut self.sessions.lock().expect("registry lock").addresses,
+            address,
+        );
     }
 }

@@ -72,7 +72,10 @@ impl Scheduler {
         let (due, next) = match found {
             Ok(found) => found,
             Err(error) => {
-                tracing::error!(%error, "cannot read the schedule");
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "cannot read the schedule"
+                );
                 return self.sleep_until(Timestamp(now.millis() + 1000), ctx);
             }
         };
@@ -91,7 +94,7 @@ impl Scheduler {
                 let failed = match core.ask_ticket(ticket, Fire { message }).await {
                     Ok(()) => false,
                     Err(error) => {
-                        tracing::error!(%ticket, %error, "scheduled reply not fired; retrying later");
+                        tracing::error!(%ticket, error = &error as &dyn std::error::Error, "scheduled reply not fired; retrying later");
                         true
                     }
                 };

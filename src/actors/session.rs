@@ -29,9 +29,7 @@ use bytestring::ByteString;
 use serde_json::Value;
 use tracing::Instrument;
 
-use super::connection::{Ended, close};
 use super::inbox::{Subscribe, Unsubscribe};
-use super::outlet::{Outlet, OutletError};
 use super::ticket::{
     CloseTab, ForceRelease, Open, ReleaseHidden, Revalidate, SetHidden, UpdateDraft,
 };
@@ -41,8 +39,11 @@ use crate::domain::access::can_view_inbox;
 use crate::domain::presence::ReleaseReason;
 use crate::domain::{Agent, InboxId, SessionId, TicketId};
 use crate::error::Error;
+use crate::protocol::close::ServerClose;
 use crate::protocol::dto::{AgentDto, seconds};
 use crate::protocol::frames::{ClientFrame, Incoming, ServerFrame};
+use crate::socket::connection::Ended;
+use crate::socket::outlet::{Outlet, OutletError};
 
 /// Bytes to send to the client as one text frame (shared with other recipients).
 #[derive(Message, Clone)]
@@ -87,14 +88,11 @@ pub struct Recheck;
 #[rtype(result = "()")]
 pub struct Revoke(pub Revocation);
 
-/// Ends the session now, closing its socket with `code` (agent disabled: 4403,
-/// server shutting down: 1001).
+/// Ends the session now, closing its socket for the reason given (agent
+/// disabled, server shutting down).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Disconnect {
-    pub code: u16,
-    pub reason: &'static str,
-}
+pub struct Disconnect(pub ServerClose);
 
 pub struct SessionActor {
     id: SessionId,
@@ -146,13 +144,10 @@ impl SessionActor {
     fn release(&mut self, reason: ReleaseReason) {
         if let Some(ticket) = self.opened.take() {
             // The ticket actor is alive: it does not stop while this tab is on it.
-            self.core
-                .registry
-                .ticket(&self.core, ticket)
-                .do_send(CloseTab {
-                    session: self.id,
-                    reason,
-                });
+            self.core.ticket(ticket).do_send(CloseTab {
+                session: self.id,
+                reason,
+            });
         }
     }
 
@@ -238,8 +233,7 @@ impl SessionActor {
             act.hidden_timer = None;
             if let Some(ticket) = act.opened {
                 act.core
-                    .registry
-                    .ticket(&act.core, ticket)
+                    .ticket(ticket)
                     .do_send(ReleaseHidden { session: act.id });
             }
         }));
@@ -257,13 +251,10 @@ impl SessionActor {
             self.arm_hidden_timer(ctx);
         }
         if let Some(ticket) = self.opened {
-            self.core
-                .registry
-                .ticket(&self.core, ticket)
-                .do_send(SetHidden {
-                    session: self.id,
-                    hidden,
-                });
+            self.core.ticket(ticket).do_send(SetHidden {
+                session: self.id,
+                hidden,
+            });
         }
     }
 
@@ -276,7 +267,7 @@ impl SessionActor {
                 let _entered = self.span.enter();
                 tracing::warn!("outbound backlog full; disconnecting");
                 self.core.metrics.slow_sessions_dropped.inc();
-                outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
+                outlet.close(ServerClose::SlowConsumer);
                 ctx.stop();
             }
             Err(OutletError::Closed) => {}
@@ -362,7 +353,7 @@ impl SessionActor {
             // Retried: an idle inbox actor may stop between lookup and delivery.
             for _ in 0..3 {
                 let (session, agent, recipient) = request.clone();
-                let addr = core.registry.inbox(&core, inbox);
+                let addr = core.inbox(inbox);
                 if let Ok(presence) = addr
                     .send(Subscribe {
                         session,
@@ -408,10 +399,10 @@ impl SessionActor {
         }
     }
 
-    /// Closes the socket with `code` and stops; the tab's claim is released as `disconnected`.
-    fn end(&mut self, code: u16, reason: &'static str, ctx: &mut Context<Self>) {
+    /// Closes the socket with `close` and stops; the tab's claim is released as `disconnected`.
+    fn end(&mut self, close: ServerClose, ctx: &mut Context<Self>) {
         if let Some(outlet) = self.outlet.take() {
-            outlet.close(code, reason);
+            outlet.close(close);
         }
         ctx.stop();
     }
@@ -471,7 +462,7 @@ impl Handler<Attach> for SessionActor {
             ctx.cancel_future(grace);
         }
         if let Some(old) = self.outlet.replace(msg.outlet) {
-            old.close(1000, "session resumed on another socket");
+            old.close(ServerClose::Resumed);
         }
         self.credential = Some(msg.credential);
         self.welcome(msg.reference, msg.resumed, ctx);
@@ -540,8 +531,7 @@ impl Handler<Recheck> for SessionActor {
         if let Some(ticket) = self.opened {
             // The ticket decides: if the agent cannot see it any more, it sends `access_revoked`.
             self.core
-                .registry
-                .ticket(&self.core, ticket)
+                .ticket(ticket)
                 .do_send(Revalidate { agent: agent.id });
         }
     }
@@ -557,7 +547,7 @@ impl Handler<Revoke> for SessionActor {
             .as_ref()
             .is_some_and(|credential| revocation.covers(&credential.digest))
         {
-            self.end(close::UNAUTHORIZED, "token revoked", ctx);
+            self.end(ServerClose::TokenRevoked, ctx);
         }
     }
 }
@@ -565,15 +555,15 @@ impl Handler<Revoke> for SessionActor {
 impl Handler<Disconnect> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
+    fn handle(&mut self, Disconnect(close): Disconnect, ctx: &mut Context<Self>) {
         let _entered = self.span.clone().entered();
-        if msg.code == close::DISABLED
+        if close == ServerClose::AgentDisabled
             && let Some(ticket) = self.opened
         {
             // A disabled agent loses access: its ticket hears `revoked`, the tab `access_revoked`.
             self.send(ServerFrame::AccessRevoked { ticket }.encode(), ctx);
             self.release(ReleaseReason::Revoked);
         }
-        self.end(msg.code, msg.reason, ctx);
+        self.end(close, ctx);
     }
 }

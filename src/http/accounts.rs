@@ -4,13 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::Caller;
 use crate::accounts::{AgentPatch, NewAgent};
-use crate::actors::connection::close;
 use crate::actors::session::{Disconnect, Recheck, Revoke};
 use crate::core::Core;
 use crate::domain::access::can_view_inbox;
 use crate::domain::settings::duration_ms;
 use crate::domain::{AgentId, Role};
 use crate::error::Error;
+use crate::protocol::close::ServerClose;
 use crate::protocol::dto::{AgentDto, ColleagueDto, InboxDto, SettingsDto};
 use crate::protocol::responses::LoginResponse;
 use crate::protocol::rest::*;
@@ -123,10 +123,7 @@ pub async fn patch_agent(
     let (before, after, revocation) = core.directory.update_agent(id, patch, keep).await?;
     if after.disabled {
         for session in core.registry.sessions_of(id) {
-            session.do_send(Disconnect {
-                code: close::DISABLED,
-                reason: "agent disabled",
-            });
+            session.do_send(Disconnect(ServerClose::AgentDisabled));
         }
     } else if let Some(revocation) = revocation {
         // A new password ends the agent's other tokens and the sockets opened with them.

@@ -9,7 +9,6 @@ pub mod accounts;
 pub mod auth;
 pub mod console;
 pub mod error;
-pub mod frame_guard;
 pub mod health;
 pub mod notifications;
 pub mod search;

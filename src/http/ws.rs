@@ -1,6 +1,6 @@
 //! `GET /ws`: checks the browser `Origin` and the sockets per client address
 //! (`ws.max_sockets_per_address`, 429 past it), upgrades, and hands the socket to
-//! [`crate::actors::connection::serve`] on this worker: its frames are read from
+//! [`crate::socket::connection::serve`] on this worker: its frames are read from
 //! the request body (through [`FrameGuard`]) and written by the response body.
 //! The socket is served in its upgrade request's span (see `http::trace`).
 
@@ -10,11 +10,11 @@ use actix_web::body::{BodyStream, MessageBody};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::Instrument;
 
-use super::frame_guard::FrameGuard;
-use crate::actors::inlet::Inlet;
-use crate::actors::{connection, outlet};
 use crate::core::Core;
 use crate::error::Error;
+use crate::socket::frame_guard::FrameGuard;
+use crate::socket::inlet::Inlet;
+use crate::socket::{connection, outlet};
 
 pub async fn upgrade(
     core: web::Data<Core>,

@@ -10,9 +10,11 @@
 //! - [`frames`]: WebSocket client and server frames.
 //! - [`changes`]: the names of what changed (ticket actions, moves, presence kinds).
 //! - [`notification`]: a notification's wire kind and the sentence it shows.
+//! - [`close`]: the WebSocket close codes and reason texts.
 //! - [`cursor`]: the opaque list cursors.
 
 pub mod changes;
+pub mod close;
 pub mod cursor;
 pub mod dto;
 pub mod frames;

@@ -10,9 +10,12 @@
 //!   its transaction committed with `Durability::Immediate`.
 //! - Reads use their own read transactions and never wait for the writer.
 //! - The data directory is used by one process at a time (redb's file lock);
-//!   a second process gets [`StoreError::AlreadyOpen`].
+//!   a second process gets [`OpenError::AlreadyOpen`].
 //! - The schema version on disk is checked at open; a newer one is refused,
 //!   an older one is brought up to date (`upgrade`) in the same transaction.
+//! - Opening fails with an [`OpenError`] (the operator's to fix); once open,
+//!   reads and writes fail with a [`StoreError`]. redb's errors are kept as
+//!   their sources.
 
 pub mod codec;
 pub mod index;
@@ -31,8 +34,9 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 use crate::metrics::Metrics;
 use tables::*;
 
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
     #[error(
         "the data directory {0} is already in use by another Tandem process (stop it, or pass another --data-dir)"
     )]
@@ -41,10 +45,27 @@ pub enum StoreError {
         "the data directory was written by a newer Tandem (schema {found}; this binary knows up to {supported}); upgrade the binary"
     )]
     NewerSchema { found: u32, supported: u32 },
-    #[error("cannot use the data directory {path}: {message}")]
-    Io { path: PathBuf, message: String },
-    #[error("storage error: {0}")]
-    Storage(String),
+    #[error("cannot use the data directory {path}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}")]
+    Database {
+        path: PathBuf,
+        source: redb::DatabaseError,
+    },
+    /// Creating the tables or indexing the data failed.
+    #[error("cannot prepare the database")]
+    Prepare(#[from] StoreError),
+}
+
+/// Why a read or write of the open store failed. `Clone`: a failed group
+/// commit fails every write in it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error")]
+    Storage(#[source] Arc<redb::Error>),
     #[error("corrupt record: {0}")]
     Corrupt(String),
     #[error("write batch aborted because a write in it failed")]
@@ -53,11 +74,18 @@ pub enum StoreError {
     Closed,
 }
 
+/// redb's errors become [`StoreError::Storage`] (and, at open, [`OpenError::Prepare`]).
 macro_rules! storage_errors {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Storage(e.to_string())
+                StoreError::Storage(Arc::new(e.into()))
+            }
+        }
+
+        impl From<$t> for OpenError {
+            fn from(e: $t) -> Self {
+                OpenError::Prepare(e.into())
             }
         }
     )*};
@@ -92,17 +120,18 @@ impl Store {
         data_dir: &Path,
         max_batch: usize,
         metrics: Arc<Metrics>,
-    ) -> Result<Store, StoreError> {
-        let io = |e: std::io::Error| StoreError::Io {
+    ) -> Result<Store, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::Io {
             path: data_dir.to_owned(),
-            message: e.to_string(),
-        };
-        std::fs::create_dir_all(data_dir).map_err(io)?;
-        let db = Database::create(Store::file_in(data_dir)).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                StoreError::AlreadyOpen(data_dir.to_owned())
-            }
-            other => StoreError::Storage(other.to_string()),
+            source,
+        })?;
+        let file = Store::file_in(data_dir);
+        let db = Database::create(&file).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => OpenError::AlreadyOpen(data_dir.to_owned()),
+            source => OpenError::Database {
+                path: file.clone(),
+                source,
+            },
         })?;
         init_schema(&db)?;
         let db = Arc::new(db);
@@ -157,7 +186,7 @@ impl Drop for Store {
     }
 }
 
-fn init_schema(db: &Database) -> Result<(), StoreError> {
+fn init_schema(db: &Database) -> Result<(), OpenError> {
     let tx = db.begin_write()?;
     {
         let mut meta = tx.open_table(META)?;
@@ -167,7 +196,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         };
         match found {
             Some(found) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema {
+                return Err(OpenError::NewerSchema {
                     found,
                     supported: SCHEMA_VERSION,
                 });

@@ -156,7 +156,11 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, metrics: &Metrics) 
         Err(e) => Err(StoreError::from(e)),
     };
     if let Err(error) = &outcome {
-        tracing::error!(%error, size, "write batch not committed");
+        tracing::error!(
+            error = error as &dyn std::error::Error,
+            size,
+            "write batch not committed"
+        );
     }
     metrics.store_commits.inc();
     metrics.store_writes.inc_by(size as u64);

@@ -172,7 +172,7 @@ impl TicketActor {
                 })
                 .await;
             if let Err(error) = written {
-                tracing::error!(%ticket, %error, "drafts not persisted");
+                tracing::error!(%ticket, error = &error as &dyn std::error::Error, "drafts not persisted");
             }
         }
     }

@@ -494,7 +494,7 @@ impl Actor for TicketActor {
                 self.drafts = drafts.into_iter().map(|d| ((d.agent, d.kind), d)).collect();
             }
             Err(error) => {
-                tracing::error!(ticket = %self.id, %error, "cannot load ticket");
+                tracing::error!(ticket = %self.id, error = &error as &dyn std::error::Error, "cannot load ticket");
                 self.core.registry.forget_ticket(self.id, &ctx.address());
                 ctx.stop();
                 return;

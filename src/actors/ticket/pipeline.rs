@@ -188,7 +188,7 @@ impl TicketActor {
 
     fn send_outgoing(&self, inbox: InboxId, publish: Publish) {
         let addr = if publish.must_reach() {
-            Some(self.core.registry.inbox(&self.core, inbox))
+            Some(self.core.inbox(inbox))
         } else {
             self.core.registry.live_inbox(inbox)
         };

@@ -30,6 +30,8 @@ use bytestring::ByteString;
 use futures_util::Stream;
 use prometheus_client::metrics::counter::Counter;
 
+use crate::protocol::close::ServerClose;
+
 /// Why an outlet refused a frame.
 #[derive(Debug, PartialEq, Eq)]
 pub enum OutletError {
@@ -203,14 +205,14 @@ impl Outlet {
         Ok(())
     }
 
-    /// Closes the socket with `code` once the frames queued so far are out
-    /// (first call wins; later calls do nothing).
-    pub fn close(&self, code: u16, description: &str) {
+    /// Closes the socket with `close`'s code and text once the frames queued
+    /// so far are out (first call wins; later calls do nothing).
+    pub fn close(&self, close: ServerClose) {
         begin_close(
             &self.shared,
             Some(CloseReason {
-                code: CloseCode::from(code),
-                description: Some(description.into()),
+                code: CloseCode::from(close.code()),
+                description: Some(close.text().into()),
             }),
         );
     }
@@ -409,7 +411,7 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(next(&mut body), Poll::Pending);
         outlet.send("hi".into()).unwrap();
-        outlet.close(4008, "slow");
+        outlet.close(ServerClose::SlowConsumer);
         assert_eq!(outlet.send("late".into()), Err(OutletError::Closed));
         assert!(watch.poll_close_begun(&mut cx).is_ready());
         assert!(watch.poll_ended(&mut cx).is_pending());
@@ -419,7 +421,9 @@ mod tests {
         );
         assert_eq!(
             next(&mut body),
-            Poll::Ready(Some(Bytes::from_static(b"\x88\x06\x0f\xa8slow")))
+            Poll::Ready(Some(Bytes::from_static(
+                b"\x88\x20\x0f\xa8outbound backlog limit reached"
+            )))
         );
         assert!(watch.poll_ended(&mut cx).is_ready());
         assert_eq!(next(&mut body), Poll::Ready(None));
@@ -461,7 +465,7 @@ mod tests {
     fn an_abandoned_close_drops_the_queue_and_ends_the_body() {
         let (outlet, mut body, watch) = open(8, 1024, Counter::default());
         outlet.send("never read".into()).unwrap();
-        outlet.close(1001, "bye");
+        outlet.close(ServerClose::ShuttingDown);
         watch.abandon();
         assert_eq!(next(&mut body), Poll::Ready(None));
         drop(body);

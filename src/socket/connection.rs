@@ -33,25 +33,13 @@ use futures_util::Stream;
 
 use super::inlet::{Inlet, InletError, Message};
 use super::outlet::{Outlet, OutletError, Watch};
-use super::registry::AddressSlot;
-use super::session::{Attach, Inbound, SessionActor, SocketEnded};
 use crate::accounts::token::Credential;
+use crate::actors::session::{Attach, Inbound, SessionActor, SocketEnded};
+use crate::core::AddressSlot;
 use crate::core::Core;
 use crate::domain::{Agent, AgentId, SessionId};
+use crate::protocol::close::ServerClose;
 use crate::protocol::frames::{ClientFrame, Incoming};
-
-/// Close codes of PROTOCOL.md (and 4008 for a client too slow to read).
-pub mod close {
-    pub const GOING_AWAY: u16 = 1001;
-    pub const INVALID_UTF8: u16 = 1007;
-    pub const TOO_BIG: u16 = 1009;
-    pub const SLOW_CONSUMER: u16 = 4008;
-    pub const UNAUTHORIZED: u16 = 4401;
-    pub const DISABLED: u16 = 4403;
-    pub const HELLO_TIMEOUT: u16 = 4408;
-    pub const TOO_MANY_SOCKETS: u16 = 4409;
-    pub const TOO_FAST: u16 = 4429;
-}
 
 /// How long a closing socket may take to deliver its last frames and the close frame.
 const CLOSE_WINDOW: Duration = Duration::from_secs(5);
@@ -125,7 +113,7 @@ where
         .registry
         .try_open_socket(agent, core.config.ws.max_sockets_per_agent)
     {
-        outlet.close(close::TOO_MANY_SOCKETS, "too many sockets for this agent");
+        outlet.close(ServerClose::TooManySockets);
         return None;
     }
     let expires = Instant::now().checked_add(hello.credential.expires_at.until());
@@ -155,7 +143,7 @@ where
     loop {
         let message = tokio::select! {
             _ = &mut deadline => {
-                outlet.close(close::HELLO_TIMEOUT, "no hello in time");
+                outlet.close(ServerClose::HelloTimeout);
                 return None;
             }
             message = inlet.recv() => message,
@@ -164,7 +152,7 @@ where
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
-                outlet.close(close::UNAUTHORIZED, "the first frame must be a hello");
+                outlet.close(ServerClose::BinaryHello);
                 return None;
             }
             Some(Ok(Message::Close(_))) | None => return None,
@@ -175,7 +163,7 @@ where
         };
         let incoming = Incoming::parse(&text);
         let Ok(ClientFrame::Hello { token, resume }) = incoming.frame else {
-            outlet.close(close::UNAUTHORIZED, "the first frame must be a valid hello");
+            outlet.close(ServerClose::InvalidHello);
             return None;
         };
         return match core.directory.authenticate_credential(&token) {
@@ -186,7 +174,7 @@ where
                 resume,
             }),
             None => {
-                outlet.close(close::UNAUTHORIZED, "bad or missing token");
+                outlet.close(ServerClose::BadToken);
                 None
             }
         };
@@ -283,17 +271,17 @@ where
                 }
                 if expires.is_some_and(|at| now >= at) {
                     // The session ends with its socket.
-                    outlet.close(close::UNAUTHORIZED, "token expired");
+                    outlet.close(ServerClose::TokenExpired);
                     return Ended::ServerClosed;
                 }
                 if now.duration_since(last_seen) >= ws.heartbeat * 3 {
-                    outlet.close(close::GOING_AWAY, "no frame for three heartbeats");
+                    outlet.close(ServerClose::HeartbeatTimeout);
                     return Ended::Lost;
                 }
                 if now >= next_ping {
                     if outlet.ping() == Err(OutletError::Backlog) {
                         core.metrics.slow_sessions_dropped.inc();
-                        outlet.close(close::SLOW_CONSUMER, "outbound backlog limit reached");
+                        outlet.close(ServerClose::SlowConsumer);
                         return Ended::ServerClosed;
                     }
                     next_ping = (next_ping + ws.heartbeat).max(now);
@@ -332,7 +320,7 @@ where
             }
         };
         if !bucket.take(Instant::now()) {
-            outlet.close(close::TOO_FAST, "too many frames too fast");
+            outlet.close(ServerClose::TooFast);
             return Ended::ServerClosed;
         }
         let incoming = match text {
@@ -352,22 +340,22 @@ where
 /// Closes the socket for a client's protocol violation; `false` if the error
 /// is the connection breaking (nothing to close: the socket is lost).
 fn close_for_error(outlet: &Outlet, error: &InletError) -> bool {
-    let (code, text) = match error {
-        InletError::Protocol(ProtocolError::Overflow) => (close::TOO_BIG, "frame too big"),
+    let close = match error {
+        InletError::Protocol(ProtocolError::Overflow) => ServerClose::FrameTooBig,
         // `FrameGuard` refused a frame from its header.
-        InletError::Payload(PayloadError::Overflow) => (close::TOO_BIG, "frame too big"),
-        InletError::MessageTooBig => (close::TOO_BIG, "message too big"),
-        InletError::InvalidUtf8 => (close::INVALID_UTF8, "text frame is not valid UTF-8"),
+        InletError::Payload(PayloadError::Overflow) => ServerClose::FrameTooBig,
+        InletError::MessageTooBig => ServerClose::MessageTooBig,
+        InletError::InvalidUtf8 => ServerClose::InvalidUtf8,
         // Reserved bits set (the codec reports it as invalid data).
         InletError::Protocol(ProtocolError::Io(e))
             if e.kind() == std::io::ErrorKind::InvalidData =>
         {
-            (close::INVALID_UTF8, "text frame is not valid UTF-8")
+            ServerClose::InvalidUtf8
         }
         InletError::Protocol(ProtocolError::Io(_)) | InletError::Payload(_) => return false,
-        InletError::Protocol(_) => (1002, "protocol error"),
+        InletError::Protocol(_) => ServerClose::ProtocolError,
     };
-    outlet.close(code, text);
+    outlet.close(close);
     true
 }
 

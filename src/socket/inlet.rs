@@ -195,7 +195,8 @@ mod tests {
     use prometheus_client::metrics::counter::Counter;
 
     use super::*;
-    use crate::actors::outlet;
+    use crate::protocol::close::ServerClose;
+    use crate::socket::outlet;
 
     fn frame(op: OpCode, fin: bool, payload: &[u8]) -> Bytes {
         let mut buf = BytesMut::new();
@@ -288,7 +289,7 @@ mod tests {
             inlet.recv().now_or_never().is_none(),
             "the body is still open"
         );
-        outlet.close(1000, "bye");
+        outlet.close(ServerClose::Resumed);
         assert!(
             body.next().now_or_never().flatten().is_some(),
             "the close frame"
