@@ -9,9 +9,10 @@
 //!
 //! - [`config`]: embedded defaults + file + env + flags → validated [`config::Config`].
 //! - [`app`]: [`app::App::build`] wires everything and binds; used by main, tests, benches.
-//! - [`core`]: the shared state handlers and actors hold.
+//! - [`core`]: the shared state handlers and actors hold, and how they reach actors.
 //! - [`domain`]: pure types and rules (ids, roles and access, ticket status rules,
-//!   the claim state machine, mentions, search words, drafts, notifications).
+//!   the claim state machine, mentions, search words, drafts, notifications);
+//!   [`domain::decisions`] decides everything about a ticket.
 //! - [`protocol`]: the JSON wire shapes, and nothing else knows them.
 //! - [`accounts`]: agents, inboxes, tokens, settings (the in-memory directory).
 //! - [`actors`]: ticket, inbox and session actors, the scheduler of replies,
@@ -20,8 +21,8 @@
 //!   its inlet and outlet, the frame guard.
 //! - [`store`]: redb tables, codec, list and search indexes, paging snapshots,
 //!   typed reads/writes, the group-commit writer.
-//! - [`http`]: routes, auth extractor, error mapping, WebSocket upgrade, the
-//!   embedded web console.
+//! - [`http`]: routes, auth extractor, error mapping, request ids and spans,
+//!   WebSocket upgrade, the embedded web console.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
 //! - [`bootstrap`]: first-start admin and `--demo` data.
 //! - [`metrics`]: Prometheus counters and gauges.
