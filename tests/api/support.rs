@@ -1,6 +1,7 @@
 //! Test helpers: a real server on port 0 with a fresh data directory (in its
 //! own thread and actix System, like a separate process), a small REST client
-//! and a WebSocket client, so each test reads like a scenario.
+//! and a WebSocket client, and the [`Scenario`] fixture built on them, so
+//! each test reads like a scenario.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +13,9 @@ use tandem::bootstrap::Bootstrap;
 use tandem::config::{Config, Overrides};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+mod scenario;
+pub use scenario::{Scenario, Setup};
 
 pub const ADMIN_PASSWORD: &str = "admin-secret";
 /// How long a test waits for a frame it expects before failing.
@@ -133,6 +137,11 @@ impl TestServer {
         let resp = admin.post("/api/agents", body).await;
         assert_eq!(resp.status, 200, "create {handle}: {}", resp.body);
         self.login(handle, "pw").await
+    }
+
+    /// The value of the metric `name` (see [`Api::metric`]).
+    pub async fn metric(&self, name: &str) -> u64 {
+        self.anonymous().metric(name).await
     }
 
     /// Stops the server (as SIGTERM would) and waits until its files are released.
@@ -274,6 +283,18 @@ impl Api {
     pub async fn delete(&self, path: impl AsRef<str>) -> Resp {
         self.send(awc::http::Method::DELETE, path.as_ref(), None)
             .await
+    }
+
+    /// The value of the metric `name` (its full name, e.g. `tandem_sessions`)
+    /// in `/metrics`, which needs no token.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.get("/metrics").await.body.as_str().unwrap().to_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .trim()
+            .parse()
+            .unwrap()
     }
 
     pub async fn create_inbox(&self, name: &str) -> String {
