@@ -204,7 +204,7 @@ async fn every_frame_checks_every_caller() {
             let ticket = shared_ticket(&cast, "Frames").await;
             let tpath = format!("/api/tickets/{ticket}");
             let held = if prep == Prep::HeldByOther {
-                let (mut ws, _) = Ws::hello(&server, &holder).await;
+                let (mut ws, _) = Ws::hello(server, &holder).await;
                 assert_eq!(ws.open(&ticket, false).await["claimed"], true);
                 Some(ws)
             } else {
@@ -228,7 +228,7 @@ async fn every_frame_checks_every_caller() {
 
             // The caller's tab stays open until the effects are read (closing releases).
             let (got, frames, tab) = if !can_hello || prep == Prep::FirstFrame {
-                let mut ws = Ws::connect(&server).await;
+                let mut ws = Ws::connect(server).await;
                 ws.send(frame).await;
                 if can_hello {
                     let frames = ws.sync().await;
@@ -237,7 +237,7 @@ async fn every_frame_checks_every_caller() {
                     (Closed(ws.closed().await), Vec::new(), None)
                 }
             } else {
-                let (mut ws, _) = Ws::hello(&server, caller.unwrap()).await;
+                let (mut ws, _) = Ws::hello(server, caller.unwrap()).await;
                 if prep == Prep::CallerOpened {
                     ws.send(json!({"type": "open", "ticket": ticket, "ref": "prep"}))
                         .await;

@@ -34,9 +34,9 @@ async fn a_frame_announcing_a_gigabyte_is_refused_from_its_header() {
     let (server, admin) = (&o.server, &o.admin);
     for authenticated in [false, true] {
         let mut raw = if authenticated {
-            hello_raw(&server, &admin).await
+            hello_raw(server, admin).await
         } else {
-            RawWs::connect(&server).await
+            RawWs::connect(server).await
         };
         // Only the header is sent: a server that waited to buffer the payload would never answer.
         raw.announce(0x1, 1 << 30).await;
@@ -48,7 +48,7 @@ async fn a_frame_announcing_a_gigabyte_is_refused_from_its_header() {
 async fn a_flood_of_continuation_frames_is_bounded_by_the_frame_limit() {
     let o = office().start().await;
     let (server, admin) = (&o.server, &o.admin);
-    let mut raw = hello_raw(&server, &admin).await;
+    let mut raw = hello_raw(server, admin).await;
     raw.send_frame(false, 0x1, b"{\"type\":\"ping\",\"pad\":\"")
         .await;
     let chunk = vec![b'x'; 1024];
@@ -65,7 +65,7 @@ async fn deeply_nested_json_is_an_error_not_a_crash() {
     let (server, admin, id) = (&o.server, &o.admin, o.ticket());
     let before = stored(admin, id).await;
     let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
-    let (mut ws, _) = Ws::hello(&server, &admin).await;
+    let (mut ws, _) = Ws::hello(server, admin).await;
     ws.send_raw(tokio_tungstenite::tungstenite::Message::text(deep.clone()))
         .await;
     let error = ws.recv().await;
@@ -98,7 +98,7 @@ async fn unknown_fields_huge_arrays_and_huge_bodies_change_nothing() {
     let (server, admin, id) = (&o.server, &o.admin, o.ticket());
     let before = stored(admin, id).await;
     let agents_before = admin.get("/api/agents").await.body;
-    let bianca = server.agent(&admin, "bianca", "agent", &[]).await;
+    let bianca = server.agent(admin, "bianca", "agent", &[]).await;
     let agents_before_patch = admin.get("/api/agents").await.body;
 
     let unknown = admin
@@ -157,8 +157,8 @@ async fn unknown_fields_huge_arrays_and_huge_bodies_change_nothing() {
 async fn ten_thousand_frames_a_second_close_4429_without_slowing_others() {
     let o = office().start().await;
     let (server, admin) = (&o.server, &o.admin);
-    let (mut flooder, _) = Ws::hello(&server, &admin).await;
-    let (mut neighbour, _) = Ws::hello(&server, &admin).await;
+    let (mut flooder, _) = Ws::hello(server, admin).await;
+    let (mut neighbour, _) = Ws::hello(server, admin).await;
     use futures_util::SinkExt;
     let ping = tokio_tungstenite::tungstenite::Message::text(json!({"type": "ping"}).to_string());
     for _ in 0..10_000 {
