@@ -1,6 +1,6 @@
 //! Chat queues: stable paging while tickets change, and per-agent read state.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -11,15 +11,6 @@ fn queue() -> Setup {
         .agent("bianca", &["Chat"])
         .agent("hanna", &["Chat"])
         .light("lena", &["Chat"])
-}
-
-fn numbers(page: &Value) -> Vec<u64> {
-    page["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect()
 }
 
 #[actix_web::test]

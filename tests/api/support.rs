@@ -182,6 +182,16 @@ impl Resp {
     }
 }
 
+/// The numbers of the tickets in a ticket list or page (its `tickets`), in order.
+pub fn numbers(list: &Value) -> Vec<u64> {
+    list["tickets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"))
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect()
+}
+
 /// A REST client acting as one agent (or nobody).
 #[derive(Clone)]
 pub struct Api {

@@ -17,15 +17,6 @@ fn desk() -> Setup {
         .light("lena", &["Support"])
 }
 
-fn numbers(list: &Value) -> Vec<u64> {
-    list["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect()
-}
-
 #[actix_web::test]
 async fn admin_creates_a_pending_unread_ticket_with_its_customer_message() {
     let d = desk().start().await;

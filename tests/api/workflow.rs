@@ -31,12 +31,7 @@ async fn view(api: &Api, inbox: &str, view: &str) -> Vec<u64> {
     let list = api
         .get(&format!("/api/inboxes/{inbox}/tickets?view={view}"))
         .await;
-    list.body["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect()
+    numbers(&list.body)
 }
 
 #[actix_web::test]
