@@ -51,6 +51,7 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// An empty setup, to list the scenario's steps on.
     pub fn setup() -> Setup {
         Setup::default()
     }
@@ -103,22 +104,23 @@ impl Setup {
         self
     }
 
+    /// An inbox the admin creates.
     pub fn inbox(mut self, name: &'static str) -> Setup {
         self.steps.push(Step::Inbox(name));
         self
     }
 
-    /// An agent (role `agent`) in the named inboxes.
+    /// An agent (role `agent`, password `pw`) in the named inboxes, logged in.
     pub fn agent(self, handle: &'static str, inboxes: &[&'static str]) -> Setup {
-        self.member(handle, "agent", inboxes)
+        self.agent_with_role(handle, "agent", inboxes)
     }
 
     /// A light agent in the named inboxes.
     pub fn light(self, handle: &'static str, inboxes: &[&'static str]) -> Setup {
-        self.member(handle, "light", inboxes)
+        self.agent_with_role(handle, "light", inboxes)
     }
 
-    fn member(
+    fn agent_with_role(
         mut self,
         handle: &'static str,
         role: &'static str,
