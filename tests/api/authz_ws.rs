@@ -13,7 +13,7 @@
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::cast::{CALLERS, Cast};
+use crate::cast::{CALLERS, cast, shared_ticket};
 use crate::support::*;
 
 /// The answer a frame gets: the frame carrying its `ref`, none, or a close.
@@ -176,18 +176,14 @@ async fn hang_up(mut ws: Ws) {
 
 #[actix_web::test]
 async fn every_frame_checks_every_caller() {
-    let server = TestServer::start().await;
-    let cast = Cast::assemble(&server).await;
-    let Cast {
-        admin,
-        inbox,
-        member,
-        outsider,
-        sharee,
-        light,
-        disabled,
-        ..
-    } = &cast;
+    let cast = cast().await;
+    let (server, admin, inbox) = (&cast.server, &cast.admin, cast.inbox("Support"));
+    let (member, outsider, sharee) = (
+        cast.agent("member"),
+        cast.agent("outsider"),
+        cast.agent("sharee"),
+    );
+    let (light, disabled) = (cast.agent("light"), cast.agent("disabled"));
     let holder = server.agent(admin, "holder", "agent", &[inbox]).await;
     let callers = [
         Some(&admin),
@@ -205,10 +201,10 @@ async fn every_frame_checks_every_caller() {
         for (column, (caller, want)) in callers.iter().zip(expected).enumerate() {
             let name = CALLERS[column];
             n += 1;
-            let ticket = cast.shared_ticket("Frames").await;
+            let ticket = shared_ticket(&cast, "Frames").await;
             let tpath = format!("/api/tickets/{ticket}");
             let held = if prep == Prep::HeldByOther {
-                let (mut ws, _) = Ws::hello(&server, &holder).await;
+                let (mut ws, _) = Ws::hello(server, &holder).await;
                 assert_eq!(ws.open(&ticket, false).await["claimed"], true);
                 Some(ws)
             } else {
@@ -232,7 +228,7 @@ async fn every_frame_checks_every_caller() {
 
             // The caller's tab stays open until the effects are read (closing releases).
             let (got, frames, tab) = if !can_hello || prep == Prep::FirstFrame {
-                let mut ws = Ws::connect(&server).await;
+                let mut ws = Ws::connect(server).await;
                 ws.send(frame).await;
                 if can_hello {
                     let frames = ws.sync().await;
@@ -241,7 +237,7 @@ async fn every_frame_checks_every_caller() {
                     (Closed(ws.closed().await), Vec::new(), None)
                 }
             } else {
-                let (mut ws, _) = Ws::hello(&server, caller.unwrap()).await;
+                let (mut ws, _) = Ws::hello(server, caller.unwrap()).await;
                 if prep == Prep::CallerOpened {
                     ws.send(json!({"type": "open", "ticket": ticket, "ref": "prep"}))
                         .await;
@@ -322,17 +318,20 @@ async fn every_frame_checks_every_caller() {
 /// and viewing the ticket, she gets every frame about it that a leak could
 /// copy, so waiting for her frames says that the server has sent them.
 struct Floor {
-    server: TestServer,
-    admin: Api,
-    support: String,
-    sales: String,
-    bianca: Api,
-    hanna: Api,
-    lena: Api,
-    ticket: String,
+    /// Support and Sales, sharing on, Bianca, Hanna and Lena of Support, the ticket.
+    scenario: Scenario,
     witness: Ws,
     /// Every frame the witness got while the others worked.
     heard: Vec<Value>,
+}
+
+/// The floor is its scenario with a witness listening.
+impl std::ops::Deref for Floor {
+    type Target = Scenario;
+
+    fn deref(&self) -> &Scenario {
+        &self.scenario
+    }
 }
 
 /// An agent that cannot see the ticket (any more), with its tabs.
@@ -344,43 +343,31 @@ struct Blind {
 }
 
 async fn floor() -> Floor {
-    let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let support = admin.create_inbox("Support").await;
-    let sales = admin.create_inbox("Sales").await;
-    admin
-        .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+    let scenario = Scenario::setup()
+        .inbox("Support")
+        .inbox("Sales")
+        .settings(json!({"ticket_sharing_enabled": true}))
+        .agent("bianca", &["Support"])
+        .agent("hanna", &["Support"])
+        .light("lena", &["Support"])
+        .ticket("Support", "Printer on fire")
+        .start()
         .await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
-    let hanna = server.agent(&admin, "hanna", "agent", &[&support]).await;
-    let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    let ticket = admin.create_ticket(&support, "Printer on fire").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (mut witness, _) = Ws::hello(&server, &lena).await;
-    witness.subscribe(&support).await;
-    assert_eq!(witness.open(&ticket, false).await["claimed"], false);
+    let (mut witness, _) = Ws::hello(&scenario.server, scenario.agent("lena")).await;
+    witness.subscribe(scenario.inbox("Support")).await;
+    assert_eq!(
+        witness.open(scenario.ticket(), false).await["claimed"],
+        false
+    );
     witness.sync().await;
     Floor {
-        server,
-        admin,
-        support,
-        sales,
-        bianca,
-        hanna,
-        lena,
-        ticket,
+        scenario,
         witness,
         heard: Vec::new(),
     }
 }
 
 impl Floor {
-    fn path(&self, tail: &str) -> String {
-        format!("/api/tickets/{}{tail}", self.ticket)
-    }
-
     /// Waits until the witness gets a frame of `kind` matching `pred`.
     async fn hear(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + FRAME_WAIT;
@@ -411,9 +398,9 @@ impl Floor {
     /// force-release it, reply, schedule and cancel, edit, resolve, reopen,
     /// close. Each step waits until the witness heard of it.
     async fn work(&mut self, blind: &[&Blind]) {
-        let t = self.ticket.clone();
-        let (mut bianca, _) = Ws::hello(&self.server, &self.bianca).await;
-        let (mut hanna, _) = Ws::hello(&self.server, &self.hanna).await;
+        let t = self.ticket().to_owned();
+        let (mut bianca, _) = Ws::hello(&self.server, self.agent("bianca")).await;
+        let (mut hanna, _) = Ws::hello(&self.server, self.agent("hanna")).await;
 
         // Open and claim; view.
         assert_eq!(bianca.open(&t, false).await["claimed"], true);
@@ -441,7 +428,7 @@ impl Floor {
         let handles: Vec<String> = blind.iter().map(|b| format!("@{}", b.handle)).collect();
         let body = format!("{} and @lena: have a look", handles.join(" "));
         let note = self
-            .bianca
+            .agent("bianca")
             .post(
                 self.path("/messages"),
                 json!({"kind": "note", "body": body}),
@@ -450,7 +437,7 @@ impl Floor {
         assert_eq!(note.status, 200, "{}", note.body);
         assert_eq!(
             note.body["mentions"],
-            json!([{"id": self.lena.id, "name": "Lena"}])
+            json!([{"id": self.agent("lena").id, "name": "Lena"}])
         );
         let skipped: Vec<Value> = blind
             .iter()
@@ -463,9 +450,15 @@ impl Floor {
             .await;
 
         // A hard lock, and its end.
-        assert_eq!(self.bianca.put(self.path("/lock")).await.status, 200);
+        assert_eq!(
+            self.agent("bianca").put(self.path("/lock")).await.status,
+            200
+        );
         self.hear_presence("locked", "Bianca").await;
-        assert_eq!(self.bianca.delete(self.path("/lock")).await.status, 204);
+        assert_eq!(
+            self.agent("bianca").delete(self.path("/lock")).await.status,
+            204
+        );
         self.hear_presence("unlocked", "Bianca").await;
 
         // The blind can be given nothing: no assignment, no following, no share for a light agent.
@@ -475,7 +468,7 @@ impl Floor {
                 .chain(b.light.then_some(("/shares", "share with")));
             for (tail, what) in refused {
                 let resp = self
-                    .bianca
+                    .agent("bianca")
                     .post(self.path(tail), json!({"agent": b.api.id}))
                     .await;
                 assert_eq!(
@@ -490,8 +483,11 @@ impl Floor {
 
         // Assigned to Hanna (the claim goes, `moved`); Bianca claims again; Hanna takes over.
         let assign = self
-            .bianca
-            .post(self.path("/assign"), json!({"agent": self.hanna.id}))
+            .agent("bianca")
+            .post(
+                self.path("/assign"),
+                json!({"agent": self.agent("hanna").id}),
+            )
             .await;
         assert_eq!(assign.status, 200, "{}", assign.body);
         self.hear("ticket_moved", |f| f["action"] == "assigned")
@@ -526,23 +522,32 @@ impl Floor {
         self.hear("draft", |f| f["outdated"] == true).await;
         let reply = json!({"kind": "reply", "body": "On our way"});
         assert_eq!(
-            self.hanna.post(self.path("/messages"), reply).await.status,
+            self.agent("hanna")
+                .post(self.path("/messages"), reply)
+                .await
+                .status,
             200
         );
         self.hear("message", |f| f["message"]["kind"] == "reply")
             .await;
         let later = json!({"kind": "reply", "body": "Fixed?", "send_at": "2099-01-01T00:00:00Z"});
-        let scheduled = self.hanna.post(self.path("/messages"), later).await;
+        let scheduled = self
+            .agent("hanna")
+            .post(self.path("/messages"), later)
+            .await;
         assert_eq!(scheduled.body["state"], "scheduled", "{}", scheduled.body);
         self.hear("message", |f| f["message"]["state"] == "scheduled")
             .await;
         let cancel = format!("/messages/{}", scheduled.body["id"].as_str().unwrap());
-        assert_eq!(self.hanna.delete(self.path(&cancel)).await.status, 204);
+        assert_eq!(
+            self.agent("hanna").delete(self.path(&cancel)).await.status,
+            204
+        );
         self.hear("message_removed", |_| true).await;
 
         // Edit, resolve, reopen.
         assert_eq!(
-            self.bianca
+            self.agent("bianca")
                 .patch(self.path(""), json!({"tags": ["fire"]}))
                 .await
                 .status,
@@ -551,7 +556,7 @@ impl Floor {
         self.hear("ticket", |f| f["change"]["action"] == "updated")
             .await;
         assert_eq!(
-            self.bianca
+            self.agent("bianca")
                 .post(self.path("/resolve"), json!({}))
                 .await
                 .status,
@@ -560,7 +565,7 @@ impl Floor {
         self.hear("ticket_moved", |f| f["action"] == "resolved")
             .await;
         assert_eq!(
-            self.bianca
+            self.agent("bianca")
                 .post(self.path("/reopen"), json!({}))
                 .await
                 .status,
@@ -576,7 +581,7 @@ impl Floor {
         self.hear_presence("viewer_left", "Bianca").await;
         let body = format!("done, {}", handles.join(" "));
         let last = self
-            .bianca
+            .agent("bianca")
             .post(
                 self.path("/messages"),
                 json!({"kind": "note", "body": body}),
@@ -726,18 +731,18 @@ fn assert_no_presence_of(heard: &[Value], agent: &Api) {
 #[actix_web::test]
 async fn outsiders_never_hear_of_a_ticket() {
     let mut f = floor().await;
-    let sales = f.sales.clone();
+    let sales = f.inbox("Sales").to_owned();
     let mut sam = Blind::new(&f, "sam", "agent", &[&sales]).await;
     let mut lars = Blind::new(&f, "lars", "light", &[&sales]).await;
     for blind in [&mut sam, &mut lars] {
         blind.tab(&f.server, Some(&sales)).await;
         blind.tab(&f.server, None).await;
-        blind.knock(&f.ticket, &f.support).await;
+        blind.knock(f.ticket(), f.inbox("Support")).await;
     }
     f.work(&[&sam, &lars]).await;
     for blind in [&mut sam, &mut lars] {
-        blind.assert_heard_nothing_of(&f.ticket).await;
-        assert_eq!(blind.notifications_about(&f.ticket).await, 0);
+        blind.assert_heard_nothing_of(f.ticket()).await;
+        assert_eq!(blind.notifications_about(f.ticket()).await, 0);
         assert_no_presence_of(&f.heard, &blind.api);
     }
 }
@@ -748,17 +753,17 @@ async fn outsiders_never_hear_of_a_ticket() {
 #[actix_web::test]
 async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
     let mut f = floor().await;
-    let (sales, ticket) = (f.sales.clone(), f.ticket.clone());
+    let (sales, ticket) = (f.inbox("Sales").to_owned(), f.ticket().to_owned());
     let mut sam = Blind::new(&f, "sam", "agent", &[&sales]).await;
     assert_eq!(
-        f.bianca
+        f.agent("bianca")
             .post(f.path("/shares"), json!({"agent": sam.api.id}))
             .await
             .status,
         200
     );
     assert_eq!(
-        f.bianca
+        f.agent("bianca")
             .post(f.path("/followers"), json!({"agent": sam.api.id}))
             .await
             .status,
@@ -778,7 +783,7 @@ async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
     }
 
     assert_eq!(
-        f.bianca
+        f.agent("bianca")
             .delete(f.path(&format!("/shares/{}", sam.api.id)))
             .await
             .status,
@@ -803,7 +808,7 @@ async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
     f.hear_presence("viewer_left", "Sam").await;
     f.heard.clear();
 
-    sam.knock(&ticket, &f.support).await;
+    sam.knock(&ticket, f.inbox("Support")).await;
     let notified = sam.notifications_about(&ticket).await;
     f.work(&[&sam]).await;
     sam.assert_heard_nothing_of(&ticket).await;
@@ -822,10 +827,14 @@ async fn after_an_unshare_the_agent_hears_nothing_more_of_the_ticket() {
 #[actix_web::test]
 async fn after_losing_its_membership_an_agent_hears_nothing_more_of_the_ticket() {
     let mut f = floor().await;
-    let (support, sales, ticket) = (f.support.clone(), f.sales.clone(), f.ticket.clone());
+    let (support, sales, ticket) = (
+        f.inbox("Support").to_owned(),
+        f.inbox("Sales").to_owned(),
+        f.ticket().to_owned(),
+    );
     let mut mona = Blind::new(&f, "mona", "agent", &[&support]).await;
     assert_eq!(
-        f.bianca
+        f.agent("bianca")
             .post(f.path("/followers"), json!({"agent": mona.api.id}))
             .await
             .status,

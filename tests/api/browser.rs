@@ -229,42 +229,16 @@ impl Browser {
 }
 
 /// The agents, inbox and tickets the browsers work on.
-struct Office {
-    server: TestServer,
-    bianca: Api,
-    tickets: Vec<String>,
-}
-
-async fn office() -> Office {
-    office_on(TestServer::start().await).await
-}
-
-async fn office_on(server: TestServer) -> Office {
-    let admin = server.admin().await;
-    let support = admin.create_inbox("Support").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
-    server.agent(&admin, "hanna", "agent", &[&support]).await;
-    let settings = json!({"hidden_release_s": 1, "reconnect_grace_s": 60});
-    assert_eq!(admin.patch("/api/settings", settings).await.status, 200);
-    let mut tickets = Vec::new();
-    for subject in [
-        "Printer on fire",
-        "Refund for order 1042",
-        "Password reset loops",
-        "Invoice missing",
-    ] {
-        tickets.push(
-            admin.create_ticket(&support, subject).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    Office {
-        server,
-        bianca,
-        tickets,
-    }
+fn office() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .agent("bianca", &["Support"])
+        .agent("hanna", &["Support"])
+        .settings(json!({"hidden_release_s": 1, "reconnect_grace_s": 60}))
+        .ticket("Support", "Printer on fire")
+        .ticket("Support", "Refund for order 1042")
+        .ticket("Support", "Password reset loops")
+        .ticket("Support", "Invoice missing")
 }
 
 /// The list row of `ticket`.
@@ -277,9 +251,9 @@ async fn two_agents_work_one_inbox_in_real_browsers() {
     let Some(driver) = Driver::start().await else {
         return;
     };
-    let office = office().await;
+    let office = office().start().await;
     let server = &office.server;
-    let bianca_id = office.bianca.id.clone();
+    let bianca_id = office.agent("bianca").id.clone();
     let (mut a, mut b) = (
         driver.browser("bianca").await,
         driver.browser("hanna").await,
@@ -421,8 +395,12 @@ async fn the_console_reconnects_and_reopens_its_ticket_after_a_server_restart() 
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let office = office_on(TestServer::start_in(dir.path(), "").await.unwrap()).await;
-    let bianca_id = office.bianca.id.clone();
+    let office = office()
+        .start_on(TestServer::start_in(dir.path(), "").await.unwrap())
+        .await;
+    // Taken before the server is stopped, which moves it out of `office`.
+    let bianca = office.agent("bianca").clone();
+    let bianca_id = bianca.id.clone();
     let (mut a, mut b) = (
         driver.browser("restart-bianca").await,
         driver.browser("restart-hanna").await,
@@ -458,7 +436,7 @@ async fn the_console_reconnects_and_reopens_its_ticket_after_a_server_restart() 
         .await;
     // The new server knows nothing of the old claims: this one is the tab's re-open.
     let ticket = format!("/api/tickets/{}", office.tickets[0]);
-    let api = office.bianca.on(&restarted);
+    let api = bianca.on(&restarted);
     let deadline = Instant::now() + LOAD;
     while api.get(&ticket).await.body["claim"]["agent"]["id"] != bianca_id.as_str() {
         assert!(

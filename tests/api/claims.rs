@@ -7,54 +7,15 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// Support inbox with three tickets, agents bianca and hanna, light agent lena.
-struct Floor {
-    server: TestServer,
-    admin: Api,
-    inbox: String,
-    tickets: Vec<String>,
-    bianca: Api,
-    hanna: Api,
-    lena: Api,
-}
-
-async fn floor_with(extra: &str) -> Floor {
-    let server = TestServer::start_with(extra).await;
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
-    let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
-    let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
-    let mut tickets = Vec::new();
-    for subject in ["One", "Two", "Three"] {
-        tickets.push(
-            admin.create_ticket(&inbox, subject).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    Floor {
-        server,
-        admin,
-        inbox,
-        tickets,
-        bianca,
-        hanna,
-        lena,
-    }
-}
-
-async fn floor() -> Floor {
-    floor_with("").await
-}
-
-impl Floor {
-    /// A subscribed tab of `agent` with ticket frames of the set-up drained.
-    async fn tab(&self, agent: &Api) -> Ws {
-        let (mut ws, _) = Ws::hello(&self.server, agent).await;
-        ws.subscribe(&self.inbox).await;
-        ws
-    }
+fn floor() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .agent("bianca", &["Support"])
+        .agent("hanna", &["Support"])
+        .light("lena", &["Support"])
+        .ticket("Support", "One")
+        .ticket("Support", "Two")
+        .ticket("Support", "Three")
 }
 
 /// The first presence frame of each change kind in `kinds`, whatever order they come in.
@@ -86,13 +47,13 @@ fn viewer_names(presence: &Value) -> Vec<String> {
 
 #[actix_web::test]
 async fn opening_claims_and_every_subscriber_sees_it() {
-    let f = floor().await;
+    let f = floor().start().await;
     let mut observers = vec![
-        f.tab(&f.hanna).await,
-        f.tab(&f.lena).await,
+        f.tab(f.agent("hanna")).await,
+        f.tab(f.agent("lena")).await,
         f.tab(&f.admin).await,
     ];
-    let mut bianca = f.tab(&f.bianca).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca
         .send(json!({"type": "open", "ticket": f.tickets[0], "ref": "o1"}))
         .await;
@@ -105,7 +66,7 @@ async fn opening_claims_and_every_subscriber_sees_it() {
     for ws in &mut observers {
         let frame = ws.presence("claimed").await;
         assert_eq!(frame["ticket"], f.tickets[0].as_str());
-        assert_eq!(frame["inbox"], f.inbox.as_str());
+        assert_eq!(frame["inbox"], f.inbox("Support"));
         assert_eq!(frame["number"], 1);
         assert_eq!(claim_agent(&frame), Some("Bianca"));
         assert_eq!(frame["change"]["agent"]["name"], "Bianca");
@@ -113,16 +74,19 @@ async fn opening_claims_and_every_subscriber_sees_it() {
         assert_eq!(frame["lock"], Value::Null);
     }
     // The REST detail shows the live claim too.
-    let detail = f.hanna.get(&format!("/api/tickets/{}", f.tickets[0])).await;
+    let detail = f
+        .agent("hanna")
+        .get(&format!("/api/tickets/{}", f.tickets[0]))
+        .await;
     assert_eq!(detail.body["claim"]["agent"]["name"], "Bianca");
     assert_eq!(detail.body["viewers"][0]["name"], "Bianca");
 }
 
 #[actix_web::test]
 async fn switching_releases_the_previous_ticket_and_close_releases() {
-    let f = floor().await;
-    let mut observer = f.tab(&f.hanna).await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let f = floor().start().await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     bianca.open(&f.tickets[1], false).await;
@@ -152,20 +116,20 @@ async fn switching_releases_the_previous_ticket_and_close_releases() {
 
 #[actix_web::test]
 async fn a_late_subscriber_gets_every_current_claim_and_viewer() {
-    let f = floor().await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let f = floor().start().await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
-    let mut lena = f.tab(&f.lena).await;
+    let mut lena = f.tab(f.agent("lena")).await;
     lena.open(&f.tickets[0], false).await;
     lena.send(json!({"type": "visibility", "hidden": true}))
         .await;
-    let mut hanna_tab = f.tab(&f.hanna).await;
+    let mut hanna_tab = f.tab(f.agent("hanna")).await;
     hanna_tab.open(&f.tickets[2], false).await;
     lena.sync().await;
     hanna_tab.sync().await;
 
     let (mut late, _) = Ws::hello(&f.server, &f.admin).await;
-    let snapshot = late.subscribe(&f.inbox).await;
+    let snapshot = late.subscribe(f.inbox("Support")).await;
     let mut presence: Vec<Value> = snapshot["presence"].as_array().unwrap().clone();
     presence.sort_by_key(|p| p["number"].as_u64());
     assert_eq!(presence.len(), 2, "{snapshot}");
@@ -173,8 +137,8 @@ async fn a_late_subscriber_gets_every_current_claim_and_viewer() {
     assert_eq!(
         presence[0]["viewers"],
         json!([
-            {"id": f.bianca.id, "name": "Bianca", "hidden": false},
-            {"id": f.lena.id, "name": "Lena", "hidden": true},
+            {"id": f.agent("bianca").id, "name": "Bianca", "hidden": false},
+            {"id": f.agent("lena").id, "name": "Lena", "hidden": true},
         ])
     );
     assert_eq!(claim_agent(&presence[1]), Some("Hanna"));
@@ -182,9 +146,9 @@ async fn a_late_subscriber_gets_every_current_claim_and_viewer() {
 
 #[actix_web::test]
 async fn a_client_close_releases_at_once() {
-    let f = floor().await;
-    let mut observer = f.tab(&f.hanna).await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let f = floor().start().await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     bianca.socket.close(None).await.unwrap();
@@ -195,12 +159,12 @@ async fn a_client_close_releases_at_once() {
 
 #[actix_web::test]
 async fn a_vanished_socket_keeps_its_claim_for_the_grace_period_then_releases() {
-    let f = floor().await;
+    let f = floor().start().await;
     f.admin
         .patch("/api/settings", json!({"reconnect_grace_s": 0.6}))
         .await;
-    let mut observer = f.tab(&f.hanna).await;
-    let bianca = f.tab(&f.bianca).await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let bianca = f.tab(f.agent("bianca")).await;
     let mut bianca = bianca;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
@@ -217,17 +181,17 @@ async fn a_vanished_socket_keeps_its_claim_for_the_grace_period_then_releases() 
 
 #[actix_web::test]
 async fn a_resume_within_the_grace_period_keeps_the_claim() {
-    let f = floor().await;
-    let mut observer = f.tab(&f.hanna).await;
-    let (mut bianca, welcome) = Ws::hello(&f.server, &f.bianca).await;
-    bianca.subscribe(&f.inbox).await;
+    let f = floor().start().await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let (mut bianca, welcome) = Ws::hello(&f.server, f.agent("bianca")).await;
+    bianca.subscribe(f.inbox("Support")).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     drop(bianca);
 
     let mut again = Ws::connect(&f.server).await;
     again
-        .send(json!({"type": "hello", "token": f.bianca.token, "resume": welcome["session"]}))
+        .send(json!({"type": "hello", "token": f.agent("bianca").token, "resume": welcome["session"]}))
         .await;
     assert_eq!(again.recv().await["resumed"], true);
     let snapshot = again.recv_type("snapshot").await;
@@ -252,16 +216,16 @@ async fn a_resume_within_the_grace_period_keeps_the_claim() {
 
 #[actix_web::test]
 async fn leaving_or_changing_inbox_releases() {
-    let f = floor().await;
+    let f = floor().start().await;
     let sales = f.admin.create_inbox("Sales").await;
     f.admin
         .patch(
-            &format!("/api/agents/{}", f.bianca.id),
-            json!({"inboxes": [f.inbox, sales]}),
+            &format!("/api/agents/{}", f.agent("bianca").id),
+            json!({"inboxes": [f.inbox("Support"), sales]}),
         )
         .await;
-    let mut observer = f.tab(&f.hanna).await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     bianca.send(json!({"type": "leave"})).await;
@@ -270,7 +234,7 @@ async fn leaving_or_changing_inbox_releases() {
         "left"
     );
 
-    bianca.subscribe(&f.inbox).await;
+    bianca.subscribe(f.inbox("Support")).await;
     bianca.open(&f.tickets[1], false).await;
     observer.presence("claimed").await;
     bianca.subscribe(&sales).await;
@@ -284,7 +248,7 @@ async fn leaving_or_changing_inbox_releases() {
     );
     // Leaving also ended the subscription: Support frames no longer reach the tab.
     f.admin
-        .create_ticket(&f.inbox, "not for bianca's tab")
+        .create_ticket(f.inbox("Support"), "not for bianca's tab")
         .await;
     assert!(
         bianca
@@ -297,12 +261,12 @@ async fn leaving_or_changing_inbox_releases() {
 
 #[actix_web::test]
 async fn a_tab_hidden_too_long_releases_and_presence_dims_it() {
-    let f = floor().await;
+    let f = floor().start().await;
     f.admin
         .patch("/api/settings", json!({"hidden_release_s": 0.3}))
         .await;
-    let mut observer = f.tab(&f.hanna).await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     bianca
@@ -328,12 +292,12 @@ async fn a_tab_hidden_too_long_releases_and_presence_dims_it() {
 
 #[actix_web::test]
 async fn a_ticket_opened_in_a_hidden_tab_is_released_in_time_too() {
-    let f = floor().await;
+    let f = floor().start().await;
     f.admin
         .patch("/api/settings", json!({"hidden_release_s": 0.3}))
         .await;
-    let mut observer = f.tab(&f.hanna).await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca
         .send(json!({"type": "visibility", "hidden": true}))
         .await;
@@ -349,12 +313,12 @@ async fn a_ticket_opened_in_a_hidden_tab_is_released_in_time_too() {
 
 #[actix_web::test]
 async fn a_tab_shown_again_in_time_keeps_its_claim() {
-    let f = floor().await;
+    let f = floor().start().await;
     f.admin
         .patch("/api/settings", json!({"hidden_release_s": 0.4}))
         .await;
-    let mut observer = f.tab(&f.hanna).await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     bianca
@@ -366,7 +330,10 @@ async fn a_tab_shown_again_in_time_keeps_its_claim() {
         .await;
     observer.presence("viewer_shown").await;
     observer.silent_for(Duration::from_millis(800)).await;
-    let detail = f.hanna.get(&format!("/api/tickets/{}", f.tickets[0])).await;
+    let detail = f
+        .agent("hanna")
+        .get(&format!("/api/tickets/{}", f.tickets[0]))
+        .await;
     assert_eq!(detail.body["claim"]["agent"]["name"], "Bianca");
 }
 
@@ -377,10 +344,10 @@ async fn a_tab_shown_again_in_time_keeps_its_claim() {
 /// it saw is history.
 #[actix_web::test]
 async fn take_overs_fired_back_to_back_stay_ordered_and_are_all_history() {
-    let f = floor().await;
-    let mut observer = f.tab(&f.lena).await;
+    let f = floor().start().await;
+    let mut observer = f.tab(f.agent("lena")).await;
     let mut tabs = Vec::new();
-    for agent in [&f.admin, &f.bianca, &f.hanna] {
+    for agent in [&f.admin, f.agent("bianca"), f.agent("hanna")] {
         tabs.push(f.tab(agent).await);
     }
     for round in 0..30 {
@@ -447,16 +414,16 @@ async fn take_overs_fired_back_to_back_stay_ordered_and_are_all_history() {
 /// older holder than `opened` did.
 #[actix_web::test]
 async fn an_opened_answer_never_runs_ahead_of_the_inbox() {
-    let f = floor().await;
+    let f = floor().start().await;
     let ticket = f.tickets[0].as_str();
-    let (mut bianca, _) = Ws::hello(&f.server, &f.bianca).await;
+    let (mut bianca, _) = Ws::hello(&f.server, f.agent("bianca")).await;
     let (mut admin, _) = Ws::hello(&f.server, &f.admin).await;
-    let (mut joiner, _) = Ws::hello(&f.server, &f.hanna).await;
+    let (mut joiner, _) = Ws::hello(&f.server, f.agent("hanna")).await;
     joiner.open(ticket, false).await; // read once: re-opening writes nothing
-    let (mut snapshots, _) = Ws::hello(&f.server, &f.lena).await;
+    let (mut snapshots, _) = Ws::hello(&f.server, f.agent("lena")).await;
     for round in 0..40 {
         let (taker, id) = if round % 2 == 0 {
-            (&mut bianca, f.bianca.id.as_str())
+            (&mut bianca, f.agent("bianca").id.as_str())
         } else {
             (&mut admin, f.admin.id.as_str())
         };
@@ -465,7 +432,7 @@ async fn an_opened_answer_never_runs_ahead_of_the_inbox() {
             .await;
         let opened = joiner.open(ticket, false).await;
         snapshots
-            .send(json!({"type": "subscribe", "inbox": f.inbox, "ref": round}))
+            .send(json!({"type": "subscribe", "inbox": f.inbox("Support"), "ref": round}))
             .await;
         let snapshot = snapshots.recv_type("snapshot").await;
         let live = snapshot["presence"].as_array().unwrap();
@@ -478,10 +445,10 @@ async fn an_opened_answer_never_runs_ahead_of_the_inbox() {
 
 #[actix_web::test]
 async fn force_release_and_take_over_tell_the_holder_and_are_history() {
-    let f = floor().await;
+    let f = floor().start().await;
     let mut observer = f.tab(&f.admin).await;
-    let mut bianca = f.tab(&f.bianca).await;
-    let mut hanna = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
+    let mut hanna = f.tab(f.agent("hanna")).await;
     bianca.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
 
@@ -491,7 +458,7 @@ async fn force_release_and_take_over_tell_the_holder_and_are_history() {
     let lost = bianca.recv_type("claim_lost").await;
     assert_eq!(
         lost,
-        json!({"type": "claim_lost", "ticket": f.tickets[0], "by": {"id": f.hanna.id, "name": "Hanna"}, "reason": "forced"})
+        json!({"type": "claim_lost", "ticket": f.tickets[0], "by": {"id": f.agent("hanna").id, "name": "Hanna"}, "reason": "forced"})
     );
     let released = observer.presence("released").await;
     assert_eq!(
@@ -529,16 +496,16 @@ async fn force_release_and_take_over_tell_the_holder_and_are_history() {
     assert_eq!(forced.len(), 2);
     for entry in forced {
         assert_eq!(entry["actor"]["name"], "Hanna");
-        assert_eq!(entry["detail"]["agent"], f.bianca.id.as_str());
+        assert_eq!(entry["detail"]["agent"], f.agent("bianca").id.as_str());
     }
 }
 
 #[actix_web::test]
 async fn opening_a_held_ticket_views_it_read_only_and_light_agents_only_view() {
-    let f = floor().await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let f = floor().start().await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
-    let mut hanna = f.tab(&f.hanna).await;
+    let mut hanna = f.tab(f.agent("hanna")).await;
     let opened = hanna.open(&f.tickets[0], false).await;
     assert_eq!(opened["claimed"], false);
     assert_eq!(claim_agent(&opened["presence"]), Some("Bianca"));
@@ -551,7 +518,7 @@ async fn opening_a_held_ticket_views_it_read_only_and_light_agents_only_view() {
         }
     }
 
-    let mut lena = f.tab(&f.lena).await;
+    let mut lena = f.tab(f.agent("lena")).await;
     let light = lena.open(&f.tickets[1], true).await;
     assert_eq!(light["claimed"], false);
     assert_eq!(light["presence"]["claim"], Value::Null);
@@ -566,10 +533,10 @@ async fn opening_a_held_ticket_views_it_read_only_and_light_agents_only_view() {
 
 #[actix_web::test]
 async fn tabs_of_one_agent_share_a_claim_without_flapping() {
-    let f = floor().await;
-    let mut observer = f.tab(&f.hanna).await;
-    let mut first = f.tab(&f.bianca).await;
-    let mut second = f.tab(&f.bianca).await;
+    let f = floor().start().await;
+    let mut observer = f.tab(f.agent("hanna")).await;
+    let mut first = f.tab(f.agent("bianca")).await;
+    let mut second = f.tab(f.agent("bianca")).await;
     first.open(&f.tickets[0], false).await;
     observer.presence("claimed").await;
     assert_eq!(
@@ -610,7 +577,7 @@ async fn tabs_of_one_agent_share_a_claim_without_flapping() {
     let snapshot = Ws::hello(&f.server, &f.admin)
         .await
         .0
-        .subscribe(&f.inbox)
+        .subscribe(f.inbox("Support"))
         .await;
     assert_eq!(
         snapshot["presence"]
@@ -625,19 +592,19 @@ async fn tabs_of_one_agent_share_a_claim_without_flapping() {
 
 #[actix_web::test]
 async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
-    let f = floor().await;
-    let mut bianca = f.tab(&f.bianca).await;
+    let f = floor().start().await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     bianca.open(&f.tickets[0], false).await;
     let t = &f.tickets[0];
     let blocked: Vec<(&str, Value)> = vec![
         ("messages", json!({"kind": "reply", "body": "me too"})),
-        ("assign", json!({"agent": f.hanna.id})),
+        ("assign", json!({"agent": f.agent("hanna").id})),
         ("accept", json!({})),
         ("resolve", json!({})),
         ("archive", json!({})),
-        ("transfer", json!({"agent": f.hanna.id})),
+        ("transfer", json!({"agent": f.agent("hanna").id})),
     ];
-    for caller in [&f.hanna, &f.admin] {
+    for caller in [f.agent("hanna"), &f.admin] {
         for (action, body) in &blocked {
             let resp = caller
                 .post(&format!("/api/tickets/{t}/{action}"), body.clone())
@@ -649,7 +616,7 @@ async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
             );
             assert_eq!(
                 resp.body["error"]["holder"],
-                json!({"id": f.bianca.id, "name": "Bianca"})
+                json!({"id": f.agent("bianca").id, "name": "Bianca"})
             );
         }
         let edit = caller
@@ -662,7 +629,7 @@ async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
         );
     }
     let note = f
-        .hanna
+        .agent("hanna")
         .post(
             &format!("/api/tickets/{t}/messages"),
             json!({"kind": "note", "body": "fyi"}),
@@ -678,7 +645,7 @@ async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
         .await;
     assert_eq!(customer.status, 200);
     let own = f
-        .bianca
+        .agent("bianca")
         .post(
             &format!("/api/tickets/{t}/messages"),
             json!({"kind": "reply", "body": "on it"}),
@@ -703,17 +670,17 @@ async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
 
 #[actix_web::test]
 async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
-    let f = floor().await;
+    let f = floor().start().await;
     let mut observer = f.tab(&f.admin).await;
-    let mut bianca = f.tab(&f.bianca).await;
-    let mut hanna = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
+    let mut hanna = f.tab(f.agent("hanna")).await;
     bianca.open(&f.tickets[0], false).await;
     hanna.open(&f.tickets[0], false).await; // a viewer
     observer.presence("viewer_joined").await;
     observer.presence("viewer_joined").await;
 
     let resolved = f
-        .bianca
+        .agent("bianca")
         .post(&format!("/api/tickets/{}/resolve", f.tickets[0]), json!({}))
         .await;
     assert_eq!(resolved.body["status"], "resolved");
@@ -743,10 +710,10 @@ async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
     );
 
     bianca.open(&f.tickets[1], false).await;
-    f.bianca
+    f.agent("bianca")
         .post(
             &format!("/api/tickets/{}/assign", f.tickets[1]),
-            json!({"agent": f.hanna.id}),
+            json!({"agent": f.agent("hanna").id}),
         )
         .await;
     let assigned = observer.recv_type("ticket_moved").await;
@@ -762,7 +729,7 @@ async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
 
     bianca.open(&f.tickets[2], false).await;
     let deleted = f
-        .bianca
+        .agent("bianca")
         .delete(&format!("/api/tickets/{}", f.tickets[2]))
         .await;
     assert_eq!(deleted.status, 204);
@@ -777,7 +744,7 @@ async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
     let snapshot = Ws::hello(&f.server, &f.admin)
         .await
         .0
-        .subscribe(&f.inbox)
+        .subscribe(f.inbox("Support"))
         .await;
     assert!(
         snapshot["presence"]
@@ -790,10 +757,10 @@ async fn moving_a_ticket_away_releases_with_moved_and_tells_everyone() {
 
 #[actix_web::test]
 async fn a_stale_release_never_releases_the_new_holder() {
-    let f = floor().await;
+    let f = floor().start().await;
     let mut observer = f.tab(&f.admin).await;
-    let mut bianca = f.tab(&f.bianca).await;
-    let mut hanna = f.tab(&f.hanna).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
+    let mut hanna = f.tab(f.agent("hanna")).await;
     bianca.open(&f.tickets[0], false).await;
     hanna.open(&f.tickets[0], true).await;
     bianca.recv_type("claim_lost").await;
@@ -830,26 +797,9 @@ async fn a_stale_release_never_releases_the_new_holder() {
     assert_eq!(detail.body["claim"]["agent"]["name"], "Hanna");
 }
 
-async fn gauge(server: &TestServer, name: &str) -> u64 {
-    let text = server
-        .anonymous()
-        .get("/metrics")
-        .await
-        .body
-        .as_str()
-        .unwrap()
-        .to_owned();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 async fn wait_for_gauge(server: &TestServer, name: &str, at_most: u64) {
     let deadline = Instant::now() + FRAME_WAIT;
-    while gauge(server, name).await > at_most {
+    while server.metric(name).await > at_most {
         assert!(Instant::now() < deadline, "{name} stayed above {at_most}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -857,17 +807,15 @@ async fn wait_for_gauge(server: &TestServer, name: &str, at_most: u64) {
 
 #[actix_web::test]
 async fn idle_ticket_and_inbox_actors_stop_so_memory_follows_live_work() {
-    let f = floor_with("[actors]\nidle_stop_s = 0.2\n").await;
+    let f = floor()
+        .config("[actors]\nidle_stop_s = 0.2\n")
+        .start()
+        .await;
     let mut tickets = f.tickets.clone();
     for i in 0..57 {
-        tickets.push(
-            f.admin.create_ticket(&f.inbox, &format!("Extra {i}")).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        tickets.push(f.new_ticket(&format!("Extra {i}")).await);
     }
-    let mut bianca = f.tab(&f.bianca).await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
     for ticket in &tickets {
         bianca.open(ticket, false).await;
     }
@@ -876,14 +824,14 @@ async fn idle_ticket_and_inbox_actors_stop_so_memory_follows_live_work() {
         .await;
     bianca.sync().await;
     wait_for_gauge(&f.server, "tandem_ticket_actors", 0).await;
-    assert_eq!(gauge(&f.server, "tandem_claims").await, 0);
+    assert_eq!(f.server.metric("tandem_claims").await, 0);
     // The inbox actor lives while subscribed, and stops once nobody is.
-    assert_eq!(gauge(&f.server, "tandem_inbox_actors").await, 1);
+    assert_eq!(f.server.metric("tandem_inbox_actors").await, 1);
     bianca.send(json!({"type": "leave"})).await;
     bianca.sync().await;
     wait_for_gauge(&f.server, "tandem_inbox_actors", 0).await;
     // Everything comes back on demand.
-    let snapshot = bianca.subscribe(&f.inbox).await;
+    let snapshot = bianca.subscribe(f.inbox("Support")).await;
     assert_eq!(snapshot["presence"], json!([]));
     assert_eq!(bianca.open(&tickets[0], false).await["claimed"], true);
 }

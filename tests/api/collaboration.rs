@@ -6,64 +6,17 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-struct Room {
-    server: TestServer,
-    admin: Api,
-    inbox: String,
-    ticket: String,
-    bianca: Api,
-    hanna: Api,
-    lena: Api,
-    sam: Api,
-}
-
-async fn room_in(server: TestServer) -> Room {
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let other = admin.create_inbox("Sales").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
-    let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
-    let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
-    let sam = server.agent(&admin, "sam", "agent", &[&other]).await;
-    let ticket = admin.create_ticket(&inbox, "Printer on fire").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    Room {
-        server,
-        admin,
-        inbox,
-        ticket,
-        bianca,
-        hanna,
-        lena,
-        sam,
-    }
-}
-
-async fn room() -> Room {
-    room_in(TestServer::start().await).await
-}
-
-impl Room {
-    /// A tab of `agent` with the ticket open.
-    async fn viewer(&self, agent: &Api) -> Ws {
-        let (mut ws, _) = Ws::hello(&self.server, agent).await;
-        ws.open(&self.ticket, false).await;
-        ws
-    }
-
-    fn path(&self, tail: &str) -> String {
-        format!("/api/tickets/{}{tail}", self.ticket)
-    }
-
-    /// The id of a new ticket in the room's inbox.
-    async fn new_ticket(&self, subject: &str) -> String {
-        self.admin.create_ticket(&self.inbox, subject).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
+/// Support with one ticket, its agents Bianca and Hanna and light agent Lena,
+/// and Sam of Sales.
+fn room() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .inbox("Sales")
+        .agent("bianca", &["Support"])
+        .agent("hanna", &["Support"])
+        .light("lena", &["Support"])
+        .agent("sam", &["Sales"])
+        .ticket("Support", "Printer on fire")
 }
 
 fn draft(ticket: &str, kind: &str, body: &str) -> Value {
@@ -72,13 +25,13 @@ fn draft(ticket: &str, kind: &str, body: &str) -> Value {
 
 #[actix_web::test]
 async fn drafts_reach_other_viewers_but_not_the_authors_own_tab() {
-    let r = room().await;
-    let mut author = r.viewer(&r.bianca).await;
-    let mut authors_other_tab = r.viewer(&r.bianca).await;
-    let mut colleague = r.viewer(&r.hanna).await;
+    let r = room().start().await;
+    let mut author = r.viewer(r.agent("bianca")).await;
+    let mut authors_other_tab = r.viewer(r.agent("bianca")).await;
+    let mut colleague = r.viewer(r.agent("hanna")).await;
     let sent = Instant::now();
     author
-        .send(draft(&r.ticket, "reply", "Dear Carla, we"))
+        .send(draft(r.ticket(), "reply", "Dear Carla, we"))
         .await;
     let seen = colleague.recv_type("draft").await;
     assert!(
@@ -86,8 +39,11 @@ async fn drafts_reach_other_viewers_but_not_the_authors_own_tab() {
         "took {:?}",
         sent.elapsed()
     );
-    assert_eq!(seen["ticket"], r.ticket.as_str());
-    assert_eq!(seen["agent"], json!({"id": r.bianca.id, "name": "Bianca"}));
+    assert_eq!(seen["ticket"], r.ticket());
+    assert_eq!(
+        seen["agent"],
+        json!({"id": r.agent("bianca").id, "name": "Bianca"})
+    );
     assert_eq!(
         (seen["kind"].as_str(), seen["body"].as_str()),
         (Some("reply"), Some("Dear Carla, we"))
@@ -103,14 +59,14 @@ async fn drafts_reach_other_viewers_but_not_the_authors_own_tab() {
     );
 
     // People who open the ticket later see it, and so does the REST detail.
-    let (mut later, _) = Ws::hello(&r.server, &r.lena).await;
-    let opened = later.open(&r.ticket, false).await;
+    let (mut later, _) = Ws::hello(&r.server, r.agent("lena")).await;
+    let opened = later.open(r.ticket(), false).await;
     assert_eq!(opened["drafts"][0]["body"], "Dear Carla, we");
-    let detail = r.hanna.get(r.path("")).await;
+    let detail = r.agent("hanna").get(r.path("")).await;
     assert_eq!(detail.body["drafts"][0]["agent"]["name"], "Bianca");
 
     // Sending the reply clears the draft for everyone.
-    r.bianca
+    r.agent("bianca")
         .post(
             r.path("/messages"),
             json!({"kind": "reply", "body": "Dear Carla, we fixed it."}),
@@ -121,17 +77,20 @@ async fn drafts_reach_other_viewers_but_not_the_authors_own_tab() {
         (cleared["kind"].as_str(), cleared["body"].as_str()),
         (Some("reply"), Some(""))
     );
-    assert_eq!(r.hanna.get(r.path("")).await.body["drafts"], json!([]));
+    assert_eq!(
+        r.agent("hanna").get(r.path("")).await.body["drafts"],
+        json!([])
+    );
 }
 
 #[actix_web::test]
 async fn a_burst_of_keystrokes_is_throttled_and_the_last_text_wins() {
-    let r = room().await;
-    let mut author = r.viewer(&r.bianca).await;
-    let mut colleague = r.viewer(&r.hanna).await;
+    let r = room().start().await;
+    let mut author = r.viewer(r.agent("bianca")).await;
+    let mut colleague = r.viewer(r.agent("hanna")).await;
     let text = "The quick brown fox jumps over the lazy dog";
     for end in 1..=text.len() {
-        author.send(draft(&r.ticket, "note", &text[..end])).await;
+        author.send(draft(r.ticket(), "note", &text[..end])).await;
     }
     let mut frames = 0;
     loop {
@@ -151,15 +110,17 @@ async fn a_burst_of_keystrokes_is_throttled_and_the_last_text_wins() {
 #[actix_web::test]
 async fn drafts_survive_a_clean_restart_within_the_debounce_second() {
     let dir = tempfile::tempdir().unwrap();
-    let r = room_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
-    let mut author = r.viewer(&r.bianca).await;
+    let r = room()
+        .start_on(TestServer::start_in(dir.path(), "").await.unwrap())
+        .await;
+    let mut author = r.viewer(r.agent("bianca")).await;
     for i in 0..40 {
         author
-            .send(draft(&r.ticket, "reply", &format!("typing {i}")))
+            .send(draft(r.ticket(), "reply", &format!("typing {i}")))
             .await;
     }
     author.sync().await;
-    let (ticket, bianca) = (r.ticket.clone(), r.bianca.clone());
+    let (ticket, bianca) = (r.ticket().to_owned(), r.agent("bianca").clone());
     r.server.stop(); // a clean shutdown, well within the debounce second
     let server = TestServer::start_in(dir.path(), "").await.unwrap();
     let detail = bianca
@@ -171,31 +132,16 @@ async fn drafts_survive_a_clean_restart_within_the_debounce_second() {
 
 #[actix_web::test]
 async fn keystrokes_cost_about_one_commit_per_second() {
-    let r = room().await;
-    let mut author = r.viewer(&r.bianca).await;
+    let r = room().start().await;
+    let mut author = r.viewer(r.agent("bianca")).await;
     author.sync().await;
-    let metrics = r.server.anonymous();
-    let commits = || async {
-        let text = metrics
-            .get("/metrics")
-            .await
-            .body
-            .as_str()
-            .unwrap()
-            .to_owned();
-        text.lines()
-            .find_map(|l| l.strip_prefix("tandem_store_commits_total "))
-            .unwrap()
-            .trim()
-            .parse::<u64>()
-            .unwrap()
-    };
+    let commits = || r.server.metric("tandem_store_commits_total");
     let before = commits().await;
     let started = Instant::now();
     let mut i = 0;
     while started.elapsed() < Duration::from_millis(1500) {
         author
-            .send(draft(&r.ticket, "note", &format!("keystroke {i}")))
+            .send(draft(r.ticket(), "note", &format!("keystroke {i}")))
             .await;
         i += 1;
         tokio::time::sleep(Duration::from_millis(25)).await; // a fast typist: 40 keys/s
@@ -209,7 +155,8 @@ async fn keystrokes_cost_about_one_commit_per_second() {
     // And it is persisted within a second or so.
     let deadline = Instant::now() + FRAME_WAIT;
     loop {
-        let restart_safe = r.hanna.get(r.path("")).await.body["drafts"][0]["body"].as_str()
+        let restart_safe = r.agent("hanna").get(r.path("")).await.body["drafts"][0]["body"]
+            .as_str()
             == Some(&format!("keystroke {}", i - 1));
         if restart_safe && commits().await > before {
             break;
@@ -224,9 +171,9 @@ async fn keystrokes_cost_about_one_commit_per_second() {
 /// round: the draft fan-out throttle would otherwise delay every later draft.)
 #[actix_web::test]
 async fn a_customer_message_in_the_same_millisecond_still_outdates_drafts() {
-    let r = room().await;
-    let (mut author, _) = Ws::hello(&r.server, &r.bianca).await;
-    let (mut colleague, _) = Ws::hello(&r.server, &r.hanna).await;
+    let r = room().start().await;
+    let (mut author, _) = Ws::hello(&r.server, r.agent("bianca")).await;
+    let (mut colleague, _) = Ws::hello(&r.server, r.agent("hanna")).await;
     for round in 0..50 {
         let ticket = r.new_ticket("Printer").await;
         author.open(&ticket, false).await;
@@ -252,13 +199,13 @@ async fn a_customer_message_in_the_same_millisecond_still_outdates_drafts() {
 /// inbox). Eight pairs at once, subscribed, so the inbox has work to do.
 #[actix_web::test]
 async fn a_colleague_hears_an_author_join_before_its_first_draft() {
-    let r = room().await;
+    let r = room().start().await;
     let lane = |lane: usize| {
         let r = &r;
         async move {
-            let (mut author, _) = Ws::hello(&r.server, &r.bianca).await;
-            let (mut colleague, _) = Ws::hello(&r.server, &r.hanna).await;
-            colleague.subscribe(&r.inbox).await;
+            let (mut author, _) = Ws::hello(&r.server, r.agent("bianca")).await;
+            let (mut colleague, _) = Ws::hello(&r.server, r.agent("hanna")).await;
+            colleague.subscribe(r.inbox("Support")).await;
             for round in 0..10 {
                 let ticket = r.new_ticket("Printer").await;
                 colleague.open(&ticket, false).await;
@@ -293,10 +240,10 @@ async fn a_colleague_hears_an_author_join_before_its_first_draft() {
 
 #[actix_web::test]
 async fn a_newer_customer_message_marks_drafts_outdated() {
-    let r = room().await;
-    let mut author = r.viewer(&r.bianca).await;
-    let mut colleague = r.viewer(&r.hanna).await;
-    author.send(draft(&r.ticket, "reply", "As I said")).await;
+    let r = room().start().await;
+    let mut author = r.viewer(r.agent("bianca")).await;
+    let mut colleague = r.viewer(r.agent("hanna")).await;
+    author.send(draft(r.ticket(), "reply", "As I said")).await;
     colleague.recv_type("draft").await;
     r.admin
         .post(
@@ -311,29 +258,33 @@ async fn a_newer_customer_message_marks_drafts_outdated() {
     );
     let (mut later, _) = Ws::hello(&r.server, &r.admin).await;
     assert_eq!(
-        later.open(&r.ticket, false).await["drafts"][0]["outdated"],
+        later.open(r.ticket(), false).await["drafts"][0]["outdated"],
         true
     );
     // Typing again makes it current.
-    author.send(draft(&r.ticket, "reply", "Glad to hear")).await;
+    author
+        .send(draft(r.ticket(), "reply", "Glad to hear"))
+        .await;
     assert_eq!(colleague.recv_type("draft").await["outdated"], false);
 }
 
 #[actix_web::test]
 async fn drafts_respect_access() {
-    let r = room().await;
-    let (mut outsider, _) = Ws::hello(&r.server, &r.sam).await;
+    let r = room().start().await;
+    let (mut outsider, _) = Ws::hello(&r.server, r.agent("sam")).await;
     outsider
-        .send(json!({"type": "draft", "ticket": r.ticket, "kind": "note", "body": "x", "ref": 1}))
+        .send(json!({"type": "draft", "ticket": r.ticket(), "kind": "note", "body": "x", "ref": 1}))
         .await;
     assert_eq!(outsider.recv_type("error").await["code"], "not_found");
-    let mut light = r.viewer(&r.lena).await;
+    let mut light = r.viewer(r.agent("lena")).await;
     light
-        .send(json!({"type": "draft", "ticket": r.ticket, "kind": "reply", "body": "x", "ref": 2}))
+        .send(
+            json!({"type": "draft", "ticket": r.ticket(), "kind": "reply", "body": "x", "ref": 2}),
+        )
         .await;
     assert_eq!(light.recv_type("error").await["code"], "forbidden");
-    let mut colleague = r.viewer(&r.hanna).await;
-    light.send(draft(&r.ticket, "note", "a light note")).await;
+    let mut colleague = r.viewer(r.agent("hanna")).await;
+    light.send(draft(r.ticket(), "note", "a light note")).await;
     assert_eq!(colleague.recv_type("draft").await["body"], "a light note");
     // The outsider never saw a draft.
     assert!(outsider.sync().await.iter().all(|f| f["type"] != "draft"));
@@ -341,24 +292,24 @@ async fn drafts_respect_access() {
 
 #[actix_web::test]
 async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
-    let r = room().await;
+    let r = room().start().await;
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
-    observer.subscribe(&r.inbox).await;
-    assert_eq!(r.lena.put(r.path("/lock")).await.status, 403);
+    observer.subscribe(r.inbox("Support")).await;
+    assert_eq!(r.agent("lena").put(r.path("/lock")).await.status, 403);
     assert_eq!(
-        r.lena.delete(r.path("/lock")).await.status,
+        r.agent("lena").delete(r.path("/lock")).await.status,
         403,
         "the role first, then `not locked`"
     );
-    let mut holder_tab = r.viewer(&r.hanna).await;
-    let claimed = r.bianca.put(r.path("/lock")).await;
+    let mut holder_tab = r.viewer(r.agent("hanna")).await;
+    let claimed = r.agent("bianca").put(r.path("/lock")).await;
     assert_eq!((claimed.status, claimed.code()), (409, "ticket_claimed"));
     holder_tab
-        .send(json!({"type": "close", "ticket": r.ticket}))
+        .send(json!({"type": "close", "ticket": r.ticket()}))
         .await;
     holder_tab.sync().await;
 
-    let lock = r.bianca.put(r.path("/lock")).await;
+    let lock = r.agent("bianca").put(r.path("/lock")).await;
     assert_eq!(lock.status, 200, "{}", lock.body);
     assert_eq!(lock.body["agent"]["name"], "Bianca");
     assert!(
@@ -367,15 +318,15 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
     );
     let locked = observer.presence("locked").await;
     assert_eq!(locked["lock"]["agent"]["name"], "Bianca");
-    let snapshot = Ws::hello(&r.server, &r.hanna)
+    let snapshot = Ws::hello(&r.server, r.agent("hanna"))
         .await
         .0
-        .subscribe(&r.inbox)
+        .subscribe(r.inbox("Support"))
         .await;
     assert_eq!(snapshot["presence"][0]["lock"]["agent"]["name"], "Bianca");
 
     let note = r
-        .hanna
+        .agent("hanna")
         .post(
             r.path("/messages"),
             json!({"kind": "note", "body": "can I?"}),
@@ -384,17 +335,23 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
     assert_eq!((note.status, note.code()), (409, "ticket_locked"));
     assert_eq!(note.body["error"]["holder"]["name"], "Bianca");
     assert_eq!(
-        r.hanna
+        r.agent("hanna")
             .patch(r.path(""), json!({"subject": "x"}))
             .await
             .code(),
         "ticket_locked"
     );
     assert_eq!(
-        r.hanna.post(r.path("/resolve"), json!({})).await.code(),
+        r.agent("hanna")
+            .post(r.path("/resolve"), json!({}))
+            .await
+            .code(),
         "ticket_locked"
     );
-    assert_eq!(r.hanna.put(r.path("/lock")).await.code(), "ticket_locked");
+    assert_eq!(
+        r.agent("hanna").put(r.path("/lock")).await.code(),
+        "ticket_locked"
+    );
     assert_eq!(
         r.admin
             .post(
@@ -416,7 +373,7 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
         200
     );
     assert_eq!(
-        r.bianca
+        r.agent("bianca")
             .post(r.path("/messages"), json!({"kind": "reply", "body": "yes"}))
             .await
             .status,
@@ -427,7 +384,10 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
         "Bianca"
     );
 
-    assert_eq!(r.hanna.delete(r.path("/lock")).await.code(), "forbidden");
+    assert_eq!(
+        r.agent("hanna").delete(r.path("/lock")).await.code(),
+        "forbidden"
+    );
     assert_eq!(r.admin.delete(r.path("/lock")).await.status, 204);
     let unlocked = observer.presence("unlocked").await;
     assert_eq!(
@@ -440,7 +400,7 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
     assert_eq!(unlocked["lock"], Value::Null);
     assert_eq!(r.admin.delete(r.path("/lock")).await.code(), "conflict");
     assert_eq!(
-        r.hanna
+        r.agent("hanna")
             .post(r.path("/messages"), json!({"kind": "note", "body": "now"}))
             .await
             .status,
@@ -450,17 +410,17 @@ async fn hard_locks_block_everyone_but_admins_and_show_in_presence() {
 
 #[actix_web::test]
 async fn a_lock_holder_who_lost_access_is_not_told_of_its_expiry() {
-    let r = room().await;
+    let r = room().start().await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.5}))
         .await;
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
-    observer.subscribe(&r.inbox).await;
-    assert_eq!(r.bianca.put(r.path("/lock")).await.status, 200);
+    observer.subscribe(r.inbox("Support")).await;
+    assert_eq!(r.agent("bianca").put(r.path("/lock")).await.status, 200);
     observer.presence("locked").await;
     r.admin
         .patch(
-            format!("/api/agents/{}", r.bianca.id),
+            format!("/api/agents/{}", r.agent("bianca").id),
             json!({"inboxes": []}),
         )
         .await;
@@ -468,22 +428,22 @@ async fn a_lock_holder_who_lost_access_is_not_told_of_its_expiry() {
         observer.presence("unlocked").await["change"]["reason"],
         "expired"
     );
-    let stored = r.bianca.get("/api/me/notifications").await.body;
+    let stored = r.agent("bianca").get("/api/me/notifications").await.body;
     assert_eq!(stored, json!([]), "nothing about a ticket it cannot see");
 }
 
 #[actix_web::test]
 async fn locks_unlock_themselves_with_history_and_a_notification() {
-    let r = room().await;
+    let r = room().start().await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 1}))
         .await;
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
-    observer.subscribe(&r.inbox).await;
-    let (mut holder, _) = Ws::hello(&r.server, &r.bianca).await;
-    holder.open(&r.ticket, false).await;
+    observer.subscribe(r.inbox("Support")).await;
+    let (mut holder, _) = Ws::hello(&r.server, r.agent("bianca")).await;
+    holder.open(r.ticket(), false).await;
     let locked_at = Instant::now();
-    r.bianca.put(r.path("/lock")).await;
+    r.agent("bianca").put(r.path("/lock")).await;
     observer.presence("locked").await;
     let unlocked = observer.presence("unlocked").await;
     let after = locked_at.elapsed();
@@ -500,7 +460,7 @@ async fn locks_unlock_themselves_with_history_and_a_notification() {
     let notification = holder.recv_type("notification").await;
     assert_eq!(notification["notification"]["kind"], "lock_expired");
     assert_eq!(holder.recv_type("claim_lost").await["reason"], "expired");
-    let stored = r.bianca.get("/api/me/notifications").await;
+    let stored = r.agent("bianca").get("/api/me/notifications").await;
     assert_eq!(stored.body[0]["kind"], "lock_expired");
     assert_eq!(stored.body[0]["ticket"]["number"], 1);
     let history = r.admin.get(r.path("/history")).await.body;
@@ -517,18 +477,26 @@ async fn locks_unlock_themselves_with_history_and_a_notification() {
 #[actix_web::test]
 async fn locks_and_their_timers_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let r = room_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
+    let r = room()
+        .start_on(TestServer::start_in(dir.path(), "").await.unwrap())
+        .await;
     let second = r.new_ticket("Forever locked").await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": null}))
         .await;
-    r.bianca.put(format!("/api/tickets/{second}/lock")).await;
+    r.agent("bianca")
+        .put(format!("/api/tickets/{second}/lock"))
+        .await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 1.5}))
         .await;
     let locked_at = Instant::now();
-    r.bianca.put(r.path("/lock")).await;
-    let (admin, ticket, inbox) = (r.admin.clone(), r.ticket.clone(), r.inbox.clone());
+    r.agent("bianca").put(r.path("/lock")).await;
+    let (admin, ticket, inbox) = (
+        r.admin.clone(),
+        r.ticket().to_owned(),
+        r.inbox("Support").to_owned(),
+    );
     r.server.stop();
 
     let server = TestServer::start_in(dir.path(), "").await.unwrap();
@@ -562,12 +530,14 @@ async fn locks_and_their_timers_survive_a_restart() {
 #[actix_web::test]
 async fn a_lock_that_expired_while_down_is_released_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let r = room_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
+    let r = room()
+        .start_on(TestServer::start_in(dir.path(), "").await.unwrap())
+        .await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.2}))
         .await;
-    r.bianca.put(r.path("/lock")).await;
-    let (admin, ticket) = (r.admin.clone(), r.ticket.clone());
+    r.agent("bianca").put(r.path("/lock")).await;
+    let (admin, ticket) = (r.admin.clone(), r.ticket().to_owned());
     r.server.stop();
     // Down for longer than the lock had left (the lock's own timer died with the server).
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -598,10 +568,10 @@ async fn a_lock_that_expired_while_down_is_released_at_start_up() {
 
 #[actix_web::test]
 async fn the_assignee_is_notified_live_and_finds_it_later() {
-    let r = room().await;
-    let (mut hanna, _) = Ws::hello(&r.server, &r.hanna).await; // not subscribed to anything
-    r.bianca
-        .post(r.path("/assign"), json!({"agent": r.hanna.id}))
+    let r = room().start().await;
+    let (mut hanna, _) = Ws::hello(&r.server, r.agent("hanna")).await; // not subscribed to anything
+    r.agent("bianca")
+        .post(r.path("/assign"), json!({"agent": r.agent("hanna").id}))
         .await;
     let frame = hanna.recv_type("notification").await;
     let n = &frame["notification"];
@@ -615,7 +585,7 @@ async fn the_assignee_is_notified_live_and_finds_it_later() {
     );
     assert_eq!(
         n["ticket"],
-        json!({"id": r.ticket, "number": 1, "subject": "Printer on fire"})
+        json!({"id": r.ticket(), "number": 1, "subject": "Printer on fire"})
     );
     assert!(
         n["text"]
@@ -624,11 +594,11 @@ async fn the_assignee_is_notified_live_and_finds_it_later() {
             .contains("Bianca assigned you #1")
     );
     // Assigning yourself notifies nobody.
-    r.bianca
-        .post(r.path("/assign"), json!({"agent": r.bianca.id}))
+    r.agent("bianca")
+        .post(r.path("/assign"), json!({"agent": r.agent("bianca").id}))
         .await;
     assert!(
-        r.bianca
+        r.agent("bianca")
             .get("/api/me/notifications")
             .await
             .body
@@ -637,26 +607,32 @@ async fn the_assignee_is_notified_live_and_finds_it_later() {
             .is_empty()
     );
 
-    let unread = r.hanna.get("/api/me/notifications?unread=true").await;
+    let unread = r
+        .agent("hanna")
+        .get("/api/me/notifications?unread=true")
+        .await;
     assert_eq!(unread.body.as_array().unwrap().len(), 1);
     let id = unread.body[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        r.hanna
+        r.agent("hanna")
             .post("/api/me/notifications/read", json!({"ids": [id]}))
             .await
             .status,
         204
     );
     assert_eq!(
-        r.hanna.get("/api/me/notifications?unread=true").await.body,
+        r.agent("hanna")
+            .get("/api/me/notifications?unread=true")
+            .await
+            .body,
         json!([])
     );
     assert_eq!(
-        r.hanna.get("/api/me/notifications").await.body[0]["read"],
+        r.agent("hanna").get("/api/me/notifications").await.body[0]["read"],
         true
     );
     assert_eq!(
-        r.hanna
+        r.agent("hanna")
             .post(
                 "/api/me/notifications/read",
                 json!({"ids": ["01a1fcb1-fa68-7345-849d-4f02be394110"]})
@@ -669,20 +645,20 @@ async fn the_assignee_is_notified_live_and_finds_it_later() {
 
 #[actix_web::test]
 async fn history_lists_every_decision_oldest_first() {
-    let r = room().await;
-    let (mut bianca, _) = Ws::hello(&r.server, &r.bianca).await;
-    bianca.open(&r.ticket, false).await;
-    let (mut hanna, _) = Ws::hello(&r.server, &r.hanna).await;
-    hanna.open(&r.ticket, true).await; // take-over
-    r.hanna
-        .post(r.path("/assign"), json!({"agent": r.hanna.id}))
+    let r = room().start().await;
+    let (mut bianca, _) = Ws::hello(&r.server, r.agent("bianca")).await;
+    bianca.open(r.ticket(), false).await;
+    let (mut hanna, _) = Ws::hello(&r.server, r.agent("hanna")).await;
+    hanna.open(r.ticket(), true).await; // take-over
+    r.agent("hanna")
+        .post(r.path("/assign"), json!({"agent": r.agent("hanna").id}))
         .await;
-    r.hanna.put(r.path("/lock")).await;
-    r.hanna.delete(r.path("/lock")).await;
-    r.hanna.post(r.path("/resolve"), json!({})).await;
-    r.hanna.post(r.path("/reopen"), json!({})).await;
+    r.agent("hanna").put(r.path("/lock")).await;
+    r.agent("hanna").delete(r.path("/lock")).await;
+    r.agent("hanna").post(r.path("/resolve"), json!({})).await;
+    r.agent("hanna").post(r.path("/reopen"), json!({})).await;
     let sales = r.admin.create_inbox("Elsewhere").await;
-    r.hanna
+    r.agent("hanna")
         .post(r.path("/transfer"), json!({"inbox": sales}))
         .await;
     let history = r.admin.get(r.path("/history")).await.body;
@@ -722,7 +698,7 @@ async fn history_lists_every_decision_oldest_first() {
 async fn a_lock_moves_with_its_ticket_into_the_new_inbox_snapshot() {
     // Found by the lifecycle property test: a locked ticket that nobody had
     // open left the old inbox's snapshot but never reached the new one's.
-    let r = room().await;
+    let r = room().start().await;
     let sales = r.admin.create_inbox("Elsewhere").await;
     assert_eq!(r.admin.put(r.path("/lock")).await.status, 200);
     let moved = r
@@ -731,9 +707,12 @@ async fn a_lock_moves_with_its_ticket_into_the_new_inbox_snapshot() {
         .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
-    assert_eq!(observer.subscribe(&r.inbox).await["presence"], json!([]));
+    assert_eq!(
+        observer.subscribe(r.inbox("Support")).await["presence"],
+        json!([])
+    );
     let snapshot = observer.subscribe(&sales).await;
-    assert_eq!(snapshot["presence"][0]["ticket"], r.ticket.as_str());
+    assert_eq!(snapshot["presence"][0]["ticket"], r.ticket());
     assert_eq!(
         snapshot["presence"][0]["lock"]["agent"]["id"],
         r.admin.id.as_str()
@@ -742,24 +721,24 @@ async fn a_lock_moves_with_its_ticket_into_the_new_inbox_snapshot() {
 
 #[actix_web::test]
 async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
-    let r = room().await;
+    let r = room().start().await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.3}))
         .await;
-    r.bianca.put(r.path("/lock")).await;
+    r.agent("bianca").put(r.path("/lock")).await;
     let (mut observer, _) = Ws::hello(&r.server, &r.admin).await;
     assert_eq!(
-        observer.subscribe(&r.inbox).await["presence"]
+        observer.subscribe(r.inbox("Support")).await["presence"]
             .as_array()
             .unwrap()
             .len(),
         1
     );
-    assert_eq!(r.bianca.delete(r.path("")).await.status, 204);
+    assert_eq!(r.agent("bianca").delete(r.path("")).await.status, 204);
     let snapshot = Ws::hello(&r.server, &r.admin)
         .await
         .0
-        .subscribe(&r.inbox)
+        .subscribe(r.inbox("Support"))
         .await;
     assert_eq!(
         snapshot["presence"],
@@ -768,7 +747,10 @@ async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
     );
     // Past the lock's expiry: nothing expires on a deleted ticket.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(r.bianca.get("/api/me/notifications").await.body, json!([]));
+    assert_eq!(
+        r.agent("bianca").get("/api/me/notifications").await.body,
+        json!([])
+    );
 }
 
 /// Found by the crash test: a lock that reached its expiry while one of the
@@ -777,16 +759,16 @@ async fn deleting_a_locked_ticket_ends_its_lock_for_good() {
 /// then brought the expired lock back, and it expired a second time.
 #[actix_web::test]
 async fn a_lock_expiring_among_queued_changes_expires_once() {
-    let r = room().await;
+    let r = room().start().await;
     r.admin
         .patch("/api/settings", json!({"hard_lock_auto_unlock_s": 0.1}))
         .await;
     for round in 0..8 {
-        assert_eq!(r.bianca.put(r.path("/lock")).await.status, 200);
+        assert_eq!(r.agent("bianca").put(r.path("/lock")).await.status, 200);
         // The holder keeps several notes in flight across the expiry.
         let until = Instant::now() + Duration::from_millis(300);
         let writer = |n: usize| {
-            let (bianca, path) = (r.bianca.clone(), r.path("/messages"));
+            let (bianca, path) = (r.agent("bianca").clone(), r.path("/messages"));
             async move {
                 let mut i = 0;
                 while Instant::now() < until {
@@ -813,7 +795,11 @@ async fn a_lock_expiring_among_queued_changes_expires_once() {
         );
         assert_eq!(r.admin.get(r.path("")).await.body["lock"], Value::Null);
     }
-    let notifications = r.bianca.get("/api/me/notifications?limit=200").await.body;
+    let notifications = r
+        .agent("bianca")
+        .get("/api/me/notifications?limit=200")
+        .await
+        .body;
     assert_eq!(
         notifications.as_array().unwrap().len(),
         8,

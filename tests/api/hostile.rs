@@ -6,18 +6,15 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// A server with one inbox and ticket; returns it with the admin and the ticket.
-async fn office() -> (TestServer, Api, Value) {
-    let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let ticket = admin.create_ticket(&inbox, "Printer on fire").await;
-    (server, admin, ticket)
+/// A server with one inbox and ticket.
+fn office() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .ticket("Support", "Printer on fire")
 }
 
-/// The ticket as stored now: comparing it before and after proves nothing changed.
-async fn stored(admin: &Api, ticket: &Value) -> Value {
-    let id = ticket["id"].as_str().unwrap();
+/// The ticket `id` as stored now: comparing it before and after proves nothing changed.
+async fn stored(admin: &Api, id: &str) -> Value {
     json!([
         admin.get(format!("/api/tickets/{id}")).await.body,
         admin.get(format!("/api/tickets/{id}/history")).await.body
@@ -33,12 +30,13 @@ async fn hello_raw(server: &TestServer, admin: &Api) -> RawWs {
 
 #[actix_web::test]
 async fn a_frame_announcing_a_gigabyte_is_refused_from_its_header() {
-    let (server, admin, _) = office().await;
+    let o = office().start().await;
+    let (server, admin) = (&o.server, &o.admin);
     for authenticated in [false, true] {
         let mut raw = if authenticated {
-            hello_raw(&server, &admin).await
+            hello_raw(server, admin).await
         } else {
-            RawWs::connect(&server).await
+            RawWs::connect(server).await
         };
         // Only the header is sent: a server that waited to buffer the payload would never answer.
         raw.announce(0x1, 1 << 30).await;
@@ -48,8 +46,9 @@ async fn a_frame_announcing_a_gigabyte_is_refused_from_its_header() {
 
 #[actix_web::test]
 async fn a_flood_of_continuation_frames_is_bounded_by_the_frame_limit() {
-    let (server, admin, _) = office().await;
-    let mut raw = hello_raw(&server, &admin).await;
+    let o = office().start().await;
+    let (server, admin) = (&o.server, &o.admin);
+    let mut raw = hello_raw(server, admin).await;
     raw.send_frame(false, 0x1, b"{\"type\":\"ping\",\"pad\":\"")
         .await;
     let chunk = vec![b'x'; 1024];
@@ -62,10 +61,11 @@ async fn a_flood_of_continuation_frames_is_bounded_by_the_frame_limit() {
 
 #[actix_web::test]
 async fn deeply_nested_json_is_an_error_not_a_crash() {
-    let (server, admin, ticket) = office().await;
-    let before = stored(&admin, &ticket).await;
+    let o = office().start().await;
+    let (server, admin, id) = (&o.server, &o.admin, o.ticket());
+    let before = stored(admin, id).await;
     let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
-    let (mut ws, _) = Ws::hello(&server, &admin).await;
+    let (mut ws, _) = Ws::hello(server, admin).await;
     ws.send_raw(tokio_tungstenite::tungstenite::Message::text(deep.clone()))
         .await;
     let error = ws.recv().await;
@@ -78,7 +78,6 @@ async fn deeply_nested_json_is_an_error_not_a_crash() {
     assert_eq!(ws.recv().await["type"], "pong", "the socket stays usable");
 
     let nested_patch = format!("{{\"subject\": {deep}}}");
-    let id = ticket["id"].as_str().unwrap();
     let resp = awc::Client::default()
         .patch(server.url(&format!("/api/tickets/{id}")))
         .insert_header((
@@ -90,16 +89,16 @@ async fn deeply_nested_json_is_an_error_not_a_crash() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
-    assert_eq!(stored(&admin, &ticket).await, before, "nothing changed");
+    assert_eq!(stored(admin, id).await, before, "nothing changed");
 }
 
 #[actix_web::test]
 async fn unknown_fields_huge_arrays_and_huge_bodies_change_nothing() {
-    let (server, admin, ticket) = office().await;
-    let id = ticket["id"].as_str().unwrap();
-    let before = stored(&admin, &ticket).await;
+    let o = office().start().await;
+    let (server, admin, id) = (&o.server, &o.admin, o.ticket());
+    let before = stored(admin, id).await;
     let agents_before = admin.get("/api/agents").await.body;
-    let bianca = server.agent(&admin, "bianca", "agent", &[]).await;
+    let bianca = server.agent(admin, "bianca", "agent", &[]).await;
     let agents_before_patch = admin.get("/api/agents").await.body;
 
     let unknown = admin
@@ -142,7 +141,7 @@ async fn unknown_fields_huge_arrays_and_huge_bodies_change_nothing() {
     );
 
     assert_eq!(
-        stored(&admin, &ticket).await,
+        stored(admin, id).await,
         before,
         "nothing changed on the ticket"
     );
@@ -156,9 +155,10 @@ async fn unknown_fields_huge_arrays_and_huge_bodies_change_nothing() {
 
 #[actix_web::test]
 async fn ten_thousand_frames_a_second_close_4429_without_slowing_others() {
-    let (server, admin, _) = office().await;
-    let (mut flooder, _) = Ws::hello(&server, &admin).await;
-    let (mut neighbour, _) = Ws::hello(&server, &admin).await;
+    let o = office().start().await;
+    let (server, admin) = (&o.server, &o.admin);
+    let (mut flooder, _) = Ws::hello(server, admin).await;
+    let (mut neighbour, _) = Ws::hello(server, admin).await;
     use futures_util::SinkExt;
     let ping = tokio_tungstenite::tungstenite::Message::text(json!({"type": "ping"}).to_string());
     for _ in 0..10_000 {

@@ -578,25 +578,24 @@ struct World {
 impl World {
     async fn new() -> World {
         // Tabs here send a few frames per step, a lot faster than people do.
-        let server = TestServer::start_with(
-            "frames_per_s = 100000\nframes_burst = 100000\nmax_sockets_per_agent = 100\n",
-        )
-        .await;
-        let admin = server.admin().await;
-        let one = admin.create_inbox("One").await;
-        let two = admin.create_inbox("Two").await;
-        let a = server.agent(&admin, "anna", "agent", &[&one]).await;
-        let b = server.agent(&admin, "bruno", "agent", &[&one, &two]).await;
-        let l = server.agent(&admin, "lena", "light", &[&one]).await;
-        let o = server.agent(&admin, "omar", "agent", &[&two]).await;
-        let settings = admin
-            .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
+        let s = Scenario::setup()
+            .config("frames_per_s = 100000\nframes_burst = 100000\nmax_sockets_per_agent = 100\n")
+            .inbox("One")
+            .inbox("Two")
+            .agent("anna", &["One"])
+            .agent("bruno", &["One", "Two"])
+            .light("lena", &["One"])
+            .agent("omar", &["Two"])
+            .settings(json!({"ticket_sharing_enabled": true}))
+            .start()
             .await;
-        assert_eq!(settings.status, 200, "{}", settings.body);
+        // In the order of `Who::index`.
+        let mut apis = vec![s.admin.clone()];
+        apis.extend(["anna", "bruno", "lena", "omar"].map(|handle| s.agent(handle).clone()));
         World {
-            server,
-            inboxes: [one, two],
-            apis: vec![admin, a, b, l, o],
+            inboxes: [s.inbox("One").to_owned(), s.inbox("Two").to_owned()],
+            apis,
+            server: s.server,
         }
     }
 

@@ -4,63 +4,35 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-struct Team {
-    server: TestServer,
-    admin: Api,
-    ticket: String,
-    bianca: Api,
-    hanna: Api,
-    sam: Api,
-    lena: Api,
+/// Support with one ticket, its agents Bianca and Hanna and light agent Lena,
+/// and Sam of Sales.
+fn team() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .inbox("Sales")
+        .agent("bianca", &["Support"])
+        .agent("hanna", &["Support"])
+        .agent("sam", &["Sales"])
+        .light("lena", &["Support"])
+        .ticket("Support", "Login loop")
 }
 
-async fn team() -> Team {
-    let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let support = admin.create_inbox("Support").await;
-    let sales = admin.create_inbox("Sales").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
-    let hanna = server.agent(&admin, "hanna", "agent", &[&support]).await;
-    let sam = server.agent(&admin, "sam", "agent", &[&sales]).await;
-    let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    let ticket = admin.create_ticket(&support, "Login loop").await["id"]
-        .as_str()
+/// `author` posts an internal note on the ticket.
+async fn post_note(t: &Scenario, author: &Api, body: &str) -> Resp {
+    author
+        .post(t.path("/messages"), json!({"kind": "note", "body": body}))
+        .await
+}
+
+/// The names of the ticket's followers.
+async fn followers(t: &Scenario) -> Vec<String> {
+    let detail = t.admin.get(t.path("")).await;
+    detail.body["followers"]
+        .as_array()
         .unwrap()
-        .to_owned();
-    Team {
-        server,
-        admin,
-        ticket,
-        bianca,
-        hanna,
-        sam,
-        lena,
-    }
-}
-
-impl Team {
-    fn path(&self, tail: &str) -> String {
-        format!("/api/tickets/{}{tail}", self.ticket)
-    }
-
-    async fn note(&self, author: &Api, body: &str) -> Resp {
-        author
-            .post(
-                self.path("/messages"),
-                json!({"kind": "note", "body": body}),
-            )
-            .await
-    }
-
-    async fn followers(&self) -> Vec<String> {
-        let detail = self.admin.get(self.path("")).await;
-        detail.body["followers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["name"].as_str().unwrap().to_owned())
-            .collect()
-    }
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn names(list: &Value) -> Vec<&str> {
@@ -73,22 +45,22 @@ fn names(list: &Value) -> Vec<&str> {
 
 #[actix_web::test]
 async fn a_mention_adds_a_follower_and_notifies_them_wherever_they_are() {
-    let t = team().await;
-    let (mut hanna, _) = Ws::hello(&t.server, &t.hanna).await; // in no inbox, viewing nothing
-    let (mut hanna_other_tab, _) = Ws::hello(&t.server, &t.hanna).await;
-    let note = t
-        .note(
-            &t.bianca,
-            "@hanna, can you check? cc @Hanna. also @sam and mail x@y.com, @ghost",
-        )
-        .await;
+    let t = team().start().await;
+    let (mut hanna, _) = Ws::hello(&t.server, t.agent("hanna")).await; // in no inbox, viewing nothing
+    let (mut hanna_other_tab, _) = Ws::hello(&t.server, t.agent("hanna")).await;
+    let note = post_note(
+        &t,
+        t.agent("bianca"),
+        "@hanna, can you check? cc @Hanna. also @sam and mail x@y.com, @ghost",
+    )
+    .await;
     assert_eq!(note.status, 200, "{}", note.body);
     assert_eq!(names(&note.body["mentions"]), ["Hanna"]);
     assert_eq!(
         note.body["skipped_mentions"],
         json!([{"handle": "sam", "reason": "no_access"}])
     );
-    assert_eq!(t.followers().await, ["Hanna"]);
+    assert_eq!(followers(&t).await, ["Hanna"]);
     for ws in [&mut hanna, &mut hanna_other_tab] {
         let frame = ws.recv_type("notification").await;
         let n = &frame["notification"];
@@ -99,7 +71,7 @@ async fn a_mention_adds_a_follower_and_notifies_them_wherever_they_are() {
         assert_eq!(n["ticket"]["subject"], "Login loop");
     }
     assert_eq!(
-        t.sam.get("/api/me/notifications").await.body,
+        t.agent("sam").get("/api/me/notifications").await.body,
         json!([]),
         "no access, no notification"
     );
@@ -107,8 +79,8 @@ async fn a_mention_adds_a_follower_and_notifies_them_wherever_they_are() {
     assert_eq!(history[1]["action"], "follower_added");
     assert_eq!(history[1]["detail"]["via"], "mention");
     // Mentioning a follower again adds nothing new but notifies again.
-    t.note(&t.bianca, "@hanna ping").await;
-    assert_eq!(t.followers().await, ["Hanna"]);
+    post_note(&t, t.agent("bianca"), "@hanna ping").await;
+    assert_eq!(followers(&t).await, ["Hanna"]);
     assert_eq!(
         hanna.recv_type("notification").await["notification"]["kind"],
         "mention"
@@ -117,9 +89,9 @@ async fn a_mention_adds_a_follower_and_notifies_them_wherever_they_are() {
 
 #[actix_web::test]
 async fn replies_and_light_agents_add_nobody() {
-    let t = team().await;
+    let t = team().start().await;
     let reply = t
-        .bianca
+        .agent("bianca")
         .post(
             t.path("/messages"),
             json!({"kind": "reply", "body": "Thanks! @hanna will call you"}),
@@ -127,23 +99,26 @@ async fn replies_and_light_agents_add_nobody() {
         .await;
     assert_eq!(reply.body["mentions"], json!([]));
     assert_eq!(reply.body["skipped_mentions"], json!([]));
-    let light = t.note(&t.lena, "@hanna please look").await;
+    let light = post_note(&t, t.agent("lena"), "@hanna please look").await;
     assert_eq!(light.status, 200);
     assert_eq!(light.body["mentions"], json!([]));
     assert_eq!(
         light.body["skipped_mentions"],
         json!([{"handle": "hanna", "reason": "author_cannot_add_followers"}])
     );
-    assert!(t.followers().await.is_empty());
-    assert_eq!(t.hanna.get("/api/me/notifications").await.body, json!([]));
+    assert!(followers(&t).await.is_empty());
+    assert_eq!(
+        t.agent("hanna").get("/api/me/notifications").await.body,
+        json!([])
+    );
 }
 
 #[actix_web::test]
 async fn followers_hear_of_every_later_message_but_their_own() {
-    let t = team().await;
-    t.note(&t.bianca, "@hanna fyi").await;
-    let (mut hanna, _) = Ws::hello(&t.server, &t.hanna).await;
-    t.bianca
+    let t = team().start().await;
+    post_note(&t, t.agent("bianca"), "@hanna fyi").await;
+    let (mut hanna, _) = Ws::hello(&t.server, t.agent("hanna")).await;
+    t.agent("bianca")
         .post(
             t.path("/messages"),
             json!({"kind": "reply", "body": "On it"}),
@@ -171,7 +146,7 @@ async fn followers_hear_of_every_later_message_but_their_own() {
             .unwrap()
             .starts_with("Carla Customer wrote")
     );
-    t.note(&t.hanna, "my own note").await;
+    post_note(&t, t.agent("hanna"), "my own note").await;
     assert!(
         hanna
             .sync()
@@ -181,7 +156,7 @@ async fn followers_hear_of_every_later_message_but_their_own() {
         "no notification for one's own message"
     );
     // Offline agents find everything later, newest first.
-    let all = t.hanna.get("/api/me/notifications").await.body;
+    let all = t.agent("hanna").get("/api/me/notifications").await.body;
     let kinds: Vec<&str> = all
         .as_array()
         .unwrap()
@@ -193,53 +168,66 @@ async fn followers_hear_of_every_later_message_but_their_own() {
 
 #[actix_web::test]
 async fn followers_are_managed_by_those_who_may_edit_and_removal_stops_notifications() {
-    let t = team().await;
+    let t = team().start().await;
     let add = |api: &Api, agent: &str| {
         let (api, body) = (api.clone(), json!({"agent": agent}));
         let path = t.path("/followers");
         async move { api.post(path, body).await }
     };
-    let added = add(&t.bianca, &t.hanna.id).await;
+    let added = add(t.agent("bianca"), &t.agent("hanna").id).await;
     assert_eq!(added.status, 200, "{}", added.body);
     assert_eq!(names(&added.body["followers"]), ["Hanna"]);
-    assert_eq!(add(&t.bianca, &t.hanna.id).await.status, 200, "idempotent");
-    assert_eq!(add(&t.lena, &t.bianca.id).await.status, 403);
-    assert_eq!(add(&t.bianca, &t.sam.id).await.code(), "conflict");
-    assert_eq!(add(&t.sam, &t.sam.id).await.status, 404);
-    add(&t.bianca, &t.lena.id).await;
-    assert_eq!(t.followers().await, ["Hanna", "Lena"]);
+    assert_eq!(
+        add(t.agent("bianca"), &t.agent("hanna").id).await.status,
+        200,
+        "idempotent"
+    );
+    assert_eq!(
+        add(t.agent("lena"), &t.agent("bianca").id).await.status,
+        403
+    );
+    assert_eq!(
+        add(t.agent("bianca"), &t.agent("sam").id).await.code(),
+        "conflict"
+    );
+    assert_eq!(add(t.agent("sam"), &t.agent("sam").id).await.status, 404);
+    add(t.agent("bianca"), &t.agent("lena").id).await;
+    assert_eq!(followers(&t).await, ["Hanna", "Lena"]);
 
     assert_eq!(
-        t.bianca
-            .delete(t.path(&format!("/followers/{}", t.hanna.id)))
+        t.agent("bianca")
+            .delete(t.path(&format!("/followers/{}", t.agent("hanna").id)))
             .await
             .status,
         204
     );
     assert_eq!(
-        t.bianca
-            .delete(t.path(&format!("/followers/{}", t.hanna.id)))
+        t.agent("bianca")
+            .delete(t.path(&format!("/followers/{}", t.agent("hanna").id)))
             .await
             .status,
         404
     );
-    t.bianca.put(t.path("/lock")).await;
+    t.agent("bianca").put(t.path("/lock")).await;
     let unfollow = t
-        .lena
-        .delete(t.path(&format!("/followers/{}", t.lena.id)))
+        .agent("lena")
+        .delete(t.path(&format!("/followers/{}", t.agent("lena").id)))
         .await;
     assert_eq!(
         unfollow.status, 204,
         "anyone may unfollow, even under someone else's lock"
     );
-    t.bianca.delete(t.path("/lock")).await;
-    t.bianca
+    t.agent("bianca").delete(t.path("/lock")).await;
+    t.agent("bianca")
         .post(
             t.path("/messages"),
             json!({"kind": "reply", "body": "done"}),
         )
         .await;
-    assert_eq!(t.hanna.get("/api/me/notifications").await.body, json!([]));
+    assert_eq!(
+        t.agent("hanna").get("/api/me/notifications").await.body,
+        json!([])
+    );
     let history = t.admin.get(t.path("/history")).await.body;
     let actions: Vec<&str> = history
         .as_array()
@@ -263,15 +251,19 @@ async fn followers_are_managed_by_those_who_may_edit_and_removal_stops_notificat
 
 #[actix_web::test]
 async fn notifications_page_filter_and_mark_read() {
-    let t = team().await;
+    let t = team().start().await;
     for i in 0..5 {
-        t.note(&t.bianca, &format!("@hanna number {i}")).await;
+        post_note(&t, t.agent("bianca"), &format!("@hanna number {i}")).await;
     }
-    let first = t.hanna.get("/api/me/notifications?limit=2").await.body;
+    let first = t
+        .agent("hanna")
+        .get("/api/me/notifications?limit=2")
+        .await
+        .body;
     assert_eq!(first.as_array().unwrap().len(), 2);
     let before = first[1]["id"].as_str().unwrap();
     let rest = t
-        .hanna
+        .agent("hanna")
         .get(format!("/api/me/notifications?limit=10&before={before}"))
         .await
         .body;
@@ -279,13 +271,13 @@ async fn notifications_page_filter_and_mark_read() {
     assert!(first[0]["created_at"].as_str() >= rest[0]["created_at"].as_str());
     for bad in [json!({"idz": []}), json!({"ids": "all"}), json!([1])] {
         let refused = t
-            .hanna
+            .agent("hanna")
             .post("/api/me/notifications/read", bad.clone())
             .await;
         assert_eq!(refused.status, 400, "{bad}");
     }
     assert_eq!(
-        t.hanna
+        t.agent("hanna")
             .get("/api/me/notifications?unread=true")
             .await
             .body
@@ -295,14 +287,14 @@ async fn notifications_page_filter_and_mark_read() {
         5,
         "refused requests marked nothing"
     );
-    t.hanna
+    t.agent("hanna")
         .post(
             "/api/me/notifications/read",
             json!({"ids": [first[0]["id"]]}),
         )
         .await;
     assert_eq!(
-        t.hanna
+        t.agent("hanna")
             .get("/api/me/notifications?unread=true")
             .await
             .body
@@ -312,18 +304,24 @@ async fn notifications_page_filter_and_mark_read() {
         4
     );
     assert_eq!(
-        t.hanna
+        t.agent("hanna")
             .post("/api/me/notifications/read", json!({}))
             .await
             .status,
         204
     );
     assert_eq!(
-        t.hanna.get("/api/me/notifications?unread=true").await.body,
+        t.agent("hanna")
+            .get("/api/me/notifications?unread=true")
+            .await
+            .body,
         json!([])
     );
     assert_eq!(
-        t.hanna.get("/api/me/notifications?limit=0").await.status,
+        t.agent("hanna")
+            .get("/api/me/notifications?limit=0")
+            .await
+            .status,
         400
     );
 }

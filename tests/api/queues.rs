@@ -1,58 +1,30 @@
 //! Chat queues: stable paging while tickets change, and per-agent read state.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
-struct Queue {
-    server: TestServer,
-    admin: Api,
-    inbox: String,
-    bianca: Api,
-    hanna: Api,
-    lena: Api,
-}
-
-async fn queue() -> Queue {
-    let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Chat").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
-    let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
-    let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
-    Queue {
-        server,
-        admin,
-        inbox,
-        bianca,
-        hanna,
-        lena,
-    }
-}
-
-fn numbers(page: &Value) -> Vec<u64> {
-    page["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect()
+/// A chat inbox with its agents Bianca and Hanna and light agent Lena.
+fn queue() -> Setup {
+    Scenario::setup()
+        .inbox("Chat")
+        .agent("bianca", &["Chat"])
+        .agent("hanna", &["Chat"])
+        .light("lena", &["Chat"])
 }
 
 #[actix_web::test]
 async fn paging_neither_skips_nor_repeats_while_tickets_change() {
-    let q = queue().await;
+    let q = queue().start().await;
     let mut ids = Vec::new();
     for i in 1..=10 {
-        ids.push(
-            q.admin.create_ticket(&q.inbox, &format!("Chat {i}")).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(q.new_ticket(&format!("Chat {i}")).await);
     }
-    let base = format!("/api/inboxes/{}/tickets?view=pending&limit=4", q.inbox);
-    let first = q.bianca.get(&base).await.body;
+    let base = format!(
+        "/api/inboxes/{}/tickets?view=pending&limit=4",
+        q.inbox("Chat")
+    );
+    let first = q.agent("bianca").get(&base).await.body;
     assert_eq!(numbers(&first), [10, 9, 8, 7]);
     // While paging: #3 gets new activity (it would jump to the top), #8 is accepted (leaves Pending).
     q.admin
@@ -61,13 +33,17 @@ async fn paging_neither_skips_nor_repeats_while_tickets_change() {
             json!({"kind": "customer", "body": "hello again"}),
         )
         .await;
-    q.hanna
+    q.agent("hanna")
         .post(format!("/api/tickets/{}/accept", ids[7]), json!({}))
         .await;
     let mut seen: Vec<u64> = numbers(&first);
     let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
     while let Some(c) = cursor {
-        let page = q.bianca.get(format!("{base}&cursor={c}")).await.body;
+        let page = q
+            .agent("bianca")
+            .get(format!("{base}&cursor={c}"))
+            .await
+            .body;
         seen.extend(numbers(&page));
         cursor = page["next_cursor"].as_str().map(str::to_owned);
     }
@@ -77,33 +53,33 @@ async fn paging_neither_skips_nor_repeats_while_tickets_change() {
         "the pages read one consistent state"
     );
     // A new listing shows the changes.
-    assert_eq!(numbers(&q.bianca.get(&base).await.body), [3, 10, 9, 7]);
+    assert_eq!(
+        numbers(&q.agent("bianca").get(&base).await.body),
+        [3, 10, 9, 7]
+    );
 }
 
 #[actix_web::test]
 async fn read_state_is_per_agent() {
-    let q = queue().await;
-    let t = q.admin.create_ticket(&q.inbox, "Unread?").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let q = queue().start().await;
+    let t = q.new_ticket("Unread?").await;
     let unread = |api: &Api| {
         let (api, path) = (api.clone(), format!("/api/tickets/{t}"));
         async move { api.get(path).await.body["unread"].as_bool().unwrap() }
     };
     assert!(
-        unread(&q.bianca).await && unread(&q.hanna).await,
+        unread(q.agent("bianca")).await && unread(q.agent("hanna")).await,
         "a new customer message is unread for everyone"
     );
-    let (mut bianca, _) = Ws::hello(&q.server, &q.bianca).await;
+    let (mut bianca, _) = Ws::hello(&q.server, q.agent("bianca")).await;
     bianca.open(&t, false).await;
     assert!(
-        !unread(&q.bianca).await,
+        !unread(q.agent("bianca")).await,
         "opening marks it read for the opener"
     );
-    assert!(unread(&q.hanna).await);
+    assert!(unread(q.agent("hanna")).await);
     let marked = q
-        .bianca
+        .agent("bianca")
         .post(format!("/api/tickets/{t}/unread"), json!({}))
         .await;
     assert_eq!(
@@ -111,19 +87,19 @@ async fn read_state_is_per_agent() {
         (200, Some(true))
     );
     assert_eq!(
-        q.lena
+        q.agent("lena")
             .post(format!("/api/tickets/{t}/read"), json!({}))
             .await
             .body["unread"],
         false,
         "light agents keep read marks too"
     );
-    q.hanna
+    q.agent("hanna")
         .post(format!("/api/tickets/{t}/read"), json!({}))
         .await;
     let list = q
-        .hanna
-        .get(format!("/api/inboxes/{}/tickets", q.inbox))
+        .agent("hanna")
+        .get(format!("/api/inboxes/{}/tickets", q.inbox("Chat")))
         .await
         .body;
     assert_eq!(list["tickets"][0]["unread"], false);
@@ -134,7 +110,7 @@ async fn read_state_is_per_agent() {
         )
         .await;
     assert!(
-        unread(&q.hanna).await && unread(&q.lena).await,
+        unread(q.agent("hanna")).await && unread(q.agent("lena")).await,
         "a new customer message makes it unread again"
     );
     let outsider = q.server.agent(&q.admin, "sam", "agent", &[]).await;
@@ -149,19 +125,16 @@ async fn read_state_is_per_agent() {
 
 #[actix_web::test]
 async fn ticket_frames_carry_each_subscribers_own_unread_flag() {
-    let q = queue().await;
-    let t = q.admin.create_ticket(&q.inbox, "Flags").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    q.bianca
+    let q = queue().start().await;
+    let t = q.new_ticket("Flags").await;
+    q.agent("bianca")
         .post(format!("/api/tickets/{t}/read"), json!({}))
         .await;
-    let (mut bianca, _) = Ws::hello(&q.server, &q.bianca).await;
-    bianca.subscribe(&q.inbox).await;
-    let (mut lena, _) = Ws::hello(&q.server, &q.lena).await;
-    lena.subscribe(&q.inbox).await;
-    q.hanna
+    let (mut bianca, _) = Ws::hello(&q.server, q.agent("bianca")).await;
+    bianca.subscribe(q.inbox("Chat")).await;
+    let (mut lena, _) = Ws::hello(&q.server, q.agent("lena")).await;
+    lena.subscribe(q.inbox("Chat")).await;
+    q.agent("hanna")
         .post(
             format!("/api/tickets/{t}/messages"),
             json!({"kind": "note", "body": "internal"}),
@@ -170,7 +143,7 @@ async fn ticket_frames_carry_each_subscribers_own_unread_flag() {
     assert_eq!(bianca.recv_type("ticket").await["ticket"]["unread"], false);
     assert_eq!(lena.recv_type("ticket").await["ticket"]["unread"], true);
     // Marking unread tells only one's own sessions.
-    q.bianca
+    q.agent("bianca")
         .post(format!("/api/tickets/{t}/unread"), json!({}))
         .await;
     let own = bianca.recv_type("ticket").await;
@@ -186,14 +159,11 @@ async fn ticket_frames_carry_each_subscribers_own_unread_flag() {
 
 #[actix_web::test]
 async fn opening_an_unread_ticket_tells_the_openers_other_tabs_once() {
-    let q = queue().await;
-    let t = q.admin.create_ticket(&q.inbox, "Seen elsewhere").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (mut list_tab, _) = Ws::hello(&q.server, &q.bianca).await;
-    let (mut ticket_tab, _) = Ws::hello(&q.server, &q.bianca).await;
-    let (mut colleague, _) = Ws::hello(&q.server, &q.hanna).await;
+    let q = queue().start().await;
+    let t = q.new_ticket("Seen elsewhere").await;
+    let (mut list_tab, _) = Ws::hello(&q.server, q.agent("bianca")).await;
+    let (mut ticket_tab, _) = Ws::hello(&q.server, q.agent("bianca")).await;
+    let (mut colleague, _) = Ws::hello(&q.server, q.agent("hanna")).await;
     ticket_tab.open(&t, false).await;
     let read = list_tab.recv_type("ticket").await;
     assert_eq!(

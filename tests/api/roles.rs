@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cast::{CALLERS, Cast};
+use crate::cast::{CALLERS, cast, shared_ticket};
 use crate::support::*;
 
 #[derive(Clone, Copy, Debug)]
@@ -338,18 +338,12 @@ fn code_of(status: u16) -> Option<&'static str> {
 
 #[actix_web::test]
 async fn every_endpoint_checks_every_caller() {
-    let server = TestServer::start().await;
-    let cast = Cast::assemble(&server).await;
-    let Cast {
-        admin,
-        inbox,
-        other,
-        member,
-        outsider,
-        sharee,
-        disabled,
-        ..
-    } = &cast;
+    let cast = cast().await;
+    let (server, admin) = (&cast.server, &cast.admin);
+    let (inbox, other) = (cast.inbox("Support"), cast.inbox("Sales"));
+    let member = cast.agent("member");
+    let (outsider, sharee) = (cast.agent("outsider"), cast.agent("sharee"));
+    let disabled = cast.agent("disabled");
     let logins = [
         Some(("admin", ADMIN_PASSWORD)),
         Some(("member", "pw")),
@@ -366,7 +360,7 @@ async fn every_endpoint_checks_every_caller() {
             let caller_name = CALLERS[column];
             n += 1;
             // A fresh ticket and a fresh token per call: no call depends on another.
-            let ticket = cast.shared_ticket("Roles").await;
+            let ticket = shared_ticket(&cast, "Roles").await;
             let tpath = format!("/api/tickets/{ticket}");
             let caller = match (login, caller_name) {
                 (Some((login, password)), _) => server.login(login, password).await,

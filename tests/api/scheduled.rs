@@ -20,72 +20,47 @@ fn in_ms(ms: i64) -> String {
         .unwrap()
 }
 
-struct Desk {
-    server: TestServer,
-    admin: Api,
-    inbox: String,
-    ticket: String,
-    bianca: Api,
-    hanna: Api,
-    /// A light agent: views without claiming, so others may still reply.
-    lena: Api,
+/// Support with one ticket, its agents Bianca and Hanna, and light agent
+/// Lena, who views without claiming, so others may still reply.
+fn desk() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .agent("bianca", &["Support"])
+        .agent("hanna", &["Support"])
+        .light("lena", &["Support"])
+        .ticket("Support", "Later")
 }
 
-async fn desk_in(server: TestServer) -> Desk {
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
-    let hanna = server.agent(&admin, "hanna", "agent", &[&inbox]).await;
-    let lena = server.agent(&admin, "lena", "light", &[&inbox]).await;
-    let ticket = admin.create_ticket(&inbox, "Later").await["id"]
-        .as_str()
+/// `api` schedules a reply on the ticket, due in `ms`, with `extra` fields.
+async fn schedule(d: &Scenario, api: &Api, ms: i64, extra: Value) -> Resp {
+    let mut body =
+        json!({"kind": "reply", "body": "Following up as promised", "send_at": in_ms(ms)});
+    body.as_object_mut()
         .unwrap()
-        .to_owned();
-    Desk {
-        server,
-        admin,
-        inbox,
-        ticket,
-        bianca,
-        hanna,
-        lena,
-    }
+        .extend(extra.as_object().unwrap().clone());
+    api.post(d.path("/messages"), body).await
 }
 
-impl Desk {
-    fn path(&self, tail: &str) -> String {
-        format!("/api/tickets/{}{tail}", self.ticket)
-    }
-
-    async fn schedule(&self, api: &Api, ms: i64, extra: Value) -> Resp {
-        let mut body =
-            json!({"kind": "reply", "body": "Following up as promised", "send_at": in_ms(ms)});
-        body.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        api.post(self.path("/messages"), body).await
-    }
-
-    async fn replies(&self) -> Vec<Value> {
-        let detail = self.admin.get(self.path("")).await.body;
-        detail["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["kind"] == "reply")
-            .cloned()
-            .collect()
-    }
+/// The ticket's replies, sent or scheduled.
+async fn replies(d: &Scenario) -> Vec<Value> {
+    let detail = d.admin.get(d.path("")).await.body;
+    detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "reply")
+        .cloned()
+        .collect()
 }
 
 #[actix_web::test]
 async fn a_scheduled_reply_is_sent_on_time() {
-    let d = desk_in(TestServer::start().await).await;
-    let (mut viewer, _) = Ws::hello(&d.server, &d.lena).await;
-    viewer.open(&d.ticket, false).await;
+    let d = desk().start().await;
+    let (mut viewer, _) = Ws::hello(&d.server, d.agent("lena")).await;
+    viewer.open(d.ticket(), false).await;
     let (mut subscriber, _) = Ws::hello(&d.server, &d.admin).await;
-    subscriber.subscribe(&d.inbox).await;
-    let scheduled = d.schedule(&d.bianca, 600, json!({})).await;
+    subscriber.subscribe(d.inbox("Support")).await;
+    let scheduled = schedule(&d, d.agent("bianca"), 600, json!({})).await;
     assert_eq!(scheduled.status, 200, "{}", scheduled.body);
     assert_eq!(
         (
@@ -96,7 +71,7 @@ async fn a_scheduled_reply_is_sent_on_time() {
     );
     assert!(scheduled.body["send_at"].as_str().is_some());
     assert_eq!(
-        d.replies().await[0]["state"],
+        replies(&d).await[0]["state"],
         "scheduled",
         "visible to agents before it is sent"
     );
@@ -120,14 +95,14 @@ async fn a_scheduled_reply_is_sent_on_time() {
     );
     let frame = subscriber.recv_type("ticket").await;
     assert_eq!(frame["change"]["action"], "message");
-    assert_eq!(d.replies().await.len(), 1);
+    assert_eq!(replies(&d).await.len(), 1);
 }
 
 #[actix_web::test]
 async fn scheduling_needs_a_reply_and_a_valid_time() {
-    let d = desk_in(TestServer::start().await).await;
+    let d = desk().start().await;
     let note = d
-        .bianca
+        .agent("bianca")
         .post(
             d.path("/messages"),
             json!({"kind": "note", "body": "x", "send_at": in_ms(1000)}),
@@ -135,7 +110,7 @@ async fn scheduling_needs_a_reply_and_a_valid_time() {
         .await;
     assert_eq!(note.code(), "bad_request");
     let bad_time = d
-        .bianca
+        .agent("bianca")
         .post(
             d.path("/messages"),
             json!({"kind": "reply", "body": "x", "send_at": "tomorrow"}),
@@ -143,25 +118,25 @@ async fn scheduling_needs_a_reply_and_a_valid_time() {
         .await;
     assert_eq!(bad_time.code(), "bad_request");
     let orphan = d
-        .bianca
+        .agent("bianca")
         .post(
             d.path("/messages"),
             json!({"kind": "reply", "body": "x", "cancel_if_replied": true}),
         )
         .await;
     assert_eq!(orphan.code(), "bad_request");
-    assert!(d.replies().await.is_empty());
+    assert!(replies(&d).await.is_empty());
 }
 
 #[actix_web::test]
 async fn cancelling_removes_it_before_it_goes_out() {
-    let d = desk_in(TestServer::start().await).await;
-    let (mut viewer, _) = Ws::hello(&d.server, &d.lena).await;
-    viewer.open(&d.ticket, false).await;
-    let scheduled = d.schedule(&d.bianca, 400, json!({})).await;
+    let d = desk().start().await;
+    let (mut viewer, _) = Ws::hello(&d.server, d.agent("lena")).await;
+    viewer.open(d.ticket(), false).await;
+    let scheduled = schedule(&d, d.agent("bianca"), 400, json!({})).await;
     let id = scheduled.body["id"].as_str().unwrap();
     assert_eq!(
-        d.hanna
+        d.agent("hanna")
             .delete(d.path(&format!("/messages/{id}")))
             .await
             .status,
@@ -169,7 +144,7 @@ async fn cancelling_removes_it_before_it_goes_out() {
         "not hers"
     );
     assert_eq!(
-        d.bianca
+        d.agent("bianca")
             .delete(d.path(&format!("/messages/{id}")))
             .await
             .status,
@@ -177,21 +152,21 @@ async fn cancelling_removes_it_before_it_goes_out() {
     );
     assert_eq!(viewer.recv_type("message_removed").await["message"], id);
     assert_eq!(
-        d.bianca
+        d.agent("bianca")
             .delete(d.path(&format!("/messages/{id}")))
             .await
             .status,
         404
     );
     tokio::time::sleep(Duration::from_millis(700)).await; // past its time: nothing is sent
-    assert!(d.replies().await.is_empty());
+    assert!(replies(&d).await.is_empty());
     let sent = d
-        .bianca
+        .agent("bianca")
         .post(d.path("/messages"), json!({"kind": "reply", "body": "now"}))
         .await;
     let sent_id = sent.body["id"].as_str().unwrap();
     assert_eq!(
-        d.bianca
+        d.agent("bianca")
             .delete(d.path(&format!("/messages/{sent_id}")))
             .await
             .code(),
@@ -201,17 +176,22 @@ async fn cancelling_removes_it_before_it_goes_out() {
 
 #[actix_web::test]
 async fn cancel_if_replied_drops_it_when_a_colleague_answered_first() {
-    let d = desk_in(TestServer::start().await).await;
-    let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
-    d.schedule(&d.bianca, 500, json!({"cancel_if_replied": true}))
-        .await;
+    let d = desk().start().await;
+    let (mut bianca, _) = Ws::hello(&d.server, d.agent("bianca")).await;
+    schedule(
+        &d,
+        d.agent("bianca"),
+        500,
+        json!({"cancel_if_replied": true}),
+    )
+    .await;
     d.admin
         .post(
             d.path("/messages"),
             json!({"kind": "customer", "body": "customers do not count"}),
         )
         .await;
-    d.hanna
+    d.agent("hanna")
         .post(
             d.path("/messages"),
             json!({"kind": "reply", "body": "I answered already"}),
@@ -219,47 +199,47 @@ async fn cancel_if_replied_drops_it_when_a_colleague_answered_first() {
         .await;
     let dropped = bianca.recv_type("notification").await;
     assert_eq!(dropped["notification"]["kind"], "scheduled_cancelled");
-    let replies = d.replies().await;
+    let replies = replies(&d).await;
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert_eq!(replies[0]["author"]["name"], "Hanna");
 }
 
 #[actix_web::test]
 async fn no_access_no_send() {
-    let d = desk_in(TestServer::start().await).await;
+    let d = desk().start().await;
     d.admin
         .patch("/api/settings", json!({"ticket_sharing_enabled": true}))
         .await;
     let sales = d.admin.create_inbox("Sales").await;
     let sam = d.server.agent(&d.admin, "sam", "agent", &[&sales]).await;
     // Lena watches (a light agent views without claiming, so the others may reply).
-    let (mut watcher, _) = Ws::hello(&d.server, &d.lena).await;
-    watcher.open(&d.ticket, false).await;
-    d.bianca
+    let (mut watcher, _) = Ws::hello(&d.server, d.agent("lena")).await;
+    watcher.open(d.ticket(), false).await;
+    d.agent("bianca")
         .post(d.path("/shares"), json!({"agent": sam.id}))
         .await;
-    d.schedule(&sam, 400, json!({})).await;
+    schedule(&d, &sam, 400, json!({})).await;
     // The share is revoked just before the send time: the reply goes with it.
     assert_eq!(
-        d.bianca
+        d.agent("bianca")
             .delete(d.path(&format!("/shares/{}", sam.id)))
             .await
             .status,
         204
     );
     // Hanna loses her membership after scheduling: checked again at send time.
-    let (mut hanna, _) = Ws::hello(&d.server, &d.hanna).await;
-    d.schedule(&d.hanna, 400, json!({})).await;
+    let (mut hanna, _) = Ws::hello(&d.server, d.agent("hanna")).await;
+    schedule(&d, d.agent("hanna"), 400, json!({})).await;
     d.admin
         .patch(
-            format!("/api/agents/{}", d.hanna.id),
+            format!("/api/agents/{}", d.agent("hanna").id),
             json!({"inboxes": []}),
         )
         .await;
     for _ in 0..2 {
         watcher.recv_type("message_removed").await;
     }
-    assert!(d.replies().await.is_empty(), "nothing was sent");
+    assert!(replies(&d).await.is_empty(), "nothing was sent");
     // Neither author may see the ticket any more, so neither hears about it.
     assert!(
         hanna
@@ -268,7 +248,7 @@ async fn no_access_no_send() {
             .iter()
             .all(|f| f["type"] != "notification")
     );
-    for author in [&sam, &d.hanna] {
+    for author in [&sam, d.agent("hanna")] {
         let stored = author.get("/api/me/notifications").await.body;
         assert!(
             stored
@@ -284,8 +264,10 @@ async fn no_access_no_send() {
 #[actix_web::test]
 async fn a_reply_due_while_the_server_was_down_is_sent_once_after_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let d = desk_in(TestServer::start_in(dir.path(), "").await.unwrap()).await;
-    let scheduled = d.schedule(&d.bianca, 300, json!({})).await;
+    let d = desk()
+        .start_on(TestServer::start_in(dir.path(), "").await.unwrap())
+        .await;
+    let scheduled = schedule(&d, d.agent("bianca"), 300, json!({})).await;
     assert_eq!(scheduled.status, 200);
     let (admin, path) = (d.admin.clone(), d.path(""));
     d.server.stop();
@@ -325,39 +307,39 @@ async fn a_reply_due_while_the_server_was_down_is_sent_once_after_start_up() {
 
 #[actix_web::test]
 async fn scheduled_replies_list_by_due_time_and_cancelled_ones_leave_search() {
-    let d = desk_in(TestServer::start().await).await;
+    let d = desk().start().await;
     let late = d
-        .bianca
+        .agent("bianca")
         .post(
             d.path("/messages"),
             json!({"kind": "reply", "body": "second xylophone", "send_at": in_ms(60_000)}),
         )
         .await;
     let soon = d
-        .bianca
+        .agent("bianca")
         .post(
             d.path("/messages"),
             json!({"kind": "reply", "body": "first", "send_at": in_ms(30_000)}),
         )
         .await;
-    let ids: Vec<Value> = d.replies().await.iter().map(|m| m["id"].clone()).collect();
+    let ids: Vec<Value> = replies(&d).await.iter().map(|m| m["id"].clone()).collect();
     assert_eq!(
         ids,
         [soon.body["id"].clone(), late.body["id"].clone()],
         "scheduled replies by due time"
     );
     assert_eq!(
-        d.bianca.get("/api/search?q=xylophone").await.body["tickets"]
+        d.agent("bianca").get("/api/search?q=xylophone").await.body["tickets"]
             .as_array()
             .unwrap()
             .len(),
         1
     );
-    d.bianca
+    d.agent("bianca")
         .delete(d.path(&format!("/messages/{}", late.body["id"].as_str().unwrap())))
         .await;
     assert_eq!(
-        d.bianca.get("/api/search?q=xylophone").await.body["tickets"],
+        d.agent("bianca").get("/api/search?q=xylophone").await.body["tickets"],
         json!([]),
         "its words left the index"
     );

@@ -38,25 +38,10 @@ async fn hello_and_subscribe(raw: &mut RawWs, token: &str, inbox: &str) {
     raw.send_frame(true, 0x1, subscribe.as_bytes()).await;
 }
 
-async fn metric(api: &Api, name: &str) -> u64 {
-    let text = api
-        .get("/metrics")
-        .await
-        .body
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(name))
-        .unwrap_or_else(|| panic!("no metric {name}"));
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 async fn until_metric(api: &Api, name: &str, expected: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let value = metric(api, name).await;
+        let value = api.metric(name).await;
         if value == expected {
             return;
         }
@@ -172,10 +157,7 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         change_busy_ticket(&admin, &busy, rounds).await;
         rounds += 1;
     }
-    assert_eq!(
-        metric(&admin, "tandem_slow_sessions_dropped_total").await,
-        0
-    );
+    assert_eq!(admin.metric("tandem_slow_sessions_dropped_total").await, 0);
     let rss_before = process.rss_kib();
     stop.notify_waiters();
     let mut stuck: Vec<RawWs> = futures_util::future::join_all(stuck)
@@ -194,7 +176,7 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         assert!(rounds < MAX_ROUNDS, "the stuck readers were never dropped");
         rounds_after_drop = match rounds_after_drop {
             None if rounds % 10 == 0
-                && metric(&admin, "tandem_slow_sessions_dropped_total").await > 0 =>
+                && admin.metric("tandem_slow_sessions_dropped_total").await > 0 =>
             {
                 // Dropped tabs find their connection ended (they stopped mid-frame, so
                 // only the byte stream's end is checked here; the 4008 is the next test's).
@@ -231,7 +213,7 @@ async fn one_percent_stuck_readers_are_dropped_without_hurting_anyone_else() {
         drained.load(Ordering::Relaxed) >> 20
     );
     assert_eq!(
-        metric(&admin, "tandem_slow_sessions_dropped_total").await,
+        admin.metric("tandem_slow_sessions_dropped_total").await,
         STUCK as u64
     );
     assert!(

@@ -1,6 +1,7 @@
 //! Test helpers: a real server on port 0 with a fresh data directory (in its
 //! own thread and actix System, like a separate process), a small REST client
-//! and a WebSocket client, so each test reads like a scenario.
+//! and a WebSocket client, and the [`Scenario`] fixture built on them, so
+//! each test reads like a scenario.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +13,9 @@ use tandem::bootstrap::Bootstrap;
 use tandem::config::{Config, Overrides};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+mod scenario;
+pub use scenario::{Scenario, Setup};
 
 pub const ADMIN_PASSWORD: &str = "admin-secret";
 /// How long a test waits for a frame it expects before failing.
@@ -135,6 +139,11 @@ impl TestServer {
         self.login(handle, "pw").await
     }
 
+    /// The value of the metric `name` (see [`Api::metric`]).
+    pub async fn metric(&self, name: &str) -> u64 {
+        self.anonymous().metric(name).await
+    }
+
     /// Stops the server (as SIGTERM would) and waits until its files are released.
     pub fn stop(mut self) {
         self.shutdown.shutdown();
@@ -171,6 +180,16 @@ impl Resp {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+}
+
+/// The numbers of the tickets in a ticket list or page (its `tickets`), in order.
+pub fn numbers(list: &Value) -> Vec<u64> {
+    list["tickets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"))
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect()
 }
 
 /// A REST client acting as one agent (or nobody).
@@ -274,6 +293,18 @@ impl Api {
     pub async fn delete(&self, path: impl AsRef<str>) -> Resp {
         self.send(awc::http::Method::DELETE, path.as_ref(), None)
             .await
+    }
+
+    /// The value of the metric `name` (its full name, e.g. `tandem_sessions`)
+    /// in `/metrics`, which needs no token.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.get("/metrics").await.body.as_str().unwrap().to_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .trim()
+            .parse()
+            .unwrap()
     }
 
     pub async fn create_inbox(&self, name: &str) -> String {

@@ -7,47 +7,23 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-struct Desk {
-    server: TestServer,
-    admin: Api,
-    inbox: String,
-    agent: Api,
-    outsider: Api,
-    light: Api,
-}
-
-/// An inbox with an admin, a member agent, a light member and an agent of another inbox.
-async fn desk() -> Desk {
-    let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let inbox = admin.create_inbox("Support").await;
-    let other = admin.create_inbox("Sales").await;
-    let agent = server.agent(&admin, "bianca", "agent", &[&inbox]).await;
-    let outsider = server.agent(&admin, "sam", "agent", &[&other]).await;
-    let light = server.agent(&admin, "lena", "light", &[&inbox]).await;
-    Desk {
-        server,
-        admin,
-        inbox,
-        agent,
-        outsider,
-        light,
-    }
-}
-
-fn numbers(list: &Value) -> Vec<u64> {
-    list["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect()
+/// Support with its agent Bianca and light agent Lena, and Sam of Sales.
+fn desk() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .inbox("Sales")
+        .agent("bianca", &["Support"])
+        .agent("sam", &["Sales"])
+        .light("lena", &["Support"])
 }
 
 #[actix_web::test]
 async fn admin_creates_a_pending_unread_ticket_with_its_customer_message() {
-    let d = desk().await;
-    let ticket = d.admin.create_ticket(&d.inbox, "Printer on fire").await;
+    let d = desk().start().await;
+    let ticket = d
+        .admin
+        .create_ticket(d.inbox("Support"), "Printer on fire")
+        .await;
     assert_eq!(ticket["number"], 1);
     assert_eq!(ticket["status"], "pending");
     assert_eq!(ticket["assignee"], Value::Null);
@@ -57,7 +33,7 @@ async fn admin_creates_a_pending_unread_ticket_with_its_customer_message() {
         json!({"name": "Carla Customer", "contact": "carla@example.com"})
     );
     let detail = d
-        .agent
+        .agent("bianca")
         .get(&format!("/api/tickets/{}", ticket["id"].as_str().unwrap()))
         .await;
     assert_eq!(detail.status, 200);
@@ -72,7 +48,7 @@ async fn admin_creates_a_pending_unread_ticket_with_its_customer_message() {
     assert_eq!(detail.body["claim"], Value::Null);
     assert_eq!(detail.body["lock"], Value::Null);
     let history = d
-        .agent
+        .agent("bianca")
         .get(&format!(
             "/api/tickets/{}/history",
             ticket["id"].as_str().unwrap()
@@ -84,16 +60,16 @@ async fn admin_creates_a_pending_unread_ticket_with_its_customer_message() {
 
 #[actix_web::test]
 async fn only_admins_create_tickets_and_bad_input_creates_nothing() {
-    let d = desk().await;
-    let body = json!({"inbox": d.inbox, "subject": "x", "customer": {"name": "C", "contact": "c@x"}, "body": "hi"});
-    let resp = d.agent.post("/api/tickets", body).await;
+    let d = desk().start().await;
+    let body = json!({"inbox": d.inbox("Support"), "subject": "x", "customer": {"name": "C", "contact": "c@x"}, "body": "hi"});
+    let resp = d.agent("bianca").post("/api/tickets", body).await;
     assert_eq!((resp.status, resp.code()), (403, "forbidden"));
     for bad in [
-        json!({"inbox": d.inbox, "subject": " ", "customer": {"name": "C", "contact": "c@x"}, "body": "hi"}),
-        json!({"inbox": d.inbox, "subject": "s", "customer": {"name": "", "contact": "c@x"}, "body": "hi"}),
-        json!({"inbox": d.inbox, "subject": "s", "customer": {"name": "C", "contact": "c@x"}, "body": ""}),
+        json!({"inbox": d.inbox("Support"), "subject": " ", "customer": {"name": "C", "contact": "c@x"}, "body": "hi"}),
+        json!({"inbox": d.inbox("Support"), "subject": "s", "customer": {"name": "", "contact": "c@x"}, "body": "hi"}),
+        json!({"inbox": d.inbox("Support"), "subject": "s", "customer": {"name": "C", "contact": "c@x"}, "body": ""}),
         json!({"inbox": "01a1fcb1-fa68-7345-849d-4f02be394110", "subject": "s", "customer": {"name": "C", "contact": "c@x"}, "body": "hi"}),
-        json!({"inbox": d.inbox, "subject": "s", "body": "hi"}),
+        json!({"inbox": d.inbox("Support"), "subject": "s", "body": "hi"}),
         json!({"inbox": "nope", "subject": "s", "customer": {"name": "C", "contact": "c@x"}, "body": "hi"}),
     ] {
         let resp = d.admin.post("/api/tickets", bad.clone()).await;
@@ -101,42 +77,51 @@ async fn only_admins_create_tickets_and_bad_input_creates_nothing() {
     }
     let list = d
         .admin
-        .get(&format!("/api/inboxes/{}/tickets", d.inbox))
+        .get(&format!("/api/inboxes/{}/tickets", d.inbox("Support")))
         .await;
     assert_eq!(list.body["tickets"], json!([]));
-    let first = d.admin.create_ticket(&d.inbox, "first").await;
+    let first = d.admin.create_ticket(d.inbox("Support"), "first").await;
     assert_eq!(first["number"], 1, "refused requests used no ticket number");
 }
 
 #[actix_web::test]
 async fn no_access_is_404_and_visible_but_not_allowed_is_403() {
-    let d = desk().await;
-    let ticket = d.admin.create_ticket(&d.inbox, "Access").await;
+    let d = desk().start().await;
+    let ticket = d.admin.create_ticket(d.inbox("Support"), "Access").await;
     let id = ticket["id"].as_str().unwrap();
     let path = format!("/api/tickets/{id}");
     let messages = format!("{path}/messages");
 
-    assert_eq!(d.agent.get(&path).await.status, 200);
-    assert_eq!(d.light.get(&path).await.status, 200);
-    assert_eq!(d.outsider.get(&path).await.code(), "not_found");
-    assert_eq!(d.outsider.get(&format!("{path}/history")).await.status, 404);
+    assert_eq!(d.agent("bianca").get(&path).await.status, 200);
+    assert_eq!(d.agent("lena").get(&path).await.status, 200);
+    assert_eq!(d.agent("sam").get(&path).await.code(), "not_found");
     assert_eq!(
-        d.outsider
+        d.agent("sam").get(&format!("{path}/history")).await.status,
+        404
+    );
+    assert_eq!(
+        d.agent("sam")
             .post(&messages, json!({"kind": "note", "body": "hi"}))
             .await
             .status,
         404
     );
     assert_eq!(
-        d.outsider
+        d.agent("sam")
             .patch(&path, json!({"subject": "mine"}))
             .await
             .status,
         404
     );
-    assert_eq!(d.agent.get("/api/tickets/not-a-uuid").await.status, 404);
     assert_eq!(
-        d.agent
+        d.agent("bianca")
+            .get("/api/tickets/not-a-uuid")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        d.agent("bianca")
             .get("/api/tickets/01a1fcb1-fa68-7345-849d-4f02be394110")
             .await
             .status,
@@ -144,30 +129,33 @@ async fn no_access_is_404_and_visible_but_not_allowed_is_403() {
     );
 
     let light_reply = d
-        .light
+        .agent("lena")
         .post(&messages, json!({"kind": "reply", "body": "hi"}))
         .await;
     assert_eq!((light_reply.status, light_reply.code()), (403, "forbidden"));
     assert_eq!(
-        d.light.patch(&path, json!({"subject": "x"})).await.status,
+        d.agent("lena")
+            .patch(&path, json!({"subject": "x"}))
+            .await
+            .status,
         403
     );
     assert_eq!(
-        d.light
+        d.agent("lena")
             .post(&messages, json!({"kind": "note", "body": "light note"}))
             .await
             .status,
         200
     );
     assert_eq!(
-        d.agent
+        d.agent("bianca")
             .post(&messages, json!({"kind": "customer", "body": "fake"}))
             .await
             .status,
         403
     );
     assert_eq!(
-        d.agent
+        d.agent("bianca")
             .post(&messages, json!({"kind": "reply", "body": "ok"}))
             .await
             .status,
@@ -181,7 +169,7 @@ async fn no_access_is_404_and_visible_but_not_allowed_is_403() {
         200
     );
 
-    let detail = d.agent.get(&path).await;
+    let detail = d.agent("bianca").get(&path).await;
     let kinds: Vec<&str> = detail.body["messages"]
         .as_array()
         .unwrap()
@@ -197,11 +185,13 @@ async fn no_access_is_404_and_visible_but_not_allowed_is_403() {
 
 #[actix_web::test]
 async fn patch_edits_subject_tags_and_fields_and_records_history() {
-    let d = desk().await;
-    let ticket = d.admin.create_ticket(&d.inbox, "Old subject").await;
+    let d = desk().start().await;
+    let ticket = d
+        .admin
+        .create_ticket(d.inbox("Support"), "Old subject")
+        .await;
     let path = format!("/api/tickets/{}", ticket["id"].as_str().unwrap());
-    let resp = d
-        .agent
+    let resp = d.agent("bianca")
         .patch(&path, json!({"subject": " New subject ", "tags": ["vip", "VIP", "billing"], "fields": {"plan": "pro", "seats": "4"}}))
         .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
@@ -209,7 +199,7 @@ async fn patch_edits_subject_tags_and_fields_and_records_history() {
     assert_eq!(resp.body["tags"], json!(["vip", "billing"]));
     assert_eq!(resp.body["fields"], json!({"plan": "pro", "seats": "4"}));
     let merged = d
-        .agent
+        .agent("bianca")
         .patch(&path, json!({"fields": {"seats": null, "region": "eu"}}))
         .await;
     assert_eq!(
@@ -223,15 +213,15 @@ async fn patch_edits_subject_tags_and_fields_and_records_history() {
         json!({"fields": {"": "x"}}),
         json!({"status": "resolved"}),
     ] {
-        let resp = d.agent.patch(&path, bad.clone()).await;
+        let resp = d.agent("bianca").patch(&path, bad.clone()).await;
         assert_eq!((resp.status, resp.code()), (400, "bad_request"), "{bad}");
     }
-    let detail = d.agent.get(&path).await;
+    let detail = d.agent("bianca").get(&path).await;
     assert_eq!(
         detail.body["subject"], "New subject",
         "bad patches changed nothing"
     );
-    let history = d.agent.get(&format!("{path}/history")).await;
+    let history = d.agent("bianca").get(&format!("{path}/history")).await;
     let actions: Vec<&str> = history
         .body
         .as_array()
@@ -240,22 +230,25 @@ async fn patch_edits_subject_tags_and_fields_and_records_history() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["created", "fields_changed", "fields_changed"]);
-    assert_eq!(history.body[1]["actor"]["id"], d.agent.id.as_str());
+    assert_eq!(
+        history.body[1]["actor"]["id"],
+        d.agent("bianca").id.as_str()
+    );
 }
 
 #[actix_web::test]
 async fn replies_are_signed_notes_are_not() {
-    let d = desk().await;
-    let ticket = d.admin.create_ticket(&d.inbox, "Sign").await;
+    let d = desk().start().await;
+    let ticket = d.admin.create_ticket(d.inbox("Support"), "Sign").await;
     let messages = format!("/api/tickets/{}/messages", ticket["id"].as_str().unwrap());
     let reply = d
-        .agent
+        .agent("bianca")
         .post(&messages, json!({"kind": "reply", "body": "On it"}))
         .await;
     assert_eq!(reply.body["signature"], "Bianca");
     assert_eq!(reply.body["author"]["name"], "Bianca");
     let note = d
-        .agent
+        .agent("bianca")
         .post(&messages, json!({"kind": "note", "body": "internal"}))
         .await;
     assert_eq!(note.body["signature"], Value::Null);
@@ -263,7 +256,7 @@ async fn replies_are_signed_notes_are_not() {
         .patch("/api/settings", json!({"sign_replies": false}))
         .await;
     let unsigned = d
-        .agent
+        .agent("bianca")
         .post(&messages, json!({"kind": "reply", "body": "again"}))
         .await;
     assert_eq!(unsigned.body["signature"], Value::Null);
@@ -276,7 +269,7 @@ async fn replies_are_signed_notes_are_not() {
         .await;
     assert_eq!(admin_reply.status, 200);
     let detail = d
-        .agent
+        .agent("bianca")
         .get(&format!("/api/tickets/{}", ticket["id"].as_str().unwrap()))
         .await;
     let participants: Vec<&str> = detail.body["participants"]
@@ -296,7 +289,7 @@ async fn replies_are_signed_notes_are_not() {
         json!({"kind": "reply"}),
     ] {
         assert_eq!(
-            d.agent.post(&messages, bad.clone()).await.status,
+            d.agent("bianca").post(&messages, bad.clone()).await.status,
             400,
             "{bad}"
         );
@@ -305,43 +298,46 @@ async fn replies_are_signed_notes_are_not() {
 
 #[actix_web::test]
 async fn lists_page_newest_activity_first_without_gaps_or_repeats() {
-    let d = desk().await;
+    let d = desk().start().await;
     let mut ids = Vec::new();
     for i in 1..=7 {
         ids.push(
             d.admin
-                .create_ticket(&d.inbox, &format!("Ticket {i}"))
+                .create_ticket(d.inbox("Support"), &format!("Ticket {i}"))
                 .await["id"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
         );
     }
-    let base = format!("/api/inboxes/{}/tickets", d.inbox);
-    let first = d.agent.get(&format!("{base}?view=pending&limit=3")).await;
+    let base = format!("/api/inboxes/{}/tickets", d.inbox("Support"));
+    let first = d
+        .agent("bianca")
+        .get(&format!("{base}?view=pending&limit=3"))
+        .await;
     assert_eq!(numbers(&first.body), [7, 6, 5]);
     let cursor = first.body["next_cursor"].as_str().unwrap();
     let second = d
-        .agent
+        .agent("bianca")
         .get(&format!("{base}?view=pending&limit=3&cursor={cursor}"))
         .await;
     assert_eq!(numbers(&second.body), [4, 3, 2]);
     let cursor = second.body["next_cursor"].as_str().unwrap();
     let third = d
-        .agent
+        .agent("bianca")
         .get(&format!("{base}?view=pending&limit=3&cursor={cursor}"))
         .await;
     assert_eq!(numbers(&third.body), [1]);
     assert_eq!(third.body["next_cursor"], Value::Null);
 
     // New activity moves a ticket to the top.
-    d.agent
+    d.agent("bianca")
         .post(
             &format!("/api/tickets/{}/messages", ids[2]),
             json!({"kind": "note", "body": "bump"}),
         )
         .await;
-    let all = d.light.get(&format!("{base}?limit=50")).await;
+    let all = d.agent("lena").get(&format!("{base}?limit=50")).await;
     assert_eq!(
         numbers(&all.body),
         [3, 7, 6, 5, 4, 2, 1],
@@ -351,20 +347,38 @@ async fn lists_page_newest_activity_first_without_gaps_or_repeats() {
 
     for view in ["working_on", "resolved", "mine"] {
         assert_eq!(
-            d.agent.get(&format!("{base}?view={view}")).await.body["tickets"],
+            d.agent("bianca")
+                .get(&format!("{base}?view={view}"))
+                .await
+                .body["tickets"],
             json!([]),
             "{view}"
         );
     }
     assert_eq!(
-        d.agent.get(&format!("{base}?view=everything")).await.status,
+        d.agent("bianca")
+            .get(&format!("{base}?view=everything"))
+            .await
+            .status,
         400
     );
-    assert_eq!(d.agent.get(&format!("{base}?limit=0")).await.status, 400);
-    assert_eq!(d.agent.get(&format!("{base}?cursor=zz")).await.status, 400);
-    assert_eq!(d.outsider.get(&base).await.status, 404);
     assert_eq!(
-        d.agent
+        d.agent("bianca")
+            .get(&format!("{base}?limit=0"))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        d.agent("bianca")
+            .get(&format!("{base}?cursor=zz"))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(d.agent("sam").get(&base).await.status, 404);
+    assert_eq!(
+        d.agent("bianca")
             .get("/api/inboxes/01a1fcb1-fa68-7345-849d-4f02be394110/tickets")
             .await
             .status,
@@ -374,10 +388,10 @@ async fn lists_page_newest_activity_first_without_gaps_or_repeats() {
 
 #[actix_web::test]
 async fn concurrent_creation_gives_distinct_consecutive_numbers() {
-    let d = desk().await;
+    let d = desk().start().await;
     let creations = (0..40).map(|i| {
         let admin = d.admin.clone();
-        let inbox = d.inbox.clone();
+        let inbox = d.inbox("Support").to_owned();
         async move {
             admin.create_ticket(&inbox, &format!("Rush {i}")).await["number"]
                 .as_u64()
@@ -386,17 +400,17 @@ async fn concurrent_creation_gives_distinct_consecutive_numbers() {
     });
     let numbers: BTreeSet<u64> = join_all(creations).await.into_iter().collect();
     assert_eq!(numbers, (1..=40).collect::<BTreeSet<u64>>());
-    let next = d.admin.create_ticket(&d.inbox, "after").await;
+    let next = d.admin.create_ticket(d.inbox("Support"), "after").await;
     assert_eq!(next["number"], 41);
 }
 
 #[actix_web::test]
 async fn oversized_bodies_are_refused_with_413() {
-    let d = desk().await;
-    let ticket = d.admin.create_ticket(&d.inbox, "Big").await;
+    let d = desk().start().await;
+    let ticket = d.admin.create_ticket(d.inbox("Support"), "Big").await;
     let body = json!({"kind": "note", "body": "x".repeat(1_100_000)});
     let resp = d
-        .agent
+        .agent("bianca")
         .post(
             &format!("/api/tickets/{}/messages", ticket["id"].as_str().unwrap()),
             body,
@@ -407,12 +421,12 @@ async fn oversized_bodies_are_refused_with_413() {
 
 #[actix_web::test]
 async fn unknown_routes_answer_json_not_found() {
-    let d = desk().await;
-    let resp = d.agent.get("/api/nothing-here").await;
+    let d = desk().start().await;
+    let resp = d.agent("bianca").get("/api/nothing-here").await;
     assert_eq!((resp.status, resp.code()), (404, "not_found"));
-    let ticket = d.admin.create_ticket(&d.inbox, "Steps").await;
+    let ticket = d.admin.create_ticket(d.inbox("Support"), "Steps").await;
     let fly = d
-        .agent
+        .agent("bianca")
         .post(
             format!("/api/tickets/{}/fly", ticket["id"].as_str().unwrap()),
             json!({}),
@@ -424,16 +438,20 @@ async fn unknown_routes_answer_json_not_found() {
 
 #[actix_web::test]
 async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
-    let d = desk().await;
-    let ticket = d.admin.create_ticket(&d.inbox, "Stale").await;
+    let d = desk().start().await;
+    let ticket = d.admin.create_ticket(d.inbox("Support"), "Stale").await;
     let id = ticket["id"].as_str().unwrap();
     let path = format!("/api/tickets/{id}/messages");
-    let first = d.agent.get(format!("/api/tickets/{id}")).await.body["messages"][0]["id"]
+    let first = d
+        .agent("bianca")
+        .get(format!("/api/tickets/{id}"))
+        .await
+        .body["messages"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let reply = d
-        .agent
+        .agent("bianca")
         .post(
             &path,
             json!({"kind": "reply", "body": "Looking", "after": first}),
@@ -441,7 +459,7 @@ async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
         .await;
     assert_eq!(reply.status, 200, "nothing newer: sent");
     let reply_id = reply.body["id"].as_str().unwrap().to_owned();
-    d.agent
+    d.agent("bianca")
         .post(
             &path,
             json!({"kind": "note", "body": "internal, does not count"}),
@@ -456,7 +474,7 @@ async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
         .await;
 
     let stale = d
-        .agent
+        .agent("bianca")
         .post(
             &path,
             json!({"kind": "reply", "body": "Please restart", "after": reply_id}),
@@ -475,15 +493,17 @@ async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
         "only sent customer messages and replies count"
     );
     assert_eq!(
-        d.agent.get(format!("/api/tickets/{id}")).await.body["messages"]
+        d.agent("bianca")
+            .get(format!("/api/tickets/{id}"))
+            .await
+            .body["messages"]
             .as_array()
             .unwrap()
             .len(),
         4,
         "nothing sent"
     );
-    let forced = d
-        .agent
+    let forced = d.agent("bianca")
         .post(
             &path,
             json!({"kind": "reply", "body": "Please restart anyway", "after": reply_id, "force": true}),
@@ -492,7 +512,7 @@ async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
     assert_eq!(forced.status, 200);
 
     let unknown = d
-        .agent
+        .agent("bianca")
         .post(
             &path,
             json!({"kind": "reply", "body": "x", "after": "01a1fcb1-fa68-7345-849d-4f02be394110"}),
@@ -500,7 +520,7 @@ async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
         .await;
     assert_eq!(unknown.code(), "bad_request");
     assert_eq!(
-        d.agent
+        d.agent("bianca")
             .post(
                 &path,
                 json!({"kind": "reply", "body": "x", "after": "nope"})
@@ -510,7 +530,7 @@ async fn the_stale_send_guard_stops_replies_that_missed_newer_messages() {
         "bad_request"
     );
     assert_eq!(
-        d.agent
+        d.agent("bianca")
             .post(&path, json!({"kind": "note", "body": "x", "after": first}))
             .await
             .code(),

@@ -295,17 +295,6 @@ async fn a_silent_client_is_closed_after_three_heartbeats() {
     );
 }
 
-async fn sessions_gauge(server: &TestServer) -> u64 {
-    let metrics = server.anonymous().get("/metrics").await;
-    let text = metrics.body.as_str().unwrap().to_owned();
-    text.lines()
-        .find_map(|l| l.strip_prefix("tandem_sessions "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn a_lost_socket_can_resume_its_session_within_the_grace_period() {
     let server = TestServer::start().await;
@@ -350,7 +339,7 @@ async fn a_late_or_unknown_resume_gets_a_new_session() {
     drop(ws);
     // Wait (bounded) until the grace period ended and the session stopped.
     let deadline = std::time::Instant::now() + FRAME_WAIT;
-    while sessions_gauge(&server).await > 0 {
+    while server.metric("tandem_sessions").await > 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "session never expired"
@@ -386,7 +375,7 @@ async fn a_client_close_ends_the_session_at_once() {
     let session = welcome["session"].as_str().unwrap().to_owned();
     ws.socket.close(None).await.unwrap();
     let deadline = std::time::Instant::now() + FRAME_WAIT;
-    while sessions_gauge(&server).await > 0 {
+    while server.metric("tandem_sessions").await > 0 {
         assert!(std::time::Instant::now() < deadline, "session did not end");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

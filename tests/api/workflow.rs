@@ -6,47 +6,16 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-struct Desk {
-    server: TestServer,
-    admin: Api,
-    support: String,
-    sales: String,
-    bianca: Api,
-    hanna: Api,
-    sam: Api,
-    lena: Api,
-}
-
-async fn desk() -> Desk {
-    let server = TestServer::start().await;
-    let admin = server.admin().await;
-    let support = admin.create_inbox("Support").await;
-    let sales = admin.create_inbox("Sales").await;
-    let bianca = server.agent(&admin, "bianca", "agent", &[&support]).await;
-    let hanna = server
-        .agent(&admin, "hanna", "agent", &[&support, &sales])
-        .await;
-    let sam = server.agent(&admin, "sam", "agent", &[&sales]).await;
-    let lena = server.agent(&admin, "lena", "light", &[&support]).await;
-    Desk {
-        server,
-        admin,
-        support,
-        sales,
-        bianca,
-        hanna,
-        sam,
-        lena,
-    }
-}
-
-impl Desk {
-    async fn ticket(&self, subject: &str) -> String {
-        self.admin.create_ticket(&self.support, subject).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
+/// Support and Sales: Bianca of Support, Hanna of both, Sam of Sales, and
+/// light agent Lena of Support.
+fn desk() -> Setup {
+    Scenario::setup()
+        .inbox("Support")
+        .inbox("Sales")
+        .agent("bianca", &["Support"])
+        .agent("hanna", &["Support", "Sales"])
+        .agent("sam", &["Sales"])
+        .light("lena", &["Support"])
 }
 
 fn actions(history: &Value) -> Vec<&str> {
@@ -62,78 +31,82 @@ async fn view(api: &Api, inbox: &str, view: &str) -> Vec<u64> {
     let list = api
         .get(&format!("/api/inboxes/{inbox}/tickets?view={view}"))
         .await;
-    list.body["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect()
+    numbers(&list.body)
 }
 
 #[actix_web::test]
 async fn assignment_follows_the_status_rules_and_is_history() {
-    let d = desk().await;
-    let t = d.ticket("Assign me").await;
+    let d = desk().start().await;
+    let t = d.new_ticket("Assign me").await;
     let assign = |agent: Value| {
-        d.bianca
+        d.agent("bianca")
             .post(format!("/api/tickets/{t}/assign"), json!({"agent": agent}))
     };
-    let resp = assign(json!(d.hanna.id)).await;
+    let resp = assign(json!(d.agent("hanna").id)).await;
     assert_eq!(
         (resp.body["status"].as_str(), resp.body["assignee"].as_str()),
-        (Some("working_on"), Some(d.hanna.id.as_str()))
+        (Some("working_on"), Some(d.agent("hanna").id.as_str()))
     );
-    assert_eq!(view(&d.hanna, &d.support, "mine").await, [1]);
-    assert_eq!(view(&d.bianca, &d.support, "mine").await, Vec::<u64>::new());
-    assert_eq!(view(&d.bianca, &d.support, "working_on").await, [1]);
+    assert_eq!(
+        view(d.agent("hanna"), d.inbox("Support"), "mine").await,
+        [1]
+    );
+    assert_eq!(
+        view(d.agent("bianca"), d.inbox("Support"), "mine").await,
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        view(d.agent("bianca"), d.inbox("Support"), "working_on").await,
+        [1]
+    );
 
     for (target, code) in [
-        (json!(d.lena.id), "conflict"),
-        (json!(d.sam.id), "conflict"),
+        (json!(d.agent("lena").id), "conflict"),
+        (json!(d.agent("sam").id), "conflict"),
         (json!("01a1fcb1-fa68-7345-849d-4f02be394110"), "bad_request"),
     ] {
         let refused = assign(target.clone()).await;
         assert_eq!(refused.code(), code, "{target}");
     }
     assert_eq!(
-        d.bianca
+        d.agent("bianca")
             .post(&format!("/api/tickets/{t}/assign"), json!({}))
             .await
             .code(),
         "bad_request"
     );
     assert_eq!(
-        d.lena
+        d.agent("lena")
             .post(
                 &format!("/api/tickets/{t}/assign"),
-                json!({"agent": d.lena.id})
+                json!({"agent": d.agent("lena").id})
             )
             .await
             .status,
         403
     );
 
-    let again = assign(json!(d.hanna.id)).await;
+    let again = assign(json!(d.agent("hanna").id)).await;
     assert_eq!(again.status, 200, "assigning the assignee again is a no-op");
     d.admin
         .patch(
-            format!("/api/agents/{}", d.hanna.id),
+            format!("/api/agents/{}", d.agent("hanna").id),
             json!({"inboxes": []}),
         )
         .await;
     assert_eq!(
-        assign(json!(d.hanna.id)).await.code(),
+        assign(json!(d.agent("hanna").id)).await.code(),
         "conflict",
         "a no-op still checks the agent"
     );
     d.admin
         .patch(
-            format!("/api/agents/{}", d.hanna.id),
-            json!({"inboxes": [d.support, d.sales]}),
+            format!("/api/agents/{}", d.agent("hanna").id),
+            json!({"inboxes": [d.inbox("Support"), d.inbox("Sales")]}),
         )
         .await;
-    let mine = assign(json!(d.bianca.id)).await;
-    assert_eq!(mine.body["assignee"], d.bianca.id.as_str());
+    let mine = assign(json!(d.agent("bianca").id)).await;
+    assert_eq!(mine.body["assignee"], d.agent("bianca").id.as_str());
     let unassigned = assign(Value::Null).await;
     assert_eq!(
         (
@@ -147,19 +120,22 @@ async fn assignment_follows_the_status_rules_and_is_history() {
         actions(&history),
         ["created", "assigned", "assigned", "unassigned"]
     );
-    assert_eq!(history[1]["detail"]["agent"], d.hanna.id.as_str());
-    assert_eq!(history[2]["detail"]["previous"], d.hanna.id.as_str());
+    assert_eq!(history[1]["detail"]["agent"], d.agent("hanna").id.as_str());
+    assert_eq!(
+        history[2]["detail"]["previous"],
+        d.agent("hanna").id.as_str()
+    );
     assert_eq!(history[3]["actor"]["name"], "Bianca");
 }
 
 #[actix_web::test]
 async fn accept_moves_pending_to_working_on_once() {
-    let d = desk().await;
-    let t = d.ticket("Accept me").await;
+    let d = desk().start().await;
+    let t = d.new_ticket("Accept me").await;
     let (mut observer, _) = Ws::hello(&d.server, &d.admin).await;
-    observer.subscribe(&d.support).await;
+    observer.subscribe(d.inbox("Support")).await;
     let accepted = d
-        .bianca
+        .agent("bianca")
         .post(&format!("/api/tickets/{t}/accept"), json!({}))
         .await;
     assert_eq!(
@@ -167,7 +143,7 @@ async fn accept_moves_pending_to_working_on_once() {
             accepted.body["status"].as_str(),
             accepted.body["assignee"].as_str()
         ),
-        (Some("working_on"), Some(d.bianca.id.as_str()))
+        (Some("working_on"), Some(d.agent("bianca").id.as_str()))
     );
     let frame = observer.recv_type("ticket").await;
     assert_eq!(
@@ -183,15 +159,15 @@ async fn accept_moves_pending_to_working_on_once() {
         (Some("assigned"), Some("Accepted by Bianca"))
     );
     assert_eq!(
-        view(&d.admin, &d.support, "pending").await,
+        view(&d.admin, d.inbox("Support"), "pending").await,
         Vec::<u64>::new()
     );
 
     // Bianca now also holds the claim (she has it open): a late accept still hears "conflict".
-    let (mut bianca_tab, _) = Ws::hello(&d.server, &d.bianca).await;
+    let (mut bianca_tab, _) = Ws::hello(&d.server, d.agent("bianca")).await;
     bianca_tab.open(&t, false).await;
     let again = d
-        .hanna
+        .agent("hanna")
         .post(&format!("/api/tickets/{t}/accept"), json!({}))
         .await;
     assert_eq!((again.status, again.code()), (409, "conflict"));
@@ -202,7 +178,7 @@ async fn accept_moves_pending_to_working_on_once() {
             .contains("Bianca")
     );
     assert_eq!(
-        d.lena
+        d.agent("lena")
             .post(&format!("/api/tickets/{t}/accept"), json!({}))
             .await
             .status,
@@ -216,14 +192,14 @@ async fn accept_moves_pending_to_working_on_once() {
 
 #[actix_web::test]
 async fn accepting_a_ticket_you_view_claims_it() {
-    let d = desk().await;
-    let t = d.ticket("Claim on accept").await;
+    let d = desk().start().await;
+    let t = d.new_ticket("Claim on accept").await;
     d.admin
         .patch("/api/settings", json!({"hidden_release_s": 0.1}))
         .await;
     let (mut observer, _) = Ws::hello(&d.server, &d.admin).await;
-    observer.subscribe(&d.support).await;
-    let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
+    observer.subscribe(d.inbox("Support")).await;
+    let (mut bianca, _) = Ws::hello(&d.server, d.agent("bianca")).await;
     bianca.open(&t, false).await;
     bianca
         .send(json!({"type": "visibility", "hidden": true}))
@@ -237,7 +213,7 @@ async fn accepting_a_ticket_you_view_claims_it() {
         .send(json!({"type": "visibility", "hidden": false}))
         .await;
     observer.presence("viewer_shown").await;
-    d.bianca
+    d.agent("bianca")
         .post(&format!("/api/tickets/{t}/accept"), json!({}))
         .await;
     let claimed = observer.presence("claimed").await;
@@ -246,17 +222,22 @@ async fn accepting_a_ticket_you_view_claims_it() {
 
 #[actix_web::test]
 async fn fifty_simultaneous_accepts_have_exactly_one_winner_twenty_times() {
-    let d = desk().await;
+    let d = desk().start().await;
     let mut agents = Vec::new();
     for i in 0..10 {
         agents.push(
             d.server
-                .agent(&d.admin, &format!("racer{i}"), "agent", &[&d.support])
+                .agent(
+                    &d.admin,
+                    &format!("racer{i}"),
+                    "agent",
+                    &[d.inbox("Support")],
+                )
                 .await,
         );
     }
     for round in 0..20 {
-        let t = d.ticket(&format!("Race {round}")).await;
+        let t = d.new_ticket(&format!("Race {round}")).await;
         let accepts = (0..50).map(|i| {
             let agent = agents[i % agents.len()].clone();
             let path = format!("/api/tickets/{t}/accept");
@@ -283,9 +264,12 @@ async fn fifty_simultaneous_accepts_have_exactly_one_winner_twenty_times() {
 
 #[actix_web::test]
 async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
-    let d = desk().await;
-    let t = d.ticket("Lifecycle").await;
-    let post = |path: &str| d.bianca.post(format!("/api/tickets/{t}/{path}"), json!({}));
+    let d = desk().start().await;
+    let t = d.new_ticket("Lifecycle").await;
+    let post = |path: &str| {
+        d.agent("bianca")
+            .post(format!("/api/tickets/{t}/{path}"), json!({}))
+    };
     assert_eq!(post("return").await.code(), "conflict", "already pending");
     assert_eq!(post("reopen").await.code(), "conflict");
     post("accept").await;
@@ -304,10 +288,13 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
             resolved.body["status"].as_str(),
             resolved.body["assignee"].as_str()
         ),
-        (Some("resolved"), Some(d.bianca.id.as_str())),
+        (Some("resolved"), Some(d.agent("bianca").id.as_str())),
         "resolving keeps the assignee"
     );
-    assert_eq!(view(&d.bianca, &d.support, "resolved").await, [1]);
+    assert_eq!(
+        view(d.agent("bianca"), d.inbox("Support"), "resolved").await,
+        [1]
+    );
     assert_eq!(post("resolve").await.code(), "conflict");
     let reopened = post("reopen").await;
     assert_eq!(
@@ -316,20 +303,20 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
     );
     post("resolve").await;
     let reassigned = d
-        .bianca
+        .agent("bianca")
         .post(
             format!("/api/tickets/{t}/assign"),
-            json!({"agent": d.hanna.id}),
+            json!({"agent": d.agent("hanna").id}),
         )
         .await;
     assert_eq!(
         reassigned.body["status"], "working_on",
         "assigning makes a resolved ticket working_on"
     );
-    d.bianca
+    d.agent("bianca")
         .post(
             format!("/api/tickets/{t}/assign"),
-            json!({"agent": d.bianca.id}),
+            json!({"agent": d.agent("bianca").id}),
         )
         .await;
     post("resolve").await;
@@ -341,13 +328,16 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
         )
         .await;
     assert_eq!(
-        d.bianca.get(&format!("/api/tickets/{t}")).await.body["status"],
+        d.agent("bianca")
+            .get(&format!("/api/tickets/{t}"))
+            .await
+            .body["status"],
         "working_on"
     );
     let archived = post("archive").await;
     assert_eq!(archived.body["status"], "archived");
     assert_eq!(
-        view(&d.bianca, &d.support, "all").await,
+        view(d.agent("bianca"), d.inbox("Support"), "all").await,
         Vec::<u64>::new(),
         "archived tickets are in no list"
     );
@@ -355,7 +345,7 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
     assert_eq!(post("reopen").await.body["status"], "working_on");
     for action in ["resolve", "archive", "return", "reopen"] {
         assert_eq!(
-            d.lena
+            d.agent("lena")
                 .post(&format!("/api/tickets/{t}/{action}"), json!({}))
                 .await
                 .status,
@@ -393,8 +383,8 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
         (Some("resolved"), Some("working_on"))
     );
 
-    let unassigned = d.ticket("Unassigned").await;
-    d.bianca
+    let unassigned = d.new_ticket("Unassigned").await;
+    d.agent("bianca")
         .post(&format!("/api/tickets/{unassigned}/resolve"), json!({}))
         .await;
     d.admin
@@ -404,7 +394,7 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
         )
         .await;
     assert_eq!(
-        d.bianca
+        d.agent("bianca")
             .get(&format!("/api/tickets/{unassigned}"))
             .await
             .body["status"],
@@ -414,17 +404,20 @@ async fn return_resolve_reopen_archive_and_customer_replies_follow_the_rules() {
 
 #[actix_web::test]
 async fn transfer_moves_tickets_between_inboxes_and_agents() {
-    let d = desk().await;
-    let t = d.ticket("Wrong inbox").await;
-    let (mut support_tab, _) = Ws::hello(&d.server, &d.hanna).await;
-    support_tab.subscribe(&d.support).await;
-    let (mut sales_tab, _) = Ws::hello(&d.server, &d.sam).await;
-    sales_tab.subscribe(&d.sales).await;
-    let (mut viewer, _) = Ws::hello(&d.server, &d.hanna).await;
+    let d = desk().start().await;
+    let t = d.new_ticket("Wrong inbox").await;
+    let (mut support_tab, _) = Ws::hello(&d.server, d.agent("hanna")).await;
+    support_tab.subscribe(d.inbox("Support")).await;
+    let (mut sales_tab, _) = Ws::hello(&d.server, d.agent("sam")).await;
+    sales_tab.subscribe(d.inbox("Sales")).await;
+    let (mut viewer, _) = Ws::hello(&d.server, d.agent("hanna")).await;
     viewer.open(&t, false).await;
     support_tab.presence("claimed").await;
 
-    let transfer = |body: Value| d.hanna.post(format!("/api/tickets/{t}/transfer"), body);
+    let transfer = |body: Value| {
+        d.agent("hanna")
+            .post(format!("/api/tickets/{t}/transfer"), body)
+    };
     assert_eq!(transfer(json!({})).await.code(), "bad_request");
     assert_eq!(
         transfer(json!({"inbox": "01a1fcb1-fa68-7345-849d-4f02be394110"}))
@@ -433,31 +426,34 @@ async fn transfer_moves_tickets_between_inboxes_and_agents() {
         "bad_request"
     );
     assert_eq!(
-        transfer(json!({"agent": d.sam.id})).await.code(),
+        transfer(json!({"agent": d.agent("sam").id})).await.code(),
         "conflict",
         "sam cannot see Support"
     );
-    let moved = transfer(json!({"inbox": d.sales, "agent": d.sam.id})).await;
+    let moved = transfer(json!({"inbox": d.inbox("Sales"), "agent": d.agent("sam").id})).await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(
         (
             moved.body["inbox"].as_str(),
             moved.body["assignee"].as_str()
         ),
-        (Some(d.sales.as_str()), Some(d.sam.id.as_str()))
+        (Some(d.inbox("Sales")), Some(d.agent("sam").id.as_str()))
     );
 
     let note = support_tab.recv_type("ticket_moved").await;
     assert_eq!(note["action"], "transferred");
     assert_eq!(note["note"], "Transferred to Sam in Sales by Hanna");
-    assert_eq!(note["to"]["inbox"], json!({"id": d.sales, "name": "Sales"}));
+    assert_eq!(
+        note["to"]["inbox"],
+        json!({"id": d.inbox("Sales"), "name": "Sales"})
+    );
     let arrived = sales_tab.recv_type("ticket").await;
     assert_eq!(
         (
             arrived["inbox"].as_str(),
             arrived["change"]["action"].as_str()
         ),
-        (Some(d.sales.as_str()), Some("transferred"))
+        (Some(d.inbox("Sales")), Some("transferred"))
     );
     // Presence moved with it: the claim was released (moved), the viewer is now seen in Sales.
     let released = sales_tab.presence("released").await;
@@ -465,39 +461,42 @@ async fn transfer_moves_tickets_between_inboxes_and_agents() {
     let snapshot = Ws::hello(&d.server, &d.admin)
         .await
         .0
-        .subscribe(&d.sales)
+        .subscribe(d.inbox("Sales"))
         .await;
     assert_eq!(snapshot["presence"][0]["viewers"][0]["name"], "Hanna");
     let old = Ws::hello(&d.server, &d.admin)
         .await
         .0
-        .subscribe(&d.support)
+        .subscribe(d.inbox("Support"))
         .await;
     assert_eq!(old["presence"], json!([]));
 
     assert_eq!(
-        d.bianca.get(&format!("/api/tickets/{t}")).await.status,
+        d.agent("bianca")
+            .get(&format!("/api/tickets/{t}"))
+            .await
+            .status,
         404,
         "bianca is not in Sales"
     );
     let history = d.admin.get(&format!("/api/tickets/{t}/history")).await.body;
     assert_eq!(history[1]["action"], "transferred");
-    assert_eq!(history[1]["detail"]["to_inbox"], d.sales.as_str());
+    assert_eq!(history[1]["detail"]["to_inbox"], d.inbox("Sales"));
 }
 
 #[actix_web::test]
 async fn a_transfer_takes_the_ticket_away_from_tabs_that_cannot_follow_it() {
-    let d = desk().await;
-    let t = d.ticket("Moving to Sales").await;
-    let (mut hanna, _) = Ws::hello(&d.server, &d.hanna).await;
+    let d = desk().start().await;
+    let t = d.new_ticket("Moving to Sales").await;
+    let (mut hanna, _) = Ws::hello(&d.server, d.agent("hanna")).await;
     hanna.open(&t, false).await;
-    let (mut bianca, _) = Ws::hello(&d.server, &d.bianca).await;
+    let (mut bianca, _) = Ws::hello(&d.server, d.agent("bianca")).await;
     bianca.open(&t, false).await;
     let moved = d
-        .hanna
+        .agent("hanna")
         .post(
             format!("/api/tickets/{t}/transfer"),
-            json!({"inbox": d.sales}),
+            json!({"inbox": d.inbox("Sales")}),
         )
         .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
@@ -511,33 +510,54 @@ async fn a_transfer_takes_the_ticket_away_from_tabs_that_cannot_follow_it() {
         frames.iter().all(|f| f["type"] != "access_revoked"),
         "{frames:?}"
     );
-    let detail = d.hanna.get(format!("/api/tickets/{t}")).await.body;
+    let detail = d.agent("hanna").get(format!("/api/tickets/{t}")).await.body;
     let viewers: Vec<&str> = detail["viewers"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v["id"].as_str().unwrap())
         .collect();
-    assert_eq!(viewers, [d.hanna.id.as_str()], "{detail}");
+    assert_eq!(viewers, [d.agent("hanna").id.as_str()], "{detail}");
 }
 
 #[actix_web::test]
 async fn deleted_tickets_vanish_but_keep_their_number() {
-    let d = desk().await;
-    let t = d.ticket("Delete me").await;
+    let d = desk().start().await;
+    let t = d.new_ticket("Delete me").await;
     assert_eq!(
-        d.lena.delete(&format!("/api/tickets/{t}")).await.status,
+        d.agent("lena")
+            .delete(&format!("/api/tickets/{t}"))
+            .await
+            .status,
         403
     );
     assert_eq!(
-        d.bianca.delete(&format!("/api/tickets/{t}")).await.status,
+        d.agent("bianca")
+            .delete(&format!("/api/tickets/{t}"))
+            .await
+            .status,
         204
     );
-    assert_eq!(d.bianca.get(&format!("/api/tickets/{t}")).await.status, 404);
     assert_eq!(
-        d.bianca.delete(&format!("/api/tickets/{t}")).await.status,
+        d.agent("bianca")
+            .get(&format!("/api/tickets/{t}"))
+            .await
+            .status,
         404
     );
-    assert_eq!(view(&d.bianca, &d.support, "all").await, Vec::<u64>::new());
-    assert_eq!(d.admin.create_ticket(&d.support, "Next").await["number"], 2);
+    assert_eq!(
+        d.agent("bianca")
+            .delete(&format!("/api/tickets/{t}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        view(d.agent("bianca"), d.inbox("Support"), "all").await,
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        d.admin.create_ticket(d.inbox("Support"), "Next").await["number"],
+        2
+    );
 }
