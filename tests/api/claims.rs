@@ -652,14 +652,14 @@ async fn mutations_by_others_are_refused_while_claimed_but_notes_go_through() {
         )
         .await;
     assert_eq!(own.status, 200, "the holder works freely");
-    // The viewer got each message live.
-    let kinds: Vec<String> = bianca
-        .sync()
-        .await
-        .iter()
-        .filter(|fr| fr["type"] == "message")
-        .map(|fr| fr["message"]["kind"].as_str().unwrap().to_owned())
-        .collect();
+    // The viewer got each message live, in order. A frame may reach a socket
+    // a moment after the HTTP answer (docs/protocol.md §7.2), so each is
+    // awaited (bounded) rather than expected before a ping's pong.
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        let frame = bianca.recv_type("message").await;
+        kinds.push(frame["message"]["kind"].as_str().unwrap().to_owned());
+    }
     assert_eq!(kinds, ["note", "customer", "reply"]);
     let detail = f.admin.get(&format!("/api/tickets/{t}")).await;
     assert_eq!(

@@ -35,8 +35,14 @@
 //!
 //! Nothing sleeps: every wait for a frame is bounded ([`WAIT`]), and where a
 //! frame must not come, a ping's `pong` closes the window. `PROPTEST_CASES`
-//! overrides the number of cases (default 32); a failure is shrunk to the
+//! overrides the number of cases (default 16); a failure is shrunk to the
 //! few steps that matter and printed as a numbered list.
+//!
+//! The rules alone (answers, status, assignee, inbox, lock, shares, history)
+//! are checked without a server, against the same kind of model, by
+//! `domain::decisions::tests` (512 sequences a run, in about a second); this
+//! test keeps what needs the server: frames, presence, claims over real
+//! sockets, and what is stored.
 
 use std::fmt;
 
@@ -1156,7 +1162,7 @@ fn ticket_lifecycle_matches_the_reference_model() {
     let system = actix_rt::System::new();
     let world = system.block_on(World::new());
     let config = contextualize_config(ProptestConfig {
-        cases: 32,
+        cases: 16,
         max_shrink_iters: 4096,
         max_shrink_time: 120_000,
         source_file: Some(file!()),
