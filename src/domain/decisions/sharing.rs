@@ -45,20 +45,10 @@ pub fn share(
     let mut change = Change::of(before.clone());
     if !before.shared_with.contains(&agent) {
         change.after.shared_with.push(agent);
-        change.history.push(
-            HistoryEntry::new(Some(by.id), HistoryAction::Shared, facts.now)
-                .with("agent", agent.to_string()),
-        );
         let kind = NotificationKind::Shared {
             by_name: by.name.clone(),
         };
-        change.notifications.push(Notification::about(
-            before,
-            agent,
-            kind,
-            Some(by.id),
-            facts.now,
-        ));
+        record(&mut change, by, agent, HistoryAction::Shared, kind, facts);
     }
     Ok(change)
 }
@@ -78,22 +68,28 @@ pub fn unshare(
     }
     let mut change = Change::of(before.clone());
     change.after.shared_with.retain(|a| *a != agent);
-    change.history.push(
-        HistoryEntry::new(Some(by.id), HistoryAction::Unshared, facts.now)
-            .with("agent", agent.to_string()),
-    );
     let kind = NotificationKind::Unshared {
         by_name: by.name.clone(),
     };
-    change.notifications.push(Notification::about(
-        before,
-        agent,
-        kind,
-        Some(by.id),
-        facts.now,
-    ));
+    record(&mut change, by, agent, HistoryAction::Unshared, kind, facts);
     change.removed_messages = scheduled;
     Ok(change)
+}
+
+/// Records a (un)share with `agent` by `by`, and tells `agent`.
+fn record(
+    change: &mut Change,
+    by: &Agent,
+    agent: AgentId,
+    action: HistoryAction,
+    kind: NotificationKind,
+    facts: &Facts,
+) {
+    change
+        .history
+        .push(HistoryEntry::new(Some(by.id), action, facts.now).with("agent", agent.to_string()));
+    let told = Notification::about(&change.after, agent, kind, Some(by.id), facts.now);
+    change.notifications.push(told);
 }
 
 /// What `agent` may still do with the ticket, after its access may have changed.
