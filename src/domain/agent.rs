@@ -19,14 +19,6 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Agent => "agent",
-            Role::Light => "light",
-        }
-    }
-
     pub fn parse(text: &str) -> Option<Role> {
         match text {
             "admin" => Some(Role::Admin),

@@ -12,13 +12,6 @@ pub enum DraftKind {
 }
 
 impl DraftKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DraftKind::Reply => "reply",
-            DraftKind::Note => "note",
-        }
-    }
-
     pub fn tag(self) -> u8 {
         match self {
             DraftKind::Reply => 1,
