@@ -47,7 +47,7 @@ enum Prep {
 
 use Want::*;
 
-/// Without a valid hello, whatever the frame: 4401 (PROTOCOL.md "Close codes";
+/// Without a valid hello, whatever the frame: 4401 (docs/protocol.md "Close codes";
 /// 4403 is only for live sessions of an agent being disabled).
 const NO: Want = Closed(4401);
 const NOT_FOUND: Want = Error("not_found");
