@@ -1,5 +1,5 @@
 //! What changed, as the wire names it: the `action` of `ticket` frames, the
-//! `action` and `note` of `ticket_moved`, and the `kind` of `presence`
+//! `action`, destination and `note` of `ticket_moved`, and the `kind` of `presence`
 //! changes (docs/protocol.md "Moving tickets" and "presence").
 
 use serde::Serialize;
@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::dto::AgentRef;
 use super::frames::MovedTo;
 use crate::domain::decisions::Op;
+use crate::domain::{AgentId, InboxId};
 
 /// `ticket.change.action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -54,45 +55,61 @@ pub enum MoveAction {
     Deleted,
 }
 
-impl MoveAction {
-    /// The move `op` makes, if it moves the ticket at all.
-    pub fn of(op: &Op) -> Option<MoveAction> {
-        Some(match op {
-            Op::Assign(Some(_)) | Op::Accept => MoveAction::Assigned,
-            Op::Return => MoveAction::Returned,
-            Op::Transfer { .. } => MoveAction::Transferred,
-            Op::Resolve => MoveAction::Resolved,
-            Op::Archive => MoveAction::Archived,
-            Op::Delete => MoveAction::Deleted,
-            Op::Assign(None) | Op::Reopen => return None,
-        })
-    }
+/// How a workflow step moves the ticket out of the lists it was in: the
+/// `ticket_moved` frame's action, and who or where it went to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub action: MoveAction,
+    /// The agent it went to (assigned, accepted, transferred to).
+    pub agent: Option<AgentId>,
+    /// The inbox it was transferred to.
+    pub inbox: Option<InboxId>,
 }
 
-/// `ticket_moved.note`: what happened, in words, e.g. "Transferred to Billing by Ana".
-pub fn moved_note(op: &Op, to: &MovedTo, by: &AgentRef) -> String {
-    let what = match op {
-        Op::Accept => "Accepted".to_owned(),
-        Op::Assign(_) => format!(
-            "Assigned to {}",
-            to.agent.as_ref().map_or("nobody", |a| a.name.as_str())
-        ),
-        Op::Return => "Returned to Pending".to_owned(),
-        Op::Transfer { .. } => {
-            let place = match (&to.agent, &to.inbox) {
-                (Some(a), Some(i)) => format!("{} in {}", a.name, i.name),
-                (Some(a), None) => a.name.clone(),
-                (None, Some(i)) => i.name.clone(),
-                (None, None) => "nowhere".to_owned(),
-            };
-            format!("Transferred to {place}")
+impl Move {
+    /// The move `op` by `by` makes; `None` if the ticket stays in its lists
+    /// (reopening, unassigning).
+    pub fn of(op: &Op, by: AgentId) -> Option<Move> {
+        let to = |action, agent, inbox| {
+            Some(Move {
+                action,
+                agent,
+                inbox,
+            })
+        };
+        match *op {
+            Op::Assign(Some(agent)) => to(MoveAction::Assigned, Some(agent), None),
+            Op::Accept => to(MoveAction::Assigned, Some(by), None),
+            Op::Transfer { agent, inbox } => to(MoveAction::Transferred, agent, inbox),
+            Op::Return => to(MoveAction::Returned, None, None),
+            Op::Resolve => to(MoveAction::Resolved, None, None),
+            Op::Archive => to(MoveAction::Archived, None, None),
+            Op::Delete => to(MoveAction::Deleted, None, None),
+            Op::Assign(None) | Op::Reopen => None,
         }
-        Op::Resolve => "Resolved".to_owned(),
-        Op::Reopen => "Reopened".to_owned(),
-        Op::Archive => "Archived".to_owned(),
-        Op::Delete => "Deleted".to_owned(),
-    };
-    format!("{what} by {}", by.name)
+    }
+
+    /// `ticket_moved.note`: what happened, in words, e.g. "Transferred to
+    /// Billing by Ana". `to`: this move's agent and inbox with their names;
+    /// `accepted`: the agent took the ticket itself.
+    pub fn note(&self, accepted: bool, to: &MovedTo, by: &AgentRef) -> String {
+        let agent = to.agent.as_ref().map(|a| a.name.as_str());
+        let inbox = to.inbox.as_ref().map(|i| i.name.as_str());
+        let what = match self.action {
+            MoveAction::Assigned if accepted => "Accepted".to_owned(),
+            MoveAction::Assigned => format!("Assigned to {}", agent.unwrap_or_default()),
+            MoveAction::Transferred => match (agent, inbox) {
+                (Some(a), Some(i)) => format!("Transferred to {a} in {i}"),
+                (Some(place), None) | (None, Some(place)) => format!("Transferred to {place}"),
+                (None, None) => "Transferred".to_owned(),
+            },
+            MoveAction::Returned => "Returned to Pending".to_owned(),
+            MoveAction::Resolved => "Resolved".to_owned(),
+            MoveAction::Archived => "Archived".to_owned(),
+            MoveAction::Deleted => "Deleted".to_owned(),
+        };
+        format!("{what} by {}", by.name)
+    }
 }
 
 /// `presence.change.kind`.
@@ -107,4 +124,74 @@ pub enum PresenceKind {
     ViewerShown,
     Locked,
     Unlocked,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::dto::InboxDto;
+
+    #[test]
+    fn every_move_has_its_action_and_note() {
+        let (ana, sam) = (AgentId::new(), AgentId::new());
+        let sales = InboxId::new();
+        let by = AgentRef {
+            id: ana,
+            name: "Ana".into(),
+        };
+        let names = |m: &Move| MovedTo {
+            agent: m.agent.map(|id| AgentRef {
+                id,
+                name: if id == ana { "Ana" } else { "Sam" }.into(),
+            }),
+            inbox: m.inbox.map(|id| InboxDto {
+                id,
+                name: "Sales".into(),
+            }),
+        };
+        let transfer = |agent, inbox| Op::Transfer { agent, inbox };
+        let cases = [
+            (Op::Accept, MoveAction::Assigned, "Accepted by Ana"),
+            (
+                Op::Assign(Some(sam)),
+                MoveAction::Assigned,
+                "Assigned to Sam by Ana",
+            ),
+            (
+                Op::Return,
+                MoveAction::Returned,
+                "Returned to Pending by Ana",
+            ),
+            (
+                transfer(Some(sam), Some(sales)),
+                MoveAction::Transferred,
+                "Transferred to Sam in Sales by Ana",
+            ),
+            (
+                transfer(Some(sam), None),
+                MoveAction::Transferred,
+                "Transferred to Sam by Ana",
+            ),
+            (
+                transfer(None, Some(sales)),
+                MoveAction::Transferred,
+                "Transferred to Sales by Ana",
+            ),
+            (Op::Resolve, MoveAction::Resolved, "Resolved by Ana"),
+            (Op::Archive, MoveAction::Archived, "Archived by Ana"),
+            (Op::Delete, MoveAction::Deleted, "Deleted by Ana"),
+        ];
+        for (op, action, note) in cases {
+            let moved = Move::of(&op, ana).expect("a move");
+            assert_eq!(moved.action, action, "{op:?}");
+            assert_eq!(moved.note(op == Op::Accept, &names(&moved), &by), note);
+        }
+        assert_eq!(
+            Move::of(&Op::Accept, ana).unwrap().agent,
+            Some(ana),
+            "who accepted"
+        );
+        assert_eq!(Move::of(&Op::Reopen, ana), None);
+        assert_eq!(Move::of(&Op::Assign(None), ana), None);
+    }
 }

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::TicketActor;
-use crate::domain::decisions::{self, Edit, Moved, Mutation, NewTicket, Op};
+use crate::domain::decisions::{self, Edit, Mutation, NewTicket, Op};
 use crate::domain::presence::ReleaseReason;
 use crate::domain::ticket::{self, Ticket};
 use crate::domain::{Agent, InboxId, Timestamp};
 use crate::error::Error;
-use crate::protocol::changes::{ChangeAction, MoveAction, moved_note};
+use crate::protocol::changes::{ChangeAction, Move};
 use crate::protocol::dto::{AgentRef, InboxDto, TicketDto};
 use crate::protocol::frames::{MovedTo, ServerFrame};
 
@@ -101,12 +101,12 @@ impl Handler<Mutate> for TicketActor {
             .decide(|t, facts| decisions::mutate(t, &msg.by, &msg.op, facts))
             .map(|m: Mutation| {
                 let noop = m.change.history.is_empty();
-                (m.change, (m.moved, m.release, noop))
+                (m.change, (m.release, noop))
             });
-        self.commit(decided, move |act, t, (moved, release, noop), ctx| {
+        self.commit(decided, move |act, t, (release, noop), ctx| {
             if !noop {
                 let from_inbox = from_inbox.unwrap_or(t.inbox);
-                act.apply_mutation(t, &msg.op, &msg.by, from_inbox, moved, release);
+                act.apply_mutation(t, &msg.op, &msg.by, from_inbox, release);
                 act.schedule_lock_expiry(ctx); // a deleted ticket's lock timer goes with it
             }
             Ok(TicketDto::for_caller(t, msg.by.id))
@@ -115,16 +115,16 @@ impl Handler<Mutate> for TicketActor {
 }
 
 impl TicketActor {
-    /// The `ticket_moved` frame for the old inbox: how `op` moved the ticket, and where to.
+    /// The `ticket_moved` frame for the old inbox, if `op` moved the ticket
+    /// out of its lists.
     fn moved_frame(
         &self,
         t: &Ticket,
         op: &Op,
         by: &Agent,
         old_inbox: InboxId,
-        moved: Moved,
     ) -> Option<ServerFrame> {
-        let action = MoveAction::of(op)?;
+        let moved = Move::of(op, by.id)?;
         let to = MovedTo {
             agent: moved
                 .agent
@@ -140,8 +140,8 @@ impl TicketActor {
             inbox: old_inbox,
             ticket: t.id,
             number: t.number,
-            action,
-            note: moved_note(op, &to, &by),
+            action: moved.action,
+            note: moved.note(*op == Op::Accept, &to, &by),
             to: (to.agent.is_some() || to.inbox.is_some()).then_some(to),
             by,
         })
@@ -155,14 +155,13 @@ impl TicketActor {
         op: &Op,
         by: &Agent,
         old_inbox: InboxId,
-        moved: Option<Moved>,
         release: bool,
     ) {
         use crate::actors::inbox::{Payload, PresenceUpdate};
 
         let action = ChangeAction::from(op);
-        let mut old_inbox_payloads: Vec<Payload> = moved
-            .and_then(|moved| self.moved_frame(t, op, by, old_inbox, moved))
+        let mut old_inbox_payloads: Vec<Payload> = self
+            .moved_frame(t, op, by, old_inbox)
             .map(|frame| Payload::All(frame.encode()))
             .into_iter()
             .collect();

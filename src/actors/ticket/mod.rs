@@ -34,8 +34,8 @@
 //! mentions), `scheduled` (sending, dropping and cancelling scheduled
 //! replies), `followers`, `shares` (sharing, and losing access),
 //! `read_marks`, `presence` (tabs opening, closing, hiding, force-releasing),
-//! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`, `traced` (the sender's span
-//! around a message).
+//! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`,
+//! `traced` (the sender's span around a message).
 
 mod commands;
 mod drafts;

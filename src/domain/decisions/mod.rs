@@ -39,7 +39,7 @@ pub use locking::{expire_lock, lock, unlock};
 pub use posting::{Post, Posted, Scheduled, cancel_scheduled, fire, follower_updates, post};
 pub use refusal::{ConflictReason, Forbidden, Refusal};
 pub use sharing::{Remaining, remaining, share, unshare};
-pub use workflow::{Moved, Mutation, Op, mutate};
+pub use workflow::{Mutation, Op, mutate};
 
 use super::access::{TicketAction, check_ticket};
 use super::agent::Roster;

@@ -1,32 +1,33 @@
 //! Why a decision was refused. Each variant becomes one error code of
 //! docs/protocol.md "Errors" (`error::Error` maps them); the English of
-//! conflicts and refusals lives here, next to the rule that refuses.
+//! conflicts and forbidden cases lives here, next to the rule that refuses.
 
 use super::super::access::Denied;
 use super::super::agent::AgentRef;
 use super::super::message::Message;
 
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+/// A refused decision; `error::Error` turns it into the error clients see
+/// (and its message), so only conflicts and forbidden cases, whose words
+/// depend on the rule, carry their text here.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Refusal {
     /// The ticket does not exist, or the caller may not know it does.
-    #[error("not found")]
     NotFound,
-    #[error("{0}")]
     Forbidden(Forbidden),
     /// The request itself is invalid (400), whatever the ticket's state.
-    #[error("{0}")]
     Invalid(String),
-    #[error("{} is working on this ticket; take it over first", holder.name)]
-    Claimed { holder: AgentRef },
-    #[error("{} holds a hard lock on this ticket", holder.name)]
-    Locked { holder: AgentRef },
-    #[error("{0}")]
+    /// Another agent holds the live claim.
+    Claimed {
+        holder: AgentRef,
+    },
+    /// Another agent holds a hard lock.
+    Locked {
+        holder: AgentRef,
+    },
     Conflict(ConflictReason),
-    #[error("ticket sharing is disabled")]
     SharingDisabled,
-    /// Newer customer messages or replies arrived since the one the author saw.
-    /// `names`: of the agents those messages name (authors, mentions).
-    #[error("newer messages arrived since the one you saw; read them, or send with force")]
+    /// Newer customer messages or replies arrived since the one the author
+    /// saw; `names`: of the agents those messages name (authors, mentions).
     Stale {
         newer: Vec<Message>,
         names: Vec<AgentRef>,

@@ -436,7 +436,7 @@ fn the_accept_race_loser_learns_who_won() {
     let won = mutate(Some(&ticket), &ana, &Op::Accept, &world.facts()).unwrap();
     let lost = mutate(Some(&won.change.after), &ben, &Op::Accept, &world.facts()).unwrap_err();
     assert_eq!(
-        lost.to_string(),
+        crate::error::Error::from(lost).to_string(),
         "already accepted by ANA",
         "the loser is told the winner's name"
     );

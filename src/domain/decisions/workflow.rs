@@ -39,21 +39,13 @@ impl Op {
     }
 }
 
-/// A decided mutation: the change, and what it does to people's views.
+/// A decided mutation: the change, and whether the live claim goes.
+/// (Where the ticket went follows from the `Op` itself.)
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mutation {
     pub change: Change,
-    /// The ticket leaves the lists it was in (`ticket_moved`), and where to.
-    pub moved: Option<Moved>,
     /// The live claim is released (reason `moved`).
     pub release: bool,
-}
-
-/// Where a moved ticket went; `None` fields: nowhere in particular.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Moved {
-    pub agent: Option<AgentId>,
-    pub inbox: Option<InboxId>,
 }
 
 /// Decides `op` by `by` on `ticket`. An `Assign` to the current state is a
@@ -79,15 +71,13 @@ pub fn mutate(
             .with("from", before.status.as_str())
             .with("to", after.status.as_str())
     };
-    let mutation = |after, history, moved, release| Mutation {
+    let mutation = |after, history, release| Mutation {
         change: Change {
             history: vec![history],
             ..Change::of(after)
         },
-        moved,
         release,
     };
-    let gone = Some(Moved::default());
     let mut decided = match op {
         Op::Assign(target) => {
             if let Some(agent) = target {
@@ -98,7 +88,6 @@ pub fn mutate(
                 // Already so: nothing to decide, record or announce.
                 return Ok(Mutation {
                     change: Change::of(before.clone()),
-                    moved: None,
                     release: false,
                 });
             }
@@ -109,20 +98,12 @@ pub fn mutate(
             .with("previous", before.assignee.map(|a| a.to_string()))
             .with("status", after.status.as_str());
             let away = target.is_some_and(|a| facts.claim.is_some_and(|c| c != a));
-            let moved = target.map(|agent| Moved {
-                agent: Some(agent),
-                inbox: None,
-            });
-            mutation(after, history, moved, away)
+            mutation(after, history, away)
         }
         Op::Accept => {
             after.set_assignee(Some(by.id)); // pending and unassigned: checked first
             let history = entry(HistoryAction::Accepted).with("agent", by.id.to_string());
-            let moved = Moved {
-                agent: Some(by.id),
-                inbox: None,
-            };
-            mutation(after, history, Some(moved), false)
+            mutation(after, history, false)
         }
         Op::Return => {
             if before.status == Status::Pending && before.assignee.is_none() {
@@ -132,10 +113,10 @@ pub fn mutate(
             after.status = Status::Pending;
             let history = entry(HistoryAction::Returned)
                 .with("previous", before.assignee.map(|a| a.to_string()));
-            mutation(after, history, gone, true)
+            mutation(after, history, true)
         }
         Op::Transfer { agent, inbox } => {
-            let moved = transfer(&mut after, *agent, *inbox, facts)?;
+            transfer(&mut after, *agent, *inbox, facts)?;
             if after.inbox == before.inbox && after.assignee == before.assignee {
                 return Err(ConflictReason::AlreadyThere.into());
             }
@@ -143,33 +124,33 @@ pub fn mutate(
                 .with("from_inbox", before.inbox.to_string())
                 .with("to_inbox", after.inbox.to_string())
                 .with("agent", after.assignee.map(|a| a.to_string()));
-            mutation(after, history, Some(moved), true)
+            mutation(after, history, true)
         }
         Op::Resolve => {
             if !matches!(before.status, Status::Pending | Status::WorkingOn) {
                 return Err(ConflictReason::NotResolvable.into());
             }
             after.status = Status::Resolved;
-            mutation(after.clone(), status_changed(&after), gone, true)
+            mutation(after.clone(), status_changed(&after), true)
         }
         Op::Reopen => {
             if !matches!(before.status, Status::Resolved | Status::Archived) {
                 return Err(ConflictReason::NotReopenable.into());
             }
             after.status = after.reopened_status();
-            mutation(after.clone(), status_changed(&after), None, false)
+            mutation(after.clone(), status_changed(&after), false)
         }
         Op::Archive => {
             if before.status == Status::Archived {
                 return Err(ConflictReason::AlreadyArchived.into());
             }
             after.status = Status::Archived;
-            mutation(after.clone(), status_changed(&after), gone, true)
+            mutation(after.clone(), status_changed(&after), true)
         }
         Op::Delete => {
             after.deleted = true;
             after.lock = None;
-            mutation(after, entry(HistoryAction::Deleted), gone, true)
+            mutation(after, entry(HistoryAction::Deleted), true)
         }
     };
     // A new assignee is told (unless it assigned itself).
@@ -208,7 +189,7 @@ fn transfer(
     agent: Option<AgentId>,
     inbox: Option<InboxId>,
     facts: &Facts,
-) -> Result<Moved, Refusal> {
+) -> Result<(), Refusal> {
     if agent.is_none() && inbox.is_none() {
         return Err(Refusal::invalid(
             "transfer needs an agent, an inbox or both",
@@ -238,5 +219,5 @@ fn transfer(
             }
         }
     }
-    Ok(Moved { agent, inbox })
+    Ok(())
 }
