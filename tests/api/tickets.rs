@@ -311,27 +311,23 @@ async fn lists_page_newest_activity_first_without_gaps_or_repeats() {
         );
     }
     let base = format!("/api/inboxes/{}/tickets", d.inbox("Support"));
-    let first = d
-        .agent("bianca")
-        .get(&format!("{base}?view=pending&limit=3"))
-        .await;
+    let bianca = d.agent("bianca");
+    let first = bianca.get(&format!("{base}?view=pending&limit=3")).await;
     assert_eq!(numbers(&first.body), [7, 6, 5]);
     let cursor = first.body["next_cursor"].as_str().unwrap();
-    let second = d
-        .agent("bianca")
+    let second = bianca
         .get(&format!("{base}?view=pending&limit=3&cursor={cursor}"))
         .await;
     assert_eq!(numbers(&second.body), [4, 3, 2]);
     let cursor = second.body["next_cursor"].as_str().unwrap();
-    let third = d
-        .agent("bianca")
+    let third = bianca
         .get(&format!("{base}?view=pending&limit=3&cursor={cursor}"))
         .await;
     assert_eq!(numbers(&third.body), [1]);
     assert_eq!(third.body["next_cursor"], Value::Null);
 
     // New activity moves a ticket to the top.
-    d.agent("bianca")
+    bianca
         .post(
             &format!("/api/tickets/{}/messages", ids[2]),
             json!({"kind": "note", "body": "bump"}),
@@ -347,38 +343,20 @@ async fn lists_page_newest_activity_first_without_gaps_or_repeats() {
 
     for view in ["working_on", "resolved", "mine"] {
         assert_eq!(
-            d.agent("bianca")
-                .get(&format!("{base}?view={view}"))
-                .await
-                .body["tickets"],
+            bianca.get(&format!("{base}?view={view}")).await.body["tickets"],
             json!([]),
             "{view}"
         );
     }
     assert_eq!(
-        d.agent("bianca")
-            .get(&format!("{base}?view=everything"))
-            .await
-            .status,
+        bianca.get(&format!("{base}?view=everything")).await.status,
         400
     );
-    assert_eq!(
-        d.agent("bianca")
-            .get(&format!("{base}?limit=0"))
-            .await
-            .status,
-        400
-    );
-    assert_eq!(
-        d.agent("bianca")
-            .get(&format!("{base}?cursor=zz"))
-            .await
-            .status,
-        400
-    );
+    assert_eq!(bianca.get(&format!("{base}?limit=0")).await.status, 400);
+    assert_eq!(bianca.get(&format!("{base}?cursor=zz")).await.status, 400);
     assert_eq!(d.agent("sam").get(&base).await.status, 404);
     assert_eq!(
-        d.agent("bianca")
+        bianca
             .get("/api/inboxes/01a1fcb1-fa68-7345-849d-4f02be394110/tickets")
             .await
             .status,
