@@ -183,3 +183,43 @@ impl ErrorResponse {
         ErrorResponse { error: body }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::message::{Message, MessageKind, MessageState};
+    use crate::domain::{MessageId, TicketId, Timestamp};
+
+    #[test]
+    fn a_stale_error_names_the_authors_it_was_given() {
+        let ben = AgentRef {
+            id: AgentId::new(),
+            name: "Ben".into(),
+        };
+        let reply = Message {
+            id: MessageId::new(),
+            ticket: TicketId::new(),
+            kind: MessageKind::Reply,
+            author: Some(ben.id),
+            body: "hello".into(),
+            mentions: vec![ben.id],
+            created_at: Timestamp(1),
+            state: MessageState::Sent,
+            send_at: None,
+            signature: None,
+            cancel_if_replied: false,
+        };
+        let error = Error::Stale {
+            newer: vec![reply],
+            names: vec![ben.clone()],
+        };
+        let body = serde_json::to_value(ErrorResponse::new(&error)).unwrap();
+        let newer = &body["error"]["newer"][0];
+        assert_eq!(body["error"]["code"], "stale");
+        assert_eq!(
+            newer["author"],
+            serde_json::json!({"id": ben.id, "name": "Ben"})
+        );
+        assert_eq!(newer["mentions"][0]["name"], "Ben");
+    }
+}

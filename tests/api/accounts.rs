@@ -179,8 +179,17 @@ async fn agent_creation_validates_and_refuses_duplicates() {
     );
     let duplicate = admin.post("/api/agents", ok).await;
     assert_eq!((duplicate.status, duplicate.code()), (409, "conflict"));
+    assert_eq!(
+        duplicate.body["error"]["message"],
+        "the handle hanna is taken"
+    );
     let same_email = json!({"handle": "h2", "name": "H", "email": "HANNA@example.com", "role": "agent", "password": "pw"});
-    assert_eq!(admin.post("/api/agents", same_email).await.status, 409);
+    let taken = admin.post("/api/agents", same_email).await;
+    assert_eq!(taken.status, 409);
+    assert_eq!(
+        taken.body["error"]["message"],
+        "the e-mail hanna@example.com is taken"
+    );
     for bad in [
         json!({"handle": "has space", "name": "X", "email": "x@example.com", "role": "agent", "password": "pw"}),
         json!({"handle": "x", "name": "X", "email": "not-an-email", "role": "agent", "password": "pw"}),
