@@ -393,6 +393,13 @@ async fn a_visitor_chats_with_an_agent_through_the_widget_in_real_browsers() {
     agent
         .until_absent(LIVE, "dropping the visitor's typing", typing)
         .await;
+    // The agent has the ticket in front of it: the new message is read at once.
+    visitor
+        .until(LIVE, "showing its second message as seen", |b| async move {
+            let messages = widget_messages(b).await;
+            messages.len() == 2 && messages.iter().all(|m| m["state"] == "seen")
+        })
+        .await;
 
     // The agent accepts the ticket.
     agent
