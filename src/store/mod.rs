@@ -3,7 +3,8 @@
 //! Owns: the tables ([`tables`]), the record codec ([`codec`]), the list
 //! index ([`index`]), the paging snapshots of lists ([`snapshots`]), typed
 //! reads ([`reads`]) and writes ([`writes`]), the `upgrade` of older schemas,
-//! and the group-commit `writer` thread.
+//! the group-commit `writer` thread, the [`copy`] of the whole database that
+//! backups carry, and the offline [`check`] of a database file.
 //!
 //! Invariants:
 //! - Every write goes through the writer thread and is acknowledged only after
@@ -17,7 +18,9 @@
 //!   reads and writes fail with a [`StoreError`]. redb's errors are kept as
 //!   their sources.
 
+pub mod check;
 pub mod codec;
+pub mod copy;
 pub mod index;
 pub mod reads;
 pub mod snapshots;
@@ -41,6 +44,10 @@ pub enum OpenError {
         "the data directory {0} is already in use by another Tandem process (stop it, or pass another --data-dir)"
     )]
     AlreadyOpen(PathBuf),
+    #[error(
+        "there is no Tandem database in {0} (no tandem.redb); check --data-dir, or start the server once"
+    )]
+    Missing(PathBuf),
     #[error(
         "the data directory was written by a newer Tandem (schema {found}; this binary knows up to {supported}); upgrade the binary"
     )]
@@ -143,6 +150,19 @@ impl Store {
         })
     }
 
+    /// Like [`Store::open`], for a data directory that must already hold a
+    /// database (the offline admin commands create none).
+    pub fn open_existing(
+        data_dir: &Path,
+        max_batch: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Store, OpenError> {
+        if !Store::file_in(data_dir).is_file() {
+            return Err(OpenError::Missing(data_dir.to_owned()));
+        }
+        Store::open(data_dir, max_batch, metrics)
+    }
+
     /// A consistent snapshot for reading; never blocks on the writer.
     pub fn read(&self) -> Result<ReadTransaction, StoreError> {
         let db = self.db.read().expect("store lock poisoned");
@@ -216,26 +236,6 @@ fn init_schema(db: &Database) -> Result<(), OpenError> {
                 )?;
             }
         }
-        tx.open_table(AGENTS)?;
-        tx.open_table(INBOXES)?;
-        tx.open_table(TOKENS)?;
-        tx.open_table(TICKETS)?;
-        tx.open_table(TICKET_NUMBERS)?;
-        tx.open_table(MESSAGES)?;
-        tx.open_table(HISTORY)?;
-        tx.open_table(TICKET_VIEWS)?;
-        tx.open_table(DRAFTS)?;
-        tx.open_table(LOCKED_TICKETS)?;
-        tx.open_table(NOTIFICATIONS)?;
-        tx.open_table(SEARCH)?;
-        tx.open_table(SHARES)?;
-        tx.open_table(SCHEDULE)?;
-        tx.open_table(CHANNELS)?;
-        tx.open_table(VISITORS)?;
-        tx.open_table(VISITOR_TOKENS)?;
-        tx.open_table(VISITOR_IDENTITIES)?;
-        tx.open_table(VISITOR_TICKETS)?;
-        tx.open_table(CLIENT_IDS)?;
     }
     // Data written before the search index existed gets indexed once.
     let indexed = tx.open_table(META)?.get(SEARCH_INDEX_KEY)?.is_some();
@@ -247,8 +247,23 @@ fn init_schema(db: &Database) -> Result<(), OpenError> {
         tx.open_table(META)?
             .insert(SEARCH_INDEX_KEY, codec::encode(&1u32).as_slice())?;
     }
+    // Last: the rebuild above drops the search table.
+    each_table(&mut CreateTable(&tx))?;
     tx.commit()?;
     Ok(())
+}
+
+/// Creates each table that does not exist yet.
+struct CreateTable<'a>(&'a WriteTransaction);
+
+impl TableVisitor for CreateTable<'_> {
+    fn visit<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        table: redb::TableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError> {
+        self.0.open_table(table)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,49 @@
 //! Every redb table, in one place. Keys are fixed-width binary (UUIDs as
 //! `u128`), values are [`codec`](super::codec) JSON records.
 //!
-//! Invariant: all tables are created at start-up (`Store::open`), so readers
-//! never see "table does not exist".
+//! Invariants:
+//! - Every table is declared inside [`tables!`], which also lists it for
+//!   [`each_table`]: start-up creates exactly those tables (`Store::open`), so
+//!   readers never see "table does not exist", and a backup copies exactly
+//!   those (`store::copy`), so a new table cannot be left out of backups.
+//! - A table is never declared outside the macro.
 
-use redb::TableDefinition;
+use redb::{Key, TableDefinition, Value};
 
+use super::StoreError;
+
+/// Something done to every table: see [`each_table`].
+pub trait TableVisitor {
+    fn visit<K: Key + 'static, V: Value + 'static>(
+        &mut self,
+        table: TableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Declares the tables (doc comments kept) and [`each_table`], which visits
+/// them all in the order declared.
+macro_rules! tables {
+    ($(
+        $(#[$doc:meta])*
+        pub const $name:ident: TableDefinition<$key:ty, $value:ty> = TableDefinition::new($file:literal);
+    )*) => {
+        $(
+            $(#[$doc])*
+            pub const $name: TableDefinition<$key, $value> = TableDefinition::new($file);
+        )*
+
+        /// Calls `visitor` with every table, in the order declared.
+        pub fn each_table(visitor: &mut impl TableVisitor) -> Result<(), StoreError> {
+            $(visitor.visit($name)?;)*
+            Ok(())
+        }
+
+        /// The name of every table, in the order declared.
+        pub const TABLE_NAMES: &[&str] = &[$($file),*];
+    };
+}
+
+tables! {
 /// `schema_version`, `next_ticket_number`, `settings`.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Agent id → `domain::Agent`.
@@ -57,6 +95,7 @@ pub const VISITOR_TICKETS: TableDefinition<(u128, u128), ()> =
 /// (visitor id, client_id) → (ticket id, message id): resends find the stored message.
 pub const CLIENT_IDS: TableDefinition<(u128, &str), (u128, u128)> =
     TableDefinition::new("client_ids");
+}
 
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub const NEXT_TICKET_NUMBER_KEY: &str = "next_ticket_number";
