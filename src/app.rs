@@ -18,6 +18,8 @@ use crate::actors::registry::Registry;
 use crate::actors::scheduler::Scheduler;
 use crate::actors::session::Disconnect;
 use crate::actors::ticket::FlushDrafts;
+use crate::backup::schedule::Schedule;
+use crate::backup::snapshot;
 use crate::bootstrap::{self, Bootstrap};
 use crate::channels::Channels;
 use crate::config::Config;
@@ -62,6 +64,8 @@ pub struct Server {
     server: actix_web::dev::Server,
     arbiters: Vec<Arbiter>,
     shutdown: ShutdownHandle,
+    /// Scheduled backups (`[backup]`), if configured.
+    backups: Option<Schedule>,
 }
 
 impl App {
@@ -73,6 +77,7 @@ impl App {
             config.store_max_batch,
             metrics.clone(),
         )?);
+        snapshot::remove_leftovers(&config.data_dir);
         let directory = Directory::load(store.clone(), config.token_ttl)?;
         let threads = match config.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -105,6 +110,14 @@ impl App {
             Scheduler::new(scheduler_core)
         });
         let _ = core.scheduler.set(scheduler);
+        let backups = core.config.backup.clone().map(|config| {
+            Schedule::start(
+                config,
+                core.store.clone(),
+                core.config.data_dir.clone(),
+                core.metrics.clone(),
+            )
+        });
 
         let data = web::Data::from(core.clone());
         let max_body = core.config.max_body_bytes;
@@ -141,6 +154,7 @@ impl App {
             server,
             arbiters,
             shutdown: ShutdownHandle::default(),
+            backups,
         })
     }
 }
@@ -161,6 +175,7 @@ impl Server {
             server,
             arbiters,
             shutdown,
+            backups,
             ..
         } = self;
         let handle = server.handle();
@@ -174,6 +189,9 @@ impl Server {
         let _ = serving.await;
         for ticket in core.registry.all_tickets() {
             let _ = ticket.send(FlushDrafts).await;
+        }
+        if let Some(backups) = backups {
+            backups.stop().await;
         }
         for arbiter in &arbiters {
             arbiter.stop();

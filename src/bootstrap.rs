@@ -52,7 +52,7 @@ pub async fn run(core: &Arc<Core>, bootstrap: &Bootstrap) -> Result<(), Error> {
         return demo(core).await;
     }
     if bootstrap.admin.is_none() {
-        let password = crate::accounts::token::generate()[..20].to_owned();
+        let password = crate::accounts::password::generate();
         create(core, "admin", "Admin", Role::Admin, &password, vec![]).await?;
         // Printed once, on stdout, so an operator can log in; never stored in clear.
         println!("Created admin account `admin` with password: {password}");
@@ -63,7 +63,8 @@ pub async fn run(core: &Arc<Core>, bootstrap: &Bootstrap) -> Result<(), Error> {
     Ok(())
 }
 
-fn capitalized(handle: &str) -> String {
+/// The default name of an agent made from its handle (`boss` → `Boss`).
+pub(crate) fn capitalized(handle: &str) -> String {
     let mut chars = handle.chars();
     chars
         .next()

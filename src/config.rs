@@ -59,6 +59,15 @@ struct RawConfig {
     console: RawConsole,
     auth: RawAuth,
     visitor: RawVisitor,
+    backup: RawBackup,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    dir: PathBuf,
+    every_s: f64,
+    keep: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,6 +156,19 @@ pub struct Config {
     pub log_level: String,
     /// Serve the console from this directory instead of the embedded copy.
     pub console_dir: Option<PathBuf>,
+    /// Scheduled backups (`[backup]`); `None` when `dir` is empty.
+    pub backup: Option<BackupConfig>,
+}
+
+/// Scheduled backups (`[backup]`, see `backup::schedule`).
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    /// Where backup files go (created if missing).
+    pub dir: PathBuf,
+    /// The time from one backup's end to the next one's start.
+    pub every: Duration,
+    /// How many backup files to keep; the oldest beyond are removed.
+    pub keep: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -253,6 +275,17 @@ impl Config {
         if raw.store.max_batch == 0 {
             return Err(invalid("store.max_batch", "must be at least 1"));
         }
+        if raw.backup.keep == 0 {
+            return Err(invalid("backup.keep", "must be at least 1"));
+        }
+        let every = seconds("backup.every_s", raw.backup.every_s)?;
+        let backup = Some(raw.backup.dir)
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map(|dir| BackupConfig {
+                dir,
+                every,
+                keep: raw.backup.keep,
+            });
         Ok(Config {
             bind,
             data_dir: overrides.data_dir.clone().unwrap_or(raw.server.data_dir),
@@ -288,6 +321,7 @@ impl Config {
             store_max_batch: raw.store.max_batch,
             log_level: raw.log.level,
             console_dir: Some(raw.console.dir).filter(|dir| !dir.as_os_str().is_empty()),
+            backup,
         })
     }
 }
@@ -357,5 +391,17 @@ mod tests {
         assert!(huge.to_string().contains("auth.token_ttl_s"), "{huge}");
         let zero = Config::load(None, Some("[ws]\nmax_backlog_frames = 0"), &o).unwrap_err();
         assert!(zero.to_string().contains("ws.max_backlog_frames"), "{zero}");
+        let keep = Config::load(None, Some("[backup]\nkeep = 0"), &o).unwrap_err();
+        assert!(keep.to_string().contains("backup.keep"), "{keep}");
+    }
+
+    #[test]
+    fn backups_are_off_until_a_directory_is_set() {
+        let o = Overrides::default();
+        assert!(Config::load(None, None, &o).unwrap().backup.is_none());
+        let on = Config::load(None, Some("[backup]\ndir = \"b\"\nevery_s = 0.5"), &o).unwrap();
+        let backup = on.backup.unwrap();
+        assert_eq!(backup.every, Duration::from_millis(500));
+        assert_eq!((backup.dir.to_str(), backup.keep), (Some("b"), 7));
     }
 }

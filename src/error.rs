@@ -2,7 +2,10 @@
 //! actors and WebSocket `error` frames. Mapped to HTTP in exactly one place
 //! (`http::error`).
 
+use std::sync::Arc;
+
 use crate::accounts::AccountError;
+use crate::backup::BackupError;
 use crate::domain::agent::AgentRef;
 use crate::domain::decisions::{ConflictReason, Refusal};
 use crate::domain::message::Message;
@@ -56,6 +59,8 @@ pub enum InternalError {
     Mailbox(#[source] actix::MailboxError),
     #[error("ticket actor keeps stopping")]
     ActorKeepsStopping,
+    #[error("backup failed")]
+    Backup(#[source] Arc<BackupError>),
 }
 
 impl Error {
@@ -113,6 +118,15 @@ impl From<StoreError> for Error {
         match e {
             StoreError::Closed => Error::Unavailable,
             other => Error::Internal(InternalError::Store(other)),
+        }
+    }
+}
+
+impl From<BackupError> for Error {
+    fn from(e: BackupError) -> Self {
+        match e {
+            BackupError::Store(s) => s.into(),
+            other => Error::Internal(InternalError::Backup(Arc::new(other))),
         }
     }
 }

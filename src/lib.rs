@@ -26,6 +26,10 @@
 //!   WebSocket upgrade, the embedded web console.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
 //! - [`bootstrap`]: first-start admin and `--demo` data.
+//! - [`backup`]: consistent snapshots, the backup file format, restores, and
+//!   scheduled backups.
+//! - [`cli`]: the subcommands besides `serve`: `backup` (an HTTP client),
+//!   `restore`, `admin` and `check` (on a data directory no server holds).
 //! - [`metrics`]: Prometheus counters and gauges.
 //! - [`signals`]: SIGTERM/Ctrl-C → clean shutdown; a second one or the deadline → exit.
 //!
@@ -41,8 +45,10 @@
 pub mod accounts;
 pub mod actors;
 pub mod app;
+pub mod backup;
 pub mod bootstrap;
 pub mod channels;
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod domain;

@@ -25,6 +25,9 @@ pub struct Metrics {
     pub store_writes: Counter,
     pub store_batch_size: Histogram,
     pub store_commit_seconds: Histogram,
+    pub backups: Counter,
+    pub backup_failures: Counter,
+    pub last_backup_timestamp_seconds: Gauge,
 }
 
 impl Default for Metrics {
@@ -47,6 +50,9 @@ impl Default for Metrics {
             store_writes: Counter::default(),
             store_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             store_commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            backups: Counter::default(),
+            backup_failures: Counter::default(),
+            last_backup_timestamp_seconds: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -116,6 +122,17 @@ impl Default for Metrics {
             "store_commit_seconds",
             "Latency of one group commit (apply + fsync)",
             m.store_commit_seconds.clone(),
+        );
+        registry.register("backups", "Scheduled backups written", m.backups.clone());
+        registry.register(
+            "backup_failures",
+            "Scheduled backups that failed",
+            m.backup_failures.clone(),
+        );
+        registry.register(
+            "last_backup_timestamp_seconds",
+            "Unix time of the last scheduled backup written (0: none since start)",
+            m.last_backup_timestamp_seconds.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -1,5 +1,5 @@
 //! Password hashing with argon2id (the crate's recommended parameters).
-//! Both functions are CPU-heavy by design: call them off the async threads.
+//! Hashing and verifying are CPU-heavy by design: call them off the async threads.
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
@@ -8,6 +8,12 @@ pub fn hash(password: &str) -> String {
         .hash_password(password.as_bytes())
         .expect("argon2 with default parameters and a random salt cannot fail")
         .to_string()
+}
+
+/// A random password for an operator to sign in with once: 20 hexadecimal
+/// characters (80 bits).
+pub fn generate() -> String {
+    super::token::generate()[..20].to_owned()
 }
 
 pub fn verify(password: &str, phc: &str) -> bool {

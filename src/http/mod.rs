@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backup;
 pub mod channels;
 pub mod console;
 pub mod error;
@@ -65,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                     .patch(accounts::patch_settings),
             )
             .route("/search", web::get().to(search::search))
+            .route("/admin/backup", web::get().to(backup::backup))
             .service(
                 one_path("/channels")
                     .route(web::get().to(channels::list))
