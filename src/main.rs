@@ -164,6 +164,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
         Command::Serve { data, bind, demo } => serve(data.load(bind)?, demo),
         Command::Backup { url, to } => run(async move {
+            let url = cli::backup::ServerUrl::parse(&url)?;
             let credentials = cli::backup::Credentials::from_env_or_prompt()?;
             let verified = cli::backup::download(&url, &to, &credentials).await?;
             println!(

@@ -82,16 +82,32 @@ impl Credentials {
     }
 }
 
+/// A server's base URL: plain `http://`, without trailing slashes.
+pub struct ServerUrl(String);
+
+impl ServerUrl {
+    pub fn parse(url: &str) -> Result<ServerUrl, DownloadError> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("https://") {
+            return Err(DownloadError::Https);
+        }
+        if !lower.starts_with("http://") || url.len() <= "http://".len() {
+            return Err(DownloadError::BadUrl(url.to_owned()));
+        }
+        Ok(ServerUrl(url.trim_end_matches('/').to_owned()))
+    }
+}
+
 /// Downloads a backup from the server at `url` into `to`; what it verified.
 pub async fn download(
-    url: &str,
+    url: &ServerUrl,
     to: &Path,
     credentials: &Credentials,
 ) -> Result<Verified, DownloadError> {
-    let base = base_url(url)?;
+    let base = &url.0;
     let client = awc::Client::builder().timeout(ANSWER_TIMEOUT).finish();
-    let token = login(&client, &base, credentials).await?;
-    let fetched = fetch(&client, &base, &token, to).await;
+    let token = login(&client, base, credentials).await?;
+    let fetched = fetch(&client, base, &token, to).await;
     // Best effort: an unrevoked token still expires on its own.
     let _ = client
         .post(format!("{base}/api/logout"))
@@ -99,18 +115,6 @@ pub async fn download(
         .send()
         .await;
     fetched
-}
-
-/// `url` without its trailing slashes, if it is plain http.
-fn base_url(url: &str) -> Result<String, DownloadError> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        return Err(DownloadError::Https);
-    }
-    if !lower.starts_with("http://") || url.len() <= "http://".len() {
-        return Err(DownloadError::BadUrl(url.to_owned()));
-    }
-    Ok(url.trim_end_matches('/').to_owned())
 }
 
 async fn login(
@@ -235,16 +239,14 @@ mod tests {
 
     #[test]
     fn only_plain_http_urls_are_taken() {
-        assert_eq!(
-            base_url("http://127.0.0.1:8080/").unwrap(),
-            "http://127.0.0.1:8080"
-        );
+        let url = ServerUrl::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(url.0, "http://127.0.0.1:8080");
         assert!(matches!(
-            base_url("https://help.example.com"),
+            ServerUrl::parse("https://help.example.com"),
             Err(DownloadError::Https)
         ));
         assert!(matches!(
-            base_url("127.0.0.1:8080"),
+            ServerUrl::parse("127.0.0.1:8080"),
             Err(DownloadError::BadUrl(_))
         ));
     }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod authz_ws;
+mod backup;
 mod browser;
 mod browser_chat;
 mod cast;

@@ -1,5 +1,6 @@
 //! The real `tandem` binary as a child process, for tests of what only a
 //! process shows: the command line, signals, exit codes, logs, crashes, RSS.
+//! [`Process`] is a running server; [`tandem`] runs a command to its end.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -26,10 +27,7 @@ impl Process {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env("RUST_LOG", "info");
-        command
-            .env_remove("TANDEM_BIND")
-            .env_remove("TANDEM_DATA_DIR")
-            .env_remove("TANDEM_BOOTSTRAP_ADMIN");
+        clear_env(&mut command);
         for (k, v) in envs {
             command.env(k, v);
         }
@@ -144,6 +142,77 @@ impl Process {
             self.seen.push(line);
         }
         self.seen.clone()
+    }
+}
+
+/// What a finished `tandem` command did.
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Asserts the command succeeded; its stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, Some(0), "{}{}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts the command failed with exit code 1 and `needle` on stderr.
+    pub fn failed_with(&self, needle: &str) {
+        assert_eq!(self.code, Some(1), "{}{}", self.stdout, self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "{needle:?} not in {}",
+            self.stderr
+        );
+        assert!(self.stderr.starts_with("tandem: "), "{}", self.stderr);
+    }
+}
+
+/// Runs `tandem ARGS` to its end, with only `envs` of the TANDEM_ variables.
+pub fn tandem(args: &[&str], envs: &[(&str, &str)]) -> Outcome {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    command.args(args).stdin(Stdio::null());
+    clear_env(&mut command);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().expect("tandem runs");
+    Outcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// [`tandem`] off the test's runtime, so its tasks (and servers) keep running meanwhile.
+pub async fn tandem_async(args: &[&str], envs: &[(&str, &str)]) -> Outcome {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    actix_web::rt::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        tandem(&args, &envs)
+    })
+    .await
+    .unwrap()
+}
+
+/// The environment variables tandem reads, removed so the test's own do not leak in.
+fn clear_env(command: &mut Command) {
+    for name in [
+        "TANDEM_BIND",
+        "TANDEM_DATA_DIR",
+        "TANDEM_BOOTSTRAP_ADMIN",
+        "TANDEM_ADMIN",
+        "TANDEM_PASSWORD",
+    ] {
+        command.env_remove(name);
     }
 }
 
