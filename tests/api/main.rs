@@ -2,6 +2,7 @@
 //! directory, real HTTP and WebSocket clients, real redb files.
 
 mod accounts;
+mod admin_cli;
 mod authz_ws;
 mod backup;
 mod browser;
