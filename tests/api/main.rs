@@ -23,6 +23,7 @@ mod queues;
 mod request_ids;
 mod roles;
 mod scheduled;
+mod schema;
 mod search;
 mod sharing;
 mod slow_clients;
