@@ -5,6 +5,7 @@ mod accounts;
 mod authz_ws;
 mod browser;
 mod cast;
+mod chat;
 mod claims;
 mod cli;
 mod collaboration;
