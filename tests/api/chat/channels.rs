@@ -43,7 +43,10 @@ async fn admins_create_list_read_edit_and_delete_chat_channels() {
     assert_eq!(first["kind"], "chat");
     assert_eq!(first["inbox"], support);
     assert_eq!(first["name"], "Website chat");
-    assert_eq!(first["allowed_origins"], json!([SHOP, "http://localhost:3000"]));
+    assert_eq!(
+        first["allowed_origins"],
+        json!([SHOP, "http://localhost:3000"])
+    );
     assert_eq!(first["greeting"], "Hi! How can we help?");
     assert_eq!(first["offline_message"], Value::Null);
     assert_eq!(first["require_identity"], false, "the default");
@@ -122,7 +125,12 @@ async fn an_unknown_channel_is_not_found() {
             .await,
     ];
     for resp in answers {
-        assert_eq!((resp.status, resp.code()), (404, "not_found"), "{}", resp.body);
+        assert_eq!(
+            (resp.status, resp.code()),
+            (404, "not_found"),
+            "{}",
+            resp.body
+        );
     }
 }
 
@@ -146,7 +154,12 @@ async fn agents_are_forbidden_and_never_see_the_secret() {
         bianca.delete(&path).await,
     ];
     for resp in answers {
-        assert_eq!((resp.status, resp.code()), (403, "forbidden"), "{}", resp.body);
+        assert_eq!(
+            (resp.status, resp.code()),
+            (403, "forbidden"),
+            "{}",
+            resp.body
+        );
     }
     let unchanged = chat.admin.get(&path).await;
     assert_eq!(unchanged.body, chat.channel.json, "nothing changed");
@@ -186,13 +199,16 @@ async fn agents_are_forbidden_and_never_see_the_secret() {
 async fn channels_that_break_a_rule_are_refused_with_400() {
     let d = desk().start().await;
     let support = d.inbox("Support");
-    let valid = || json!({"kind": "chat", "inbox": support, "name": "Chat", "allowed_origins": [SHOP]});
+    let valid =
+        || json!({"kind": "chat", "inbox": support, "name": "Chat", "allowed_origins": [SHOP]});
     let with = |key: &str, value: Value| {
         let mut body = valid();
         body[key] = value;
         body
     };
-    let fifty_one: Vec<String> = (0..51).map(|i| format!("https://shop{i}.example")).collect();
+    let fifty_one: Vec<String> = (0..51)
+        .map(|i| format!("https://shop{i}.example"))
+        .collect();
     let refused = [
         with("kind", json!("email")),
         with("kind", json!("api")),
@@ -248,16 +264,16 @@ async fn rotating_the_secret_fails_old_hashes_and_keeps_open_sockets() {
     let old = chat.channel.clone();
     let identity = old.identity("customer-42", Some("Maya"), None);
     let mut open = chat.join(&old.hello().identity(identity.clone())).await;
-    let rotated = chat
-        .admin
-        .post(old.path("/rotate_secret"), json!({}))
-        .await;
+    let rotated = chat.admin.post(old.path("/rotate_secret"), json!({})).await;
     assert_eq!(rotated.status, 200, "{}", rotated.body);
     let new = Channel::from_json(rotated.body);
     assert_ne!(new.secret, old.secret);
     assert!(is_hex(&new.secret, 64));
     assert_eq!(new.key, old.key, "only the secret changes");
-    assert_eq!(chat.admin.get(old.path("")).await.body["secret"], new.secret);
+    assert_eq!(
+        chat.admin.get(old.path("")).await.body["secret"],
+        new.secret
+    );
 
     let stale = Visitor::refused(&chat.server, &old.hello().identity(identity)).await;
     assert_eq!(stale, 4401, "a hash made with the old secret fails");
@@ -350,7 +366,12 @@ async fn deleting_a_channel_closes_its_visitors_and_keeps_its_tickets() {
 
     // The ticket keeps its messages, and a reply is still stored.
     let reply = chat
-        .post(chat.agent("bianca"), &ticket, "reply", "Sorry, it is on its way")
+        .post(
+            chat.agent("bianca"),
+            &ticket,
+            "reply",
+            "Sorry, it is on its way",
+        )
         .await;
     let detail = chat.detail(&ticket).await;
     let bodies: Vec<&Value> = detail["messages"]
@@ -361,7 +382,10 @@ async fn deleting_a_channel_closes_its_visitors_and_keeps_its_tickets() {
         .collect();
     assert_eq!(
         bodies,
-        [&json!("My order never came"), &json!("Sorry, it is on its way")]
+        [
+            &json!("My order never came"),
+            &json!("Sorry, it is on its way")
+        ]
     );
     assert_eq!(detail["messages"][1]["id"], reply["id"]);
     assert_eq!(detail["channel"]["id"], chat.channel.id);

@@ -75,11 +75,7 @@ async fn the_first_message_creates_a_pending_ticket_in_the_channels_inbox() {
     let history = chat.history(id).await;
     assert_eq!(history[0]["action"], "created");
     assert_eq!(history[0]["actor"], Value::Null);
-    assert!(
-        !history[0]["detail"]["channel"].is_null(),
-        "{}",
-        history[0]
-    );
+    assert!(!history[0]["detail"]["channel"].is_null(), "{}", history[0]);
 }
 
 #[actix_web::test]
@@ -200,7 +196,11 @@ async fn a_message_reopens_a_resolved_conversation() {
     assert_eq!(frame["conversation"]["messages"], json!([]));
 
     let again = visitor.say("Still broken, sorry", "c2").await;
-    assert_eq!(conversation(&again), conv, "a resolved conversation is still open");
+    assert_eq!(
+        conversation(&again),
+        conv,
+        "a resolved conversation is still open"
+    );
     let reopened = visitor.recv_type("conversation").await;
     assert_eq!(reopened["conversation"]["status"], "open");
     let detail = chat.detail(&ticket).await;

@@ -259,8 +259,10 @@ impl Visitor {
     /// that `ref`.
     pub async fn say(&mut self, body: &str, client_id: &str) -> Value {
         let reference = format!("m-{client_id}");
-        self.send(json!({"type": "message", "body": body, "client_id": client_id, "ref": reference}))
-            .await;
+        self.send(
+            json!({"type": "message", "body": body, "client_id": client_id, "ref": reference}),
+        )
+        .await;
         let answer = self.answer(&reference).await;
         assert_eq!(answer["type"], "message", "{answer}");
         assert_eq!(answer["message"]["client_id"], client_id, "{answer}");
@@ -304,10 +306,8 @@ impl Visitor {
 
     /// The frame with `ref` `reference`.
     pub async fn answer(&mut self, reference: &str) -> Value {
-        self.take(&format!("answer to {reference}"), |f| {
-            f["ref"] == reference
-        })
-        .await
+        self.take(&format!("answer to {reference}"), |f| f["ref"] == reference)
+            .await
     }
 
     /// The `message` frame carrying the message `id`.
@@ -333,6 +333,31 @@ impl Visitor {
     }
 }
 
+impl Ws {
+    /// The next data frame as JSON, or the close code if the server closes
+    /// the socket first; fails after [`super::FRAME_WAIT`].
+    pub async fn recv_or_close(&mut self) -> Result<Value, u16> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + super::FRAME_WAIT;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .expect("a frame or a close in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return Ok(serde_json::from_str(&text).expect("JSON frame"));
+                }
+                Some(Ok(Message::Close(Some(frame)))) => return Err(u16::from(frame.code)),
+                Some(Ok(Message::Close(None))) => return Err(1005),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("socket error before a frame or close: {e}"),
+                None => panic!("socket ended without a close frame"),
+            }
+        }
+    }
+}
+
 /// The `message.id` of a visitor `message` frame.
 pub fn message_id(frame: &Value) -> &str {
     frame["message"]["id"].as_str().expect("message id")
@@ -341,4 +366,35 @@ pub fn message_id(frame: &Value) -> &str {
 /// The `conversation` of a visitor frame.
 pub fn conversation(frame: &Value) -> &str {
     frame["conversation"].as_str().expect("conversation id")
+}
+
+/// A raw visitor socket from `origin` that never answers pings (a frozen
+/// browser tab); see [`super::RawWs`].
+pub async fn raw_visitor(server: &TestServer, origin: &str) -> super::RawWs {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.addr;
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("tcp connect");
+    let request = format!(
+        "GET /ws/visitor HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream
+            .read_exact(&mut byte)
+            .await
+            .expect("handshake response");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    super::RawWs { stream }
 }
