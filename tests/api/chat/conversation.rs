@@ -49,6 +49,7 @@ async fn the_first_message_creates_a_pending_ticket_in_the_channels_inbox() {
         )
     );
     assert!(message["created_at"].as_str().is_some());
+    assert_eq!(keys(message), VISITOR_MESSAGE_KEYS);
 
     let frame = tab.recv_type("ticket").await;
     assert_eq!(frame["change"]["action"], "created");
@@ -153,6 +154,16 @@ async fn later_messages_are_customer_messages_on_the_same_ticket() {
         .await;
     assert_eq!(read.body["unread"], false);
     let mut tab = chat.subscriber(bianca).await;
+    tab.send(json!({"type": "draft", "ticket": ticket, "kind": "reply", "body": "Hi, "}))
+        .await;
+    let drafts =
+        || async { bianca.get(format!("/api/tickets/{ticket}")).await.body["drafts"].clone() };
+    let deadline = std::time::Instant::now() + FRAME_WAIT;
+    while drafts().await.as_array().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the draft never came");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(drafts().await[0]["outdated"], false);
 
     let second = visitor.say("My order is #1234", "c2").await;
     assert_eq!(
@@ -176,6 +187,10 @@ async fn later_messages_are_customer_messages_on_the_same_ticket() {
     assert_eq!(chat.ticket_of(visitor.id()).await["id"], ticket.as_str());
     let mine = bianca.get(format!("/api/tickets/{ticket}")).await.body;
     assert_eq!(mine["unread"], true);
+    assert_eq!(
+        mine["drafts"][0]["outdated"], true,
+        "drafts become outdated"
+    );
 }
 
 #[actix_web::test]

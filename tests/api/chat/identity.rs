@@ -22,6 +22,11 @@ async fn a_returning_visitor_continues_its_conversation_with_its_token() {
     assert_eq!(conv["messages"][0]["client_id"], "c1");
     assert_eq!(conv["messages"][0]["author"], "visitor");
     assert_eq!(back.conversations().len(), 1);
+    assert_eq!(
+        keys(conv),
+        ["created_at", "id", "messages", "read", "status"],
+        "a Conversation"
+    );
 }
 
 #[actix_web::test]
@@ -72,18 +77,6 @@ async fn a_verified_identity_is_the_same_visitor_on_every_device() {
     assert_eq!(tablet.id(), phone.id());
     assert_eq!(tablet.conversations()[0]["id"], conversation(&sent));
 
-    // Name and e-mail update the visitor's record.
-    let renamed = chat.channel.identity(
-        "customer-42",
-        Some("Maya Lindqvist"),
-        Some("maya@example.net"),
-    );
-    let desktop = chat.join(&chat.channel.hello().identity(renamed)).await;
-    assert_eq!(desktop.id(), phone.id());
-    assert_eq!(
-        desktop.welcome["visitor"],
-        json!({"id": phone.id(), "name": "Maya Lindqvist", "email": "maya@example.net"})
-    );
     // Another identifier is another visitor.
     let other = chat
         .join(
@@ -94,6 +87,30 @@ async fn a_verified_identity_is_the_same_visitor_on_every_device() {
         )
         .await;
     assert_ne!(other.id(), phone.id());
+}
+
+#[actix_web::test]
+async fn a_verified_hello_updates_the_visitors_name_and_email() {
+    let chat = Chat::start(desk()).await;
+    let maya = chat.channel.identity("customer-42", Some("Maya"), None);
+    let phone = chat.join(&chat.channel.hello().identity(maya)).await;
+    assert_eq!(phone.name(), "Maya");
+    // The phone stays connected while the desktop says who she is now.
+    let renamed = chat.channel.identity(
+        "customer-42",
+        Some("Maya Lindqvist"),
+        Some("maya@example.net"),
+    );
+    let mut desktop = chat.join(&chat.channel.hello().identity(renamed)).await;
+    assert_eq!(
+        desktop.welcome["visitor"],
+        json!({"id": phone.id(), "name": "Maya Lindqvist", "email": "maya@example.net"})
+    );
+    desktop.say("New address, same me", "d1").await;
+    assert_eq!(
+        chat.ticket_of(phone.id()).await["customer"],
+        json!({"name": "Maya Lindqvist", "contact": "maya@example.net"})
+    );
 }
 
 #[actix_web::test]

@@ -56,9 +56,10 @@ async fn a_public_reply_reaches_every_socket_of_its_visitor_signed() {
                 &Value::Null,
             )
         );
-        assert!(
-            message.get("ticket").is_none() && message.get("mentions").is_none(),
-            "a VisitorMessage, not an agent Message: {message}"
+        assert_eq!(
+            keys(message),
+            VISITOR_MESSAGE_KEYS,
+            "a VisitorMessage, not an agent Message"
         );
         assert!(
             !frame.to_string().contains(&chat.agent("bianca").id),

@@ -175,6 +175,11 @@ async fn a_visitor_cannot_read_or_write_another_conversation() {
     let ticket = chat.ticket_id(maya.id()).await;
     let mut bianca = chat.viewer(chat.agent("bianca"), &ticket).await;
     visitor_frame(&mut bianca, |_| true).await;
+    // Opening it was the first read mark since her message.
+    assert_eq!(
+        maya.recv_type("read").await["message"],
+        asked["message"]["id"]
+    );
     let reply = chat
         .post(chat.agent("bianca"), &ticket, "reply", "Refunded.")
         .await;

@@ -39,6 +39,7 @@ async fn draft(ws: &mut Ws, ticket: &str, kind: &str, body: &str) {
 async fn a_typing_visitor_is_shown_to_viewers_until_the_timeout() {
     let chat = Chat::start(desk().config(QUICK)).await;
     let (mut visitor, _, ticket) = conversation_of(&chat).await;
+    let mut hanna = chat.subscriber(chat.agent("hanna")).await;
     let mut bianca = watching(&chat, chat.agent("bianca"), &ticket).await;
     visitor
         .send(json!({"type": "typing", "typing": true}))
@@ -61,6 +62,10 @@ async fn a_typing_visitor_is_shown_to_viewers_until_the_timeout() {
         started.elapsed()
     );
     assert_eq!(stopped["visitor"]["state"], "online");
+    assert!(
+        hanna.sync().await.iter().all(|f| f["type"] != "visitor"),
+        "only viewers of the ticket get visitor frames"
+    );
 }
 
 #[actix_web::test]

@@ -174,6 +174,32 @@ impl Hello {
     }
 }
 
+/// The frames a visitor socket may carry (§9.6 "Server frames"): never an
+/// agent frame.
+pub const VISITOR_FRAMES: [&str; 9] = [
+    "welcome",
+    "message",
+    "typing",
+    "availability",
+    "read",
+    "conversation",
+    "contact",
+    "pong",
+    "error",
+];
+
+/// Reads the next frame of a visitor socket, checking it is a visitor frame.
+async fn visitor_recv(ws: &mut Ws) -> Value {
+    let frame = ws.recv().await;
+    assert!(
+        frame["type"]
+            .as_str()
+            .is_some_and(|t| VISITOR_FRAMES.contains(&t)),
+        "not a visitor frame: {frame}"
+    );
+    frame
+}
+
 /// One browser tab of a visitor: a welcomed visitor socket. It derefs to
 /// its [`Ws`] for sending and for waiting for the close.
 ///
@@ -273,7 +299,7 @@ impl Visitor {
     pub async fn recv(&mut self) -> Value {
         match self.held.pop_front() {
             Some(frame) => frame,
-            None => self.ws.recv().await,
+            None => visitor_recv(&mut self.ws).await,
         }
     }
 
@@ -290,7 +316,7 @@ impl Visitor {
                 "no {what} in time; got {:?}",
                 self.held
             );
-            let frame = self.ws.recv().await;
+            let frame = visitor_recv(&mut self.ws).await;
             if pred(&frame) {
                 return frame;
             }
@@ -322,7 +348,16 @@ impl Visitor {
     /// kept ones first (and nothing is kept after it).
     pub async fn sync(&mut self) -> Vec<Value> {
         let mut before: Vec<Value> = self.held.drain(..).collect();
-        before.extend(self.ws.sync().await);
+        let new = self.ws.sync().await;
+        for frame in &new {
+            assert!(
+                frame["type"]
+                    .as_str()
+                    .is_some_and(|t| VISITOR_FRAMES.contains(&t)),
+                "not a visitor frame: {frame}"
+            );
+        }
+        before.extend(new);
         before
     }
 
@@ -398,3 +433,26 @@ pub async fn raw_visitor(server: &TestServer, origin: &str) -> super::RawWs {
     );
     super::RawWs { stream }
 }
+
+/// The keys of a JSON object, sorted.
+pub fn keys(object: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = object
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {object}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The fields of a VisitorMessage (§9.6), sorted.
+pub const VISITOR_MESSAGE_KEYS: [&str; 7] = [
+    "author",
+    "body",
+    "client_id",
+    "created_at",
+    "id",
+    "kind",
+    "signature",
+];
