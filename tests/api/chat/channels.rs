@@ -407,3 +407,30 @@ async fn a_chat_ticket_keeps_the_channel_name_it_was_created_with() {
         "other tickets have no channel"
     );
 }
+
+#[actix_web::test]
+async fn the_widget_script_is_served_as_javascript() {
+    let server = TestServer::start().await;
+    let mut resp = awc::Client::default()
+        .get(server.url("/widget.js"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 200);
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/javascript"),
+        "{content_type}"
+    );
+    let body = resp.body().limit(4 << 20).await.expect("body");
+    let script = String::from_utf8(body.to_vec()).expect("UTF-8");
+    assert!(
+        script.contains("/ws/visitor"),
+        "it connects to the visitor socket"
+    );
+}

@@ -296,3 +296,55 @@ async fn a_deleted_conversation_disappears_and_the_next_message_starts_a_new_one
     let ids: Vec<&Value> = back.conversations().iter().map(|c| &c["id"]).collect();
     assert_eq!(ids, [&json!(conversation(&next))]);
 }
+
+#[actix_web::test]
+async fn the_welcome_lists_at_most_20_conversations_and_200_messages_each() {
+    let chat = Chat::start(desk()).await;
+    let mut visitor = chat.visitor().await;
+    let mut conversations = Vec::new();
+    for n in 0..21 {
+        let answer = visitor
+            .say(&format!("Question {n}"), &format!("q{n}"))
+            .await;
+        conversations.push(conversation(&answer).to_owned());
+        if n < 20 {
+            let ticket = chat.ticket_id(visitor.id()).await;
+            let archived = chat
+                .admin
+                .post(format!("/api/tickets/{ticket}/archive"), json!({}))
+                .await;
+            assert_eq!(archived.status, 200, "{}", archived.body);
+            visitor.recv_type("conversation").await;
+        }
+    }
+    let ticket = chat.ticket_id(visitor.id()).await;
+    visitor.ws.socket.close(None).await.unwrap();
+    let mut last = Value::Null;
+    for n in 0..200 {
+        last = chat
+            .post(&chat.admin, &ticket, "reply", &format!("Answer {n}"))
+            .await;
+    }
+
+    let back = chat.returning(visitor.token()).await;
+    let listed: Vec<&str> = back
+        .conversations()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let newest_first: Vec<&str> = conversations
+        .iter()
+        .rev()
+        .take(20)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(listed, newest_first, "the newest 20, newest first");
+    assert_eq!(back.conversations()[0]["status"], "open");
+    let messages = back.conversations()[0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 200, "the newest 200");
+    assert!(messages.iter().any(|m| m["id"] == last["id"]));
+    assert!(
+        messages.iter().all(|m| m["body"] != "Question 20"),
+        "the oldest one is left out"
+    );
+}

@@ -187,3 +187,48 @@ async fn note_drafts_never_show_typing() {
         "reply drafts do"
     );
 }
+
+#[actix_web::test]
+async fn every_keystroke_restarts_the_typing_timeout() {
+    let chat = Chat::start(desk().config(QUICK)).await;
+    let (mut visitor, _, ticket) = conversation_of(&chat).await;
+    let mut bianca = watching(&chat, chat.agent("bianca"), &ticket).await;
+    let (mut writer, _) = Ws::hello(&chat.server, chat.agent("hanna")).await;
+
+    // Both keep typing for twice the timeout, a keystroke every 150 ms.
+    let mut text = String::new();
+    for _ in 0..7 {
+        text.push('x');
+        draft(&mut writer, &ticket, "reply", &text).await;
+        visitor
+            .send(json!({"type": "typing", "typing": true}))
+            .await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let last = Instant::now();
+    let seen = visitor.sync().await;
+    let typing: Vec<&Value> = seen.iter().filter(|f| f["type"] == "typing").collect();
+    assert!(
+        !typing.is_empty() && typing.iter().all(|f| f["typing"] == true),
+        "no stop while she types: {typing:?}"
+    );
+    let shown = bianca.sync().await;
+    let states: Vec<&Value> = shown
+        .iter()
+        .filter(|f| f["type"] == "visitor")
+        .map(|f| &f["visitor"]["typing"])
+        .collect();
+    assert!(
+        !states.is_empty() && states.iter().all(|t| **t == true),
+        "no stop while the visitor types: {states:?}"
+    );
+
+    // Then both stop, a timeout after the last keystroke.
+    assert_eq!(visitor.recv_type("typing").await["typing"], false);
+    visitor_frame(&mut bianca, |f| f["visitor"]["typing"] == false).await;
+    assert!(
+        last.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        last.elapsed()
+    );
+}
