@@ -528,8 +528,14 @@ impl Actor for VisitorActor {
         self.core.metrics.visitor_actors.inc();
     }
 
-    fn stopped(&mut self, ctx: &mut Context<Self>) {
+    /// Unregistered as soon as it stops taking sockets, so the next socket
+    /// of this visitor starts a fresh actor instead of finding this one.
+    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
         self.core.visitors.forget(self.visitor.id, &ctx.address());
+        Running::Stop
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
         self.core.metrics.visitor_actors.dec();
     }
 }

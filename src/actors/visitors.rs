@@ -73,16 +73,16 @@ impl Visitors {
             .collect()
     }
 
-    /// Removes `addr` as the actor of `id` (not a newer one).
+    /// Removes `addr` as the actor of `id` (not a newer one), and its live state.
     pub fn forget(&self, id: VisitorId, addr: &Addr<VisitorActor>) {
         let mut actors = self.actors.lock().expect("visitors lock poisoned");
         if actors.get(&id).is_some_and(|(_, a)| a == addr) {
             actors.remove(&id);
+            self.live
+                .lock()
+                .expect("visitors lock poisoned")
+                .remove(&id);
         }
-        self.live
-            .lock()
-            .expect("visitors lock poisoned")
-            .remove(&id);
     }
 
     pub fn set_live(&self, id: VisitorId, live: Live) {

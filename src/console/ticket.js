@@ -187,6 +187,18 @@ export class TicketView {
   onMessage(frame) {
     if (frame.ticket !== this.id) return;
     this.upsertMessage(frame.message);
+    // A customer message arriving on the ticket in front of the agent is read:
+    // mark it so (a chat visitor then sees "Seen"). A hidden tab marks it when shown.
+    if (frame.message.kind === 'customer') {
+      this.t.unseenCustomer = true;
+      if (document.visibilityState === 'visible') this.#markSeenRead();
+    }
+  }
+
+  #markSeenRead() {
+    if (!this.t?.unseenCustomer) return;
+    this.t.unseenCustomer = false;
+    this.ctx.api.post(`/api/tickets/${this.id}/read`).catch(() => {});
   }
 
   onMessageRemoved(frame) {
@@ -225,6 +237,7 @@ export class TicketView {
   /** The tab is visible again: take back a claim that hiding released. */
   onVisible() {
     if (this.t?.lastRelease === 'hidden' && !this.presence?.claim && this.me.role !== 'light') this.reclaim();
+    this.#markSeenRead();
   }
 
   // --- messages ---------------------------------------------------------

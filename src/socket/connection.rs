@@ -81,22 +81,17 @@ where
                 burst: ws.frames_burst,
             };
             let connection = outlet.connection;
-            let mut forward = |text: Option<ByteString>| -> Pin<Box<dyn Future<Output = ()>>> {
-                let incoming = match text {
-                    Some(text) => Incoming::parse(&text),
-                    None => Incoming {
-                        reference: None,
-                        frame: Err("binary frames are not supported".into()),
-                    },
-                };
-                let sent = session.send(Inbound {
-                    connection,
-                    incoming,
-                });
-                Box::pin(async move {
-                    let _ = sent.await;
-                })
+            let parse = |text: Option<ByteString>| match text {
+                Some(text) => Incoming::parse(&text),
+                None => Incoming {
+                    reference: None,
+                    frame: Err("binary frames are not supported".into()),
+                },
             };
+            let mut forward = forward_to(&session, parse, |incoming| Inbound {
+                connection,
+                incoming,
+            });
             let ended = read_loop(
                 &core,
                 &mut inlet,
@@ -171,6 +166,36 @@ async fn handshake<S>(core: &Arc<Core>, inlet: &mut Inlet<S>, outlet: &Outlet) -
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
+    let text = first_text(core, inlet, outlet).await?;
+    let incoming = Incoming::parse(&text);
+    let Ok(ClientFrame::Hello { token, resume }) = incoming.frame else {
+        outlet.close(ServerClose::InvalidHello);
+        return None;
+    };
+    match core.directory.authenticate_credential(&token) {
+        Some((agent, credential)) => Some(Hello {
+            agent,
+            credential,
+            reference: incoming.reference,
+            resume,
+        }),
+        None => {
+            outlet.close(ServerClose::BadToken);
+            None
+        }
+    }
+}
+
+/// The socket's first text frame, within `ws.hello_timeout_s`; the socket is
+/// closed (and `None` returned) if it sends none, a binary one, or breaks the protocol.
+pub(super) async fn first_text<S>(
+    core: &Core,
+    inlet: &mut Inlet<S>,
+    outlet: &Outlet,
+) -> Option<ByteString>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
     let deadline = tokio::time::sleep(core.config.ws.hello_timeout);
     tokio::pin!(deadline);
     loop {
@@ -181,36 +206,38 @@ where
             }
             message = inlet.recv() => message,
         };
-        let text = match message {
-            Some(Ok(Message::Text(text))) => text,
+        return match message {
+            Some(Ok(Message::Text(text))) => Some(text),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
                 outlet.close(ServerClose::BinaryHello);
-                return None;
+                None
             }
-            Some(Ok(Message::Close(_))) | None => return None,
+            Some(Ok(Message::Close(_))) | None => None,
             Some(Err(error)) => {
                 close_for_error(outlet, &error);
-                return None;
-            }
-        };
-        let incoming = Incoming::parse(&text);
-        let Ok(ClientFrame::Hello { token, resume }) = incoming.frame else {
-            outlet.close(ServerClose::InvalidHello);
-            return None;
-        };
-        return match core.directory.authenticate_credential(&token) {
-            Some((agent, credential)) => Some(Hello {
-                agent,
-                credential,
-                reference: incoming.reference,
-                resume,
-            }),
-            None => {
-                outlet.close(ServerClose::BadToken);
                 None
             }
         };
+    }
+}
+
+/// A [`Forward`] that sends each data frame, parsed by `parse`, to `actor`
+/// as the message `wrap` makes, and is done when the actor took it.
+pub fn forward_to<'a, A, T, M>(
+    actor: &'a actix::Addr<A>,
+    parse: impl Fn(Option<ByteString>) -> T + 'a,
+    wrap: impl Fn(T) -> M + 'a,
+) -> impl FnMut(Option<ByteString>) -> Pin<Box<dyn Future<Output = ()>>> + 'a
+where
+    A: actix::Actor<Context = actix::Context<A>> + actix::Handler<M>,
+    M: actix::Message<Result = ()> + Send + 'static,
+{
+    move |text| {
+        let sent = actor.send(wrap(parse(text)));
+        Box::pin(async move {
+            let _ = sent.await;
+        })
     }
 }
 

@@ -9,7 +9,6 @@
 //! - A visitor's sockets are counted (`visitor.max_sockets_per_visitor`),
 //!   and the count is given back when the socket ends, however it ends.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +18,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::Stream;
 
-use super::connection::{Pace, close_for_error, read_loop};
-use super::inlet::{Inlet, Message};
+use super::connection::{Pace, first_text, forward_to, read_loop};
+use super::inlet::Inlet;
 use super::outlet::{Outlet, Watch};
 use crate::actors::visitor::{FromSocket, Join, Leave, VisitorActor};
 use crate::channels::admission::{self, Admitted, Refused};
@@ -59,22 +58,17 @@ pub async fn serve<S, T>(
             burst: config.frames_burst,
         };
         let connection = outlet.connection;
-        let mut forward = |text: Option<ByteString>| -> Pin<Box<dyn Future<Output = ()>>> {
-            let incoming = match text {
-                Some(text) => VisitorIncoming::parse(&text),
-                None => VisitorIncoming {
-                    reference: None,
-                    frame: Err("binary frames are not supported".into()),
-                },
-            };
-            let sent = actor.send(FromSocket {
-                connection,
-                incoming,
-            });
-            Box::pin(async move {
-                let _ = sent.await;
-            })
+        let parse = |text: Option<ByteString>| match text {
+            Some(text) => VisitorIncoming::parse(&text),
+            None => VisitorIncoming {
+                reference: None,
+                frame: Err("binary frames are not supported".into()),
+            },
         };
+        let mut forward = forward_to(&actor, parse, |incoming| FromSocket {
+            connection,
+            incoming,
+        });
         read_loop(&core, &mut inlet, &outlet, &watch, pace, None, &mut forward).await;
         actor.do_send(Leave { connection });
         core.visitors.close_socket(visitor);
@@ -163,40 +157,13 @@ async fn hello<S>(
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
-    let deadline = tokio::time::sleep(core.config.ws.hello_timeout);
-    tokio::pin!(deadline);
-    loop {
-        let message = tokio::select! {
-            _ = &mut deadline => {
-                outlet.close(ServerClose::HelloTimeout);
-                return None;
-            }
-            message = inlet.recv() => message,
-        };
-        let text = match message {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Ping(payload))) => {
-                let _ = outlet.pong(payload);
-                continue;
-            }
-            Some(Ok(Message::Pong(_))) => continue,
-            Some(Ok(Message::Binary(_))) => {
-                outlet.close(ServerClose::BinaryHello);
-                return None;
-            }
-            Some(Ok(Message::Close(_))) | None => return None,
-            Some(Err(error)) => {
-                close_for_error(outlet, &error);
-                return None;
-            }
-        };
-        let incoming = VisitorIncoming::parse(&text);
-        return match incoming.frame {
-            Ok(frame) => Some((incoming.reference, frame)),
-            Err(_) => {
-                outlet.close(ServerClose::InvalidHello);
-                None
-            }
-        };
+    let text = first_text(core, inlet, outlet).await?;
+    let incoming = VisitorIncoming::parse(&text);
+    match incoming.frame {
+        Ok(frame) => Some((incoming.reference, frame)),
+        Err(_) => {
+            outlet.close(ServerClose::InvalidHello);
+            None
+        }
     }
 }

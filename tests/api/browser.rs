@@ -15,22 +15,22 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// How long a browser waits for something the other agent did to show.
-const LIVE: Duration = Duration::from_secs(2);
+pub(crate) const LIVE: Duration = Duration::from_secs(2);
 /// How long a page gets for loading and logging in.
-const LOAD: Duration = Duration::from_secs(15);
+pub(crate) const LOAD: Duration = Duration::from_secs(15);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// A chromedriver process on a free port, ended on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
     /// Starts chromedriver, or explains how to install it (and fails under CI).
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         if !PathBuf::from(CHROMIUM).exists() || !PathBuf::from(CHROMEDRIVER).exists() {
             let message = "browser tests need Chromium and chromedriver: \
                            sudo apt-get install chromium chromium-driver";
@@ -65,7 +65,7 @@ impl Driver {
     }
 
     /// A new browser with its own profile (so its own session storage).
-    async fn browser(&self, name: &'static str) -> Browser {
+    pub(crate) async fn browser(&self, name: &'static str) -> Browser {
         let mut capabilities = serde_json::Map::new();
         let args = [
             "--headless=new",
@@ -104,16 +104,16 @@ impl Drop for Driver {
     }
 }
 
-/// One agent's browser.
-struct Browser {
-    client: Client,
-    name: &'static str,
+/// One agent's (or visitor's) browser.
+pub(crate) struct Browser {
+    pub(crate) client: Client,
+    pub(crate) name: &'static str,
     shots: usize,
 }
 
 impl Browser {
     /// Opens the console and signs in; waits for the live socket.
-    async fn sign_in(&self, server: &TestServer, login: &str) {
+    pub(crate) async fn sign_in(&self, server: &TestServer, login: &str) {
         self.client.goto(&server.url("/")).await.unwrap();
         self.client
             .wait()
@@ -140,14 +140,14 @@ impl Browser {
         .await;
     }
 
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{}: no {css}: {e}", self.name))
     }
 
-    async fn exists(&self, css: &str) -> bool {
+    pub(crate) async fn exists(&self, css: &str) -> bool {
         !self
             .client
             .find_all(Locator::Css(css))
@@ -156,12 +156,12 @@ impl Browser {
             .is_empty()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap()
     }
 
     /// The text content, shown or not (WebDriver's text is empty for hidden elements).
-    async fn content(&self, css: &str) -> String {
+    pub(crate) async fn content(&self, css: &str) -> String {
         self.find(css)
             .await
             .prop("textContent")
@@ -171,7 +171,7 @@ impl Browser {
     }
 
     /// Waits until `check` holds, polling the page; fails after `within`.
-    async fn until<'a, F, Fut>(&'a self, within: Duration, what: &str, check: F)
+    pub(crate) async fn until<'a, F, Fut>(&'a self, within: Duration, what: &str, check: F)
     where
         F: Fn(&'a Browser) -> Fut,
         Fut: std::future::Future<Output = bool>,
@@ -190,16 +190,16 @@ impl Browser {
         }
     }
 
-    async fn until_present(&self, within: Duration, what: &str, css: &str) {
+    pub(crate) async fn until_present(&self, within: Duration, what: &str, css: &str) {
         self.until(within, what, |b| b.exists(css)).await;
     }
 
-    async fn until_absent(&self, within: Duration, what: &str, css: &str) {
+    pub(crate) async fn until_absent(&self, within: Duration, what: &str, css: &str) {
         self.until(within, what, |b| async move { !b.exists(css).await })
             .await;
     }
 
-    async fn screenshot(&mut self, step: &str) {
+    pub(crate) async fn screenshot(&mut self, step: &str) {
         self.shots += 1;
         let step = format!("{:02}-{step}", self.shots);
         self.screenshot_named(&step).await;

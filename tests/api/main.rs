@@ -4,6 +4,7 @@
 mod accounts;
 mod authz_ws;
 mod browser;
+mod browser_chat;
 mod cast;
 mod chat;
 mod claims;

@@ -134,3 +134,99 @@ pub fn mark_seen(
     }
     Ok(change)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::World;
+    use super::*;
+    use crate::domain::channel::ChannelKind;
+
+    fn conversation(world: &World) -> (Channel, Visitor, Ticket) {
+        let channel = Channel::new(
+            ChannelKind::Chat,
+            world.support(),
+            "Chat".into(),
+            Timestamp(0),
+        );
+        let visitor = Visitor::anonymous(channel.id, Timestamp(0));
+        let (change, _) = open(
+            None,
+            TicketId::new(),
+            &channel,
+            &visitor,
+            "Hello\nthere".into(),
+            "c1".into(),
+            Timestamp(5),
+        )
+        .unwrap();
+        (channel, visitor, change.after)
+    }
+
+    #[test]
+    fn a_first_message_opens_a_pending_chat_ticket() {
+        let world = World::new();
+        let (channel, visitor, ticket) = conversation(&world);
+        assert_eq!(ticket.status, Status::Pending);
+        assert_eq!(ticket.inbox, world.support());
+        assert_eq!(ticket.subject, "Hello");
+        assert_eq!(ticket.customer.name, visitor.name);
+        assert_eq!(ticket.customer.contact, NO_CONTACT);
+        let chat = ticket.chat.as_ref().unwrap();
+        assert_eq!((chat.channel, chat.visitor), (channel.id, visitor.id));
+        assert!(chat.last_customer_message.is_some());
+    }
+
+    #[test]
+    fn a_visitor_writes_only_to_its_own_open_conversations() {
+        let world = World::new();
+        let (_, visitor, mut ticket) = conversation(&world);
+        let facts = world.facts();
+        let other = VisitorId::new();
+        let refused = receive(Some(&ticket), other, "x".into(), "c2".into(), &facts);
+        assert_eq!(refused.unwrap_err(), Refusal::NotFound);
+
+        ticket.status = Status::Resolved;
+        let (change, message) = receive(
+            Some(&ticket),
+            visitor.id,
+            "again".into(),
+            "c2".into(),
+            &facts,
+        )
+        .unwrap();
+        assert_eq!(
+            change.after.status,
+            Status::Pending,
+            "a resolved chat reopens"
+        );
+        assert_eq!(message.client_id.as_deref(), Some("c2"));
+        assert_eq!(
+            change.after.chat.unwrap().last_customer_message,
+            Some(message.id)
+        );
+
+        ticket.status = Status::Archived;
+        let closed = receive(Some(&ticket), visitor.id, "x".into(), "c3".into(), &facts);
+        assert_eq!(
+            closed.unwrap_err(),
+            Refusal::Conflict(ConflictReason::ConversationClosed)
+        );
+        ticket.deleted = true;
+        let gone = receive(Some(&ticket), visitor.id, "x".into(), "c3".into(), &facts);
+        assert_eq!(gone.unwrap_err(), Refusal::NotFound);
+        let seen = mark_seen(Some(&ticket), visitor.id, MessageId::new());
+        assert_eq!(seen.unwrap_err(), Refusal::NotFound);
+    }
+
+    #[test]
+    fn an_offline_email_fills_an_empty_contact_only() {
+        let world = World::new();
+        let (_, visitor, mut ticket) = conversation(&world);
+        let change = give_contact(Some(&ticket), visitor.id, "a@b.co", Timestamp(9)).unwrap();
+        assert_eq!(change.after.customer.contact, "a@b.co");
+        assert_eq!(change.history.len(), 1);
+        ticket.customer.contact = "known@b.co".into();
+        let change = give_contact(Some(&ticket), visitor.id, "a@b.co", Timestamp(9)).unwrap();
+        assert!(change.is_empty() && change.after == ticket);
+    }
+}
