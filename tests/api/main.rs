@@ -8,6 +8,7 @@ mod backup;
 mod browser;
 mod browser_chat;
 mod cast;
+mod chat;
 mod claims;
 mod cli;
 mod collaboration;
