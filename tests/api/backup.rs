@@ -374,16 +374,8 @@ async fn a_backup_of_a_newer_schema_is_not_restored() {
     let dir = tempfile::tempdir().unwrap();
     let data = restore(&backup, dir.path());
     // The same database, as a newer Tandem would have written it.
+    crate::schema::record_schema(&data, 99);
     let file = tandem::store::Store::file_in(&data);
-    {
-        let db = redb::Database::open(&file).unwrap();
-        let tx = db.begin_write().unwrap();
-        tx.open_table(tandem::store::tables::META)
-            .unwrap()
-            .insert("schema_version", b"99".as_slice())
-            .unwrap();
-        tx.commit().unwrap();
-    }
     let header = tandem::backup::format::header(99, tandem::domain::Timestamp::now());
     let database = std::fs::read(&file).unwrap();
     let mut newer = Vec::new();

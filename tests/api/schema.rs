@@ -193,7 +193,7 @@ async fn every_schema_fixture_starts_under_this_binary_and_serves_its_data() {
 }
 
 /// Sets the schema version recorded in the database of `dir`.
-fn record_schema(dir: &Path, version: u32) {
+pub fn record_schema(dir: &Path, version: u32) {
     let db = redb::Database::open(Store::file_in(dir)).unwrap();
     let tx = db.begin_write().unwrap();
     tx.open_table(META)
