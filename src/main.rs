@@ -170,7 +170,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             println!(
                 "wrote {} ({} bytes, sha256 {})",
                 to.display(),
-                verified.database_offset + verified.database_len,
+                verified.file_len(),
                 verified.sha256
             );
             println!("{}", verified.header);

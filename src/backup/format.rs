@@ -70,6 +70,13 @@ pub struct Verified {
     pub sha256: String,
 }
 
+impl Verified {
+    /// The whole file's length.
+    pub fn file_len(&self) -> u64 {
+        self.database_offset + self.database_len + TRAILER_LEN
+    }
+}
+
 /// The header line of a backup of a database under `schema`, taken at `created`.
 pub fn header(schema: u32, created: Timestamp) -> String {
     format!(
@@ -221,6 +228,7 @@ mod tests {
         let file = backup(&database);
         assert!(file.starts_with(b"tandem-backup 1 schema=3 tandem="));
         let verified = verify(Cursor::new(&file)).unwrap();
+        assert_eq!(verified.file_len(), file.len() as u64);
         let start = verified.database_offset as usize;
         assert_eq!(
             &file[start..start + verified.database_len as usize],

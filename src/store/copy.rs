@@ -24,9 +24,11 @@ use super::StoreError;
 use super::tables::{TableVisitor, each_table};
 
 /// Copies every table of `source` into a new database created in `file`
-/// (empty), committed and closed when this returns.
+/// (empty), committed, compacted (redb sets room aside as it grows a file:
+/// a copy of a small database would be ten times its size) and closed when
+/// this returns.
 pub fn copy_into(source: &ReadTransaction, file: File) -> Result<(), StoreError> {
-    let target = Database::builder()
+    let mut target = Database::builder()
         .create_file(file)
         .map_err(|e| StoreError::Storage(Arc::new(e.into())))?;
     let tx = target.begin_write()?;
@@ -35,6 +37,9 @@ pub fn copy_into(source: &ReadTransaction, file: File) -> Result<(), StoreError>
         target: &tx,
     })?;
     tx.commit()?;
+    target
+        .compact()
+        .map_err(|e| StoreError::Storage(Arc::new(e.into())))?;
     Ok(())
 }
 
