@@ -1,9 +1,11 @@
 //! Building and running one server: used by `main`, the tests and the benches.
 //!
 //! [`App::build`] opens the store, loads the directory, starts the actor
-//! arbiters, applies the bootstrap, and binds the listener (port 0 works);
-//! [`Server::run`] serves until [`ShutdownHandle::shutdown`] (see `signals` for SIGTERM),
-//! then closes every socket with 1001, drains HTTP, and commits pending writes.
+//! arbiters, applies the bootstrap, starts the scheduled backups, and binds
+//! the listener (port 0 works); [`Server::run`] serves until
+//! [`ShutdownHandle::shutdown`] (see `signals` for SIGTERM), then closes every
+//! socket with 1001, drains HTTP, stops the scheduled backups (after the one
+//! in progress), and commits pending writes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
