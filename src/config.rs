@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::proxies::TrustedProxies;
+
 /// The embedded defaults; also the documentation of every key.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -81,6 +83,7 @@ struct RawServer {
     max_body_bytes: usize,
     shutdown_timeout_s: f64,
     shutdown_deadline_s: f64,
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,6 +150,8 @@ pub struct Config {
     pub log_level: String,
     /// Serve the console from this directory instead of the embedded copy.
     pub console_dir: Option<PathBuf>,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone)]
@@ -253,6 +258,13 @@ impl Config {
         if raw.store.max_batch == 0 {
             return Err(invalid("store.max_batch", "must be at least 1"));
         }
+        let trusted_proxies =
+            TrustedProxies::parse(&raw.server.trusted_proxies).map_err(|message| {
+                ConfigError::Invalid {
+                    key: "server.trusted_proxies",
+                    message,
+                }
+            })?;
         Ok(Config {
             bind,
             data_dir: overrides.data_dir.clone().unwrap_or(raw.server.data_dir),
@@ -288,6 +300,7 @@ impl Config {
             store_max_batch: raw.store.max_batch,
             log_level: raw.log.level,
             console_dir: Some(raw.console.dir).filter(|dir| !dir.as_os_str().is_empty()),
+            trusted_proxies,
         })
     }
 }
@@ -357,5 +370,22 @@ mod tests {
         assert!(huge.to_string().contains("auth.token_ttl_s"), "{huge}");
         let zero = Config::load(None, Some("[ws]\nmax_backlog_frames = 0"), &o).unwrap_err();
         assert!(zero.to_string().contains("ws.max_backlog_frames"), "{zero}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_checked() {
+        let o = Overrides::default();
+        let config = Config::load(None, None, &o).unwrap();
+        assert_eq!(config.trusted_proxies, TrustedProxies::default());
+
+        let text = "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]";
+        let config = Config::load(None, Some(text), &o).unwrap();
+        assert!(config.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        let bad = "[server]\ntrusted_proxies = [\"10.0.0.1/8\"]";
+        let error = Config::load(None, Some(bad), &o).unwrap_err().to_string();
+        assert!(
+            error.contains("server.trusted_proxies") && error.contains("10.0.0.1/8"),
+            "{error}"
+        );
     }
 }

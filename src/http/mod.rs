@@ -1,6 +1,7 @@
 //! HTTP: routes (one file per resource family), the `Caller` extractor, the
-//! error → response mapping, request tracing (`trace`), the WebSocket upgrade,
-//! the static console, and the chat widget (`widget`, `channels`).
+//! error → response mapping, request tracing (`trace`), the client behind a
+//! request (`client`), the WebSocket upgrade, the static console, and the chat
+//! widget (`widget`, `channels`).
 //!
 //! Invariant: handlers never write tickets themselves; they validate shape,
 //! then ask the ticket's actor (see `actors::ticket`).
@@ -8,6 +9,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod channels;
+pub mod client;
 pub mod console;
 pub mod error;
 pub mod health;

@@ -17,6 +17,7 @@ mod lifecycle;
 mod mentions;
 mod persistence;
 mod process;
+mod proxies;
 mod queues;
 mod request_ids;
 mod roles;
