@@ -23,7 +23,8 @@
 //! - [`store`]: redb tables, codec, list and search indexes, paging snapshots,
 //!   typed reads/writes, the group-commit writer.
 //! - [`http`]: routes, auth extractor, error mapping, request ids and spans,
-//!   the client behind a request, WebSocket upgrade, the embedded web console.
+//!   the client behind a request, WebSocket upgrade, the embedded web
+//!   console and widget (compressed, with ETags).
 //! - [`proxies`]: trusted reverse proxies and the client address and scheme they forward.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
 //! - [`bootstrap`]: first-start admin and `--demo` data.

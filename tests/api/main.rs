@@ -2,6 +2,7 @@
 //! directory, real HTTP and WebSocket clients, real redb files.
 
 mod accounts;
+mod assets;
 mod authz_ws;
 mod browser;
 mod browser_chat;
