@@ -84,6 +84,8 @@ struct RawServer {
     shutdown_timeout_s: f64,
     shutdown_deadline_s: f64,
     trusted_proxies: Vec<String>,
+    tls_cert: PathBuf,
+    tls_key: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +154,16 @@ pub struct Config {
     pub console_dir: Option<PathBuf>,
     /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: TrustedProxies,
+    /// Serve HTTPS with these PEM files instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// `[server] tls_cert` and `tls_key`: a PEM certificate chain (the server's
+/// own certificate first) and its PEM private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +277,15 @@ impl Config {
                     message,
                 }
             })?;
+        let tls = match (
+            Some(raw.server.tls_cert).filter(|p| !p.as_os_str().is_empty()),
+            Some(raw.server.tls_key).filter(|p| !p.as_os_str().is_empty()),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("server.tls_key", "is needed with tls_cert")),
+            (None, Some(_)) => return Err(invalid("server.tls_cert", "is needed with tls_key")),
+        };
         Ok(Config {
             bind,
             data_dir: overrides.data_dir.clone().unwrap_or(raw.server.data_dir),
@@ -301,6 +322,7 @@ impl Config {
             log_level: raw.log.level,
             console_dir: Some(raw.console.dir).filter(|dir| !dir.as_os_str().is_empty()),
             trusted_proxies,
+            tls,
         })
     }
 }
@@ -373,10 +395,11 @@ mod tests {
     }
 
     #[test]
-    fn trusted_proxies_are_checked() {
+    fn trusted_proxies_and_tls_files_are_checked() {
         let o = Overrides::default();
         let config = Config::load(None, None, &o).unwrap();
         assert_eq!(config.trusted_proxies, TrustedProxies::default());
+        assert!(config.tls.is_none());
 
         let text = "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]";
         let config = Config::load(None, Some(text), &o).unwrap();
@@ -387,5 +410,16 @@ mod tests {
             error.contains("server.trusted_proxies") && error.contains("10.0.0.1/8"),
             "{error}"
         );
+
+        let both = "[server]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"";
+        let tls = Config::load(None, Some(both), &o).unwrap().tls.unwrap();
+        assert_eq!(
+            (tls.cert.to_str(), tls.key.to_str()),
+            (Some("c.pem"), Some("k.pem"))
+        );
+        let alone = Config::load(None, Some("[server]\ntls_cert = \"c.pem\""), &o).unwrap_err();
+        assert!(alone.to_string().contains("server.tls_key"), "{alone}");
+        let alone = Config::load(None, Some("[server]\ntls_key = \"k.pem\""), &o).unwrap_err();
+        assert!(alone.to_string().contains("server.tls_cert"), "{alone}");
     }
 }

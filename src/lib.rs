@@ -26,6 +26,7 @@
 //!   the client behind a request, WebSocket upgrade, the embedded web
 //!   console and widget (compressed, with ETags).
 //! - [`proxies`]: trusted reverse proxies and the client address and scheme they forward.
+//! - [`tls`]: the optional TLS listener's certificate and key.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
 //! - [`bootstrap`]: first-start admin and `--demo` data.
 //! - [`metrics`]: Prometheus counters and gauges.
@@ -56,3 +57,4 @@ pub mod proxies;
 pub mod signals;
 pub mod socket;
 pub mod store;
+pub mod tls;

@@ -28,6 +28,7 @@ mod sharing;
 mod slow_clients;
 mod support;
 mod tickets;
+mod tls;
 mod tokens;
 mod websocket;
 mod workflow;
