@@ -56,6 +56,8 @@ const CATCH_UP_MARGIN_MS: i64 = 2_000;
 #[derive(Message)]
 #[rtype(result = "bool")]
 pub struct Join {
+    /// The visitor as admitted (a verified hello may have renamed it).
+    pub visitor: Visitor,
     pub outlet: Outlet,
     pub reference: Option<Value>,
     pub token: String,
@@ -547,6 +549,7 @@ impl Handler<Join> for VisitorActor {
         if ctx.state() != ActorState::Running {
             return false;
         }
+        self.visitor = join.visitor.clone();
         if self.channel().is_err() {
             // Disabled or deleted since the hello was admitted.
             join.outlet.close(ServerClose::ChannelUnavailable);

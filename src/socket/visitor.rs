@@ -132,6 +132,7 @@ where
     for _ in 0..3 {
         let actor = core.visitor(&visitor);
         let join = Join {
+            visitor: visitor.clone(),
             outlet: outlet.clone(),
             reference: reference.clone(),
             token: token.clone(),

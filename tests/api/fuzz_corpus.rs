@@ -44,6 +44,11 @@ fn frames() {
 }
 
 #[test]
+fn visitor_frames() {
+    replay("visitor_frames", checks::visitor_frames);
+}
+
+#[test]
 fn rest_bodies() {
     replay("rest_bodies", checks::rest_bodies);
 }
@@ -78,6 +83,7 @@ fn deeply_nested_json_is_refused() {
         let error = Incoming::parse(&input).frame.expect_err("refused");
         assert!(error.contains("recursion limit exceeded"), "{error}");
         checks::frames(input.as_bytes());
+        checks::visitor_frames(input.as_bytes());
         checks::rest_bodies(input.as_bytes());
         checks::queries(input.as_bytes());
     }

@@ -7,6 +7,7 @@ mod authz_ws;
 mod browser;
 mod browser_chat;
 mod cast;
+mod chat;
 mod claims;
 mod cli;
 mod collaboration;

@@ -15,7 +15,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 mod scenario;
+mod visitor;
 pub use scenario::{Scenario, Setup};
+pub use visitor::*;
 
 pub const ADMIN_PASSWORD: &str = "admin-secret";
 /// How long a test waits for a frame it expects before failing.

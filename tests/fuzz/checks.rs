@@ -21,6 +21,7 @@ use tandem::domain::{MessageId, Role, Timestamp};
 use tandem::protocol::cursor::{self, Cursor};
 use tandem::protocol::frames::{ClientFrame, Incoming, ServerFrame};
 use tandem::protocol::rest::*;
+use tandem::protocol::visitor::{VisitorFrame, VisitorIncoming};
 
 /// A WebSocket text frame, as the socket pump hands it to `Incoming::parse`.
 ///
@@ -94,6 +95,79 @@ fn frame_type(frame: &ClientFrame) -> &'static str {
         ClientFrame::Visibility { .. } => "visibility",
         ClientFrame::Draft { .. } => "draft",
         ClientFrame::Ping => "ping",
+    }
+}
+
+/// A text frame on the visitor socket (`/ws/visitor`, docs/protocol.md
+/// §9.6), as its pump hands it to `VisitorIncoming::parse`; the same
+/// properties as [`frames`]:
+///
+/// - Parsing is deterministic and never panics.
+/// - Invalid JSON has no `ref`; otherwise `ref` is the frame's own `ref` if
+///   that is a string or a number, and the `error` answer echoes it.
+/// - A frame that parses had a string `type` naming that visitor frame; no
+///   agent frame parses here but the shared `ping`.
+/// - A `message` that parses carries its `body` and `client_id` as sent.
+pub fn visitor_frames(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let incoming = VisitorIncoming::parse(text);
+    let again = VisitorIncoming::parse(text);
+    assert_eq!(incoming.reference, again.reference);
+    assert_eq!(incoming.frame, again.frame);
+
+    match serde_json::from_str::<Value>(text) {
+        Err(_) => {
+            assert_eq!(incoming.reference, None);
+            assert!(
+                incoming
+                    .frame
+                    .as_ref()
+                    .is_err_and(|e| e.starts_with("invalid JSON"))
+            );
+        }
+        Ok(value) => {
+            let own_ref = value.get("ref").filter(|r| r.is_string() || r.is_number());
+            assert_eq!(incoming.reference.as_ref(), own_ref);
+            if let Ok(frame) = &incoming.frame {
+                assert_eq!(
+                    value.get("type").and_then(Value::as_str),
+                    Some(visitor_frame_type(frame))
+                );
+                if let VisitorFrame::Message { body, client_id } = frame {
+                    // Decoded as sent; the socket checks them (bad ones get an error).
+                    assert_eq!(
+                        value.get("body").and_then(Value::as_str),
+                        Some(body.as_str())
+                    );
+                    assert_eq!(
+                        value.get("client_id").and_then(Value::as_str),
+                        Some(client_id.as_str())
+                    );
+                }
+            }
+        }
+    }
+
+    let answer = ServerFrame::Error {
+        reference: incoming.reference.clone(),
+        code: "bad_request",
+        message: incoming.frame.as_ref().err().cloned().unwrap_or_default(),
+    };
+    let echoed: Value = serde_json::from_str(&answer.encode()).expect("server frames are JSON");
+    assert_eq!(echoed.get("ref"), incoming.reference.as_ref());
+}
+
+fn visitor_frame_type(frame: &VisitorFrame) -> &'static str {
+    match frame {
+        VisitorFrame::Hello { .. } => "hello",
+        VisitorFrame::Message { .. } => "message",
+        VisitorFrame::Typing { .. } => "typing",
+        VisitorFrame::Read { .. } => "read",
+        VisitorFrame::Contact { .. } => "contact",
+        VisitorFrame::Visibility { .. } => "visibility",
+        VisitorFrame::Ping => "ping",
     }
 }
 

@@ -219,7 +219,12 @@ impl TicketActor {
             self.dirty_drafts.remove(key);
         }
         let delivered = notifications.clone();
-        let told = messages.clone();
+        // What a chat visitor may be told of (other tickets have nobody to tell).
+        let told = if after.chat.is_some() {
+            messages.clone()
+        } else {
+            Vec::new()
+        };
         let write = async move {
             store
                 .write(move |tx| {
