@@ -1,11 +1,11 @@
 //! Building and running one server: used by `main`, the tests and the benches.
 //!
-//! [`App::build`] opens the store, loads the directory, starts the actor
-//! arbiters, applies the bootstrap, starts the scheduled backups, and binds
-//! the listener (port 0 works); [`Server::run`] serves until
-//! [`ShutdownHandle::shutdown`] (see `signals` for SIGTERM), then closes every
-//! socket with 1001, drains HTTP, stops the scheduled backups (after the one
-//! in progress), and commits pending writes.
+//! [`App::build`] reads the TLS files (if any), opens the store, loads the
+//! directory, starts the actor arbiters, applies the bootstrap, starts the
+//! scheduled backups, and binds the listener, plain or TLS (port 0 works);
+//! [`Server::run`] serves until [`ShutdownHandle::shutdown`] (see `signals`
+//! for SIGTERM), then closes every socket with 1001, drains HTTP, stops the
+//! scheduled backups (after the one in progress), and commits pending writes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +30,7 @@ use crate::http::trace;
 use crate::metrics::Metrics;
 use crate::protocol::close::ServerClose;
 use crate::store::{OpenError, Store, StoreError, reads};
+use crate::tls::{self, TlsError};
 
 /// Why the server did not start. The causes are kept as sources: print the
 /// whole chain for the operator.
@@ -46,6 +47,8 @@ pub enum AppError {
     },
     #[error("bootstrap failed")]
     Bootstrap(#[source] crate::error::Error),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 pub struct App;
@@ -73,6 +76,8 @@ pub struct Server {
 impl App {
     /// Must run inside an actix `System`.
     pub async fn build(config: Config, bootstrap: Bootstrap) -> Result<Server, AppError> {
+        // Before anything is opened: a bad certificate is the operator's first error.
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let metrics = Arc::new(Metrics::default());
         let store = Arc::new(Store::open(
             &config.data_dir,
@@ -139,16 +144,20 @@ impl App {
         // waited for the client's delayed ACK, up to ~40 ms (the load bench).
         .tcp_nodelay(true)
         .disable_signals()
-        .shutdown_timeout(core.config.shutdown_timeout.as_secs().max(1))
-        .bind(bind)
+        .shutdown_timeout(core.config.shutdown_timeout.as_secs().max(1));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(tls) => server.bind_rustls_0_23(bind, tls),
+            None => server.bind(bind),
+        }
         .map_err(|source| AppError::Bind { addr: bind, source })?;
         let addr = server.addrs()[0];
         let server = server.run();
         // Scripts wait for this line, so it is printed even when info logs are off.
         if tracing::enabled!(tracing::Level::INFO) {
-            tracing::info!("listening on http://{addr}");
+            tracing::info!("listening on {scheme}://{addr}");
         } else {
-            println!("listening on http://{addr}");
+            println!("listening on {scheme}://{addr}");
         }
         Ok(Server {
             addr,

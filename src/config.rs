@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::proxies::TrustedProxies;
+
 /// The embedded defaults; also the documentation of every key.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -90,6 +92,9 @@ struct RawServer {
     max_body_bytes: usize,
     shutdown_timeout_s: f64,
     shutdown_deadline_s: f64,
+    trusted_proxies: Vec<String>,
+    tls_cert: PathBuf,
+    tls_key: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +163,10 @@ pub struct Config {
     pub console_dir: Option<PathBuf>,
     /// Scheduled backups (`[backup]`); `None` when `dir` is empty.
     pub backup: Option<BackupConfig>,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Serve HTTPS with these PEM files instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Scheduled backups (`[backup]`, see `backup::schedule`).
@@ -169,6 +178,14 @@ pub struct BackupConfig {
     pub every: Duration,
     /// How many backup files to keep; the oldest beyond are removed.
     pub keep: usize,
+}
+
+/// `[server] tls_cert` and `tls_key`: a PEM certificate chain (the server's
+/// own certificate first) and its PEM private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -286,6 +303,22 @@ impl Config {
                 every,
                 keep: raw.backup.keep,
             });
+        let trusted_proxies =
+            TrustedProxies::parse(&raw.server.trusted_proxies).map_err(|message| {
+                ConfigError::Invalid {
+                    key: "server.trusted_proxies",
+                    message,
+                }
+            })?;
+        let tls = match (
+            Some(raw.server.tls_cert).filter(|p| !p.as_os_str().is_empty()),
+            Some(raw.server.tls_key).filter(|p| !p.as_os_str().is_empty()),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("server.tls_key", "is needed with tls_cert")),
+            (None, Some(_)) => return Err(invalid("server.tls_cert", "is needed with tls_key")),
+        };
         Ok(Config {
             bind,
             data_dir: overrides.data_dir.clone().unwrap_or(raw.server.data_dir),
@@ -322,6 +355,8 @@ impl Config {
             log_level: raw.log.level,
             console_dir: Some(raw.console.dir).filter(|dir| !dir.as_os_str().is_empty()),
             backup,
+            trusted_proxies,
+            tls,
         })
     }
 }
@@ -403,5 +438,34 @@ mod tests {
         let backup = on.backup.unwrap();
         assert_eq!(backup.every, Duration::from_millis(500));
         assert_eq!((backup.dir.to_str(), backup.keep), (Some("b"), 7));
+    }
+
+    #[test]
+    fn trusted_proxies_and_tls_files_are_checked() {
+        let o = Overrides::default();
+        let config = Config::load(None, None, &o).unwrap();
+        assert_eq!(config.trusted_proxies, TrustedProxies::default());
+        assert!(config.tls.is_none());
+
+        let text = "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]";
+        let config = Config::load(None, Some(text), &o).unwrap();
+        assert!(config.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        let bad = "[server]\ntrusted_proxies = [\"10.0.0.1/8\"]";
+        let error = Config::load(None, Some(bad), &o).unwrap_err().to_string();
+        assert!(
+            error.contains("server.trusted_proxies") && error.contains("10.0.0.1/8"),
+            "{error}"
+        );
+
+        let both = "[server]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"";
+        let tls = Config::load(None, Some(both), &o).unwrap().tls.unwrap();
+        assert_eq!(
+            (tls.cert.to_str(), tls.key.to_str()),
+            (Some("c.pem"), Some("k.pem"))
+        );
+        let alone = Config::load(None, Some("[server]\ntls_cert = \"c.pem\""), &o).unwrap_err();
+        assert!(alone.to_string().contains("server.tls_key"), "{alone}");
+        let alone = Config::load(None, Some("[server]\ntls_key = \"k.pem\""), &o).unwrap_err();
+        assert!(alone.to_string().contains("server.tls_cert"), "{alone}");
     }
 }

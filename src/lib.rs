@@ -23,7 +23,10 @@
 //! - [`store`]: redb tables, codec, list and search indexes, paging snapshots,
 //!   typed reads/writes, the group-commit writer.
 //! - [`http`]: routes, auth extractor, error mapping, request ids and spans,
-//!   WebSocket upgrade, the embedded web console.
+//!   the client behind a request, WebSocket upgrade, the embedded web
+//!   console and widget (compressed, with ETags).
+//! - [`proxies`]: trusted reverse proxies and the client address and scheme they forward.
+//! - [`tls`]: the optional TLS listener's certificate and key.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
 //! - [`bootstrap`]: first-start admin and `--demo` data.
 //! - [`backup`]: consistent snapshots, the backup file format, restores, and
@@ -56,6 +59,8 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod protocol;
+pub mod proxies;
 pub mod signals;
 pub mod socket;
 pub mod store;
+pub mod tls;

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::Caller;
+use super::client::client_address;
 use crate::accounts::{AgentPatch, NewAgent};
 use crate::actors::session::{Disconnect, Recheck, Revoke};
 use crate::core::Core;
@@ -23,10 +24,8 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>> {
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    // Throttled per client: behind a trusted proxy, the address it forwards.
+    let address = client_address(&req, &core.config.trusted_proxies).to_string();
     let (token, credential, agent) = core
         .directory
         .login(&body.login, &body.password, &address)

@@ -6,80 +6,111 @@
 //! request path can never reach the file system. `console.dir` (for console
 //! development) reads the same names from a directory at request time instead
 //! of the embedded copies, so editing the console needs no rebuild.
+//!
+//! The embedded files go out compressed when the browser accepts it, with
+//! ETags (see `http::assets`); `console.dir`'s go out uncompressed, with
+//! ETags. Every answer, `304`s included, has the same security headers.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 
+use super::assets::{Asset, Embedded};
 use crate::core::Core;
 use crate::error::Error;
 
-/// Every file of the console: name, content type, embedded bytes.
-const FILES: &[(&str, &str, &[u8])] = &[
+/// Every file of the console: name, then content type and embedded bytes.
+static FILES: [(&str, Embedded); 13] = [
     (
         "index.html",
-        "text/html; charset=utf-8",
-        include_bytes!("../console/index.html"),
+        Embedded::new(
+            "text/html; charset=utf-8",
+            include_bytes!("../console/index.html"),
+        ),
     ),
     (
         "style.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../console/style.css"),
+        Embedded::new(
+            "text/css; charset=utf-8",
+            include_bytes!("../console/style.css"),
+        ),
     ),
     (
         "tandem-client.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/tandem-client.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/tandem-client.js"),
+        ),
     ),
     (
         "app.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/app.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/app.js"),
+        ),
     ),
     (
         "api.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/api.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/api.js"),
+        ),
     ),
     (
         "dom.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/dom.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/dom.js"),
+        ),
     ),
     (
         "presence.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/presence.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/presence.js"),
+        ),
     ),
     (
         "list.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/list.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/list.js"),
+        ),
     ),
     (
         "ticket.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/ticket.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/ticket.js"),
+        ),
     ),
     (
         "composer.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/composer.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/composer.js"),
+        ),
     ),
     (
         "actions.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/actions.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/actions.js"),
+        ),
     ),
     (
         "notify.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/notify.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/notify.js"),
+        ),
     ),
     (
         "settings.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../console/settings.js"),
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/settings.js"),
+        ),
     ),
 ];
 
@@ -89,25 +120,31 @@ const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:;
                    frame-ancestors 'none'; form-action 'self'";
 
 /// `GET /`: the console page.
-pub async fn index(core: web::Data<Core>) -> Result<HttpResponse, Error> {
-    serve(&core, "index.html")
+pub async fn index(core: web::Data<Core>, req: HttpRequest) -> Result<HttpResponse, Error> {
+    serve(&core, &req, "index.html")
 }
 
 /// `GET /console/{file}`.
-pub async fn file(core: web::Data<Core>, name: web::Path<String>) -> Result<HttpResponse, Error> {
-    serve(&core, &name)
+pub async fn file(
+    core: web::Data<Core>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    serve(&core, &req, &name)
 }
 
-fn serve(core: &Core, name: &str) -> Result<HttpResponse, Error> {
-    let (name, content_type, embedded) = FILES
+fn serve(core: &Core, req: &HttpRequest, name: &str) -> Result<HttpResponse, Error> {
+    let (name, embedded) = FILES
         .iter()
-        .find(|(file, _, _)| *file == name)
+        .find(|(file, _)| *file == name)
         .ok_or(Error::NotFound)?;
-    let body = match &core.config.console_dir {
-        Some(dir) => Bytes::from(std::fs::read(dir.join(name)).map_err(|_| Error::NotFound)?),
-        None => Bytes::from_static(embedded),
+    let mut response = match &core.config.console_dir {
+        Some(dir) => {
+            let body = std::fs::read(dir.join(name)).map_err(|_| Error::NotFound)?;
+            Asset::plain(embedded.content_type(), Bytes::from(body)).respond(req)
+        }
+        None => embedded.asset().respond(req),
     };
-    let mut response = HttpResponse::Ok().content_type(*content_type).body(body);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(

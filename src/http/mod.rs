@@ -1,14 +1,18 @@
 //! HTTP: routes (one file per resource family), the `Caller` extractor, the
-//! error → response mapping, request tracing (`trace`), the WebSocket upgrade,
-//! the static console, and the chat widget (`widget`, `channels`).
+//! error → response mapping, request tracing (`trace`), the client behind a
+//! request (`client`), the WebSocket upgrade, the static console and the chat
+//! widget (`widget`, `channels`), both served through `assets` (compressed,
+//! with ETags).
 //!
 //! Invariant: handlers never write tickets themselves; they validate shape,
 //! then ask the ticket's actor (see `actors::ticket`).
 
 pub mod accounts;
+pub mod assets;
 pub mod auth;
 pub mod backup;
 pub mod channels;
+pub mod client;
 pub mod console;
 pub mod error;
 pub mod health;

@@ -13,6 +13,8 @@
 //!   UUIDv7: an id from outside can neither break a log line nor bloat it.
 //! - Outcomes are logged here and only here: every 5xx at `error`, every 4xx
 //!   (a refusal) at `debug`, both inside the request's span, so with its id.
+//! - The span names the client's address as `http::client` reads it: behind
+//!   a trusted proxy, the address it forwards.
 //! - The span is at `error` level: any log level that lets error lines
 //!   through keeps it, so those lines carry the id.
 //! - `tracing_actix_web::RequestId` (that crate's own id) is not this id and
@@ -22,10 +24,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 use tracing::Span;
 use tracing::field::{self, Empty};
 use tracing_actix_web::RootSpanBuilder;
+
+use super::client::client_address;
+use crate::core::Core;
+use crate::proxies::TrustedProxies;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -60,20 +66,26 @@ fn is_valid(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
-/// The root span of every request: `request{request_id method path agent
-/// status}`; `agent` is recorded by the `Caller` extractor once the caller is
-/// known, `status` at the end.
+/// The root span of every request: `request{request_id client method path
+/// agent status}`; `client` is the client's address (see `http::client`),
+/// `agent` is recorded by the `Caller` extractor once the caller is known,
+/// `status` at the end.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(req: &ServiceRequest) -> Span {
         let id = RequestId::of(req);
+        let client = match req.app_data::<web::Data<Core>>() {
+            Some(core) => client_address(req.request(), &core.config.trusted_proxies),
+            None => client_address(req.request(), &TrustedProxies::default()),
+        };
         // At `error` level, like the other context spans (session, ticket), so
         // a filter that lets an error line through keeps its id. The path
         // only: a query may hold search text.
         let span = tracing::error_span!(
             "request",
             request_id = %id.as_str(),
+            %client,
             method = %req.method(),
             path = %req.path(),
             agent = Empty,

@@ -2,21 +2,30 @@
 //! shop page that embeds it (`GET /demo/shop`). Both are embedded in the
 //! binary; the widget needs no build step and no third-party code.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::assets::Embedded;
 use crate::core::Core;
 use crate::error::Error;
 
-const WIDGET: &str = include_str!("../widget/widget.js");
+static WIDGET: Embedded = Embedded::new(
+    "application/javascript; charset=utf-8",
+    include_bytes!("../widget/widget.js"),
+);
 const DEMO_SHOP: &str = include_str!("../widget/demo-shop.html");
 
-pub async fn script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/javascript; charset=utf-8")
-        // Short: sites pick up a new widget soon after an upgrade.
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(WIDGET)
+/// `GET /widget.js`, compressed when the browser accepts it, with an ETag
+/// (see `http::assets`).
+pub async fn script(req: HttpRequest) -> HttpResponse {
+    let mut response = WIDGET.asset().respond(&req);
+    // Short: sites pick up a new widget soon after an upgrade (and then
+    // revalidate with the ETag).
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
 }
 
 /// The demo shop, with the demo chat channel's key; 404 unless `--demo`.

@@ -1,5 +1,6 @@
 //! `GET /ws`: checks the browser `Origin` and the sockets per client address
-//! (`ws.max_sockets_per_address`, 429 past it), upgrades, and hands the socket to
+//! (`ws.max_sockets_per_address`, 429 past it; the address and the server's
+//! own origin as `http::client` reads them through trusted proxies), upgrades, and hands the socket to
 //! [`crate::socket::connection::serve`] on this worker: its frames are read from
 //! the request body (through [`FrameGuard`]) and written by the response body.
 //! The socket is served in its upgrade request's span (see `http::trace`).
@@ -7,12 +8,11 @@
 //! `GET /ws/visitor`: the same for a chat visitor's socket, with its own
 //! limits (`[visitor]`) and origin rule (the channels' allowed origins).
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use actix_web::body::{BodyStream, MessageBody};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::Instrument;
 
+use super::client::{client_address, own_origin};
 use crate::core::Core;
 use crate::error::Error;
 use crate::socket::frame_guard::FrameGuard;
@@ -30,7 +30,7 @@ pub async fn upgrade(
     }
     let core = core.into_inner();
     let slot = core
-        .try_open_address(peer(&req))
+        .try_open_address(client_address(&req, &core.config.trusted_proxies))
         .ok_or(Error::RateLimited {
             message: "too many sockets from this address",
             retry_after_s: 5,
@@ -73,13 +73,13 @@ pub async fn upgrade_visitor(
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
     let origin = match origin {
-        Some(o) if o == own_origin(&req) => PageOrigin::Own,
+        Some(o) if o == own_origin(&req, &core.config.trusted_proxies) => PageOrigin::Own,
         Some(o) if core.channels.any_allows(&o) => PageOrigin::Other(o),
         _ => return Err(Error::forbidden("origin not allowed").into()),
     };
     let core = core.into_inner();
     let slot = core
-        .try_open_visitor_address(peer(&req))
+        .try_open_visitor_address(client_address(&req, &core.config.trusted_proxies))
         .ok_or(Error::RateLimited {
             message: "too many chat sockets from this address",
             retry_after_s: 5,
@@ -105,23 +105,6 @@ pub async fn upgrade_visitor(
         .into())
 }
 
-fn peer(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map(|peer| peer.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-}
-
-/// The origin of the server's own pages, as this request reached it.
-fn own_origin(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    let scheme = if info.scheme() == "https" {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{}", info.host())
-}
-
 /// No `Origin` (non-browser clients), the server's own origin, or a configured one.
 fn origin_allowed(core: &Core, req: &HttpRequest) -> bool {
     let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) else {
@@ -130,5 +113,6 @@ fn origin_allowed(core: &Core, req: &HttpRequest) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    core.config.ws.allowed_origins.iter().any(|o| o == origin) || origin == own_origin(req)
+    core.config.ws.allowed_origins.iter().any(|o| o == origin)
+        || origin == own_origin(req, &core.config.trusted_proxies)
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_cli;
+mod assets;
 mod authz_ws;
 mod backup;
 mod browser;
@@ -20,6 +21,7 @@ mod lifecycle;
 mod mentions;
 mod persistence;
 mod process;
+mod proxies;
 mod queues;
 mod request_ids;
 mod roles;
@@ -30,6 +32,7 @@ mod sharing;
 mod slow_clients;
 mod support;
 mod tickets;
+mod tls;
 mod tokens;
 mod websocket;
 mod workflow;

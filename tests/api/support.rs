@@ -37,7 +37,8 @@ impl TestServer {
         TestServer::start_with("").await
     }
 
-    /// Like [`start`], with extra TOML layered over the test config.
+    /// Like [`start`], with extra TOML layered over the test config: its bare
+    /// keys are `[ws]`'s; it may open any other table, `[server]` included.
     pub async fn start_with(extra: &str) -> TestServer {
         let tempdir = tempfile::tempdir().expect("temp dir");
         let dir = tempdir.path().to_owned();
@@ -61,8 +62,14 @@ impl TestServer {
         } else {
             "heartbeat_s = 0.5\n"
         };
-        let config_text =
-            format!("[server]\nworkers = 2\n[ws]\n{heartbeat}hello_timeout_s = 1\n{extra}");
+        // `extra` comes last, so its bare keys are [ws]'s. TOML opens a
+        // table once: when `extra` opens [server], the workers go under it.
+        let workers = "workers = 2\n";
+        let (server, extra) = match extra.split_once("[server]\n") {
+            Some((before, after)) => (String::new(), format!("{before}[server]\n{workers}{after}")),
+            None => (format!("[server]\n{workers}"), extra.to_owned()),
+        };
+        let config_text = format!("{server}[ws]\n{heartbeat}hello_timeout_s = 1\n{extra}");
         let overrides = Overrides {
             bind: Some(bind.into()),
             data_dir: Some(dir.to_owned()),
