@@ -72,6 +72,7 @@ fn load(dir: &std::path::Path, replies: usize, tickets: usize) {
                     send_at: Some(due),
                     signature: None,
                     cancel_if_replied: false,
+                    client_id: None,
                 })
                 .collect();
             store

@@ -123,6 +123,7 @@ fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
                         send_at: None,
                         signature: None,
                         cancel_if_replied: false,
+                        client_id: None,
                     })
                     .collect();
                 rows.push((ticket, messages));

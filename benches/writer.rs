@@ -38,6 +38,7 @@ async fn run(store: Arc<Store>, writers: usize, seconds: f64) -> (f64, f64) {
                         send_at: None,
                         signature: None,
                         cancel_if_replied: false,
+                        client_id: None,
                     };
                     store
                         .write(move |tx| writes::put_message(tx, &message))

@@ -19,6 +19,7 @@ use crate::actors::scheduler::Scheduler;
 use crate::actors::session::Disconnect;
 use crate::actors::ticket::FlushDrafts;
 use crate::bootstrap::{self, Bootstrap};
+use crate::channels::Channels;
 use crate::config::Config;
 use crate::core::Core;
 use crate::http::trace;
@@ -79,13 +80,17 @@ impl App {
         };
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let registry = Registry::new(arbiters.iter().map(Arbiter::handle).collect());
+        let channels = Channels::load(store.clone())?;
         let core = Arc::new(Core {
             config,
             store,
             directory,
+            channels,
+            visitors: Default::default(),
             metrics,
             registry,
             scheduler: Default::default(),
+            demo_channel: Default::default(),
         });
         bootstrap::run(&core, &bootstrap)
             .await

@@ -1,5 +1,6 @@
 //! First-start accounts: the bootstrap admin (`TANDEM_BOOTSTRAP_ADMIN` or a
-//! generated password printed once) and the `--demo` data set.
+//! generated password printed once) and the `--demo` data set (with a chat
+//! channel on Support, embedded by the demo shop at `/demo/shop`).
 //!
 //! Both only act on a data directory that has no agents yet, so restarting
 //! with the same flags never duplicates anything.
@@ -8,7 +9,9 @@ use std::sync::Arc;
 
 use crate::accounts::NewAgent;
 use crate::actors::ticket::Create;
+use crate::channels::NewChannel;
 use crate::core::Core;
+use crate::domain::channel::ChannelKind;
 use crate::domain::ticket::Customer;
 use crate::domain::{Role, TicketId};
 use crate::error::Error;
@@ -24,6 +27,9 @@ pub struct Bootstrap {
 
 pub async fn run(core: &Arc<Core>, bootstrap: &Bootstrap) -> Result<(), Error> {
     if core.directory.agent_count() > 0 {
+        if bootstrap.demo {
+            serve_demo_shop(core);
+        }
         return Ok(());
     }
     if let Some(spec) = &bootstrap.admin {
@@ -237,8 +243,29 @@ async fn demo(core: &Arc<Core>) -> Result<(), Error> {
             core.ask_ticket(TicketId::new(), create).await?;
         }
     }
+    let chat = NewChannel {
+        kind: ChannelKind::Chat,
+        inbox: support.id,
+        name: "Website chat".to_owned(),
+        allowed_origins: Vec::new(),
+        greeting: Some("Hi! Ask us anything, we usually answer within minutes.".to_owned()),
+        offline_message: Some(
+            "Nobody is online right now. Leave your e-mail and we will answer there.".to_owned(),
+        ),
+        require_identity: false,
+    };
+    core.channels.create(chat, true).await?;
+    serve_demo_shop(core);
     tracing::info!(
-        "demo data created: log in as ada, bianca, hanna, sam or lena with password `demo`"
+        "demo data created: log in as ada, bianca, hanna, sam or lena with password `demo`; \
+         chat as a customer at /demo/shop"
     );
     Ok(())
+}
+
+/// Serves `/demo/shop` with the demo's chat channel (the first enabled one).
+fn serve_demo_shop(core: &Core) {
+    if let Some(channel) = core.channels.all().into_iter().find(|c| c.enabled) {
+        let _ = core.demo_channel.set(channel.key.clone());
+    }
 }

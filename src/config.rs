@@ -58,6 +58,18 @@ struct RawConfig {
     log: RawLog,
     console: RawConsole,
     auth: RawAuth,
+    visitor: RawVisitor,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVisitor {
+    max_frame_bytes: usize,
+    frames_per_s: f64,
+    frames_burst: f64,
+    max_sockets_per_visitor: usize,
+    max_sockets_per_address: usize,
+    typing_timeout_s: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +141,7 @@ pub struct Config {
     /// How long a login token stays valid.
     pub token_ttl: Duration,
     pub ws: WsConfig,
+    pub visitor: VisitorConfig,
     pub idle_stop: Duration,
     pub store_max_batch: usize,
     pub log_level: String,
@@ -148,6 +161,17 @@ pub struct WsConfig {
     pub allowed_origins: Vec<String>,
     pub max_backlog_frames: usize,
     pub max_backlog_bytes: usize,
+}
+
+/// The chat visitors' socket limits (`[visitor]`).
+#[derive(Debug, Clone)]
+pub struct VisitorConfig {
+    pub max_frame_bytes: usize,
+    pub frames_per_s: f64,
+    pub frames_burst: f64,
+    pub max_sockets_per_visitor: usize,
+    pub max_sockets_per_address: usize,
+    pub typing_timeout: Duration,
 }
 
 impl Config {
@@ -202,6 +226,30 @@ impl Config {
                 return Err(invalid(key, "must be at least 1"));
             }
         }
+        let visitor = raw.visitor;
+        if visitor.max_frame_bytes < 256 {
+            return Err(invalid("visitor.max_frame_bytes", "must be at least 256"));
+        }
+        if visitor.frames_per_s <= 0.0 || visitor.frames_burst < 1.0 {
+            return Err(invalid(
+                "visitor.frames_per_s",
+                "rate and burst must be positive",
+            ));
+        }
+        for (key, value) in [
+            (
+                "visitor.max_sockets_per_visitor",
+                visitor.max_sockets_per_visitor,
+            ),
+            (
+                "visitor.max_sockets_per_address",
+                visitor.max_sockets_per_address,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
         if raw.store.max_batch == 0 {
             return Err(invalid("store.max_batch", "must be at least 1"));
         }
@@ -227,6 +275,14 @@ impl Config {
                 allowed_origins: ws.allowed_origins,
                 max_backlog_frames: ws.max_backlog_frames,
                 max_backlog_bytes: ws.max_backlog_bytes,
+            },
+            visitor: VisitorConfig {
+                max_frame_bytes: visitor.max_frame_bytes,
+                frames_per_s: visitor.frames_per_s,
+                frames_burst: visitor.frames_burst,
+                max_sockets_per_visitor: visitor.max_sockets_per_visitor,
+                max_sockets_per_address: visitor.max_sockets_per_address,
+                typing_timeout: seconds("visitor.typing_timeout_s", visitor.typing_timeout_s)?,
             },
             idle_stop: seconds("actors.idle_stop_s", raw.actors.idle_stop_s)?,
             store_max_batch: raw.store.max_batch,

@@ -26,7 +26,12 @@ use crate::actors::inbox::InboxActor;
 use crate::actors::registry::Registry;
 use crate::actors::scheduler::{Scheduled, Scheduler};
 use crate::actors::ticket::{TicketActor, Traced, ticket_span};
+use crate::actors::visitor::{Availability, VisitorActor};
+use crate::actors::visitors::Visitors;
+use crate::channels::Channels;
 use crate::config::Config;
+use crate::domain::SessionId;
+use crate::domain::visitor::Visitor;
 use crate::domain::{InboxId, TicketId, Timestamp};
 use crate::error::{Error, InternalError};
 use crate::metrics::Metrics;
@@ -36,10 +41,14 @@ pub struct Core {
     pub config: Config,
     pub store: Arc<Store>,
     pub directory: Directory,
+    pub channels: Channels,
+    pub visitors: Visitors,
     pub metrics: Arc<Metrics>,
     pub registry: Registry,
     /// Set once at start-up, before serving (see the module invariants).
     pub scheduler: OnceLock<Addr<Scheduler>>,
+    /// The demo chat channel's key, set by `--demo` (serves `/demo/shop`).
+    pub demo_channel: OnceLock<String>,
 }
 
 impl Core {
@@ -80,11 +89,48 @@ impl Core {
         Err(Error::Internal(InternalError::ActorKeepsStopping))
     }
 
+    /// The live actor of `visitor`, spawned if needed.
+    pub fn visitor(self: &Arc<Self>, visitor: &Visitor) -> Addr<VisitorActor> {
+        let arbiter = self.registry.arbiter_for(visitor.id);
+        self.visitors
+            .actor(visitor.id, visitor.channel, arbiter, |arbiter| {
+                let core = self.clone();
+                let visitor = visitor.clone();
+                VisitorActor::start_in_arbiter(arbiter, move |_| VisitorActor::new(core, visitor))
+            })
+    }
+
+    /// Session `session` attends `inbox` now (or none): the visitors of
+    /// every inbox that became (un)answerable hear of it.
+    pub fn attend(&self, session: SessionId, inbox: Option<InboxId>) {
+        for (inbox, online) in self.visitors.attend(session, inbox) {
+            for channel in self.channels.of_inbox(inbox) {
+                for visitor in self.visitors.of_channel(channel.id) {
+                    visitor.do_send(Availability(online));
+                }
+            }
+        }
+    }
+
     /// Counts a socket from `address` if it has fewer than `ws.max_sockets_per_address`.
     pub fn try_open_address(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
         self.registry
             .try_open_address(address, self.config.ws.max_sockets_per_address)
             .then(|| AddressSlot {
+                core: self.clone(),
+                address,
+            })
+    }
+
+    /// Counts a visitor socket from `address` if it has fewer than
+    /// `visitor.max_sockets_per_address`.
+    pub fn try_open_visitor_address(
+        self: &Arc<Self>,
+        address: IpAddr,
+    ) -> Option<VisitorAddressSlot> {
+        self.visitors
+            .try_open_address(address, self.config.visitor.max_sockets_per_address)
+            .then(|| VisitorAddressSlot {
                 core: self.clone(),
                 address,
             })
@@ -107,5 +153,17 @@ pub struct AddressSlot {
 impl Drop for AddressSlot {
     fn drop(&mut self) {
         self.core.registry.close_address(&self.address);
+    }
+}
+
+/// One visitor socket's place in its client address's count, given back on drop.
+pub struct VisitorAddressSlot {
+    core: Arc<Core>,
+    address: IpAddr,
+}
+
+impl Drop for VisitorAddressSlot {
+    fn drop(&mut self) {
+        self.core.visitors.close_address(&self.address);
     }
 }

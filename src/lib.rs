@@ -15,6 +15,7 @@
 //!   [`domain::decisions`] decides everything about a ticket.
 //! - [`protocol`]: the JSON wire shapes, and nothing else knows them.
 //! - [`accounts`]: agents, inboxes, tokens, settings (the in-memory directory).
+//! - [`channels`]: chat channels (the in-memory directory) and visitor admission.
 //! - [`actors`]: ticket, inbox and session actors, the scheduler of replies,
 //!   the registry.
 //! - [`socket`]: the WebSocket plumbing that is not an actor: the socket pump,
@@ -41,6 +42,7 @@ pub mod accounts;
 pub mod actors;
 pub mod app;
 pub mod bootstrap;
+pub mod channels;
 pub mod config;
 pub mod core;
 pub mod domain;

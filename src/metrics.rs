@@ -15,6 +15,8 @@ pub struct Metrics {
     pub claims: Gauge,
     pub ticket_actors: Gauge,
     pub inbox_actors: Gauge,
+    pub visitor_actors: Gauge,
+    pub visitor_sockets: Gauge,
     pub events_sent: Counter,
     pub slow_sessions_dropped: Counter,
     pub scheduled_sent: Counter,
@@ -35,6 +37,8 @@ impl Default for Metrics {
             claims: Gauge::default(),
             ticket_actors: Gauge::default(),
             inbox_actors: Gauge::default(),
+            visitor_actors: Gauge::default(),
+            visitor_sockets: Gauge::default(),
             events_sent: Counter::default(),
             slow_sessions_dropped: Counter::default(),
             scheduled_sent: Counter::default(),
@@ -63,6 +67,16 @@ impl Default for Metrics {
             m.ticket_actors.clone(),
         );
         registry.register("inbox_actors", "Live inbox actors", m.inbox_actors.clone());
+        registry.register(
+            "visitor_actors",
+            "Live chat visitor actors (visitors with a socket)",
+            m.visitor_actors.clone(),
+        );
+        registry.register(
+            "visitor_sockets",
+            "Open chat visitor WebSocket connections",
+            m.visitor_sockets.clone(),
+        );
         registry.register(
             "events_sent",
             "Frames handed to sockets",

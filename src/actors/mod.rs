@@ -8,6 +8,10 @@
 //! - [`session::SessionActor`]: one per agent session (browser tab); survives
 //!   a lost socket for the reconnect grace period.
 //! - [`scheduler::Scheduler`]: fires scheduled replies when due (the schedule is in the store).
+//! - [`visitor::VisitorActor`]: one per chat visitor with a socket; serializes
+//!   its messages (exactly once) and fans out what reaches it to its sockets.
+//! - [`visitors::Visitors`]: finds visitor actors, counts visitor sockets,
+//!   keeps visitors' live states and which inboxes can answer chats now.
 //! - [`registry::Registry`]: finds the live ticket and inbox actors (the core
 //!   starts missing ones through it), and every live session of an agent.
 
@@ -16,3 +20,5 @@ pub mod registry;
 pub mod scheduler;
 pub mod session;
 pub mod ticket;
+pub mod visitor;
+pub mod visitors;

@@ -39,7 +39,7 @@ struct Sessions {
 }
 
 /// Takes one of at most `max` slots of `key` in `counts`.
-fn try_take<K: Hash + Eq>(counts: &mut HashMap<K, usize>, key: K, max: usize) -> bool {
+pub(super) fn try_take<K: Hash + Eq>(counts: &mut HashMap<K, usize>, key: K, max: usize) -> bool {
     let count = counts.entry(key).or_default();
     if *count >= max {
         return false;
@@ -49,7 +49,7 @@ fn try_take<K: Hash + Eq>(counts: &mut HashMap<K, usize>, key: K, max: usize) ->
 }
 
 /// Gives back a slot taken with [`try_take`].
-fn give_back<K: Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+pub(super) fn give_back<K: Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
     if let Some(count) = counts.get_mut(key) {
         *count -= 1;
         if *count == 0 {
@@ -79,7 +79,7 @@ impl Registry {
         }
     }
 
-    fn arbiter_for(&self, id: impl Hash) -> &ArbiterHandle {
+    pub fn arbiter_for(&self, id: impl Hash) -> &ArbiterHandle {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         id.hash(&mut hasher);
         &self.arbiters[(hasher.finish() % self.arbiters.len() as u64) as usize]

@@ -104,6 +104,8 @@ pub struct SessionActor {
     opened: Option<TicketId>,
     hidden: bool,
     hidden_timer: Option<SpawnHandle>,
+    /// The inbox this tab counts as attending for chat availability (see [`Self::attend`]).
+    attending: Option<InboxId>,
     grace: Option<SpawnHandle>,
     /// The token of the attached socket (its connection ends the socket, and so
     /// this session, when the token expires).
@@ -127,8 +129,19 @@ impl SessionActor {
             opened: None,
             hidden: false,
             hidden_timer: None,
+            attending: None,
             grace: None,
             credential: None,
+        }
+    }
+
+    /// Keeps chat availability in step with this tab: it attends its
+    /// subscribed inbox while a socket is attached and the tab is visible.
+    fn attend(&mut self) {
+        let attending = self.inbox.filter(|_| self.outlet.is_some() && !self.hidden);
+        if attending != self.attending {
+            self.attending = attending;
+            self.core.attend(self.id, attending);
         }
     }
 
@@ -188,6 +201,9 @@ impl SessionActor {
                             drafts: opened.drafts,
                         };
                         act.send(frame.encode(), ctx);
+                        if let Some(visitor) = opened.visitor {
+                            act.send(visitor, ctx);
+                        }
                     }
                     Err(error) => {
                         if act.opened == Some(ticket) {
@@ -374,6 +390,7 @@ impl SessionActor {
                 .map(move |presence, act, ctx| match presence {
                     Some(presence) => {
                         act.inbox = Some(inbox);
+                        act.attend();
                         act.send(
                             ServerFrame::Snapshot {
                                 reference,
@@ -445,6 +462,8 @@ impl Actor for SessionActor {
         tracing::debug!("session ended");
         self.release(ReleaseReason::Disconnected);
         self.unsubscribe();
+        self.outlet = None;
+        self.attend();
         self.core.registry.unregister_session(self.id);
         self.core.metrics.sessions.dec();
     }
@@ -466,6 +485,7 @@ impl Handler<Attach> for SessionActor {
         }
         self.credential = Some(msg.credential);
         self.welcome(msg.reference, msg.resumed, ctx);
+        self.attend();
         true
     }
 }
@@ -484,6 +504,7 @@ impl Handler<Inbound> for SessionActor {
                 self.send_error(msg.incoming.reference, &Error::BadRequest(message), ctx)
             }
         }
+        self.attend();
     }
 }
 
@@ -504,6 +525,7 @@ impl Handler<SocketEnded> for SessionActor {
             return;
         }
         self.outlet = None;
+        self.attend();
         match msg.cause {
             Ended::ClientClosed | Ended::ServerClosed => ctx.stop(),
             Ended::Lost => {
@@ -527,6 +549,7 @@ impl Handler<Recheck> for SessionActor {
                 "you are no longer a member of inbox {inbox}; the subscription ended"
             ));
             self.send_error(None, &error, ctx);
+            self.attend();
         }
         if let Some(ticket) = self.opened {
             // The ticket decides: if the agent cannot see it any more, it sends `access_revoked`.

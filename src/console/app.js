@@ -282,6 +282,7 @@ const frameHandlers = {
     if (state.queue === 'shared' && (kind === 'shared' || kind === 'unshared')) list.load();
   },
   access_revoked: (frame) => ticket.onAccessRevoked(frame),
+  visitor: (frame) => ticket.onVisitor(frame),
   error: (frame) => {
     toast(frame.message, { kind: 'error' });
     // An error without a request: the subscription ended (inboxes or role changed).

@@ -35,6 +35,19 @@ export const STATUS_LABELS = {
   archived: 'Archived',
 };
 
+const CHANNEL_KINDS = { chat: 'Chat', email: 'E-mail', api: 'API' };
+
+/**
+ * "Chat · Website chat": the channel a customer ticket came through (§9.5),
+ * as text, so it reads the same to everyone and to screen readers.
+ */
+export function channelBadge(channel, attrs = {}) {
+  const known = Object.hasOwn(CHANNEL_KINDS, channel.kind);
+  const kind = known ? CHANNEL_KINDS[channel.kind] : String(channel.kind);
+  return h('span', { class: `channel-badge channel-${known ? channel.kind : 'other'}`, title: `${kind} channel: ${channel.name}`, ...attrs },
+    `${kind} · ${channel.name}`);
+}
+
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dateFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 

@@ -2,7 +2,7 @@
 // live from `ticket`, `ticket_moved` and presence frames.
 
 import { withQuery } from './api.js';
-import { $, h, relativeTime, STATUS_LABELS, confirmDialog } from './dom.js';
+import { $, h, relativeTime, STATUS_LABELS, confirmDialog, channelBadge } from './dom.js';
 import { presenceBadges } from './presence.js';
 
 /** How long a moved ticket stays in the list with its note. */
@@ -197,6 +197,7 @@ export class TicketList {
       h('time', { class: 'when', datetime: ticket.updated_at, title: new Date(ticket.updated_at).toLocaleString() }, relativeTime(ticket.updated_at))),
     h('div', { class: 'row-bottom' },
       h('span', { class: 'customer' }, ticket.customer.name),
+      ticket.channel && channelBadge(ticket.channel, { 'data-test': 'channel-badge' }),
       h('span', { class: `status status-${ticket.status}` }, STATUS_LABELS[ticket.status] ?? ticket.status),
       assignee && h('span', { class: 'assignee' }, `→ ${assignee}`),
       h('span', { class: 'presence' }, presenceBadges(state.presence.get(ticket.id), state.me.id,

@@ -5,6 +5,9 @@
 //   (`event.detail` is the frame), and also as a generic `frame` event.
 //   Direct answers (`welcome`, `snapshot`, `opened`, `pong`) are dispatched
 //   too, so a front end can keep all its state updates in event handlers.
+//   Types the client does not know need no code here: `visitor` (a chat
+//   ticket's visitor state, to tabs that have the ticket open, after
+//   `opened`; docs/protocol.md §9.6) is dispatched like every other frame.
 // - Frames with an answer (`subscribe`, `open`, `ping`) return a Promise
 //   correlated through `ref`; an `error` answer rejects it with a
 //   TandemError and is not dispatched as an `error` event. Every other

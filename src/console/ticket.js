@@ -1,11 +1,19 @@
 // The open ticket: conversation, presence, banners (someone else holds it,
 // your claim was lost, hard lock, moved), colleagues' live drafts, and the
-// composer. Actions live in actions.js.
+// composer. Actions live in actions.js. A chat ticket also shows its channel
+// and its visitor's live state, typing and "Seen" (`visitor` frames, §9.6).
 
-import { $, h, formatTime, toast, STATUS_LABELS } from './dom.js';
+import { $, h, formatTime, toast, STATUS_LABELS, channelBadge } from './dom.js';
 import { presenceBadges, presenceAgents } from './presence.js';
 import { Composer } from './composer.js';
 import { Actions } from './actions.js';
+
+/** What the header says of a chat ticket's visitor; each text holds its state word. */
+const VISITOR_STATES = {
+  online: 'Visitor online',
+  away: 'Visitor away (tab hidden)',
+  gone: 'Visitor gone',
+};
 
 export class TicketView {
   /** @param ctx {state, api, client, directory, toastError, backToList(), refreshList()} */
@@ -31,7 +39,7 @@ export class TicketView {
   async open(id) {
     if (this.t?.id === id) return this.reclaim();
     this.composer.flushDraft();
-    this.t = { id, detail: null, messages: [], drafts: new Map(), claimLost: null, movedNote: null, lastRelease: null, error: null };
+    this.t = { id, detail: null, messages: [], drafts: new Map(), claimLost: null, movedNote: null, lastRelease: null, error: null, visitor: null };
     this.ctx.state.openTicketId = id;
     this.composer.reset(id);
     this.#show();
@@ -152,6 +160,21 @@ export class TicketView {
     this.render();
   }
 
+  /**
+   * The visitor of this chat ticket: its state, whether it types, and the
+   * newest message it has seen. Sent to tabs that have the ticket open, after
+   * `opened` and on every change; a new ticket starts with none (open()).
+   */
+  onVisitor(frame) {
+    if (frame.ticket !== this.id) return;
+    const seenBefore = this.t.visitor?.seen ?? null;
+    this.t.visitor = frame.visitor;
+    if (!this.detail) return; // #setDetail renders it all
+    this.#renderChannel();
+    this.#renderVisitorActivity();
+    if ((frame.visitor.seen ?? null) !== seenBefore) this.#renderMessages();
+  }
+
   onClaimLost(frame) {
     if (frame.ticket !== this.id) return;
     this.t.claimLost = { by: frame.by, reason: frame.reason };
@@ -232,8 +255,8 @@ export class TicketView {
     $('#ticket-view').dataset.ticketId = this.t?.id ?? '';
     if (open) return this.render();
     // Nothing of the last ticket stays behind (its badges would still match selectors).
-    for (const id of ['#ticket-presence', '#messages', '#live-drafts', '#ticket-actions', '#ticket-meta']) $(id).replaceChildren();
-    for (const id of ['#holder-banner', '#claim-lost-banner', '#free-banner', '#lock-banner', '#moved-banner']) $(id).hidden = true;
+    for (const id of ['#ticket-presence', '#messages', '#live-drafts', '#ticket-actions', '#ticket-meta', '#ticket-channel', '#visitor-activity']) $(id).replaceChildren();
+    for (const id of ['#holder-banner', '#claim-lost-banner', '#free-banner', '#lock-banner', '#moved-banner', '#ticket-channel']) $(id).hidden = true;
   }
 
   render() {
@@ -244,6 +267,7 @@ export class TicketView {
     $('#ticket-error').textContent = this.t.error ?? '';
     $('#ticket-body').hidden = !detail || Boolean(this.t.error);
     this.#renderHeader();
+    this.#renderVisitorActivity();
     if (!detail) return;
     this.ctx.directory.seeAll(presenceAgents(this.presence));
     this.#renderBanners();
@@ -256,6 +280,7 @@ export class TicketView {
     const { detail } = this.t;
     $('#ticket-title').textContent = detail ? `#${detail.number} ${detail.subject}` : 'Loading…';
     $('#ticket-presence').replaceChildren(...presenceBadges(this.presence, this.me.id));
+    this.#renderChannel();
     if (!detail) return $('#ticket-meta').replaceChildren();
     const inbox = this.ctx.state.inboxes.find((i) => i.id === detail.inbox);
     const assignee = !detail.assignee ? 'Unassigned'
@@ -267,6 +292,45 @@ export class TicketView {
       h('span', {}, assignee),
       inbox && h('span', {}, inbox.name),
       ...detail.tags.map((tag) => h('span', { class: 'tag' }, tag)));
+  }
+
+  /** A chat ticket's channel and, once a `visitor` frame told it, the visitor's state. */
+  #renderChannel() {
+    const line = $('#ticket-channel');
+    const channel = this.t.detail?.channel;
+    const visitor = channel ? this.t.visitor : null;
+    line.hidden = !channel;
+    if (!channel) return line.replaceChildren();
+    const state = visitor && Object.hasOwn(VISITOR_STATES, visitor.state) ? visitor.state : null;
+    line.replaceChildren(
+      channelBadge(channel, { 'data-test': 'ticket-channel' }),
+      state && h('span', {
+        class: `visitor-state ${state}`, 'data-test': 'visitor-state', dataset: { state },
+      }, VISITOR_STATES[state]));
+  }
+
+  /** "… is typing…" under the conversation, only while the visitor types. */
+  #renderVisitorActivity() {
+    const visitor = this.t.detail?.channel ? this.t.visitor : null;
+    const text = visitor?.typing && visitor.state !== 'gone' ? `${this.t.detail.customer.name} is typing…` : '';
+    const box = $('#visitor-activity');
+    if (box.textContent === text) return; // unchanged: no churn for screen readers
+    this.#keepBottom(() => box.replaceChildren(...(text ? [h('div', { class: 'visitor-typing', 'data-test': 'visitor-typing' },
+      h('span', { class: 'typing-dot' }), text)] : [])));
+  }
+
+  /**
+   * The agent's own newest sent reply, if the visitor has seen it: the
+   * visitor's `seen` message is that reply or comes after it in the list.
+   */
+  #seenReplyId() {
+    const seen = this.t.detail?.channel ? this.t.visitor?.seen : null;
+    if (!seen) return null;
+    const messages = this.t.messages;
+    const seenAt = messages.findIndex((m) => m.id === seen);
+    if (seenAt < 0) return null;
+    const mine = messages.findLastIndex((m) => m.kind === 'reply' && m.state !== 'scheduled' && m.author?.id === this.me.id);
+    return mine >= 0 && seenAt >= mine ? messages[mine].id : null;
   }
 
   #renderBanners() {
@@ -323,7 +387,8 @@ export class TicketView {
   }
 
   #renderMessages() {
-    this.#keepBottom(() => $('#messages').replaceChildren(...this.t.messages.map((message) => this.#message(message))));
+    const seen = this.#seenReplyId();
+    this.#keepBottom(() => $('#messages').replaceChildren(...this.t.messages.map((message) => this.#message(message, message.id === seen))));
   }
 
   /** Runs a change to the pane; a conversation read to its end stays at its end. */
@@ -334,7 +399,7 @@ export class TicketView {
     if (atBottom) box.scrollTop = box.scrollHeight;
   }
 
-  #message(message) {
+  #message(message, seen = false) {
     const { detail } = this.t;
     const author = message.kind === 'customer' ? detail.customer.name : message.author?.name ?? 'Unknown';
     const scheduled = message.state === 'scheduled';
@@ -350,6 +415,7 @@ export class TicketView {
       h('time', { datetime: message.created_at }, formatTime(message.created_at))),
     h('div', { class: 'body' }, message.body),
     message.signature && h('div', { class: 'signature' }, `— ${message.signature}`),
+    seen && h('div', { class: 'seen', 'data-test': 'seen' }, 'Seen'),
     scheduled && h('div', { class: 'schedule-info' },
       `Scheduled for ${new Date(message.send_at).toLocaleString()}`,
       mayCancel && h('button', { type: 'button', class: 'link', onclick: () => this.#cancelScheduled(message) }, 'Cancel')));

@@ -67,4 +67,8 @@ id_type! {
     MessageId;
     /// One WebSocket session (a browser tab); survives a reconnect within the grace period.
     SessionId;
+    /// A channel customers reach an inbox through (the chat widget).
+    ChannelId;
+    /// A customer known to a chat channel (anonymous or verified).
+    VisitorId;
 }

@@ -50,4 +50,38 @@ pub struct Message {
     /// A scheduled reply is dropped at send time if another agent replied publicly after it was scheduled.
     #[serde(default)]
     pub cancel_if_replied: bool,
+    /// The chat visitor's id of its message (resends with it are answered
+    /// with this message, never stored twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl Message {
+    /// A customer message, sent at `at`.
+    pub fn customer(
+        ticket: TicketId,
+        body: String,
+        at: Timestamp,
+        client_id: Option<String>,
+    ) -> Message {
+        Message {
+            id: MessageId::new(),
+            ticket,
+            kind: MessageKind::Customer,
+            author: None,
+            body,
+            mentions: Vec::new(),
+            created_at: at,
+            state: MessageState::Sent,
+            send_at: None,
+            signature: None,
+            cancel_if_replied: false,
+            client_id,
+        }
+    }
+
+    /// Whether a chat visitor may see this message: sent customer messages and replies.
+    pub fn is_public(&self) -> bool {
+        self.state == MessageState::Sent && self.kind != MessageKind::Note
+    }
 }

@@ -12,10 +12,12 @@
 //! decisions look names up in), `access` (who may do what), `ticket` (tickets,
 //! status rules, input limits), `message`, `mention`, `draft`, `history`,
 //! `notification`, `settings`, `search` (search words), `presence` (the claim
-//! and viewer state machine), `decisions`.
+//! and viewer state machine), `channel` (chat channels and identity
+//! verification), `visitor` (customers of a channel), `decisions`.
 
 pub mod access;
 pub mod agent;
+pub mod channel;
 pub mod decisions;
 pub mod draft;
 pub mod history;
@@ -28,7 +30,8 @@ pub mod search;
 pub mod settings;
 pub mod ticket;
 pub mod time;
+pub mod visitor;
 
 pub use agent::{Agent, Inbox, Role};
-pub use ids::{AgentId, InboxId, MessageId, SessionId, TicketId};
+pub use ids::{AgentId, ChannelId, InboxId, MessageId, SessionId, TicketId, VisitorId};
 pub use time::Timestamp;

@@ -70,6 +70,9 @@ pub struct Ticket {
     /// When the newest customer message arrived (drafts older than it are outdated).
     #[serde(default)]
     pub last_customer_message_at: Option<Timestamp>,
+    /// Set on tickets a chat visitor started.
+    #[serde(default)]
+    pub chat: Option<super::visitor::Chat>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +136,7 @@ impl Ticket {
             deleted: false,
             lock: None,
             last_customer_message_at: Some(at),
+            chat: None,
         }
     }
 

@@ -1,12 +1,13 @@
 //! HTTP: routes (one file per resource family), the `Caller` extractor, the
 //! error → response mapping, request tracing (`trace`), the WebSocket upgrade,
-//! and the static console.
+//! the static console, and the chat widget (`widget`, `channels`).
 //!
 //! Invariant: handlers never write tickets themselves; they validate shape,
 //! then ask the ticket's actor (see `actors::ticket`).
 
 pub mod accounts;
 pub mod auth;
+pub mod channels;
 pub mod console;
 pub mod error;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod notifications;
 pub mod search;
 pub mod tickets;
 pub mod trace;
+pub mod widget;
 pub mod ws;
 
 use actix_web::web;
@@ -63,6 +65,21 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                     .patch(accounts::patch_settings),
             )
             .route("/search", web::get().to(search::search))
+            .service(
+                one_path("/channels")
+                    .route(web::get().to(channels::list))
+                    .route(web::post().to(channels::create)),
+            )
+            .service(
+                one_path("/channels/{id}")
+                    .route(web::get().to(channels::detail))
+                    .route(web::patch().to(channels::patch))
+                    .route(web::delete().to(channels::delete)),
+            )
+            .route(
+                "/channels/{id}/rotate_secret",
+                web::post().to(channels::rotate_secret),
+            )
             .route("/tickets", web::post().to(tickets::create))
             .service(
                 // The ticket id is matched once; the paths under it are static
@@ -98,5 +115,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .route("/healthz", web::get().to(health::healthz))
     .route("/metrics", web::get().to(health::metrics))
     .route("/ws", web::get().to(ws::upgrade))
+    .route("/ws/visitor", web::get().to(ws::upgrade_visitor))
+    .route("/widget.js", web::get().to(widget::script))
+    .route("/demo/shop", web::get().to(widget::demo_shop))
     .default_service(web::to(error::not_found));
 }

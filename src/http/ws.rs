@@ -3,6 +3,9 @@
 //! [`crate::socket::connection::serve`] on this worker: its frames are read from
 //! the request body (through [`FrameGuard`]) and written by the response body.
 //! The socket is served in its upgrade request's span (see `http::trace`).
+//!
+//! `GET /ws/visitor`: the same for a chat visitor's socket, with its own
+//! limits (`[visitor]`) and origin rule (the channels' allowed origins).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -14,7 +17,8 @@ use crate::core::Core;
 use crate::error::Error;
 use crate::socket::frame_guard::FrameGuard;
 use crate::socket::inlet::Inlet;
-use crate::socket::{connection, outlet};
+use crate::socket::visitor::PageOrigin;
+use crate::socket::{self, connection, outlet};
 
 pub async fn upgrade(
     core: web::Data<Core>,
@@ -25,14 +29,12 @@ pub async fn upgrade(
         return Err(Error::forbidden("origin not allowed").into());
     }
     let core = core.into_inner();
-    let address = req
-        .peer_addr()
-        .map(|peer| peer.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let slot = core.try_open_address(address).ok_or(Error::RateLimited {
-        message: "too many sockets from this address",
-        retry_after_s: 5,
-    })?;
+    let slot = core
+        .try_open_address(peer(&req))
+        .ok_or(Error::RateLimited {
+            message: "too many sockets from this address",
+            retry_after_s: 5,
+        })?;
     let mut response = actix_http::ws::handshake(req.head())?;
     let ws = &core.config.ws;
     let (outlet, outbound, watch) = outlet::open(
@@ -56,6 +58,70 @@ pub async fn upgrade(
         .into())
 }
 
+/// `GET /ws/visitor`: a chat visitor's socket (docs/protocol.md §9.6). The
+/// page's `Origin` must be one some enabled channel allows (the hello then
+/// checks its own channel), or the server's own; each address holds at most
+/// `visitor.max_sockets_per_address` visitor sockets.
+pub async fn upgrade_visitor(
+    core: web::Data<Core>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let origin = req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    let origin = match origin {
+        Some(o) if o == own_origin(&req) => PageOrigin::Own,
+        Some(o) if core.channels.any_allows(&o) => PageOrigin::Other(o),
+        _ => return Err(Error::forbidden("origin not allowed").into()),
+    };
+    let core = core.into_inner();
+    let slot = core
+        .try_open_visitor_address(peer(&req))
+        .ok_or(Error::RateLimited {
+            message: "too many chat sockets from this address",
+            retry_after_s: 5,
+        })?;
+    let mut response = actix_http::ws::handshake(req.head())?;
+    let (ws, visitor) = (&core.config.ws, &core.config.visitor);
+    let (outlet, outbound, watch) = outlet::open(
+        ws.max_backlog_frames,
+        ws.max_backlog_bytes,
+        core.metrics.events_sent.clone(),
+    );
+    let guarded = FrameGuard::new(body, visitor.max_frame_bytes);
+    let inlet = Inlet::new(
+        guarded,
+        visitor.max_frame_bytes,
+        visitor.max_frame_bytes,
+        watch.clone(),
+    );
+    let serve = socket::visitor::serve(core, slot, outlet, watch, inlet, origin);
+    actix_web::rt::spawn(serve.instrument(tracing::Span::current()));
+    Ok(response
+        .message_body(BodyStream::new(outbound).boxed())?
+        .into())
+}
+
+fn peer(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map(|peer| peer.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The origin of the server's own pages, as this request reached it.
+fn own_origin(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    let scheme = if info.scheme() == "https" {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{}", info.host())
+}
+
 /// No `Origin` (non-browser clients), the server's own origin, or a configured one.
 fn origin_allowed(core: &Core, req: &HttpRequest) -> bool {
     let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) else {
@@ -64,18 +130,5 @@ fn origin_allowed(core: &Core, req: &HttpRequest) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    if core.config.ws.allowed_origins.iter().any(|o| o == origin) {
-        return true;
-    }
-    let info = req.connection_info();
-    let own = format!(
-        "{}://{}",
-        if info.scheme() == "https" {
-            "https"
-        } else {
-            "http"
-        },
-        info.host()
-    );
-    origin == own
+    core.config.ws.allowed_origins.iter().any(|o| o == origin) || origin == own_origin(req)
 }

@@ -39,6 +39,14 @@ pub enum ServerClose {
     TooManySockets,
     /// The client went over the frame rate limit.
     TooFast,
+    /// A visitor's hello without an identity on a channel that requires one.
+    IdentityRequired,
+    /// A visitor's identity hash does not match.
+    IdentityNotVerified,
+    /// The visitor's channel is unknown, disabled or deleted, or does not allow the page's origin.
+    ChannelUnavailable,
+    /// The visitor has `visitor.max_sockets_per_visitor` sockets already.
+    TooManyVisitorSockets,
 }
 
 impl ServerClose {
@@ -57,9 +65,10 @@ impl ServerClose {
             | ServerClose::InvalidHello
             | ServerClose::TokenExpired
             | ServerClose::TokenRevoked => 4401,
-            ServerClose::AgentDisabled => 4403,
+            ServerClose::IdentityRequired | ServerClose::IdentityNotVerified => 4401,
+            ServerClose::AgentDisabled | ServerClose::ChannelUnavailable => 4403,
             ServerClose::HelloTimeout => 4408,
-            ServerClose::TooManySockets => 4409,
+            ServerClose::TooManySockets | ServerClose::TooManyVisitorSockets => 4409,
             ServerClose::TooFast => 4429,
         }
     }
@@ -84,6 +93,10 @@ impl ServerClose {
             ServerClose::HelloTimeout => "no hello in time",
             ServerClose::TooManySockets => "too many sockets for this agent",
             ServerClose::TooFast => "too many frames too fast",
+            ServerClose::IdentityRequired => "identity required",
+            ServerClose::IdentityNotVerified => "identity not verified",
+            ServerClose::ChannelUnavailable => "channel unavailable",
+            ServerClose::TooManyVisitorSockets => "too many sockets for this visitor",
         }
     }
 }

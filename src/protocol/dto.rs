@@ -99,6 +99,17 @@ pub struct TicketDto {
     pub created_at: String,
     pub updated_at: String,
     pub unread: bool,
+    /// Where a chat ticket came from (`null` for other tickets).
+    pub channel: Option<ChatSourceDto>,
+}
+
+/// A chat ticket's channel and visitor (docs/protocol.md §9.5).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatSourceDto {
+    pub id: crate::domain::ChannelId,
+    pub kind: crate::domain::channel::ChannelKind,
+    pub name: String,
+    pub visitor: crate::domain::VisitorId,
 }
 
 impl TicketDto {
@@ -125,6 +136,12 @@ impl TicketDto {
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
             unread,
+            channel: t.chat.as_ref().map(|c| ChatSourceDto {
+                id: c.channel,
+                kind: crate::domain::channel::ChannelKind::Chat,
+                name: c.channel_name.clone(),
+                visitor: c.visitor,
+            }),
         }
     }
 }
@@ -363,5 +380,41 @@ pub fn seconds(ms: u64) -> Value {
         Value::from(ms / 1000)
     } else {
         Value::from(ms as f64 / 1000.0)
+    }
+}
+
+/// A channel, as admins see it (with its secret; docs/protocol.md §9.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelDto {
+    pub id: crate::domain::ChannelId,
+    pub kind: crate::domain::channel::ChannelKind,
+    pub inbox: InboxId,
+    pub name: String,
+    pub key: String,
+    pub secret: String,
+    pub allowed_origins: Vec<String>,
+    pub greeting: Option<String>,
+    pub offline_message: Option<String>,
+    pub require_identity: bool,
+    pub enabled: bool,
+    pub created_at: String,
+}
+
+impl From<&crate::domain::channel::Channel> for ChannelDto {
+    fn from(c: &crate::domain::channel::Channel) -> Self {
+        ChannelDto {
+            id: c.id,
+            kind: c.kind,
+            inbox: c.inbox,
+            name: c.name.clone(),
+            key: c.key.clone(),
+            secret: c.secret.clone(),
+            allowed_origins: c.allowed_origins.clone(),
+            greeting: c.greeting.clone(),
+            offline_message: c.offline_message.clone(),
+            require_identity: c.require_identity,
+            enabled: c.enabled,
+            created_at: c.created_at.to_rfc3339(),
+        }
     }
 }

@@ -59,26 +59,31 @@ pub struct Incoming {
 
 impl Incoming {
     pub fn parse(text: &str) -> Incoming {
-        let value: Value = match serde_json::from_str(text) {
-            Ok(value) => value,
-            Err(e) => {
-                return Incoming {
-                    reference: None,
-                    frame: Err(format!("invalid JSON: {e}")),
-                };
-            }
-        };
-        let reference = value
-            .get("ref")
-            .filter(|r| r.is_string() || r.is_number())
-            .cloned();
-        let frame = match value.get("type") {
-            None => Err("missing field `type`".to_owned()),
-            Some(Value::String(_)) => ClientFrame::deserialize(value).map_err(|e| e.to_string()),
-            Some(_) => Err("`type` must be a string".to_owned()),
-        };
-        Incoming { reference, frame }
+        let (reference, frame) = parse_tagged(text);
+        Incoming {
+            reference,
+            frame: frame.and_then(|v| ClientFrame::deserialize(v).map_err(|e| e.to_string())),
+        }
     }
+}
+
+/// The first step of parsing a client frame (agent or visitor): the JSON, its
+/// `ref` (a string or number), and the value if it has a string `type`.
+pub(super) fn parse_tagged(text: &str) -> (Option<Value>, Result<Value, String>) {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return (None, Err(format!("invalid JSON: {e}"))),
+    };
+    let reference = value
+        .get("ref")
+        .filter(|r| r.is_string() || r.is_number())
+        .cloned();
+    let frame = match value.get("type") {
+        None => Err("missing field `type`".to_owned()),
+        Some(Value::String(_)) => Ok(value),
+        Some(_) => Err("`type` must be a string".to_owned()),
+    };
+    (reference, frame)
 }
 
 /// What changed in a `ticket` frame.
@@ -191,6 +196,22 @@ pub enum ServerFrame {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<Value>,
     },
+    /// A chat visitor's live state, to the tabs viewing its ticket.
+    Visitor {
+        inbox: InboxId,
+        ticket: TicketId,
+        visitor: VisitorLiveDto,
+    },
+}
+
+/// A chat visitor as the agents viewing its ticket see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitorLiveDto {
+    pub id: crate::domain::VisitorId,
+    pub name: String,
+    pub state: crate::domain::visitor::VisitorState,
+    pub typing: bool,
+    pub seen: Option<crate::domain::MessageId>,
 }
 
 impl ServerFrame {

@@ -21,3 +21,4 @@ pub mod frames;
 pub mod notification;
 pub mod responses;
 pub mod rest;
+pub mod visitor;

@@ -38,3 +38,9 @@ pub struct FollowerList {
 pub struct ShareList {
     pub shared_with: Vec<AgentRef>,
 }
+
+/// `GET /api/channels`.
+#[derive(Debug, Serialize)]
+pub struct ChannelsResponse {
+    pub channels: Vec<super::dto::ChannelDto>,
+}

@@ -121,7 +121,7 @@ pub struct ListQuery {
 }
 
 /// Distinguishes an absent field (outer `None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -208,6 +208,7 @@ mod tests {
             send_at: None,
             signature: None,
             cancel_if_replied: false,
+            client_id: None,
         };
         let error = Error::Stale {
             newer: vec![reply],
@@ -222,4 +223,35 @@ mod tests {
         );
         assert_eq!(newer["mentions"][0]["name"], "Ben");
     }
+}
+
+/// `POST /api/channels`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannelRequest {
+    pub kind: String,
+    pub inbox: InboxId,
+    pub name: String,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub greeting: Option<String>,
+    #[serde(default)]
+    pub offline_message: Option<String>,
+    #[serde(default)]
+    pub require_identity: bool,
+}
+
+/// `PATCH /api/channels/{id}`: absent fields stay; `null` clears a text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchChannelRequest {
+    pub name: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub greeting: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub offline_message: Option<Option<String>>,
+    pub require_identity: Option<bool>,
+    pub enabled: Option<bool>,
 }

@@ -22,6 +22,7 @@
 //! - An idle socket costs one task and one timer, whatever it waits for.
 
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,7 @@ use actix::{Actor, Addr};
 use actix_http::ws::ProtocolError;
 use actix_web::error::PayloadError;
 use bytes::Bytes;
+use bytestring::ByteString;
 use futures_util::Stream;
 
 use super::inlet::{Inlet, InletError, Message};
@@ -73,7 +75,38 @@ where
             expires,
         }) = opened
         {
-            let ended = read_loop(&core, &mut inlet, &outlet, &watch, &session, expires).await;
+            let ws = &core.config.ws;
+            let pace = Pace {
+                per_s: ws.frames_per_s,
+                burst: ws.frames_burst,
+            };
+            let connection = outlet.connection;
+            let mut forward = |text: Option<ByteString>| -> Pin<Box<dyn Future<Output = ()>>> {
+                let incoming = match text {
+                    Some(text) => Incoming::parse(&text),
+                    None => Incoming {
+                        reference: None,
+                        frame: Err("binary frames are not supported".into()),
+                    },
+                };
+                let sent = session.send(Inbound {
+                    connection,
+                    incoming,
+                });
+                Box::pin(async move {
+                    let _ = sent.await;
+                })
+            };
+            let ended = read_loop(
+                &core,
+                &mut inlet,
+                &outlet,
+                &watch,
+                pace,
+                expires,
+                &mut forward,
+            )
+            .await;
             session.do_send(SocketEnded {
                 connection: outlet.connection,
                 cause: ended,
@@ -226,14 +259,28 @@ pub enum Ended {
     ServerClosed,
 }
 
-/// Reads frames until the socket ends, forwarding data frames to the session.
-async fn read_loop<S>(
-    core: &Arc<Core>,
+/// How fast a client may send data frames: a sustained rate and a burst.
+#[derive(Clone, Copy)]
+pub struct Pace {
+    pub per_s: f64,
+    pub burst: f64,
+}
+
+/// A data frame's way to whoever handles it (`None`: a binary frame); the
+/// next frame is read only once the returned future is done.
+pub type Forward<'a> = dyn FnMut(Option<ByteString>) -> Pin<Box<dyn Future<Output = ()>>> + 'a;
+
+/// Reads frames until the socket ends, handing data frames to `forward`:
+/// heartbeats, liveness, the `expires` deadline, the rate limit and the close
+/// window are kept here for agent and visitor sockets alike.
+pub async fn read_loop<S>(
+    core: &Core,
     inlet: &mut Inlet<S>,
     outlet: &Outlet,
     watch: &Watch,
-    session: &Addr<SessionActor>,
+    pace: Pace,
     expires: Option<Instant>,
+    forward: &mut Forward<'_>,
 ) -> Ended
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
@@ -255,11 +302,11 @@ where
     };
     let timer = tokio::time::sleep_until(deadline(last_seen, next_ping, close_by).into());
     tokio::pin!(timer);
-    let mut bucket = TokenBucket::new(ws.frames_per_s, ws.frames_burst);
-    // The frame handed to the session and not yet taken: the next one is read
-    // only after it, so a client that sends faster than its session decides
+    let mut bucket = TokenBucket::new(pace.per_s, pace.burst);
+    // The frame handed on and not yet taken: the next one is read only after
+    // it, so a client that sends faster than its session (or visitor) decides
     // waits in its own TCP buffers, not in server memory.
-    let mut handing: Option<std::pin::Pin<Box<actix::dev::Request<SessionActor, Inbound>>>> = None;
+    let mut handing: Option<Pin<Box<dyn Future<Output = ()>>>> = None;
     loop {
         let message = tokio::select! {
             () = &mut timer => {
@@ -323,23 +370,13 @@ where
             outlet.close(ServerClose::TooFast);
             return Ended::ServerClosed;
         }
-        let incoming = match text {
-            Some(text) => Incoming::parse(&text),
-            None => Incoming {
-                reference: None,
-                frame: Err("binary frames are not supported".into()),
-            },
-        };
-        handing = Some(Box::pin(session.send(Inbound {
-            connection: outlet.connection,
-            incoming,
-        })));
+        handing = Some(forward(text));
     }
 }
 
 /// Closes the socket for a client's protocol violation; `false` if the error
 /// is the connection breaking (nothing to close: the socket is lost).
-fn close_for_error(outlet: &Outlet, error: &InletError) -> bool {
+pub(super) fn close_for_error(outlet: &Outlet, error: &InletError) -> bool {
     let close = match error {
         InletError::Protocol(ProtocolError::Overflow) => ServerClose::FrameTooBig,
         // `FrameGuard` refused a frame from its header.

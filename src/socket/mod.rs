@@ -8,6 +8,8 @@
 //!   request body and joins fragmented messages.
 //! - [`outlet`]: the sending side; a bounded queue that sessions fill and the
 //!   socket's response body drains.
+//! - [`visitor`]: the socket pump of a chat visitor (its hello, then the
+//!   same read loop, handing frames to its visitor actor).
 //! - [`frame_guard`]: refuses an oversized frame from its header, before the
 //!   inlet buffers any of it.
 //!
@@ -19,3 +21,4 @@ pub mod connection;
 pub mod frame_guard;
 pub mod inlet;
 pub mod outlet;
+pub mod visitor;

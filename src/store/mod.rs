@@ -230,6 +230,12 @@ fn init_schema(db: &Database) -> Result<(), OpenError> {
         tx.open_table(SEARCH)?;
         tx.open_table(SHARES)?;
         tx.open_table(SCHEDULE)?;
+        tx.open_table(CHANNELS)?;
+        tx.open_table(VISITORS)?;
+        tx.open_table(VISITOR_TOKENS)?;
+        tx.open_table(VISITOR_IDENTITIES)?;
+        tx.open_table(VISITOR_TICKETS)?;
+        tx.open_table(CLIENT_IDS)?;
     }
     // Data written before the search index existed gets indexed once.
     let indexed = tx.open_table(META)?.get(SEARCH_INDEX_KEY)?.is_some();

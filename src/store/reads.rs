@@ -5,6 +5,7 @@ use redb::{ReadTransaction, ReadableTable};
 use super::tables::*;
 use super::{StoreError, codec, index};
 use crate::domain::agent::TokenRecord;
+use crate::domain::channel::Channel;
 use crate::domain::draft::Draft;
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
@@ -12,7 +13,10 @@ use crate::domain::message::MessageState;
 use crate::domain::notification::Notification;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::{Ticket, View};
-use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, TicketId, Timestamp};
+use crate::domain::visitor::Visitor;
+use crate::domain::{
+    Agent, AgentId, ChannelId, Inbox, InboxId, MessageId, TicketId, Timestamp, VisitorId,
+};
 
 pub fn agents(tx: &ReadTransaction) -> Result<Vec<Agent>, StoreError> {
     all_values(tx, AGENTS)
@@ -277,4 +281,76 @@ pub fn shared_with(tx: &ReadTransaction, agent: AgentId) -> Result<Vec<TicketId>
         .range((id, 0)..=(id, u128::MAX))?
         .map(|row| Ok(TicketId::from_u128(row?.0.value().1)))
         .collect()
+}
+
+pub fn channels(tx: &ReadTransaction) -> Result<Vec<Channel>, StoreError> {
+    all_values(tx, CHANNELS)
+}
+
+pub fn visitor(tx: &ReadTransaction, id: VisitorId) -> Result<Option<Visitor>, StoreError> {
+    tx.open_table(VISITORS)?
+        .get(id.as_u128())?
+        .map(|v| codec::decode(v.value()))
+        .transpose()
+}
+
+/// The visitor whose token has this SHA-256.
+pub fn visitor_by_token(
+    tx: &ReadTransaction,
+    hash: &[u8; 32],
+) -> Result<Option<VisitorId>, StoreError> {
+    Ok(tx
+        .open_table(VISITOR_TOKENS)?
+        .get(hash.as_slice())?
+        .map(|v| VisitorId::from_u128(v.value())))
+}
+
+/// The visitor of `channel` verified as `identifier`.
+pub fn visitor_by_identity(
+    tx: &ReadTransaction,
+    channel: ChannelId,
+    identifier: &str,
+) -> Result<Option<VisitorId>, StoreError> {
+    Ok(tx
+        .open_table(VISITOR_IDENTITIES)?
+        .get((channel.as_u128(), identifier))?
+        .map(|v| VisitorId::from_u128(v.value())))
+}
+
+/// A visitor's conversations, newest first, at most `limit` (deleted ones included).
+pub fn visitor_tickets(
+    tx: &ReadTransaction,
+    visitor: VisitorId,
+    limit: usize,
+) -> Result<Vec<Ticket>, StoreError> {
+    let table = tx.open_table(VISITOR_TICKETS)?;
+    let id = visitor.as_u128();
+    let mut tickets = Vec::new();
+    for row in table.range((id, 0)..=(id, u128::MAX))?.rev().take(limit) {
+        let (_, ticket) = row?.0.value();
+        if let Some(t) = self::ticket(tx, TicketId::from_u128(ticket))? {
+            tickets.push(t);
+        }
+    }
+    Ok(tickets)
+}
+
+/// The message a visitor's `client_id` stored, if any.
+pub fn client_message(
+    tx: &ReadTransaction,
+    visitor: VisitorId,
+    client_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let found = tx
+        .open_table(CLIENT_IDS)?
+        .get((visitor.as_u128(), client_id))?
+        .map(|v| v.value());
+    match found {
+        Some((ticket, id)) => message(
+            tx,
+            TicketId::from_u128(ticket),
+            MessageId(uuid::Uuid::from_u128(id)),
+        ),
+        None => Ok(None),
+    }
 }

@@ -42,6 +42,22 @@ pub const SCHEDULE: TableDefinition<(i64, u128, u128), ()> = TableDefinition::ne
 /// Inverted index: (word, ticket id) → weight (see `domain::search`).
 pub const SEARCH: TableDefinition<(&str, u128), u32> = TableDefinition::new("search");
 
+/// Channel id → `domain::channel::Channel`.
+pub const CHANNELS: TableDefinition<u128, &[u8]> = TableDefinition::new("channels");
+/// Visitor id → `domain::visitor::Visitor`.
+pub const VISITORS: TableDefinition<u128, &[u8]> = TableDefinition::new("visitors");
+/// SHA-256 of a visitor token → visitor id. Tokens themselves are never stored.
+pub const VISITOR_TOKENS: TableDefinition<&[u8], u128> = TableDefinition::new("visitor_tokens");
+/// (channel id, verified identifier) → visitor id.
+pub const VISITOR_IDENTITIES: TableDefinition<(u128, &str), u128> =
+    TableDefinition::new("visitor_identities");
+/// (visitor id, ticket id) → (): a visitor's conversations, oldest first.
+pub const VISITOR_TICKETS: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("visitor_tickets");
+/// (visitor id, client_id) → (ticket id, message id): resends find the stored message.
+pub const CLIENT_IDS: TableDefinition<(u128, &str), (u128, u128)> =
+    TableDefinition::new("client_ids");
+
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub const NEXT_TICKET_NUMBER_KEY: &str = "next_ticket_number";
 pub const SETTINGS_KEY: &str = "settings";
@@ -50,4 +66,6 @@ pub const SEARCH_INDEX_KEY: &str = "search_index";
 
 /// The on-disk layout this binary writes. Bump on incompatible changes (and
 /// teach `upgrade` the step). 2: notifications store parameters, not text.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: chat channels, visitors, and the `chat` of tickets (an older binary
+/// would drop those fields when it rewrites a record, so it must refuse).
+pub const SCHEMA_VERSION: u32 = 3;

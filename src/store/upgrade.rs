@@ -7,6 +7,8 @@
 //!   in the record too, so what remains is a name and the fixed phrase of the
 //!   kind (docs/protocol.md §3.3), which schema 1 never changed. The upgraded
 //!   record therefore shows exactly the text it stored.
+//! - 2 → 3: only new tables and new optional fields (chat channels); nothing
+//!   to rewrite.
 
 use redb::{ReadableTable, WriteTransaction};
 use serde_json::{Map, Value};

@@ -8,6 +8,7 @@ use redb::{ReadableTable, WriteTransaction};
 use super::tables::*;
 use super::{StoreError, codec, index};
 use crate::domain::agent::TokenRecord;
+use crate::domain::channel::Channel;
 use crate::domain::draft::{Draft, DraftKind};
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
@@ -15,7 +16,8 @@ use crate::domain::notification::Notification;
 use crate::domain::search;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::Ticket;
-use crate::domain::{Agent, AgentId, Inbox, TicketId};
+use crate::domain::visitor::Visitor;
+use crate::domain::{Agent, AgentId, ChannelId, Inbox, TicketId, VisitorId};
 
 pub fn put_agent(tx: &WriteTransaction, agent: &Agent) -> Result<(), StoreError> {
     tx.open_table(AGENTS)?
@@ -154,6 +156,10 @@ pub fn put_ticket(
     if old.is_none() {
         tx.open_table(TICKET_NUMBERS)?
             .insert(new.number, new.id.as_u128())?;
+        if let Some(chat) = &new.chat {
+            tx.open_table(VISITOR_TICKETS)?
+                .insert((chat.visitor.as_u128(), new.id.as_u128()), ())?;
+        }
     }
     let old_shares: &[AgentId] = old.map_or(&[], |o| &o.shared_with);
     if old_shares != new.shared_with.as_slice() {
@@ -299,6 +305,56 @@ pub fn delete_message(tx: &WriteTransaction, message: &Message) -> Result<(), St
             message.ticket.as_u128(),
             message.id.0.as_u128(),
         ))?;
+    }
+    Ok(())
+}
+
+pub fn put_channel(tx: &WriteTransaction, channel: &Channel) -> Result<(), StoreError> {
+    tx.open_table(CHANNELS)?
+        .insert(channel.id.as_u128(), codec::encode(channel).as_slice())?;
+    Ok(())
+}
+
+/// Deletes a channel. Its visitors and tickets stay (the tickets are the team's).
+pub fn delete_channel(tx: &WriteTransaction, channel: ChannelId) -> Result<(), StoreError> {
+    tx.open_table(CHANNELS)?.remove(channel.as_u128())?;
+    Ok(())
+}
+
+/// Stores a visitor, and its verified identifier if it has one.
+pub fn put_visitor(tx: &WriteTransaction, visitor: &Visitor) -> Result<(), StoreError> {
+    tx.open_table(VISITORS)?
+        .insert(visitor.id.as_u128(), codec::encode(visitor).as_slice())?;
+    if let Some(identifier) = &visitor.identifier {
+        tx.open_table(VISITOR_IDENTITIES)?.insert(
+            (visitor.channel.as_u128(), identifier.as_str()),
+            visitor.id.as_u128(),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn put_visitor_token(
+    tx: &WriteTransaction,
+    hash: &[u8; 32],
+    visitor: VisitorId,
+) -> Result<(), StoreError> {
+    tx.open_table(VISITOR_TOKENS)?
+        .insert(hash.as_slice(), visitor.as_u128())?;
+    Ok(())
+}
+
+/// Remembers which message a visitor's `client_id` stored (in the message's batch).
+pub fn put_client_id(
+    tx: &WriteTransaction,
+    visitor: VisitorId,
+    message: &Message,
+) -> Result<(), StoreError> {
+    if let Some(client_id) = &message.client_id {
+        tx.open_table(CLIENT_IDS)?.insert(
+            (visitor.as_u128(), client_id.as_str()),
+            (message.ticket.as_u128(), message.id.0.as_u128()),
+        )?;
     }
     Ok(())
 }

@@ -167,7 +167,7 @@ impl TicketActor {
             .collect();
         if old_inbox == t.inbox {
             if *op != Op::Delete {
-                old_inbox_payloads.insert(0, self.ticket_payload(t, action, by.id));
+                old_inbox_payloads.insert(0, self.ticket_payload(t, action, Some(by.id)));
             }
             self.send_to_inbox(t.inbox, old_inbox_payloads, None, Vec::new());
         } else {

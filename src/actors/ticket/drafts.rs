@@ -87,6 +87,9 @@ impl Handler<UpdateDraft> for TicketActor {
         }
         self.dirty_drafts.insert(key);
         self.last_activity = Instant::now();
+        if msg.kind == DraftKind::Reply {
+            self.tell_visitor_typing(msg.agent.id, self.drafts.contains_key(&key));
+        }
         let now = Instant::now();
         let fanout = self.fanout.entry(key).or_insert(Fanout {
             last_sent: now - FANOUT_EVERY,

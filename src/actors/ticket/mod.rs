@@ -35,8 +35,10 @@
 //! replies), `followers`, `shares` (sharing, and losing access),
 //! `read_marks`, `presence` (tabs opening, closing, hiding, force-releasing),
 //! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`,
+//! `chat` (the visitor of a chat ticket),
 //! `traced` (the sender's span around a message).
 
+mod chat;
 mod commands;
 mod drafts;
 mod followers;
@@ -56,6 +58,7 @@ use std::time::Instant;
 use actix::prelude::*;
 
 pub use crate::domain::decisions::Op;
+pub use chat::{GiveContact, MarkSeen, OpenConversation, Receive, VisitorChanged};
 pub use commands::{Create, Mutate, Patch};
 pub use drafts::{FlushDrafts, UpdateDraft};
 pub use followers::{AddFollower, RemoveFollower};
@@ -97,6 +100,8 @@ pub struct TicketActor {
     lock_timer: Option<SpawnHandle>,
     last_activity: Instant,
     pipeline: pipeline::Pipeline,
+    /// A chat ticket's visitor as last heard (see `chat`); read on first need.
+    visitor_live: Option<crate::domain::visitor::Live>,
 }
 
 impl TicketActor {
@@ -113,6 +118,7 @@ impl TicketActor {
             lock_timer: None,
             last_activity: Instant::now(),
             pipeline: pipeline::Pipeline::default(),
+            visitor_live: None,
         }
     }
 
@@ -197,6 +203,7 @@ impl TicketActor {
             return Box::pin(fut::ready(Ok(change.after)));
         }
         let before = self.ticket.clone();
+        let written_over = before.clone();
         let store = self.core.store.clone();
         let Change {
             after,
@@ -212,6 +219,7 @@ impl TicketActor {
             self.dirty_drafts.remove(key);
         }
         let delivered = notifications.clone();
+        let told = messages.clone();
         let write = async move {
             store
                 .write(move |tx| {
@@ -219,9 +227,12 @@ impl TicketActor {
                     if new_ticket {
                         after.number = writes::allocate_ticket_number(tx)?;
                     }
-                    writes::put_ticket(tx, before.as_ref(), &after)?;
+                    writes::put_ticket(tx, written_over.as_ref(), &after)?;
                     for message in &messages {
                         writes::put_message(tx, message)?;
+                        if let Some(chat) = &after.chat {
+                            writes::put_client_id(tx, chat.visitor, message)?;
+                        }
                     }
                     for entry in &history {
                         writes::append_history(tx, after.id, entry)?;
@@ -246,6 +257,7 @@ impl TicketActor {
             let after = written?;
             act.ticket = Some(after.clone());
             act.deliver(&delivered);
+            act.tell_visitor(before.as_ref(), &after, &told);
             Ok(after)
         }))
     }
@@ -308,10 +320,10 @@ impl TicketActor {
     }
 
     /// The `ticket` frame(s) for `t`, one encoding per read state.
-    fn ticket_payload(&self, t: &Ticket, action: ChangeAction, by: AgentId) -> Payload {
+    fn ticket_payload(&self, t: &Ticket, action: ChangeAction, by: Option<AgentId>) -> Payload {
         let change = TicketChange {
             action,
-            by: Some(AgentRef::lookup(&self.core.directory, by)),
+            by: by.map(|by| AgentRef::lookup(&self.core.directory, by)),
         };
         let frame = |unread| {
             ServerFrame::Ticket {
@@ -333,6 +345,11 @@ impl TicketActor {
     }
 
     fn publish_ticket(&mut self, t: &Ticket, action: ChangeAction, by: AgentId) {
+        self.publish_ticket_by(t, action, Some(by));
+    }
+
+    /// [`publish_ticket`](Self::publish_ticket), by an agent or (`None`) a visitor.
+    fn publish_ticket_by(&mut self, t: &Ticket, action: ChangeAction, by: Option<AgentId>) {
         let payload = self.ticket_payload(t, action, by);
         self.send_to_inbox(t.inbox, vec![payload], None, Vec::new());
     }

@@ -33,6 +33,8 @@ pub struct Opened {
     pub claimed: bool,
     pub presence: PresenceDto,
     pub drafts: Vec<DraftDto>,
+    /// A chat ticket's `visitor` frame, sent after `opened`.
+    pub visitor: Option<bytestring::ByteString>,
 }
 
 /// A tab closes the ticket (or leaves, switches, disconnects): releases what it held.
@@ -127,6 +129,7 @@ impl TicketActor {
             claimed,
             presence: self.presence_dto(ticket),
             drafts: self.draft_dtos(ticket),
+            visitor: self.visitor_frame(ticket),
         }
     }
 }
@@ -173,6 +176,7 @@ impl Handler<Open> for TicketActor {
         };
         let (claimed, changes) = self.open_tab(msg, can_claim);
         let opened = self.live().map(|ticket| self.opened(claimed, ticket));
+        let told = read.clone();
         let publication = self.presence_publication(&changes);
         self.write_pipelined(
             ctx,
@@ -192,6 +196,9 @@ impl Handler<Open> for TicketActor {
                     Ok(_) => {
                         if newly_read {
                             act.tell_own_sessions(opener, ChangeAction::Read); // every tab of the opener
+                        }
+                        if let Some((before, after)) = &told {
+                            act.tell_visitor_read(Some(before), after);
                         }
                     }
                     Err(_) => {

@@ -10,8 +10,9 @@ use actix::prelude::*;
 use tracing::Span;
 
 use super::{
-    AddFollower, CancelScheduled, Create, Fire, ForceRelease, LockTicket, MarkRead, Mutate, Open,
-    Patch, Post, RemoveFollower, Share, TicketActor, Unlock, Unshare, UpdateDraft,
+    AddFollower, CancelScheduled, Create, Fire, ForceRelease, GiveContact, LockTicket, MarkRead,
+    MarkSeen, Mutate, Open, OpenConversation, Patch, Post, Receive, RemoveFollower, Share,
+    TicketActor, Unlock, Unshare, UpdateDraft,
 };
 use crate::domain::TicketId;
 
@@ -67,12 +68,16 @@ traced!(
     Create,
     Fire,
     ForceRelease,
+    GiveContact,
     LockTicket,
     MarkRead,
+    MarkSeen,
     Mutate,
     Open,
+    OpenConversation,
     Patch,
     Post,
+    Receive,
     RemoveFollower,
     Share,
     Unlock,

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use super::super::access::TicketAction;
 use super::super::history::{HistoryAction, HistoryEntry};
-use super::super::message::{Message, MessageKind, MessageState};
+use super::super::message::Message;
 use super::super::ticket::{self, Customer, Status, Ticket};
-use super::super::{Agent, InboxId, MessageId, TicketId, Timestamp};
+use super::super::{Agent, InboxId, TicketId, Timestamp};
 use super::{Change, ConflictReason, Facts, Refusal, authorize, check_collisions};
 
 /// What a new ticket starts with (validated by the caller).
@@ -36,19 +36,7 @@ pub fn create(
         body,
     } = new;
     let ticket = Ticket::new(id, 0, inbox, subject, customer, now);
-    let message = Message {
-        id: MessageId::new(),
-        ticket: id,
-        kind: MessageKind::Customer,
-        author: None,
-        body,
-        mentions: Vec::new(),
-        created_at: now,
-        state: MessageState::Sent,
-        send_at: None,
-        signature: None,
-        cancel_if_replied: false,
-    };
+    let message = Message::customer(id, body, now, None);
     let created = HistoryEntry::new(Some(by.id), HistoryAction::Created, now)
         .with("inbox", inbox.to_string())
         .with("status", Status::Pending.as_str());

@@ -18,8 +18,9 @@
 //! Files: `refusal` (why not), `workflow` (assign, accept, return,
 //! transfer, resolve, reopen, archive, delete), `editing` (create, edit,
 //! read marks), `posting` (messages, mentions, scheduled replies), `locking`,
-//! `followers`, `sharing`.
+//! `followers`, `sharing`, `chat` (what visitors do).
 
+pub mod chat;
 mod editing;
 mod followers;
 mod locking;

@@ -95,15 +95,7 @@ pub fn post(
     let mut change = Change::of(before.clone());
     change.after.updated_at = now;
     if post.kind == MessageKind::Customer {
-        let from = change.after.status;
-        change.after.on_customer_message(now);
-        if change.after.status != from {
-            change.history.push(
-                HistoryEntry::new(None, HistoryAction::StatusChanged, now)
-                    .with("from", from.as_str())
-                    .with("to", change.after.status.as_str()),
-            );
-        }
+        customer_wrote(&mut change, now);
     }
     // @mentions count in notes only: they add followers and notify them.
     let (mentions, skipped_mentions) = match post.kind {
@@ -155,6 +147,7 @@ pub fn post(
         send_at: scheduled,
         signature,
         cancel_if_replied: scheduled.is_some() && post.cancel_if_replied,
+        client_id: None,
     };
     change.messages.push(message.clone());
     let draft = match post.kind {
@@ -169,6 +162,20 @@ pub fn post(
         scheduled,
         draft,
     })
+}
+
+/// A customer message arrives at `now`: the ticket is unread again, and a
+/// resolved one reopens (recorded in its history).
+pub(super) fn customer_wrote(change: &mut Change, now: Timestamp) {
+    let from = change.after.status;
+    change.after.on_customer_message(now);
+    if change.after.status != from {
+        change.history.push(
+            HistoryEntry::new(None, HistoryAction::StatusChanged, now)
+                .with("from", from.as_str())
+                .with("to", change.after.status.as_str()),
+        );
+    }
 }
 
 /// The stale-send guard: sent customer messages and replies newer than

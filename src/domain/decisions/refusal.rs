@@ -86,6 +86,8 @@ pub enum ConflictReason {
     NotReopenable,
     #[error("the ticket is already archived")]
     AlreadyArchived,
+    #[error("the conversation is closed")]
+    ConversationClosed,
     #[error("ticket exists")]
     TicketExists,
     #[error("the ticket is not locked")]

@@ -1,0 +1,136 @@
+//! Chat decisions: a visitor opens a conversation (a new ticket) or writes
+//! to its open one, gives its e-mail, or marks what it has seen.
+//!
+//! Invariants:
+//! - A visitor changes only its own conversations: every decision checks
+//!   that the ticket's `chat.visitor` is the caller, and answers `NotFound`
+//!   otherwise (a visitor may not learn that another conversation exists).
+//! - An archived or deleted conversation takes no more messages
+//!   (`ConversationClosed`, `NotFound`): the visitor's next message opens a
+//!   new one.
+//! - A customer message follows every rule of one posted over REST (see
+//!   `posting`): unread for everyone, drafts outdated, resolved reopens,
+//!   followers told.
+
+use super::super::channel::Channel;
+use super::super::history::{HistoryAction, HistoryEntry};
+use super::super::message::{Message, MessageKind};
+use super::super::ticket::{self, Customer, Status, Ticket};
+use super::super::visitor::{Chat, NO_CONTACT, Visitor, subject_of};
+use super::super::{MessageId, TicketId, Timestamp, VisitorId};
+use super::posting::customer_wrote;
+use super::{Change, ConflictReason, Facts, Refusal, follower_updates};
+
+/// The visitor's conversation `ticket`, if it is the visitor's and not deleted.
+fn own(ticket: Option<&Ticket>, visitor: VisitorId) -> Result<&Ticket, Refusal> {
+    ticket
+        .filter(|t| !t.deleted && t.chat.as_ref().is_some_and(|c| c.visitor == visitor))
+        .ok_or(Refusal::NotFound)
+}
+
+/// A new conversation `id` in the channel's inbox, with the visitor's first message.
+pub fn open(
+    existing: Option<&Ticket>,
+    id: TicketId,
+    channel: &Channel,
+    visitor: &Visitor,
+    body: String,
+    client_id: String,
+    now: Timestamp,
+) -> Result<(Change, Message), Refusal> {
+    if existing.is_some() {
+        return Err(ConflictReason::TicketExists.into());
+    }
+    ticket::validate_body(&body).map_err(Refusal::Invalid)?;
+    let customer = Customer {
+        name: visitor.name.clone(),
+        contact: visitor.contact(),
+    };
+    let mut ticket = Ticket::new(id, 0, channel.inbox, subject_of(&body), customer, now);
+    let message = Message::customer(id, body, now, Some(client_id));
+    ticket.chat = Some(Chat {
+        channel: channel.id,
+        channel_name: channel.name.clone(),
+        visitor: visitor.id,
+        last_customer_message: Some(message.id),
+        seen: None,
+    });
+    let created = HistoryEntry::new(None, HistoryAction::Created, now)
+        .with("inbox", channel.inbox.to_string())
+        .with("status", Status::Pending.as_str())
+        .with("channel", channel.id.to_string());
+    let change = Change {
+        messages: vec![message.clone()],
+        history: vec![created],
+        new_ticket: true,
+        ..Change::of(ticket)
+    };
+    Ok((change, message))
+}
+
+/// The visitor writes `body` to its open conversation. `facts.now` must sort
+/// after every draft decided before it (see `posting::post`).
+pub fn receive(
+    ticket: Option<&Ticket>,
+    visitor: VisitorId,
+    body: String,
+    client_id: String,
+    facts: &Facts,
+) -> Result<(Change, Message), Refusal> {
+    let before = own(ticket, visitor)?;
+    if before.status == Status::Archived {
+        return Err(ConflictReason::ConversationClosed.into());
+    }
+    ticket::validate_body(&body).map_err(Refusal::Invalid)?;
+    let now = facts.now;
+    let mut change = Change::of(before.clone());
+    change.after.updated_at = now;
+    customer_wrote(&mut change, now);
+    let message = Message::customer(before.id, body, now, Some(client_id));
+    if let Some(chat) = change.after.chat.as_mut() {
+        chat.last_customer_message = Some(message.id);
+    }
+    change.notifications.extend(follower_updates(
+        before,
+        MessageKind::Customer,
+        None,
+        &[],
+        facts,
+    ));
+    change.messages.push(message.clone());
+    Ok((change, message))
+}
+
+/// The visitor gave its e-mail: it becomes the conversation's contact if the
+/// conversation has none yet.
+pub fn give_contact(
+    ticket: Option<&Ticket>,
+    visitor: VisitorId,
+    email: &str,
+    now: Timestamp,
+) -> Result<Change, Refusal> {
+    let before = own(ticket, visitor)?;
+    let mut change = Change::of(before.clone());
+    if before.customer.contact == NO_CONTACT {
+        change.after.customer.contact = email.to_owned();
+        change.history.push(
+            HistoryEntry::new(None, HistoryAction::FieldsChanged, now).with("contact", email),
+        );
+    }
+    Ok(change)
+}
+
+/// The visitor has seen its conversation up to `message` (one of its public
+/// messages, checked by the caller).
+pub fn mark_seen(
+    ticket: Option<&Ticket>,
+    visitor: VisitorId,
+    message: MessageId,
+) -> Result<Change, Refusal> {
+    let before = own(ticket, visitor)?;
+    let mut change = Change::of(before.clone());
+    if let Some(chat) = change.after.chat.as_mut() {
+        chat.seen = Some(message);
+    }
+    Ok(change)
+}

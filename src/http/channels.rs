@@ -1,0 +1,118 @@
+//! Channel administration (docs/protocol.md §9.2): admins only; agents get
+//! 403 and never see a secret. Disabling or deleting a channel closes its
+//! visitors' sockets (4403).
+
+use actix_web::{HttpResponse, web};
+
+use super::auth::Caller;
+use crate::actors::visitor::Shut;
+use crate::channels::{ChannelPatch, NewChannel};
+use crate::core::Core;
+use crate::domain::ChannelId;
+use crate::domain::channel::{Channel, ChannelKind};
+use crate::error::Error;
+use crate::protocol::close::ServerClose;
+use crate::protocol::dto::ChannelDto;
+use crate::protocol::responses::ChannelsResponse;
+use crate::protocol::rest::{CreateChannelRequest, PatchChannelRequest};
+
+type Result<T> = std::result::Result<T, Error>;
+
+fn channel_id(raw: &str) -> Result<ChannelId> {
+    raw.parse().map_err(|_| Error::NotFound)
+}
+
+pub async fn create(
+    core: web::Data<Core>,
+    caller: Caller,
+    body: web::Json<CreateChannelRequest>,
+) -> Result<HttpResponse> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    if body.kind != "chat" {
+        return Err(Error::bad_request("kind must be chat"));
+    }
+    let new = NewChannel {
+        kind: ChannelKind::Chat,
+        inbox: body.inbox,
+        name: body.name,
+        allowed_origins: body.allowed_origins,
+        greeting: body.greeting,
+        offline_message: body.offline_message,
+        require_identity: body.require_identity,
+    };
+    let exists = core.directory.inbox(body.inbox).is_some();
+    let channel = core.channels.create(new, exists).await?;
+    Ok(HttpResponse::Created().json(ChannelDto::from(&*channel)))
+}
+
+pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<ChannelsResponse>> {
+    caller.require_admin()?;
+    let channels = core.channels.all();
+    Ok(web::Json(ChannelsResponse {
+        channels: channels.iter().map(|c| ChannelDto::from(&**c)).collect(),
+    }))
+}
+
+pub async fn detail(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<ChannelDto>> {
+    caller.require_admin()?;
+    let channel = core.channels.get(channel_id(&id)?).ok_or(Error::NotFound)?;
+    Ok(web::Json(ChannelDto::from(&*channel)))
+}
+
+pub async fn patch(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<PatchChannelRequest>,
+) -> Result<web::Json<ChannelDto>> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    let patch = ChannelPatch {
+        name: body.name,
+        allowed_origins: body.allowed_origins,
+        greeting: body.greeting,
+        offline_message: body.offline_message,
+        require_identity: body.require_identity,
+        enabled: body.enabled,
+    };
+    let channel = core.channels.update(channel_id(&id)?, patch).await?;
+    if !channel.enabled {
+        shut(&core, &channel);
+    }
+    Ok(web::Json(ChannelDto::from(&*channel)))
+}
+
+pub async fn delete(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require_admin()?;
+    let id = channel_id(&id)?;
+    let channel = core.channels.get(id).ok_or(Error::NotFound)?;
+    core.channels.delete(id).await?;
+    shut(&core, &channel);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn rotate_secret(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<ChannelDto>> {
+    caller.require_admin()?;
+    let channel = core.channels.rotate_secret(channel_id(&id)?).await?;
+    Ok(web::Json(ChannelDto::from(&*channel)))
+}
+
+/// Closes the sockets of `channel`'s visitors (it admits nobody any more).
+fn shut(core: &Core, channel: &Channel) {
+    for visitor in core.visitors.of_channel(channel.id) {
+        visitor.do_send(Shut(ServerClose::ChannelUnavailable));
+    }
+}
