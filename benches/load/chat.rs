@@ -27,7 +27,7 @@
 //! - **lost / duplicated**: every sent message must get exactly one ack,
 //!   acks must carry distinct message ids and the message's `client_id`,
 //!   every agent socket must see exactly one customer frame per message,
-//!   and every reply the server accepted (`201`) must reach its visitor
+//!   and every reply the server accepted (`200`) must reach its visitor
 //!   exactly once.
 //! - **RSS per visitor socket**: server RSS once every visitor got its
 //!   `welcome` minus RSS before the first visitor connected (the agents
@@ -54,8 +54,14 @@ use crate::server::Target;
 
 /// The origin visitor sockets send; the channel allows it.
 const ORIGIN: &str = "https://load.example";
-/// How long everyone keeps reading after the last visitor message.
-const DRAIN: Duration = Duration::from_secs(5);
+/// After the last visitor message, everyone keeps reading until every
+/// message is acked and seen and every reply delivered, then `GRACE` more
+/// (for duplicates), but at most `MAX_DRAIN`; what is still missing then is
+/// counted lost.
+const MAX_DRAIN: Duration = Duration::from_secs(30);
+const GRACE: Duration = Duration::from_secs(1);
+/// How often waiting tasks look at the clock for the stop.
+const TICK: Duration = Duration::from_millis(50);
 /// Problems printed in full (the rest are only counted).
 const PRINTED: usize = 10;
 
@@ -70,8 +76,12 @@ struct Slot {
     seen: bool,
     /// When the reply's REST request went out.
     reply_sent: Option<Instant>,
-    /// The server accepted the reply (`201`).
+    /// The server accepted the reply (`200`) before the stop.
     reply_ok: bool,
+    /// The reply's request has its answer (any).
+    reply_done: bool,
+    /// ... only after the stop.
+    reply_late: bool,
     /// Times the reply reached the visitor.
     replies: u32,
 }
@@ -85,6 +95,8 @@ struct Shared {
     tag: u64,
     slots: Vec<Mutex<Vec<Slot>>>,
     start: OnceLock<Instant>,
+    /// When every task stops reading.
+    stop: OnceLock<Instant>,
     agents_ready: AtomicUsize,
     visitors_ready: AtomicUsize,
     replies_failed: AtomicU64,
@@ -101,6 +113,21 @@ impl Shared {
 
     /// Intended send time of visitor `v`'s message `k`: an even phase, then
     /// every interval, each ±10% by a fixed pseudo-random jitter.
+    fn stopped(&self, now: Instant) -> bool {
+        self.stop.get().is_some_and(|stop| now >= *stop)
+    }
+
+    /// Every sent message is acked and seen by an agent, and every reply is
+    /// answered and, if accepted, delivered.
+    fn all_done(&self) -> bool {
+        self.slots.iter().all(|slots| {
+            slots.lock().unwrap().iter().all(|s| {
+                s.sent.is_none()
+                    || (s.acks > 0 && s.seen && s.reply_done && (!s.reply_ok || s.replies > 0))
+            })
+        })
+    }
+
     fn intended(&self, start: Instant, v: usize, k: usize) -> Instant {
         let interval = self.interval.as_secs_f64();
         let phase = interval * v as f64 / self.visitors as f64;
@@ -132,10 +159,15 @@ struct AgentStats {
     closed: bool,
 }
 
-struct VisitorStats {
+/// The visitor thread's histograms, shared by its tasks (one per task would
+/// be ~300 KB each).
+struct VisitorHists {
     ack: Histogram<u64>,
     reply: Histogram<u64>,
     lag: Histogram<u64>,
+}
+
+struct VisitorStats {
     ids: Vec<String>,
     bad_acks: u64,
     misrouted: u64,
@@ -161,6 +193,7 @@ struct Outcome {
     replies_ok: u64,
     replies_failed: u64,
     replies_lost: u64,
+    replies_late: u64,
     replies_duplicated: u64,
     misrouted: u64,
     errors: u64,
@@ -229,7 +262,8 @@ fn figures(run: &mut Run, o: &Outcome, options: &Options) {
     run.add("RSS at the end", o.rss_end / 1048576.0, "MiB");
     run.add("visitor messages", o.sent as f64, "");
     run.add("replies accepted", o.replies_ok as f64, "");
-    let lost = o.unacked + o.unseen + o.agent_lost + o.replies_failed + o.replies_lost;
+    let lost =
+        o.unacked + o.unseen + o.agent_lost + o.replies_failed + o.replies_lost + o.replies_late;
     let duplicated = o.duplicate_acks + o.duplicate_ids + o.agent_extra + o.replies_duplicated;
     run.add("messages lost", lost as f64, "");
     run.add("messages duplicated", duplicated as f64, "");
@@ -242,6 +276,11 @@ fn figures(run: &mut Run, o: &Outcome, options: &Options) {
     );
     run.add("  replies refused", o.replies_failed as f64, "");
     run.add("  replies not delivered", o.replies_lost as f64, "");
+    run.add(
+        "  replies answered only after the drain",
+        o.replies_late as f64,
+        "",
+    );
     run.add("  duplicate acks", o.duplicate_acks as f64, "");
     run.add("  duplicate message ids", o.duplicate_ids as f64, "");
     run.add(
@@ -302,6 +341,7 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
             .map(|_| Mutex::new((0..per_visitor).map(|_| Slot::default()).collect()))
             .collect(),
         start: OnceLock::new(),
+        stop: OnceLock::new(),
         agents_ready: AtomicUsize::new(0),
         visitors_ready: AtomicUsize::new(0),
         replies_failed: AtomicU64::new(0),
@@ -338,8 +378,23 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
     std::thread::sleep(start.saturating_duration_since(Instant::now()));
     let cpu0 = target.cpu_seconds();
     let gen0 = generator::own_cpu_seconds();
+    let end_send = start + seconds;
+    std::thread::sleep(end_send.saturating_duration_since(Instant::now()));
+    let stop = loop {
+        let now = Instant::now();
+        if shared.all_done() {
+            break now + GRACE;
+        }
+        if now >= end_send + MAX_DRAIN {
+            eprintln!("chat: not everything arrived within {MAX_DRAIN:?} after the last message");
+            break now;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    shared.stop.set(stop).unwrap();
     let agent_stats = agent_thread.join().expect("agent thread");
     let visitor_stats = visitor_thread.join().expect("visitor thread");
+    let window = start.elapsed().as_secs_f64();
     let cpu1 = target.cpu_seconds();
     let gen1 = generator::own_cpu_seconds();
     let rss_end = target.rss_bytes().unwrap_or(f64::NAN);
@@ -362,6 +417,7 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
         replies_ok: 0,
         replies_failed: shared.replies_failed.load(Ordering::Relaxed),
         replies_lost: 0,
+        replies_late: 0,
         replies_duplicated: 0,
         misrouted: 0,
         errors: 0,
@@ -371,7 +427,7 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
         rss_end,
         cpu: cpu0.zip(cpu1).map_or(f64::NAN, |(a, b)| b - a),
         generator_cpu: gen1 - gen0,
-        window: (seconds + DRAIN).as_secs_f64(),
+        window,
     };
     // Messages sent per visitor, for the agents' counts.
     let mut sent_by = vec![0u32; n];
@@ -384,6 +440,7 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
             o.unseen += u64::from(!s.seen);
             o.replies_ok += u64::from(s.reply_ok);
             o.replies_lost += u64::from(s.reply_ok && s.replies == 0);
+            o.replies_late += u64::from(s.reply_late);
             o.replies_duplicated += u64::from(s.replies.saturating_sub(1));
         }
     }
@@ -399,11 +456,12 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
             o.agent_extra += u64::from(seen.saturating_sub(sent));
         }
     }
+    let (visitor_hists, visitor_stats) = visitor_stats;
+    o.ack = visitor_hists.ack;
+    o.reply = visitor_hists.reply;
+    o.lag = visitor_hists.lag;
     let mut ids = HashSet::new();
     for s in &visitor_stats {
-        o.ack.add(&s.ack).unwrap();
-        o.reply.add(&s.reply).unwrap();
-        o.lag.add(&s.lag).unwrap();
         o.bad_acks += s.bad_acks;
         o.misrouted += s.misrouted;
         o.errors += s.errors;
@@ -487,19 +545,18 @@ async fn agent(ctx: AgentCtx, mut ws: Ws) -> AgentStats {
         unexpected: 0,
         closed: false,
     };
-    let Some(start) = wait_start(&ctx.shared, &mut ws).await else {
+    if wait_start(&ctx.shared, &mut ws).await.is_none() {
         ctx.shared.problem(format_args!(
             "agent socket {} ended before the start",
             ctx.a
         ));
         stats.closed = true;
         return stats;
-    };
-    let end = start + ctx.shared.seconds + DRAIN;
+    }
     let mut replies = Vec::new();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep_until(end.into()) => break,
+            _ = tokio::time::sleep(TICK) => if ctx.shared.stopped(Instant::now()) { break },
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     if let Some(job) = observe_agent(&ctx, text.as_str(), &mut stats) {
@@ -631,8 +688,13 @@ async fn reply(ctx: AgentCtx, job: Job) {
     )
     .await;
     record(&mut ctx.rest.borrow_mut(), sent, Instant::now());
-    if status == 201 {
-        ctx.shared.slots[job.v].lock().unwrap()[job.k].reply_ok = true;
+    let late = ctx.shared.stopped(Instant::now());
+    let mut slots = ctx.shared.slots[job.v].lock().unwrap();
+    slots[job.k].reply_done = true;
+    if (status == 200 || status == 201) && !late {
+        slots[job.k].reply_ok = true;
+    } else if late {
+        slots[job.k].reply_late = true;
     } else {
         ctx.shared.replies_failed.fetch_add(1, Ordering::Relaxed);
         ctx.shared.problem(format_args!(
@@ -647,10 +709,15 @@ fn run_visitors(
     addr: std::net::SocketAddr,
     spread: usize,
     key: String,
-) -> Vec<VisitorStats> {
+) -> (VisitorHists, Vec<VisitorStats>) {
     actix_rt::System::new().block_on(async move {
         let n = shared.visitors;
         let key: Rc<str> = key.into();
+        let hists = Rc::new(RefCell::new(VisitorHists {
+            ack: hist(),
+            reply: hist(),
+            lag: hist(),
+        }));
         let mut tasks = Vec::with_capacity(n);
         for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
             let futures = chunk.iter().map(|&v| {
@@ -672,7 +739,12 @@ fn run_visitors(
             let sockets = futures_util::future::join_all(futures).await;
             for (&v, ws) in chunk.iter().zip(sockets) {
                 // Reading starts at once (pings, availability) and waits for the start.
-                tasks.push(actix_rt::spawn(visitor(shared.clone(), v, ws)));
+                tasks.push(actix_rt::spawn(visitor(
+                    shared.clone(),
+                    hists.clone(),
+                    v,
+                    ws,
+                )));
                 shared.visitors_ready.fetch_add(1, Ordering::AcqRel);
             }
         }
@@ -680,15 +752,18 @@ fn run_visitors(
         for t in tasks {
             stats.push(t.await.expect("visitor task"));
         }
-        stats
+        let hists = Rc::try_unwrap(hists).ok().expect("visitor tasks ended");
+        (hists.into_inner(), stats)
     })
 }
 
-async fn visitor(shared: Arc<Shared>, v: usize, mut ws: Ws) -> VisitorStats {
+async fn visitor(
+    shared: Arc<Shared>,
+    hists: Rc<RefCell<VisitorHists>>,
+    v: usize,
+    mut ws: Ws,
+) -> VisitorStats {
     let mut stats = VisitorStats {
-        ack: hist(),
-        reply: hist(),
-        lag: hist(),
         ids: Vec::new(),
         bad_acks: 0,
         misrouted: 0,
@@ -701,28 +776,34 @@ async fn visitor(shared: Arc<Shared>, v: usize, mut ws: Ws) -> VisitorStats {
         return stats;
     };
     let end_send = start + shared.seconds;
-    let end_read = end_send + DRAIN;
     let capacity = shared.slots[v].lock().unwrap().len();
     let mut k = 0;
     let mut next_at = shared.intended(start, v, 0);
     loop {
         let sending = next_at < end_send && k < capacity;
-        let deadline = if sending { next_at } else { end_read };
+        let deadline = if sending {
+            next_at
+        } else {
+            Instant::now() + TICK
+        };
         tokio::select! {
             biased;
             _ = tokio::time::sleep_until(deadline.into()) => {
-                if !sending { break; }
+                if !sending {
+                    if shared.stopped(Instant::now()) { break; }
+                    continue;
+                }
                 let frame = json!({"type": "message",
                     "body": format!("v{v} m{k}\nHello, this is message {k} of visitor {v}."),
                     "client_id": client_id(&shared, v, k), "ref": k + 1});
                 shared.slots[v].lock().unwrap()[k].sent = Some(next_at);
                 generator::send(&mut ws, frame.to_string()).await;
-                record(&mut stats.lag, next_at, Instant::now());
+                record(&mut hists.borrow_mut().lag, next_at, Instant::now());
                 k += 1;
                 next_at = shared.intended(start, v, k);
             }
             msg = ws.next() => match msg {
-                Some(Ok(Message::Text(text))) => observe_visitor(&shared, v, text.as_str(), &mut stats),
+                Some(Ok(Message::Text(text))) => observe_visitor(&shared, v, text.as_str(), &mut stats, &hists),
                 Some(Ok(_)) => {}
                 _ => {
                     shared.problem(format_args!("visitor socket {v} ended"));
@@ -739,7 +820,13 @@ fn client_id(shared: &Shared, v: usize, k: usize) -> String {
     format!("load-{:x}-{v}-{k}", shared.tag & 0xffff_ffff)
 }
 
-fn observe_visitor(shared: &Shared, v: usize, text: &str, stats: &mut VisitorStats) {
+fn observe_visitor(
+    shared: &Shared,
+    v: usize,
+    text: &str,
+    stats: &mut VisitorStats,
+    hists: &RefCell<VisitorHists>,
+) {
     let now = Instant::now();
     match frame_type(text) {
         "message" => {}
@@ -764,7 +851,7 @@ fn observe_visitor(shared: &Shared, v: usize, text: &str, stats: &mut VisitorSta
         };
         slot.acks += 1;
         if slot.acks == 1 {
-            record(&mut stats.ack, slot.sent.unwrap(), now);
+            record(&mut hists.borrow_mut().ack, slot.sent.unwrap(), now);
         }
         drop(slots);
         if field(message, "client_id") != Some(client_id(shared, v, k).as_str()) {
@@ -796,7 +883,7 @@ fn observe_visitor(shared: &Shared, v: usize, text: &str, stats: &mut VisitorSta
     slot.replies += 1;
     if slot.replies == 1 {
         match slot.reply_sent {
-            Some(sent) => record(&mut stats.reply, sent, now),
+            Some(sent) => record(&mut hists.borrow_mut().reply, sent, now),
             None => shared.problem(format_args!("visitor {v}: reply {k} before its request")),
         }
     }
