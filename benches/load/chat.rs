@@ -204,6 +204,8 @@ struct Outcome {
     cpu: f64,
     generator_cpu: f64,
     window: f64,
+    /// Store counters over the window (from `/metrics`): (writes, commits, commit seconds).
+    store: Option<(f64, f64, f64)>,
 }
 
 pub fn run(options: &Options) -> Run {
@@ -300,6 +302,19 @@ fn figures(run: &mut Run, o: &Outcome, options: &Options) {
         "% of a core",
     );
     run.add("generator send lag p99", ms(&o.lag, 0.99), "ms");
+    if let Some((writes, commits, commit_s)) = o.store {
+        run.add(
+            "store writes per visitor message (its reply included)",
+            writes / o.sent.max(1) as f64,
+            "",
+        );
+        run.add("store commits/s", commits / o.window, "");
+        run.add(
+            "store mean commit (apply + fsync)",
+            commit_s / commits.max(1.0) * 1000.0,
+            "ms",
+        );
+    }
     if o.bad_acks + o.misrouted + o.errors + o.closed > 0 {
         run.notes.push(format!(
             "{} acks with a wrong client_id, {} misrouted replies, {} error frames, {} sockets closed",
@@ -378,6 +393,7 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
     std::thread::sleep(start.saturating_duration_since(Instant::now()));
     let cpu0 = target.cpu_seconds();
     let gen0 = generator::own_cpu_seconds();
+    let store0 = store_counters(&base);
     let end_send = start + seconds;
     std::thread::sleep(end_send.saturating_duration_since(Instant::now()));
     let stop = loop {
@@ -396,6 +412,7 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
     let visitor_stats = visitor_thread.join().expect("visitor thread");
     let window = start.elapsed().as_secs_f64();
     let cpu1 = target.cpu_seconds();
+    let store1 = store_counters(&base);
     let gen1 = generator::own_cpu_seconds();
     let rss_end = target.rss_bytes().unwrap_or(f64::NAN);
 
@@ -428,6 +445,9 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
         cpu: cpu0.zip(cpu1).map_or(f64::NAN, |(a, b)| b - a),
         generator_cpu: gen1 - gen0,
         window,
+        store: store0
+            .zip(store1)
+            .map(|(a, b)| (b.0 - a.0, b.1 - a.1, b.2 - a.2)),
     };
     // Messages sent per visitor, for the agents' counts.
     let mut sent_by = vec![0u32; n];
@@ -473,6 +493,26 @@ fn drive(target: &Target, world: &crate::seed::World, options: &Options) -> Outc
         }
     }
     o
+}
+
+/// (writes, commits, commit seconds) of the server's store so far, from `GET /metrics`.
+fn store_counters(base: &str) -> Option<(f64, f64, f64)> {
+    let text = actix_rt::System::new().block_on(async {
+        let client = awc::Client::default();
+        let mut resp = client.get(format!("{base}/metrics")).send().await.ok()?;
+        let body = resp.body().limit(1 << 22).await.ok()?;
+        String::from_utf8(body.to_vec()).ok()
+    })?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.split([' ', '{']).next() == Some(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    Some((
+        value("tandem_store_writes_total")?,
+        value("tandem_store_commits_total")?,
+        value("tandem_store_commit_seconds_sum")?,
+    ))
 }
 
 /// Reads (and drops) what comes until the start is set; `None` if the socket ended.
