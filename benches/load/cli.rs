@@ -11,6 +11,7 @@ pub enum Scenario {
     Writes,
     Storm,
     Capacity,
+    Chat,
 }
 
 impl Scenario {
@@ -22,6 +23,7 @@ impl Scenario {
             Scenario::Writes => "writes",
             Scenario::Storm => "storm",
             Scenario::Capacity => "capacity",
+            Scenario::Chat => "chat",
         }
     }
 }
@@ -29,7 +31,7 @@ impl Scenario {
 #[derive(Parser, Debug)]
 #[command(about = "Tandem load benchmarks (issue #9)")]
 struct Args {
-    /// rush, accept-race (or accept_race), contention, writes, storm, capacity
+    /// rush, accept-race (or accept_race), contention, writes, storm, capacity, chat
     scenario: String,
     /// Agents (sessions / REST clients); default per scenario.
     #[arg(long)]
@@ -37,8 +39,8 @@ struct Args {
     /// Inboxes the agents are spread over; default per scenario.
     #[arg(long)]
     inboxes: Option<usize>,
-    /// Measured seconds; default per scenario.
-    #[arg(long)]
+    /// Measured seconds; default per scenario (`--duration-s` is the same).
+    #[arg(long, visible_alias = "duration-s")]
     seconds: Option<f64>,
     /// An external server (http://host:port) instead of a child process; it
     /// needs an admin `--admin login:password` and is seeded over REST.
@@ -58,6 +60,12 @@ struct Args {
     /// Milliseconds between one agent's actions (rush: ticket switch; contention: any action).
     #[arg(long)]
     interval_ms: Option<f64>,
+    /// chat: seconds between one visitor's messages (jittered by ±10%); default 10.
+    #[arg(long)]
+    interval_s: Option<f64>,
+    /// chat: visitor sockets; default 5000.
+    #[arg(long)]
+    visitors: Option<usize>,
     /// accept_race: rounds; default 1000.
     #[arg(long)]
     rounds: Option<usize>,
@@ -103,6 +111,8 @@ pub struct Options {
     pub drop_reset: bool,
     pub threads: usize,
     pub sweep: bool,
+    /// chat: visitor sockets.
+    pub visitors: usize,
 }
 
 pub fn parse() -> Options {
@@ -116,9 +126,10 @@ pub fn parse() -> Options {
         "writes" => Scenario::Writes,
         "storm" => Scenario::Storm,
         "capacity" => Scenario::Capacity,
+        "chat" => Scenario::Chat,
         other => {
             eprintln!(
-                "unknown scenario {other:?}: rush, accept_race, contention, writes, storm, capacity"
+                "unknown scenario {other:?}: rush, accept_race, contention, writes, storm, capacity, chat"
             );
             std::process::exit(2);
         }
@@ -131,6 +142,7 @@ pub fn parse() -> Options {
         Scenario::Writes => (64, 1, 10.0, 0.0),
         Scenario::Storm => (5000, 50, 30.0, 0.0),
         Scenario::Capacity => (10_000, 100, 60.0, 0.0),
+        Scenario::Chat => (50, 1, 60.0, 10_000.0),
     };
     Options {
         scenario,
@@ -142,7 +154,11 @@ pub fn parse() -> Options {
         pid: a.pid,
         json: a.json,
         runs: a.runs.max(1),
-        interval_ms: a.interval_ms.unwrap_or(interval),
+        interval_ms: a
+            .interval_s
+            .map(|s| s * 1000.0)
+            .or(a.interval_ms)
+            .unwrap_or(interval),
         rounds: a.rounds.unwrap_or(1000),
         tickets: a.tickets.unwrap_or(50),
         baseline: !a.no_baseline,
@@ -150,5 +166,6 @@ pub fn parse() -> Options {
         drop_reset: a.drop == "reset",
         threads: a.threads.max(1),
         sweep: a.sweep,
+        visitors: a.visitors.unwrap_or(5000),
     }
 }

@@ -28,6 +28,19 @@ pub fn record(h: &mut Histogram<u64>, since: std::time::Instant, now: std::time:
 /// address 127.0.0.(1 + i % spread) first, so more sockets than one address's
 /// ephemeral ports can be open at once.
 pub async fn connect(addr: SocketAddr, i: usize, spread: usize) -> Ws {
+    connect_to(addr, i, spread, "/ws", None).await
+}
+
+/// [`connect`] to `path` (`/ws/visitor`), with an `Origin` header if given.
+pub async fn connect_to(
+    addr: SocketAddr,
+    i: usize,
+    spread: usize,
+    path: &str,
+    origin: Option<&str>,
+) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
     let mut last = None;
     for attempt in 0..5 {
         match tokio::time::timeout(Duration::from_secs(10), tcp_connect(addr, spread, i)).await {
@@ -35,8 +48,17 @@ pub async fn connect(addr: SocketAddr, i: usize, spread: usize) -> Ws {
                 let config = WebSocketConfig::default()
                     .read_buffer_size(4096)
                     .write_buffer_size(0);
-                let url = format!("ws://{addr}/ws");
-                match tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await {
+                let mut request = format!("ws://{addr}{path}")
+                    .into_client_request()
+                    .expect("request");
+                if let Some(origin) = origin {
+                    request
+                        .headers_mut()
+                        .insert("Origin", HeaderValue::from_str(origin).expect("origin"));
+                }
+                match tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+                    .await
+                {
                     Ok((ws, _)) => return ws,
                     Err(e) => last = Some(e.to_string()),
                 }

@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench load -- <scenario> [--agents N] [--inboxes M] [--seconds S] [--url URL] [--json] [--runs R]`
 //!
-//! Scenarios: `rush`, `accept_race`, `contention`, `writes`, `storm`, `capacity`.
+//! Scenarios: `rush`, `accept_race`, `contention`, `writes`, `storm`, `capacity`,
+//! `chat` (issue #16: visitors writing to agents over `/ws/visitor`).
 //! Without `--url` the server runs in a child process of this bench (same
 //! binary, `App::build` on a fresh data directory seeded directly), so its CPU
 //! time and RSS can be read from `/proc/<pid>` apart from the generator's.
@@ -12,6 +13,7 @@
 mod accept_race;
 mod baseline;
 mod capacity;
+mod chat;
 mod cli;
 mod contention;
 mod generator;
@@ -50,6 +52,7 @@ fn main() {
                 cli::Scenario::Writes => writes::run(&options),
                 cli::Scenario::Storm => storm::run(&options),
                 cli::Scenario::Capacity => capacity::run(&options),
+                cli::Scenario::Chat => chat::run(&options),
             };
             eprintln!("{}", run.one_line());
             run

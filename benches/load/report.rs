@@ -115,6 +115,7 @@ pub fn print(options: &Options, runs: &[Run]) {
             "scenario": options.scenario.name(),
             "agents": options.agents, "inboxes": options.inboxes, "seconds": options.seconds,
             "runs": runs.len(), "url": options.url,
+            "visitors": (options.scenario == crate::cli::Scenario::Chat).then_some(options.visitors),
             "figures": rows.iter().map(|(n, m, u, v)| json!({"name": n, "median": m, "unit": u, "runs": v})).collect::<Vec<_>>(),
             "targets": verdicts.iter().map(|(n, b, v, met)| json!({"figure": n, "target": b, "median": v, "met": met})).collect::<Vec<_>>(),
             "notes": notes,
@@ -123,8 +124,17 @@ pub fn print(options: &Options, runs: &[Run]) {
         return;
     }
     println!(
-        "\n{} — agents {}, inboxes {}, seconds {}, {} run(s){}",
+        "\n{} — {}agents {}, inboxes {}, seconds {}, {} run(s){}",
         options.scenario.name(),
+        if options.scenario == crate::cli::Scenario::Chat {
+            format!(
+                "visitors {}, interval {} s, ",
+                options.visitors,
+                options.interval_ms / 1000.0
+            )
+        } else {
+            String::new()
+        },
         options.agents,
         options.inboxes,
         options.seconds,
