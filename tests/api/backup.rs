@@ -198,13 +198,6 @@ async fn a_backup_under_write_load_holds_every_write_acknowledged_before_it_and_
     assert_eq!(next["number"], tickets.len() as u64 + 1);
 }
 
-/// RFC 3339 time `ms` from now.
-fn in_ms(ms: i64) -> String {
-    let now = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(ms);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 /// The answers to `GET` of each of `paths`, each asserted `200`.
 async fn answers(api: &Api, paths: &[String]) -> Vec<Value> {
     let mut answers = Vec::new();

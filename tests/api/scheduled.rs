@@ -8,18 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn in_ms(ms: i64) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-        + ms;
-    time::OffsetDateTime::from_unix_timestamp_nanos(t as i128 * 1_000_000)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 /// Support with one ticket, its agents Bianca and Hanna, and light agent
 /// Lena, who views without claiming, so others may still reply.
 fn desk() -> Setup {

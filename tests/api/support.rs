@@ -471,6 +471,13 @@ impl Ws {
     }
 }
 
+/// An RFC 3339 time `ms` milliseconds from now (a scheduled reply's `send_at`).
+pub fn in_ms(ms: i64) -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(ms);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
 /// A WebSocket client written by hand on a raw TCP stream, for behaviour a
 /// library client will not show: it never answers pings (a frozen browser).
 pub struct RawWs {
@@ -485,15 +492,30 @@ impl RawWs {
     /// Connects to `addr`, optionally with a small receive buffer (a client
     /// that stops reading then pushes back on the server almost at once).
     pub async fn connect_to(addr: std::net::SocketAddr, receive_buffer: Option<u32>) -> RawWs {
+        RawWs::upgrade(addr, "/ws", None, receive_buffer).await
+    }
+
+    /// Upgrades `path` on `addr` (with an `Origin` header if given); the
+    /// server must answer 101.
+    pub async fn upgrade(
+        addr: std::net::SocketAddr,
+        path: &str,
+        origin: Option<&str>,
+        receive_buffer: Option<u32>,
+    ) -> RawWs {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         if let Some(size) = receive_buffer {
             socket.set_recv_buffer_size(size).unwrap();
         }
         let mut stream = socket.connect(addr).await.expect("tcp connect");
+        let origin = origin
+            .map(|o| format!("Origin: {o}\r\n"))
+            .unwrap_or_default();
         let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{origin}Upgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut head = Vec::new();

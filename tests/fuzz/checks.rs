@@ -30,58 +30,62 @@ use tandem::protocol::visitor::{VisitorFrame, VisitorIncoming};
 ///   that is a string or a number, and direct answers echo it unchanged.
 /// - A frame that parses had a string `type` naming that frame.
 pub fn frames(data: &[u8]) {
-    // A text frame that is not UTF-8 closes the socket (1007) before parsing.
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Some((reference, parsed)) = parsed_frame(
+        data,
+        |t| {
+            let i = Incoming::parse(t);
+            (i.reference, i.frame)
+        },
+        frame_type,
+    ) else {
         return;
     };
-    let incoming = Incoming::parse(text);
-    let again = Incoming::parse(text);
-    assert_eq!(incoming.reference, again.reference);
-    assert_eq!(incoming.frame, again.frame);
+    if let Some((value, ClientFrame::Open { take_over, .. })) = &parsed {
+        assert_eq!(
+            *take_over,
+            value.get("take_over") == Some(&Value::Bool(true))
+        );
+    }
+    let pong = ServerFrame::Pong {
+        reference: reference.clone(),
+    };
+    let echoed: Value = serde_json::from_str(&pong.encode()).expect("server frames are JSON");
+    assert_eq!(echoed.get("ref"), reference.as_ref());
+}
 
-    match serde_json::from_str::<Value>(text) {
+/// What the agent and visitor sockets' parsers both promise (see [`frames`]),
+/// for the text frame `data`: `None` if it is not UTF-8 (the socket closes
+/// with 1007 before parsing); else the `ref`, and the JSON with the frame if
+/// it parsed. The `error` answer to it echoes the `ref`.
+fn parsed_frame<F: PartialEq + std::fmt::Debug>(
+    data: &[u8],
+    parse: impl Fn(&str) -> (Option<Value>, Result<F, String>),
+    type_of: impl Fn(&F) -> &'static str,
+) -> Option<(Option<Value>, Option<(Value, F)>)> {
+    let text = std::str::from_utf8(data).ok()?;
+    let (reference, frame) = parse(text);
+    assert_eq!((&reference, &frame), (&parse(text).0, &parse(text).1));
+    let error = ServerFrame::Error {
+        reference: reference.clone(),
+        code: "bad_request",
+        message: frame.as_ref().err().cloned().unwrap_or_default(),
+    };
+    let echoed: Value = serde_json::from_str(&error.encode()).expect("server frames are JSON");
+    assert_eq!(echoed.get("ref"), reference.as_ref());
+    let value = match serde_json::from_str::<Value>(text) {
         Err(_) => {
-            assert_eq!(incoming.reference, None);
-            assert!(
-                incoming
-                    .frame
-                    .as_ref()
-                    .is_err_and(|e| e.starts_with("invalid JSON"))
-            );
+            assert_eq!(reference, None);
+            assert!(frame.is_err_and(|e| e.starts_with("invalid JSON")));
+            return Some((None, None));
         }
-        Ok(value) => {
-            let own_ref = value.get("ref").filter(|r| r.is_string() || r.is_number());
-            assert_eq!(incoming.reference.as_ref(), own_ref);
-            if let Ok(frame) = &incoming.frame {
-                assert_eq!(
-                    value.get("type").and_then(Value::as_str),
-                    Some(frame_type(frame))
-                );
-                if let ClientFrame::Open { take_over, .. } = frame {
-                    assert_eq!(
-                        *take_over,
-                        value.get("take_over") == Some(&Value::Bool(true))
-                    );
-                }
-            }
-        }
-    }
-
-    let message = incoming.frame.as_ref().err().cloned().unwrap_or_default();
-    let answers = [
-        ServerFrame::Pong {
-            reference: incoming.reference.clone(),
-        },
-        ServerFrame::Error {
-            reference: incoming.reference.clone(),
-            code: "bad_request",
-            message,
-        },
-    ];
-    for answer in answers {
-        let echoed: Value = serde_json::from_str(&answer.encode()).expect("server frames are JSON");
-        assert_eq!(echoed.get("ref"), incoming.reference.as_ref());
-    }
+        Ok(value) => value,
+    };
+    let own_ref = value.get("ref").filter(|r| r.is_string() || r.is_number());
+    assert_eq!(reference.as_ref(), own_ref);
+    let frame = frame.ok().inspect(|f| {
+        assert_eq!(value.get("type").and_then(Value::as_str), Some(type_of(f)));
+    });
+    Some((reference, frame.map(|f| (value, f))))
 }
 
 fn frame_type(frame: &ClientFrame) -> &'static str {
@@ -109,54 +113,25 @@ fn frame_type(frame: &ClientFrame) -> &'static str {
 ///   agent frame parses here but the shared `ping`.
 /// - A `message` that parses carries its `body` and `client_id` as sent.
 pub fn visitor_frames(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let incoming = VisitorIncoming::parse(text);
-    let again = VisitorIncoming::parse(text);
-    assert_eq!(incoming.reference, again.reference);
-    assert_eq!(incoming.frame, again.frame);
-
-    match serde_json::from_str::<Value>(text) {
-        Err(_) => {
-            assert_eq!(incoming.reference, None);
-            assert!(
-                incoming
-                    .frame
-                    .as_ref()
-                    .is_err_and(|e| e.starts_with("invalid JSON"))
-            );
-        }
-        Ok(value) => {
-            let own_ref = value.get("ref").filter(|r| r.is_string() || r.is_number());
-            assert_eq!(incoming.reference.as_ref(), own_ref);
-            if let Ok(frame) = &incoming.frame {
-                assert_eq!(
-                    value.get("type").and_then(Value::as_str),
-                    Some(visitor_frame_type(frame))
-                );
-                if let VisitorFrame::Message { body, client_id } = frame {
-                    // Decoded as sent; the socket checks them (bad ones get an error).
-                    assert_eq!(
-                        value.get("body").and_then(Value::as_str),
-                        Some(body.as_str())
-                    );
-                    assert_eq!(
-                        value.get("client_id").and_then(Value::as_str),
-                        Some(client_id.as_str())
-                    );
-                }
-            }
-        }
+    let parsed = parsed_frame(
+        data,
+        |t| {
+            let i = VisitorIncoming::parse(t);
+            (i.reference, i.frame)
+        },
+        visitor_frame_type,
+    );
+    if let Some((_, Some((value, VisitorFrame::Message { body, client_id })))) = &parsed {
+        // Decoded as sent; the socket checks them (bad ones get an error).
+        assert_eq!(
+            value.get("body").and_then(Value::as_str),
+            Some(body.as_str())
+        );
+        assert_eq!(
+            value.get("client_id").and_then(Value::as_str),
+            Some(client_id.as_str())
+        );
     }
-
-    let answer = ServerFrame::Error {
-        reference: incoming.reference.clone(),
-        code: "bad_request",
-        message: incoming.frame.as_ref().err().cloned().unwrap_or_default(),
-    };
-    let echoed: Value = serde_json::from_str(&answer.encode()).expect("server frames are JSON");
-    assert_eq!(echoed.get("ref"), incoming.reference.as_ref());
 }
 
 fn visitor_frame_type(frame: &VisitorFrame) -> &'static str {

@@ -183,16 +183,3 @@ pub async fn frames_of(ws: &mut Ws, kinds: &[&str]) -> Vec<Value> {
     }
     found.into_iter().map(Option::unwrap).collect()
 }
-
-/// An RFC 3339 time `ms` milliseconds from now.
-pub fn in_ms(ms: i64) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-        + ms;
-    time::OffsetDateTime::from_unix_timestamp_nanos(t as i128 * 1_000_000)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}

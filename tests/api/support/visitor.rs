@@ -406,32 +406,7 @@ pub fn conversation(frame: &Value) -> &str {
 /// A raw visitor socket from `origin` that never answers pings (a frozen
 /// browser tab); see [`super::RawWs`].
 pub async fn raw_visitor(server: &TestServer, origin: &str) -> super::RawWs {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = server.addr;
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("tcp connect");
-    let request = format!(
-        "GET /ws/visitor HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        stream
-            .read_exact(&mut byte)
-            .await
-            .expect("handshake response");
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    super::RawWs { stream }
+    super::RawWs::upgrade(server.addr, "/ws/visitor", Some(origin), None).await
 }
 
 /// The keys of a JSON object, sorted.
