@@ -53,6 +53,9 @@ pub fn frames(data: &[u8]) {
     assert_eq!(echoed.get("ref"), reference.as_ref());
 }
 
+/// A frame's `ref`, and its JSON with the frame if it parsed.
+type Parsed<F> = (Option<Value>, Option<(Value, F)>);
+
 /// What the agent and visitor sockets' parsers both promise (see [`frames`]),
 /// for the text frame `data`: `None` if it is not UTF-8 (the socket closes
 /// with 1007 before parsing); else the `ref`, and the JSON with the frame if
@@ -61,7 +64,7 @@ fn parsed_frame<F: PartialEq + std::fmt::Debug>(
     data: &[u8],
     parse: impl Fn(&str) -> (Option<Value>, Result<F, String>),
     type_of: impl Fn(&F) -> &'static str,
-) -> Option<(Option<Value>, Option<(Value, F)>)> {
+) -> Option<Parsed<F>> {
     let text = std::str::from_utf8(data).ok()?;
     let (reference, frame) = parse(text);
     assert_eq!((&reference, &frame), (&parse(text).0, &parse(text).1));
