@@ -110,7 +110,7 @@ impl Handler<Receive> for TicketActor {
             chat::receive(t, msg.visitor, msg.body, msg.client_id, facts)
         });
         self.commit(decided, |act, t, message, _| {
-            act.customer_message_posted(t, &message, None);
+            act.message_posted(t, &message, None, None);
             Ok(message)
         })
     }
@@ -209,28 +209,6 @@ impl TicketActor {
     fn send_visitor_to_viewers(&mut self) {
         if let Some(frame) = self.ticket.as_ref().and_then(|t| self.visitor_frame(t)) {
             self.send_to_viewers(&frame, None);
-        }
-    }
-
-    /// After a customer message is committed: the viewers see it, the
-    /// inbox hears of it, and every draft is now outdated.
-    pub(super) fn customer_message_posted(
-        &mut self,
-        t: &Ticket,
-        message: &Message,
-        by: Option<AgentId>,
-    ) {
-        let dto = crate::protocol::dto::MessageDto::new(message, &self.core.directory);
-        let frame = ServerFrame::Message {
-            ticket: t.id,
-            message: dto,
-        }
-        .encode();
-        self.send_to_viewers(&frame, None);
-        self.publish_ticket_by(t, ChangeAction::Message, by);
-        let keys: Vec<_> = self.drafts.keys().copied().collect();
-        for key in keys {
-            self.send_draft(key, None);
         }
     }
 

@@ -8,7 +8,8 @@ use actix::prelude::*;
 use super::TicketActor;
 use crate::domain::decisions;
 use crate::domain::message::{Message as TicketMessage, MessageKind};
-use crate::domain::{Agent, Timestamp};
+use crate::domain::ticket::Ticket;
+use crate::domain::{Agent, AgentId, Timestamp};
 use crate::error::Error;
 use crate::protocol::changes::ChangeAction;
 use crate::protocol::dto::{MessageDto, SkippedMention};
@@ -63,29 +64,10 @@ impl Handler<Post> for TicketActor {
         let by = by.id;
         self.commit(decided, move |act, t, rest, _| {
             let (message, skipped_mentions, scheduled, draft) = rest;
-            let dto = MessageDto::new(&message, &act.core.directory);
-            act.send_to_viewers(
-                &ServerFrame::Message {
-                    ticket: t.id,
-                    message: dto.clone(),
-                }
-                .encode(),
-                None,
-            );
-            match scheduled {
-                Some(at) => act.core.scheduled(at),
-                None => act.publish_ticket(t, ChangeAction::Message, by),
-            }
+            let dto = act.message_posted(t, &message, Some(by), scheduled);
             if let Some(key) = draft {
                 act.drafts.remove(&key);
                 act.send_draft(key, None);
-            }
-            if message.kind == MessageKind::Customer {
-                // Every draft now answers an older state of the conversation.
-                let keys: Vec<_> = act.drafts.keys().copied().collect();
-                for key in keys {
-                    act.send_draft(key, None);
-                }
             }
             Ok(Posted {
                 message: dto,
@@ -96,6 +78,37 @@ impl Handler<Post> for TicketActor {
 }
 
 impl TicketActor {
+    /// After a message is committed (by an agent, or `None`: a chat
+    /// visitor): the viewers see it, the inbox hears of it unless it is a
+    /// reply scheduled for later, and a customer message outdates every
+    /// draft. Returns the message as agents see it.
+    pub(super) fn message_posted(
+        &mut self,
+        t: &Ticket,
+        message: &TicketMessage,
+        by: Option<AgentId>,
+        scheduled: Option<Timestamp>,
+    ) -> MessageDto {
+        let dto = MessageDto::new(message, &self.core.directory);
+        let frame = ServerFrame::Message {
+            ticket: t.id,
+            message: dto.clone(),
+        };
+        self.send_to_viewers(&frame.encode(), None);
+        match scheduled {
+            Some(at) => self.core.scheduled(at),
+            None => self.publish_ticket_by(t, ChangeAction::Message, by),
+        }
+        if message.kind == MessageKind::Customer {
+            // Every draft now answers an older state of the conversation.
+            let keys: Vec<_> = self.drafts.keys().copied().collect();
+            for key in keys {
+                self.send_draft(key, None);
+            }
+        }
+        dto
+    }
+
     /// The ticket's messages as stored, if `needed`.
     pub(super) fn messages_if(&self, needed: bool) -> Result<Option<Vec<TicketMessage>>, Error> {
         if !needed {
