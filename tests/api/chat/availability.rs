@@ -57,6 +57,30 @@ async fn nobody_is_online_until_a_visible_member_subscribes_to_the_inbox() {
 }
 
 #[actix_web::test]
+async fn an_agent_whose_socket_is_lost_cannot_answer_until_it_resumes() {
+    let chat = Chat::start(desk()).await;
+    let mut visitor = chat.visitor().await;
+    let (mut bianca, welcome) = Ws::hello(&chat.server, chat.agent("bianca")).await;
+    bianca.subscribe(chat.support()).await;
+    assert_eq!(visitor.recv_type("availability").await, availability(true));
+
+    // Lost without a close frame: the session waits for a resume, but nobody answers meanwhile.
+    drop(bianca);
+    assert_eq!(visitor.recv_type("availability").await, availability(false));
+
+    let mut again = Ws::connect(&chat.server).await;
+    again
+        .send(json!({"type": "hello", "token": chat.agent("bianca").token, "resume": welcome["session"]}))
+        .await;
+    assert_eq!(again.recv().await["resumed"], true);
+    assert_eq!(
+        visitor.recv_type("availability").await,
+        availability(true),
+        "the resumed session attends its inbox again"
+    );
+}
+
+#[actix_web::test]
 async fn agents_viewing_the_ticket_see_the_visitor_online_away_or_gone() {
     let chat = Chat::start(desk()).await;
     let mut first_tab = chat.visitor().await;
