@@ -57,6 +57,8 @@ macro_rules! id_type {
 }
 
 id_type! {
+    /// A file attached to a message (e-mail attachments).
+    AttachmentId;
     /// An agent (any role).
     AgentId;
     /// An inbox.

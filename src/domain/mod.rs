@@ -20,6 +20,7 @@ pub mod agent;
 pub mod channel;
 pub mod decisions;
 pub mod draft;
+pub mod email;
 pub mod history;
 pub mod ids;
 pub mod mention;
@@ -33,5 +34,5 @@ pub mod time;
 pub mod visitor;
 
 pub use agent::{Agent, Inbox, Role};
-pub use ids::{AgentId, ChannelId, InboxId, MessageId, SessionId, TicketId, VisitorId};
+pub use ids::{AgentId, AttachmentId, ChannelId, InboxId, MessageId, SessionId, TicketId, VisitorId};
 pub use time::Timestamp;
