@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use support::*;
 use tandem::domain::message::{Message, MessageKind, MessageState};
 use tandem::domain::ticket::{Customer, Ticket};
-use tandem::domain::{Agent, AgentId, Inbox, InboxId, MessageId, Role, TicketId, Timestamp};
+use tandem::domain::{Agent, AgentId, Inbox, InboxId, Role, TicketId, Timestamp};
 use tandem::metrics::Metrics;
 use tandem::store::{Store, writes};
 
@@ -61,18 +61,11 @@ fn load(dir: &std::path::Path, replies: usize, tickets: usize) {
             left -= count;
             let messages: Vec<Message> = (0..count)
                 .map(|_| Message {
-                    id: MessageId::new(),
-                    ticket: ticket.id,
                     kind: MessageKind::Reply,
                     author: Some(author.id),
-                    body: "Scheduled hello".into(),
-                    mentions: vec![],
-                    created_at: due,
                     state: MessageState::Scheduled,
                     send_at: Some(due),
-                    signature: None,
-                    cancel_if_replied: false,
-                    client_id: None,
+                    ..Message::customer(ticket.id, "Scheduled hello".into(), due, None)
                 })
                 .collect();
             store

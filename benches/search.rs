@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 use support::*;
-use tandem::domain::message::{Message, MessageKind, MessageState};
+use tandem::domain::message::{Message, MessageKind};
 use tandem::domain::ticket::{Customer, Ticket};
-use tandem::domain::{Inbox, InboxId, MessageId, TicketId, Timestamp};
+use tandem::domain::{Inbox, InboxId, TicketId, Timestamp};
 use tandem::metrics::Metrics;
 use tandem::store::{Store, writes};
 
@@ -108,22 +108,12 @@ fn load(dir: &std::path::Path, tickets: usize) -> InboxId {
                 );
                 let messages: Vec<Message> = (0..5)
                     .map(|m| Message {
-                        id: MessageId::new(),
-                        ticket: id,
                         kind: if m % 2 == 0 {
                             MessageKind::Customer
                         } else {
                             MessageKind::Reply
                         },
-                        author: None,
-                        body: rng.sentence(12),
-                        mentions: vec![],
-                        created_at: now,
-                        state: MessageState::Sent,
-                        send_at: None,
-                        signature: None,
-                        cancel_if_replied: false,
-                        client_id: None,
+                        ..Message::customer(id, rng.sentence(12), now, None)
                     })
                     .collect();
                 rows.push((ticket, messages));

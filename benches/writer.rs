@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::arg;
-use tandem::domain::message::{Message, MessageKind, MessageState};
-use tandem::domain::{MessageId, TicketId, Timestamp};
+use tandem::domain::message::{Message, MessageKind};
+use tandem::domain::{TicketId, Timestamp};
 use tandem::metrics::Metrics;
 use tandem::store::{Store, writes};
 
@@ -27,18 +27,13 @@ async fn run(store: Arc<Store>, writers: usize, seconds: f64) -> (f64, f64) {
                 let mut done = 0u64;
                 while Instant::now() < deadline {
                     let message = Message {
-                        id: MessageId::new(),
-                        ticket,
                         kind: MessageKind::Note,
-                        author: None,
-                        body: "a typical internal note of modest length".into(),
-                        mentions: vec![],
-                        created_at: Timestamp::now(),
-                        state: MessageState::Sent,
-                        send_at: None,
-                        signature: None,
-                        cancel_if_replied: false,
-                        client_id: None,
+                        ..Message::customer(
+                            ticket,
+                            "a typical internal note of modest length".into(),
+                            Timestamp::now(),
+                            None,
+                        )
                     };
                     store
                         .write(move |tx| writes::put_message(tx, &message))

@@ -99,6 +99,7 @@ impl App {
             directory,
             channels,
             visitors: Default::default(),
+            mail: Default::default(),
             metrics,
             registry,
             scheduler: Default::default(),
@@ -117,6 +118,8 @@ impl App {
             Scheduler::new(scheduler_core)
         });
         let _ = core.scheduler.set(scheduler);
+        // Queued replies go out, and every e-mail channel's mailbox is read.
+        crate::mail::Mail::start(&core);
         let backups = core.config.backup.clone().map(|config| {
             Schedule::start(
                 config,
@@ -198,6 +201,7 @@ impl Server {
         }
         handle.stop(true).await;
         let _ = serving.await;
+        core.mail.stop().await;
         for ticket in core.registry.all_tickets() {
             let _ = ticket.send(FlushDrafts).await;
         }

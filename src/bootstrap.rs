@@ -254,6 +254,7 @@ async fn demo(core: &Arc<Core>) -> Result<(), Error> {
             "Nobody is online right now. Leave your e-mail and we will answer there.".to_owned(),
         ),
         require_identity: false,
+        account: Default::default(),
     };
     core.channels.create(chat, true).await?;
     serve_demo_shop(core);

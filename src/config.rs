@@ -62,6 +62,21 @@ struct RawConfig {
     auth: RawAuth,
     visitor: RawVisitor,
     backup: RawBackup,
+    mail: RawMail,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    timeout_s: f64,
+    batch: usize,
+    reconnect_min_s: f64,
+    reconnect_max_s: f64,
+    retry_min_s: f64,
+    retry_max_s: f64,
+    max_attempts: u32,
+    attachment_max_bytes: u64,
+    attachments_max_bytes: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +171,7 @@ pub struct Config {
     pub token_ttl: Duration,
     pub ws: WsConfig,
     pub visitor: VisitorConfig,
+    pub mail: MailConfig,
     pub idle_stop: Duration,
     pub store_max_batch: usize,
     pub log_level: String,
@@ -211,6 +227,20 @@ pub struct VisitorConfig {
     pub max_sockets_per_visitor: usize,
     pub max_sockets_per_address: usize,
     pub typing_timeout: Duration,
+}
+
+/// E-mail channels (`[mail]`, see `mail`).
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub timeout: Duration,
+    pub batch: usize,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    pub max_attempts: u32,
+    pub attachment_max_bytes: u64,
+    pub attachments_max_bytes: u64,
 }
 
 impl Config {
@@ -350,6 +380,7 @@ impl Config {
                 max_sockets_per_address: visitor.max_sockets_per_address,
                 typing_timeout: seconds("visitor.typing_timeout_s", visitor.typing_timeout_s)?,
             },
+            mail: mail_config(raw.mail)?,
             idle_stop: seconds("actors.idle_stop_s", raw.actors.idle_stop_s)?,
             store_max_batch: raw.store.max_batch,
             log_level: raw.log.level,
@@ -359,6 +390,26 @@ impl Config {
             tls,
         })
     }
+}
+
+fn mail_config(raw: RawMail) -> Result<MailConfig, ConfigError> {
+    if raw.batch == 0 {
+        return Err(invalid("mail.batch", "must be at least 1"));
+    }
+    if raw.max_attempts == 0 {
+        return Err(invalid("mail.max_attempts", "must be at least 1"));
+    }
+    Ok(MailConfig {
+        timeout: seconds("mail.timeout_s", raw.timeout_s)?,
+        batch: raw.batch,
+        reconnect_min: seconds("mail.reconnect_min_s", raw.reconnect_min_s)?,
+        reconnect_max: seconds("mail.reconnect_max_s", raw.reconnect_max_s)?,
+        retry_min: seconds("mail.retry_min_s", raw.retry_min_s)?,
+        retry_max: seconds("mail.retry_max_s", raw.retry_max_s)?,
+        max_attempts: raw.max_attempts,
+        attachment_max_bytes: raw.attachment_max_bytes,
+        attachments_max_bytes: raw.attachments_max_bytes,
+    })
 }
 
 fn invalid(key: &'static str, message: &str) -> ConfigError {

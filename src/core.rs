@@ -43,6 +43,8 @@ pub struct Core {
     pub directory: Directory,
     pub channels: Channels,
     pub visitors: Visitors,
+    /// E-mail channels: fetchers, imports in flight, the outbox.
+    pub mail: crate::mail::Mail,
     pub metrics: Arc<Metrics>,
     pub registry: Registry,
     /// Set once at start-up, before serving (see the module invariants).

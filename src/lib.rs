@@ -57,6 +57,7 @@ pub mod core;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod protocol;
 pub mod proxies;

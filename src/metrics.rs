@@ -3,6 +3,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -28,7 +29,20 @@ pub struct Metrics {
     pub backups: Counter,
     pub backup_failures: Counter,
     pub last_backup_timestamp_seconds: Gauge,
+    /// Per e-mail channel (label `channel`, its id).
+    pub mail_connected: Family<Labels, Gauge>,
+    pub mail_imported: Family<Labels, Counter>,
+    /// Labels `channel` and `reason`.
+    pub mail_ignored: Family<Labels, Counter>,
+    pub mail_errors: Family<Labels, Counter>,
+    pub outbox_queued: Gauge,
+    pub outbox_sent: Counter,
+    pub outbox_retries: Counter,
+    pub outbox_failed: Counter,
 }
+
+/// Label pairs of a metric family.
+pub type Labels = Vec<(&'static str, String)>;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -53,6 +67,14 @@ impl Default for Metrics {
             backups: Counter::default(),
             backup_failures: Counter::default(),
             last_backup_timestamp_seconds: Gauge::default(),
+            mail_connected: Family::default(),
+            mail_imported: Family::default(),
+            mail_ignored: Family::default(),
+            mail_errors: Family::default(),
+            outbox_queued: Gauge::default(),
+            outbox_sent: Counter::default(),
+            outbox_retries: Counter::default(),
+            outbox_failed: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -133,6 +155,42 @@ impl Default for Metrics {
             "last_backup_timestamp_seconds",
             "Unix time of the last scheduled backup written (0: none since start)",
             m.last_backup_timestamp_seconds.clone(),
+        );
+        registry.register(
+            "mail_connected",
+            "1 while an e-mail channel's IMAP connection is up",
+            m.mail_connected.clone(),
+        );
+        registry.register(
+            "mail_imported",
+            "Mails imported as customer messages",
+            m.mail_imported.clone(),
+        );
+        registry.register(
+            "mail_ignored",
+            "Mails fetched but not imported, by reason (duplicate, auto_submitted, precedence, own_address, bounce, unreadable)",
+            m.mail_ignored.clone(),
+        );
+        registry.register(
+            "mail_errors",
+            "IMAP connections or fetches that failed",
+            m.mail_errors.clone(),
+        );
+        registry.register(
+            "outbox_queued",
+            "Replies waiting to be sent by mail",
+            m.outbox_queued.clone(),
+        );
+        registry.register("outbox_sent", "Replies sent by mail", m.outbox_sent.clone());
+        registry.register(
+            "outbox_retries",
+            "SMTP attempts that failed and will be retried",
+            m.outbox_retries.clone(),
+        );
+        registry.register(
+            "outbox_failed",
+            "Replies that could not be delivered (permanent error, too many attempts, or a bounce)",
+            m.outbox_failed.clone(),
         );
         Metrics { registry, ..m }
     }

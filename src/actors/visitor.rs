@@ -88,7 +88,7 @@ pub enum ToVisitor {
     /// A message the visitor did not send itself over its socket (`author`:
     /// the replying agent, whose typing indicator it ends).
     Message {
-        message: Message,
+        message: Box<Message>,
         author: Option<AgentId>,
     },
     Conversation(ConversationDto),

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::domain::channel::{self, Channel, ChannelKind};
+use crate::domain::mail_account::MailAccountInput;
 use crate::domain::{ChannelId, InboxId, Timestamp};
 use crate::error::Error;
 use crate::store::{Store, StoreError, reads, writes};
@@ -29,6 +30,8 @@ pub struct NewChannel {
     pub greeting: Option<String>,
     pub offline_message: Option<String>,
     pub require_identity: bool,
+    /// An `email` channel's account.
+    pub account: MailAccountInput,
 }
 
 /// A change of a channel: `None` leaves a field as it is.
@@ -40,6 +43,8 @@ pub struct ChannelPatch {
     pub offline_message: Option<Option<String>>,
     pub require_identity: Option<bool>,
     pub enabled: Option<bool>,
+    /// Changes of an `email` channel's account.
+    pub account: MailAccountInput,
 }
 
 #[derive(Default)]
@@ -79,8 +84,10 @@ impl Channels {
         self.state().by_id.get(&id).cloned()
     }
 
+    /// The chat channel with this public key.
     pub fn by_key(&self, key: &str) -> Option<Arc<Channel>> {
-        self.state().by_key.get(key).cloned()
+        let channel = self.state().by_key.get(key).cloned();
+        channel.filter(|c| c.kind == ChannelKind::Chat)
     }
 
     /// Whether some enabled channel allows pages on `origin`.
@@ -115,6 +122,11 @@ impl Channels {
         c.offline_message = channel::validate_text("offline_message", new.offline_message)
             .map_err(Error::BadRequest)?;
         c.require_identity = new.require_identity;
+        c.account = match new.kind {
+            ChannelKind::Email => Some(new.account.apply(None).map_err(Error::BadRequest)?),
+            ChannelKind::Chat if new.account.is_empty() => None,
+            ChannelKind::Chat => return Err(Error::bad_request("imap and smtp are for email channels")),
+        };
         let _writing = self.writing.lock().await;
         self.put(c).await
     }
@@ -141,6 +153,13 @@ impl Channels {
         }
         if let Some(enabled) = patch.enabled {
             c.enabled = enabled;
+        }
+        if !patch.account.is_empty() {
+            if c.kind != ChannelKind::Email {
+                return Err(Error::bad_request("imap and smtp are for email channels"));
+            }
+            let account = patch.account.apply(c.account.as_ref());
+            c.account = Some(account.map_err(Error::BadRequest)?);
         }
         self.put(c).await
     }

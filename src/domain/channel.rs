@@ -1,6 +1,6 @@
-//! Channels: how customers reach an inbox. This version has one kind, `chat`
-//! (the embeddable widget). A channel has a public `key` (in the embed
-//! snippet) and a `secret` that signs visitor identities.
+//! Channels: how customers reach an inbox. `chat` is the embeddable widget:
+//! it has a public `key` (in the embed snippet) and a `secret` that signs
+//! visitor identities. `email` is a mailbox (`account`: IMAP in, SMTP out).
 //!
 //! Invariants:
 //! - A channel's fields are validated here before they are stored: origins
@@ -11,6 +11,7 @@
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 
+use super::mail_account::MailAccount;
 use super::{ChannelId, InboxId, Timestamp};
 
 /// Input limits of channels (docs/protocol.md, "Channel object").
@@ -25,6 +26,7 @@ pub mod limits {
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     Chat,
+    Email,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +45,9 @@ pub struct Channel {
     pub require_identity: bool,
     pub enabled: bool,
     pub created_at: Timestamp,
+    /// An `email` channel's mail account (passwords included: never sent out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<MailAccount>,
 }
 
 impl Channel {
@@ -61,12 +66,13 @@ impl Channel {
             require_identity: false,
             enabled: true,
             created_at: now,
+            account: None,
         }
     }
 
     /// Whether a page on `origin` may open a visitor socket for this channel.
     pub fn allows(&self, origin: &str) -> bool {
-        self.enabled && self.allowed_origins.iter().any(|o| o == origin)
+        self.enabled && self.kind == ChannelKind::Chat && self.allowed_origins.iter().any(|o| o == origin)
     }
 
     /// Whether `hash` (hex) is the HMAC-SHA256 of `identifier` under this

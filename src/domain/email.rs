@@ -10,9 +10,11 @@
 //! - A reply's `delivery` is `queued` exactly while it is in the outbox
 //!   (`store::writes::put_message` keeps the two together).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::{AttachmentId, ChannelId, Timestamp};
+use super::{AttachmentId, ChannelId, TicketId, Timestamp};
 
 /// Limits of what an e-mail ticket keeps.
 pub mod limits {
@@ -103,6 +105,14 @@ impl EmailThread {
     }
 }
 
+/// Where the import of an e-mail channel's folder stands: every mail up to
+/// `last_uid` under `uid_validity` is imported (or deliberately ignored).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailCursor {
+    pub uid_validity: u32,
+    pub last_uid: u32,
+}
+
 /// Part of a message body the console shows folded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,6 +160,14 @@ pub struct Attachment {
     /// Why the bytes were not kept (`"too large"`), if they were not.
     #[serde(default)]
     pub dropped: Option<String>,
+}
+
+/// The bytes of a kept attachment, written in the commit of its message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Blob {
+    pub ticket: TicketId,
+    pub attachment: AttachmentId,
+    pub bytes: Arc<[u8]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::email::{Attachment, Delivery, MessageEmail};
 use super::{AgentId, MessageId, TicketId, Timestamp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -54,6 +55,15 @@ pub struct Message {
     /// with this message, never stored twice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The mail this message came in as, or goes out as (e-mail tickets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<MessageEmail>,
+    /// Files that came with the customer's mail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// A reply's way to the customer's mailbox (e-mail tickets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
 }
 
 impl Message {
@@ -77,6 +87,9 @@ impl Message {
             signature: None,
             cancel_if_replied: false,
             client_id,
+            email: None,
+            attachments: Vec::new(),
+            delivery: None,
         }
     }
 

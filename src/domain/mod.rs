@@ -20,6 +20,7 @@ pub mod agent;
 pub mod channel;
 pub mod decisions;
 pub mod draft;
+pub mod mail_account;
 pub mod email;
 pub mod history;
 pub mod ids;

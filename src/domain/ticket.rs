@@ -73,6 +73,9 @@ pub struct Ticket {
     /// Set on tickets a chat visitor started.
     #[serde(default)]
     pub chat: Option<super::visitor::Chat>,
+    /// Set on tickets an e-mail started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<super::email::EmailThread>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +140,7 @@ impl Ticket {
             lock: None,
             last_customer_message_at: Some(at),
             chat: None,
+            email: None,
         }
     }
 

@@ -1,12 +1,14 @@
-//! Channel administration (docs/protocol.md §9.2): admins only; agents get
-//! 403 and never see a secret. Disabling or deleting a channel closes its
-//! visitors' sockets (4403).
+//! Channel administration (docs/protocol.md §9.2, §9.7): admins only; agents
+//! get 403 and never see a secret. Disabling or deleting a chat channel
+//! closes its visitors' sockets (4403); creating, changing, disabling or
+//! deleting an e-mail channel restarts or stops its mailbox's fetcher.
 
 use actix_web::{HttpResponse, web};
 
 use super::auth::Caller;
 use crate::actors::visitor::Shut;
 use crate::channels::{ChannelPatch, NewChannel};
+use crate::domain::mail_account::MailAccountInput;
 use crate::core::Core;
 use crate::domain::ChannelId;
 use crate::domain::channel::{Channel, ChannelKind};
@@ -29,28 +31,35 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     caller.require_admin()?;
     let body = body.into_inner();
-    if body.kind != "chat" {
-        return Err(Error::bad_request("kind must be chat"));
-    }
+    let kind = match body.kind.as_str() {
+        "chat" => ChannelKind::Chat,
+        "email" => ChannelKind::Email,
+        _ => return Err(Error::bad_request("kind must be chat or email")),
+    };
     let new = NewChannel {
-        kind: ChannelKind::Chat,
+        kind,
         inbox: body.inbox,
         name: body.name,
         allowed_origins: body.allowed_origins,
         greeting: body.greeting,
         offline_message: body.offline_message,
         require_identity: body.require_identity,
+        account: MailAccountInput {
+            imap: body.imap,
+            smtp: body.smtp,
+        },
     };
     let exists = core.directory.inbox(body.inbox).is_some();
     let channel = core.channels.create(new, exists).await?;
-    Ok(HttpResponse::Created().json(ChannelDto::from(&*channel)))
+    core.mail.sync(&core.clone().into_inner(), channel.id).await;
+    Ok(HttpResponse::Created().json(dto(&core, &channel)))
 }
 
 pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<ChannelsResponse>> {
     caller.require_admin()?;
     let channels = core.channels.all();
     Ok(web::Json(ChannelsResponse {
-        channels: channels.iter().map(|c| ChannelDto::from(&**c)).collect(),
+        channels: channels.iter().map(|c| dto(&core, c)).collect(),
     }))
 }
 
@@ -61,7 +70,7 @@ pub async fn detail(
 ) -> Result<web::Json<ChannelDto>> {
     caller.require_admin()?;
     let channel = core.channels.get(channel_id(&id)?).ok_or(Error::NotFound)?;
-    Ok(web::Json(ChannelDto::from(&*channel)))
+    Ok(web::Json(dto(&core, &channel)))
 }
 
 pub async fn patch(
@@ -79,12 +88,19 @@ pub async fn patch(
         offline_message: body.offline_message,
         require_identity: body.require_identity,
         enabled: body.enabled,
+        account: MailAccountInput {
+            imap: body.imap,
+            smtp: body.smtp,
+        },
     };
     let channel = core.channels.update(channel_id(&id)?, patch).await?;
     if !channel.enabled {
         shut(&core, &channel);
     }
-    Ok(web::Json(ChannelDto::from(&*channel)))
+    if channel.kind == ChannelKind::Email {
+        core.mail.sync(&core.clone().into_inner(), channel.id).await;
+    }
+    Ok(web::Json(dto(&core, &channel)))
 }
 
 pub async fn delete(
@@ -97,6 +113,7 @@ pub async fn delete(
     let channel = core.channels.get(id).ok_or(Error::NotFound)?;
     core.channels.delete(id).await?;
     shut(&core, &channel);
+    core.mail.sync(&core.clone().into_inner(), id).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -107,7 +124,26 @@ pub async fn rotate_secret(
 ) -> Result<web::Json<ChannelDto>> {
     caller.require_admin()?;
     let channel = core.channels.rotate_secret(channel_id(&id)?).await?;
-    Ok(web::Json(ChannelDto::from(&*channel)))
+    Ok(web::Json(dto(&core, &channel)))
+}
+
+/// Tries an e-mail channel's IMAP and SMTP connections now.
+pub async fn check(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<crate::mail::check::Report>> {
+    caller.require_admin()?;
+    let channel = core.channels.get(channel_id(&id)?).ok_or(Error::NotFound)?;
+    let Some(account) = &channel.account else {
+        return Err(Error::bad_request("only email channels have connections to check"));
+    };
+    let report = crate::mail::check::check(account, core.config.mail.timeout).await;
+    Ok(web::Json(report))
+}
+
+fn dto(core: &Core, channel: &Channel) -> ChannelDto {
+    ChannelDto::new(channel, || core.mail.statuses.get(channel.id))
 }
 
 /// Closes the sockets of `channel`'s visitors (it admits nobody any more).

@@ -8,6 +8,7 @@
 //! then ask the ticket's actor (see `actors::ticket`).
 
 pub mod accounts;
+pub mod attachments;
 pub mod assets;
 pub mod auth;
 pub mod backup;
@@ -86,6 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 "/channels/{id}/rotate_secret",
                 web::post().to(channels::rotate_secret),
             )
+            .route("/channels/{id}/check", web::post().to(channels::check))
             .route("/tickets", web::post().to(tickets::create))
             .service(
                 // The ticket id is matched once; the paths under it are static
@@ -109,6 +111,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                         web::delete().to(tickets::remove_follower),
                     )
                     .route("/shares/{agent}", web::delete().to(tickets::unshare))
+                    .route(
+                        "/attachments/{attachment}",
+                        web::get().to(attachments::download),
+                    )
                     .route(
                         "/messages/{message}",
                         web::delete().to(tickets::cancel_scheduled),

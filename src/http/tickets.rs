@@ -32,12 +32,17 @@ type Result<T> = std::result::Result<T, Error>;
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 200;
 
-fn ticket_id(raw: &str) -> Result<TicketId> {
+pub(super) fn ticket_id(raw: &str) -> Result<TicketId> {
     raw.parse().map_err(|_| Error::NotFound)
 }
 
 /// The ticket, if it exists and the caller may do `action` on it.
-fn load(core: &Core, caller: &Caller, id: TicketId, action: TicketAction) -> Result<Ticket> {
+pub(super) fn load(
+    core: &Core,
+    caller: &Caller,
+    id: TicketId,
+    action: TicketAction,
+) -> Result<Ticket> {
     let tx = core.store.read()?;
     let ticket = reads::ticket(&tx, id)?
         .filter(|t| !t.deleted)

@@ -99,17 +99,43 @@ pub struct TicketDto {
     pub created_at: String,
     pub updated_at: String,
     pub unread: bool,
-    /// Where a chat ticket came from (`null` for other tickets).
-    pub channel: Option<ChatSourceDto>,
+    /// Where a chat or e-mail ticket came from (`null` for other tickets).
+    pub channel: Option<SourceDto>,
 }
 
-/// A chat ticket's channel and visitor (docs/protocol.md §9.5).
+/// A ticket's channel: a chat's visitor (docs/protocol.md §9.5), or an
+/// e-mail's participants (§9.7).
 #[derive(Debug, Clone, Serialize)]
-pub struct ChatSourceDto {
+pub struct SourceDto {
     pub id: crate::domain::ChannelId,
     pub kind: crate::domain::channel::ChannelKind,
     pub name: String,
-    pub visitor: crate::domain::VisitorId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<crate::domain::VisitorId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<crate::domain::email::Mailbox>>,
+}
+
+impl SourceDto {
+    fn of(t: &Ticket) -> Option<SourceDto> {
+        use crate::domain::channel::ChannelKind;
+        if let Some(c) = &t.chat {
+            return Some(SourceDto {
+                id: c.channel,
+                kind: ChannelKind::Chat,
+                name: c.channel_name.clone(),
+                visitor: Some(c.visitor),
+                participants: None,
+            });
+        }
+        t.email.as_ref().map(|e| SourceDto {
+            id: e.channel,
+            kind: ChannelKind::Email,
+            name: e.channel_name.clone(),
+            visitor: None,
+            participants: Some(e.participants.clone()),
+        })
+    }
 }
 
 impl TicketDto {
@@ -136,12 +162,7 @@ impl TicketDto {
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
             unread,
-            channel: t.chat.as_ref().map(|c| ChatSourceDto {
-                id: c.channel,
-                kind: crate::domain::channel::ChannelKind::Chat,
-                name: c.channel_name.clone(),
-                visitor: c.visitor,
-            }),
+            channel: SourceDto::of(t),
         }
     }
 }
@@ -158,6 +179,33 @@ pub struct MessageDto {
     pub state: MessageState,
     pub send_at: Option<String>,
     pub signature: Option<String>,
+    /// The mail it came in or went out as (e-mail tickets), else `null`.
+    pub email: Option<crate::domain::email::MessageEmail>,
+    pub attachments: Vec<crate::domain::email::Attachment>,
+    /// A reply's way to the customer's mailbox (e-mail tickets), else `null`.
+    pub delivery: Option<DeliveryDto>,
+}
+
+/// docs/protocol.md §9.7, "Delivery".
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryDto {
+    pub state: crate::domain::email::DeliveryState,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub updated_at: String,
+    pub next_attempt_at: Option<String>,
+}
+
+impl From<&crate::domain::email::Delivery> for DeliveryDto {
+    fn from(d: &crate::domain::email::Delivery) -> Self {
+        DeliveryDto {
+            state: d.state,
+            attempts: d.attempts,
+            error: d.error.clone(),
+            updated_at: d.updated_at.to_rfc3339(),
+            next_attempt_at: d.next_attempt_at.map(|t| t.to_rfc3339()),
+        }
+    }
 }
 
 impl MessageDto {
@@ -173,6 +221,9 @@ impl MessageDto {
             state: m.state,
             send_at: m.send_at.map(|t| t.to_rfc3339()),
             signature: m.signature.clone(),
+            email: m.email.clone(),
+            attachments: m.attachments.clone(),
+            delivery: m.delivery.as_ref().map(DeliveryDto::from),
         }
     }
 }
@@ -383,36 +434,111 @@ pub fn seconds(ms: u64) -> Value {
     }
 }
 
-/// A channel, as admins see it (with its secret; docs/protocol.md §9.1).
+/// A channel, as admins see it: a chat channel with its secret
+/// (docs/protocol.md §9.1), an e-mail channel with its account but never its
+/// passwords, and its import's status (§9.7).
 #[derive(Debug, Clone, Serialize)]
 pub struct ChannelDto {
     pub id: crate::domain::ChannelId,
     pub kind: crate::domain::channel::ChannelKind,
     pub inbox: InboxId,
     pub name: String,
+    #[serde(flatten)]
+    pub chat: Option<ChatSettingsDto>,
+    #[serde(flatten)]
+    pub email: Option<EmailSettingsDto>,
+    pub enabled: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatSettingsDto {
     pub key: String,
     pub secret: String,
     pub allowed_origins: Vec<String>,
     pub greeting: Option<String>,
     pub offline_message: Option<String>,
     pub require_identity: bool,
-    pub enabled: bool,
-    pub created_at: String,
 }
 
-impl From<&crate::domain::channel::Channel> for ChannelDto {
-    fn from(c: &crate::domain::channel::Channel) -> Self {
-        ChannelDto {
-            id: c.id,
-            kind: c.kind,
-            inbox: c.inbox,
-            name: c.name.clone(),
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailSettingsDto {
+    pub imap: ImapDto,
+    pub smtp: SmtpDto,
+    pub status: crate::mail::status::ChannelStatus,
+}
+
+/// The IMAP half of an account, without its password.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImapDto {
+    pub host: String,
+    pub port: u16,
+    pub tls: crate::domain::mail_account::TlsMode,
+    pub user: String,
+    pub password_set: bool,
+    pub folder: String,
+    pub after: crate::domain::mail_account::AfterImport,
+    pub poll_s: u32,
+    pub idle: bool,
+}
+
+/// The SMTP half of an account, without its password.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmtpDto {
+    pub host: String,
+    pub port: u16,
+    pub tls: crate::domain::mail_account::TlsMode,
+    pub user: String,
+    pub password_set: bool,
+    pub from_address: String,
+    pub from_name: Option<String>,
+}
+
+impl ChannelDto {
+    /// `status`: the e-mail import's, for e-mail channels.
+    pub fn new(
+        c: &crate::domain::channel::Channel,
+        status: impl FnOnce() -> crate::mail::status::ChannelStatus,
+    ) -> Self {
+        use crate::domain::channel::ChannelKind;
+        let chat = (c.kind == ChannelKind::Chat).then(|| ChatSettingsDto {
             key: c.key.clone(),
             secret: c.secret.clone(),
             allowed_origins: c.allowed_origins.clone(),
             greeting: c.greeting.clone(),
             offline_message: c.offline_message.clone(),
             require_identity: c.require_identity,
+        });
+        let email = c.account.as_ref().map(|a| EmailSettingsDto {
+            imap: ImapDto {
+                host: a.imap.host.clone(),
+                port: a.imap.port,
+                tls: a.imap.tls,
+                user: a.imap.user.clone(),
+                password_set: !a.imap.password.is_empty(),
+                folder: a.imap.folder.clone(),
+                after: a.imap.after.clone(),
+                poll_s: a.imap.poll_s,
+                idle: a.imap.idle,
+            },
+            smtp: SmtpDto {
+                host: a.smtp.host.clone(),
+                port: a.smtp.port,
+                tls: a.smtp.tls,
+                user: a.smtp.user.clone(),
+                password_set: !a.smtp.password.is_empty(),
+                from_address: a.smtp.from_address.clone(),
+                from_name: a.smtp.from_name.clone(),
+            },
+            status: status(),
+        });
+        ChannelDto {
+            id: c.id,
+            kind: c.kind,
+            inbox: c.inbox,
+            name: c.name.clone(),
+            chat,
+            email,
             enabled: c.enabled,
             created_at: c.created_at.to_rfc3339(),
         }

@@ -202,6 +202,12 @@ pub enum ServerFrame {
         ticket: TicketId,
         visitor: VisitorLiveDto,
     },
+    /// How far a reply of an e-mail ticket got, to the tabs viewing it.
+    Delivery {
+        ticket: TicketId,
+        message: crate::domain::MessageId,
+        delivery: crate::protocol::dto::DeliveryDto,
+    },
 }
 
 /// A chat visitor as the agents viewing its ticket see it.

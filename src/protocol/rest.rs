@@ -209,6 +209,9 @@ mod tests {
             signature: None,
             cancel_if_replied: false,
             client_id: None,
+            email: None,
+            attachments: Vec::new(),
+            delivery: None,
         };
         let error = Error::Stale {
             newer: vec![reply],
@@ -240,6 +243,9 @@ pub struct CreateChannelRequest {
     pub offline_message: Option<String>,
     #[serde(default)]
     pub require_identity: bool,
+    /// `email` channels: the mail account (docs/protocol.md §9.7).
+    pub imap: Option<crate::domain::mail_account::ImapInput>,
+    pub smtp: Option<crate::domain::mail_account::SmtpInput>,
 }
 
 /// `PATCH /api/channels/{id}`: absent fields stay; `null` clears a text.
@@ -254,4 +260,8 @@ pub struct PatchChannelRequest {
     pub offline_message: Option<Option<String>>,
     pub require_identity: Option<bool>,
     pub enabled: Option<bool>,
+    /// `email` channels: the fields of the account to change (a password
+    /// only when given).
+    pub imap: Option<crate::domain::mail_account::ImapInput>,
+    pub smtp: Option<crate::domain::mail_account::SmtpInput>,
 }

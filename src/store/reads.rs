@@ -7,6 +7,7 @@ use super::{StoreError, codec, index};
 use crate::domain::agent::TokenRecord;
 use crate::domain::channel::Channel;
 use crate::domain::draft::Draft;
+use crate::domain::email::MailCursor;
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
 use crate::domain::message::MessageState;
@@ -15,7 +16,8 @@ use crate::domain::settings::Settings;
 use crate::domain::ticket::{Ticket, View};
 use crate::domain::visitor::Visitor;
 use crate::domain::{
-    Agent, AgentId, ChannelId, Inbox, InboxId, MessageId, TicketId, Timestamp, VisitorId,
+    Agent, AgentId, AttachmentId, ChannelId, Inbox, InboxId, MessageId, TicketId, Timestamp,
+    VisitorId,
 };
 
 pub fn agents(tx: &ReadTransaction) -> Result<Vec<Agent>, StoreError> {
@@ -353,4 +355,55 @@ pub fn client_message(
         ),
         None => Ok(None),
     }
+}
+
+/// The ticket and message a mail with this Message-ID is on, if any.
+pub fn email_message(
+    tx: &ReadTransaction,
+    message_id: &str,
+) -> Result<Option<(TicketId, MessageId)>, StoreError> {
+    let found = tx.open_table(EMAIL_IDS)?.get(message_id)?;
+    Ok(found.map(|v| {
+        let (ticket, message) = v.value();
+        (TicketId::from_u128(ticket), MessageId::from_u128(message))
+    }))
+}
+
+/// The bytes of attachment `id` of `ticket`.
+pub fn attachment(
+    tx: &ReadTransaction,
+    ticket: TicketId,
+    id: AttachmentId,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let found = tx
+        .open_table(ATTACHMENTS)?
+        .get((ticket.as_u128(), id.as_u128()))?;
+    Ok(found.map(|v| v.value().to_vec()))
+}
+
+/// Every reply waiting to be sent by mail: (message, ticket).
+pub fn outbox(tx: &ReadTransaction) -> Result<Vec<(MessageId, TicketId)>, StoreError> {
+    let table = tx.open_table(OUTBOX)?;
+    table
+        .iter()?
+        .map(|row| {
+            let (message, ticket) = row?;
+            Ok((
+                MessageId::from_u128(message.value()),
+                TicketId::from_u128(ticket.value()),
+            ))
+        })
+        .collect()
+}
+
+/// Where the import of e-mail channel `channel` stands.
+pub fn mail_cursor(
+    tx: &ReadTransaction,
+    channel: ChannelId,
+) -> Result<Option<MailCursor>, StoreError> {
+    let table = tx.open_table(MAIL_CURSORS)?;
+    table
+        .get(channel.as_u128())?
+        .map(|v| codec::decode(v.value()))
+        .transpose()
 }

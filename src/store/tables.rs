@@ -95,6 +95,17 @@ pub const VISITOR_TICKETS: TableDefinition<(u128, u128), ()> =
 /// (visitor id, client_id) → (ticket id, message id): resends find the stored message.
 pub const CLIENT_IDS: TableDefinition<(u128, &str), (u128, u128)> =
     TableDefinition::new("client_ids");
+
+/// Message-ID (without brackets) of every mail received or sent on a ticket
+/// → (ticket id, message id): threading and exactly-once imports.
+pub const EMAIL_IDS: TableDefinition<&str, (u128, u128)> = TableDefinition::new("email_ids");
+/// (ticket id, attachment id) → the attachment's bytes.
+pub const ATTACHMENTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("attachments");
+/// Replies waiting to be sent by mail: message id → ticket id. A reply is
+/// here exactly while its delivery is `queued`.
+pub const OUTBOX: TableDefinition<u128, u128> = TableDefinition::new("outbox");
+/// Channel id → `mail::cursor::Cursor`: where an e-mail channel's import stands.
+pub const MAIL_CURSORS: TableDefinition<u128, &[u8]> = TableDefinition::new("mail_cursors");
 }
 
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -107,4 +118,6 @@ pub const SEARCH_INDEX_KEY: &str = "search_index";
 /// teach `upgrade` the step). 2: notifications store parameters, not text.
 /// 3: chat channels, visitors, and the `chat` of tickets (an older binary
 /// would drop those fields when it rewrites a record, so it must refuse).
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: e-mail channels (tickets' `email`, messages' `email`, `attachments`
+/// and `delivery`, and the tables behind them).
+pub const SCHEMA_VERSION: u32 = 4;

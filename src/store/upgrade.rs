@@ -9,6 +9,7 @@
 //!   record therefore shows exactly the text it stored.
 //! - 2 → 3: only new tables and new optional fields (chat channels); nothing
 //!   to rewrite.
+//! - 3 → 4: the same for e-mail channels.
 
 use redb::{ReadableTable, WriteTransaction};
 use serde_json::{Map, Value};

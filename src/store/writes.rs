@@ -10,6 +10,7 @@ use super::{StoreError, codec, index};
 use crate::domain::agent::TokenRecord;
 use crate::domain::channel::Channel;
 use crate::domain::draft::{Draft, DraftKind};
+use crate::domain::email::{Blob, MailCursor};
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::Message;
 use crate::domain::notification::Notification;
@@ -205,6 +206,20 @@ pub fn put_message(tx: &WriteTransaction, message: &Message) -> Result<(), Store
             schedule.remove(key)?;
         }
     }
+    if let Some(email) = &message.email {
+        tx.open_table(EMAIL_IDS)?.insert(
+            email.message_id.as_str(),
+            (message.ticket.as_u128(), message.id.0.as_u128()),
+        )?;
+    }
+    if let Some(delivery) = &message.delivery {
+        let mut outbox = tx.open_table(OUTBOX)?;
+        if delivery.is_queued() {
+            outbox.insert(message.id.0.as_u128(), message.ticket.as_u128())?;
+        } else {
+            outbox.remove(message.id.0.as_u128())?;
+        }
+    }
     if !existed {
         let words: BTreeMap<String, u32> = search::words(&message.body)
             .into_iter()
@@ -309,6 +324,25 @@ pub fn delete_message(tx: &WriteTransaction, message: &Message) -> Result<(), St
     Ok(())
 }
 
+/// Stores the bytes of an attachment (in the commit of its message).
+pub fn put_blob(tx: &WriteTransaction, blob: &Blob) -> Result<(), StoreError> {
+    tx.open_table(ATTACHMENTS)?.insert(
+        (blob.ticket.as_u128(), blob.attachment.as_u128()),
+        &*blob.bytes,
+    )?;
+    Ok(())
+}
+
+pub fn put_mail_cursor(
+    tx: &WriteTransaction,
+    channel: ChannelId,
+    cursor: &MailCursor,
+) -> Result<(), StoreError> {
+    tx.open_table(MAIL_CURSORS)?
+        .insert(channel.as_u128(), codec::encode(cursor).as_slice())?;
+    Ok(())
+}
+
 pub fn put_channel(tx: &WriteTransaction, channel: &Channel) -> Result<(), StoreError> {
     tx.open_table(CHANNELS)?
         .insert(channel.id.as_u128(), codec::encode(channel).as_slice())?;
@@ -318,6 +352,7 @@ pub fn put_channel(tx: &WriteTransaction, channel: &Channel) -> Result<(), Store
 /// Deletes a channel. Its visitors and tickets stay (the tickets are the team's).
 pub fn delete_channel(tx: &WriteTransaction, channel: ChannelId) -> Result<(), StoreError> {
     tx.open_table(CHANNELS)?.remove(channel.as_u128())?;
+    tx.open_table(MAIL_CURSORS)?.remove(channel.as_u128())?;
     Ok(())
 }
 

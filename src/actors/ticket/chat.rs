@@ -230,7 +230,7 @@ impl TicketActor {
                 continue;
             }
             visitor.do_send(ToVisitor::Message {
-                message: m.clone(),
+                message: Box::new(m.clone()),
                 author: m.author,
             });
         }

@@ -35,12 +35,13 @@
 //! replies), `followers`, `shares` (sharing, and losing access),
 //! `read_marks`, `presence` (tabs opening, closing, hiding, force-releasing),
 //! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`,
-//! `chat` (the visitor of a chat ticket),
+//! `chat` (the visitor of a chat ticket), `email` (mail in, delivery reports),
 //! `traced` (the sender's span around a message).
 
 mod chat;
 mod commands;
 mod drafts;
+mod email;
 mod followers;
 mod lock;
 mod messages;
@@ -61,6 +62,7 @@ pub use crate::domain::decisions::Op;
 pub use chat::{GiveContact, MarkSeen, OpenConversation, Receive, VisitorChanged};
 pub use commands::{Create, Mutate, Patch};
 pub use drafts::{FlushDrafts, UpdateDraft};
+pub use email::{ImportMail, SetDelivery};
 pub use followers::{AddFollower, RemoveFollower};
 pub use lock::{LockTicket, Unlock};
 pub use messages::{Post, Posted};
@@ -213,12 +215,17 @@ impl TicketActor {
             cleared_drafts,
             removed_messages,
             new_ticket,
+            blobs,
         } = change;
         for key in &cleared_drafts {
             // Removed in the same write as the message; nothing older may be persisted later.
             self.dirty_drafts.remove(key);
         }
         let delivered = notifications.clone();
+        // Replies that have just entered the outbox.
+        let queued = messages
+            .iter()
+            .any(|m| m.delivery.as_ref().is_some_and(|d| d.is_queued() && d.attempts == 0));
         // What a chat visitor may be told of (other tickets have nobody to tell).
         let told = if after.chat.is_some() {
             messages.clone()
@@ -251,6 +258,9 @@ impl TicketActor {
                     for message in &removed_messages {
                         writes::delete_message(tx, message)?;
                     }
+                    for blob in &blobs {
+                        writes::put_blob(tx, blob)?;
+                    }
                     Ok(after)
                 })
                 .await
@@ -263,6 +273,9 @@ impl TicketActor {
             act.ticket = Some(after.clone());
             act.deliver(&delivered);
             act.tell_visitor(before.as_ref(), &after, &told);
+            if queued {
+                act.core.mail.outbox.wake();
+            }
             Ok(after)
         }))
     }

@@ -10,9 +10,9 @@ use actix::prelude::*;
 use tracing::Span;
 
 use super::{
-    AddFollower, CancelScheduled, Create, Fire, ForceRelease, GiveContact, LockTicket, MarkRead,
-    MarkSeen, Mutate, Open, OpenConversation, Patch, Post, Receive, RemoveFollower, Share,
-    TicketActor, Unlock, Unshare, UpdateDraft,
+    AddFollower, CancelScheduled, Create, Fire, ForceRelease, GiveContact, ImportMail, LockTicket,
+    MarkRead, MarkSeen, Mutate, Open, OpenConversation, Patch, Post, Receive, RemoveFollower,
+    SetDelivery, Share, TicketActor, Unlock, Unshare, UpdateDraft,
 };
 use crate::domain::TicketId;
 
@@ -69,6 +69,7 @@ traced!(
     Fire,
     ForceRelease,
     GiveContact,
+    ImportMail,
     LockTicket,
     MarkRead,
     MarkSeen,
@@ -79,6 +80,7 @@ traced!(
     Post,
     Receive,
     RemoveFollower,
+    SetDelivery,
     Share,
     Unlock,
     Unshare,

@@ -21,6 +21,7 @@
 //! `followers`, `sharing`, `chat` (what visitors do).
 
 pub mod chat;
+pub mod email;
 mod editing;
 mod followers;
 mod locking;
@@ -75,6 +76,8 @@ pub struct Change {
     pub removed_messages: Vec<Message>,
     /// The ticket is new: the store gives it its number.
     pub new_ticket: bool,
+    /// Attachment bytes of the change's messages.
+    pub blobs: Vec<super::email::Blob>,
 }
 
 impl Change {
@@ -87,6 +90,7 @@ impl Change {
             cleared_drafts: Vec::new(),
             removed_messages: Vec::new(),
             new_ticket: false,
+            blobs: Vec::new(),
         }
     }
 
@@ -97,6 +101,7 @@ impl Change {
             && self.notifications.is_empty()
             && self.cleared_drafts.is_empty()
             && self.removed_messages.is_empty()
+            && self.blobs.is_empty()
     }
 }
 

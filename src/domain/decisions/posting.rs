@@ -131,7 +131,7 @@ pub fn post(
     let signature =
         (post.kind == MessageKind::Reply && scheduled.is_none() && facts.settings.sign_replies)
             .then(|| by.name.clone());
-    let message = Message {
+    let mut message = Message {
         id: MessageId::new(),
         ticket: before.id,
         kind: post.kind,
@@ -148,7 +148,11 @@ pub fn post(
         signature,
         cancel_if_replied: scheduled.is_some() && post.cancel_if_replied,
         client_id: None,
+        email: None,
+        attachments: Vec::new(),
+        delivery: None,
     };
+    super::email::send_by_mail(before, &mut message, now);
     change.messages.push(message.clone());
     let draft = match post.kind {
         MessageKind::Reply => Some((by.id, DraftKind::Reply)),
@@ -259,7 +263,7 @@ pub fn follower_updates(
 #[derive(Clone, Debug)]
 pub enum Scheduled {
     /// Sent now: the message as sent.
-    Sent(Message),
+    Sent(Box<Message>),
     /// Dropped (its author lost access, or another agent replied first).
     Dropped(MessageId),
 }
@@ -309,6 +313,7 @@ pub fn fire(
     sent.state = MessageState::Sent;
     sent.created_at = facts.now;
     sent.signature = facts.settings.sign_replies.then(|| author.name.clone());
+    super::email::send_by_mail(ticket, &mut sent, facts.now);
     change.after.updated_at = facts.now;
     change.notifications.extend(follower_updates(
         ticket,
@@ -318,7 +323,7 @@ pub fn fire(
         facts,
     ));
     change.messages.push(sent.clone());
-    (change, Scheduled::Sent(sent))
+    (change, Scheduled::Sent(Box::new(sent)))
 }
 
 /// Cancels the scheduled reply `message`: by its author or an admin.

@@ -620,7 +620,7 @@ fn a_due_reply_whose_author_lost_access_is_dropped_and_its_author_told_if_it_sti
         panic!("expected the reply to be sent");
     };
     assert_eq!(sent.signature.as_deref(), Some("ANA"));
-    assert_eq!(change.messages, vec![sent]);
+    assert_eq!(change.messages, vec![*sent]);
     // Its author moved to Billing only: dropped, and not told (it no longer sees the ticket).
     let mut moved = ticket.clone();
     moved.inbox = world.billing();

@@ -1,0 +1,202 @@
+//! E-mail decisions: a customer's mail opens a ticket or continues one, a
+//! reply sent on an e-mail ticket goes out by mail, and the outbox reports
+//! how far a reply got.
+//!
+//! Invariants:
+//! - A mail follows every rule of a customer message posted over REST (see
+//!   `posting`): unread for everyone, drafts outdated, resolved reopens,
+//!   followers told.
+//! - Only sent public replies of e-mail tickets go out (never notes, never
+//!   scheduled replies before their time), each with a Message-ID fixed when
+//!   it is sent, so a retry after a crash sends the very same mail.
+//! - A delivery report changes only the delivery of a reply of this ticket;
+//!   once `sent` or `failed` it only moves to `failed` by a bounce.
+
+use super::super::channel::Channel;
+use super::super::email::{
+    Blob, Delivery, DeliveryState, EmailThread, Fold, Mailbox, MessageEmail, ticket_subject,
+};
+use super::super::history::{HistoryAction, HistoryEntry};
+use super::super::message::{Message, MessageKind, MessageState};
+use super::super::ticket::{self, Customer, Status, Ticket};
+use super::super::{TicketId, Timestamp};
+use super::posting::customer_wrote;
+use super::{Change, ConflictReason, Facts, Refusal, follower_updates};
+use crate::domain::email::Attachment;
+
+/// A customer's mail, as a ticket keeps it (parsed and checked by `mail`).
+#[derive(Clone, Debug)]
+pub struct MailIn {
+    pub message_id: String,
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    pub text: String,
+    pub folds: Vec<Fold>,
+    pub attachments: Vec<Attachment>,
+    /// The bytes of the attachments that were kept.
+    pub blobs: Vec<Blob>,
+}
+
+/// The body a ticket shows for a mail with no text at all.
+const EMPTY_BODY: &str = "(no text)";
+
+fn customer_message(ticket: TicketId, mail: MailIn, now: Timestamp) -> (Message, Vec<Blob>) {
+    let mut body = mail.text;
+    if ticket::validate_body(&body).is_err() {
+        // Blank (or, defensively, over the limit: `mail::parse` cuts it).
+        body = EMPTY_BODY.to_owned();
+    }
+    let mut message = Message::customer(ticket, body, now, None);
+    message.email = Some(MessageEmail {
+        message_id: mail.message_id,
+        from: Some(mail.from),
+        to: mail.to,
+        cc: mail.cc,
+        folds: mail.folds,
+    });
+    message.attachments = mail.attachments;
+    let blobs = mail
+        .blobs
+        .into_iter()
+        .map(|b| Blob { ticket, ..b })
+        .collect();
+    (message, blobs)
+}
+
+/// A new ticket `id` in the channel's inbox from a customer's mail.
+pub fn open(
+    existing: Option<&Ticket>,
+    id: TicketId,
+    channel: &Channel,
+    mail: MailIn,
+    now: Timestamp,
+) -> Result<(Change, Message), Refusal> {
+    if existing.is_some() {
+        return Err(ConflictReason::TicketExists.into());
+    }
+    let Some(account) = &channel.account else {
+        return Err(Refusal::invalid("not an email channel"));
+    };
+    let customer = Customer {
+        name: mail
+            .from
+            .name
+            .clone()
+            .unwrap_or_else(|| mail.from.address.clone()),
+        contact: mail.from.address.clone(),
+    };
+    let mut thread = EmailThread {
+        channel: channel.id,
+        channel_name: channel.name.clone(),
+        own_address: account.smtp.from_address.clone(),
+        participants: Vec::new(),
+    };
+    thread.add_participants(&customer.contact, mail.to.iter().chain(&mail.cc));
+    let subject = ticket_subject(&mail.subject);
+    let mut ticket = Ticket::new(id, 0, channel.inbox, subject, customer, now);
+    ticket.email = Some(thread);
+    let (message, blobs) = customer_message(id, mail, now);
+    let created = HistoryEntry::new(None, HistoryAction::Created, now)
+        .with("inbox", channel.inbox.to_string())
+        .with("status", Status::Pending.as_str())
+        .with("channel", channel.id.to_string());
+    let change = Change {
+        messages: vec![message.clone()],
+        history: vec![created],
+        new_ticket: true,
+        blobs,
+        ..Change::of(ticket)
+    };
+    Ok((change, message))
+}
+
+/// A customer's mail threads onto `ticket`. `facts.now` must sort after
+/// every draft decided before it (see `posting::post`). The sender and Cc
+/// join the participants (replies are copied to them).
+pub fn receive(
+    ticket: Option<&Ticket>,
+    mail: MailIn,
+    facts: &Facts,
+) -> Result<(Change, Message), Refusal> {
+    let before = super::live(ticket)?;
+    if before.status == Status::Archived {
+        return Err(ConflictReason::ConversationClosed.into());
+    }
+    let now = facts.now;
+    let mut change = Change::of(before.clone());
+    change.after.updated_at = now;
+    customer_wrote(&mut change, now);
+    if let Some(thread) = change.after.email.as_mut() {
+        let people = [mail.from.clone()];
+        thread.add_participants(
+            &before.customer.contact,
+            people.iter().chain(&mail.to).chain(&mail.cc),
+        );
+    }
+    let (message, blobs) = customer_message(before.id, mail, now);
+    change.notifications.extend(follower_updates(
+        before,
+        MessageKind::Customer,
+        None,
+        &[],
+        facts,
+    ));
+    change.messages.push(message.clone());
+    change.blobs = blobs;
+    Ok((change, message))
+}
+
+/// A reply sent now on an e-mail ticket goes out by mail: it gets its
+/// Message-ID, its recipients and a queued delivery. Other messages and
+/// tickets are left as they are.
+pub fn send_by_mail(ticket: &Ticket, message: &mut Message, now: Timestamp) {
+    let Some(thread) = &ticket.email else { return };
+    if message.kind != MessageKind::Reply
+        || message.state != MessageState::Sent
+        || message.delivery.is_some()
+    {
+        return;
+    }
+    message.email = Some(MessageEmail {
+        message_id: thread.reply_message_id(message.id.0),
+        from: None,
+        to: vec![Mailbox::new(
+            Some(ticket.customer.name.clone()),
+            &ticket.customer.contact,
+        )],
+        cc: thread.participants.clone(),
+        folds: Vec::new(),
+    });
+    message.delivery = Some(Delivery::queued(now));
+}
+
+/// The outbox reports on reply `message` (as stored): its delivery becomes
+/// `delivery` (its attempts never go down: a bounce reports none). A reply
+/// that is `sent` or `failed` only changes to `failed` (a bounce); anything
+/// else is stale and changes nothing.
+pub fn set_delivery(
+    ticket: Option<&Ticket>,
+    message: Option<Message>,
+    mut delivery: Delivery,
+) -> Result<(Change, Option<Message>), Refusal> {
+    let before = ticket.ok_or(Refusal::NotFound)?;
+    let mut message = message
+        .filter(|m| m.ticket == before.id && m.delivery.is_some())
+        .ok_or(Refusal::NotFound)?;
+    let current = message.delivery.as_ref().map(|d| d.state);
+    let attempts = message.delivery.as_ref().map_or(0, |d| d.attempts);
+    delivery.attempts = delivery.attempts.max(attempts);
+    let applies = matches!(
+        (current, delivery.state),
+        (Some(DeliveryState::Queued), _) | (Some(DeliveryState::Sent), DeliveryState::Failed)
+    );
+    let mut change = Change::of(before.clone());
+    if !applies {
+        return Ok((change, None));
+    }
+    message.delivery = Some(delivery);
+    change.messages.push(message.clone());
+    Ok((change, Some(message)))
+}
