@@ -234,8 +234,8 @@ pub fn subject_token(subject: &str) -> Option<u64> {
 /// prefixes or tokens.
 pub fn reply_subject(subject: &str, number: u64) -> String {
     let token = format!("[#{number}]");
-    let base = strip_reply_prefixes(subject.replace(&token, "").trim());
-    let base = base.trim();
+    let without_token = subject.replace(&token, "");
+    let base = strip_reply_prefixes(without_token.trim()).trim();
     if base.is_empty() {
         format!("Re: {token}")
     } else {
