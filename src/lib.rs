@@ -25,6 +25,7 @@
 //! - [`http`]: routes, auth extractor, error mapping, request ids and spans,
 //!   the client behind a request, WebSocket upgrade, the embedded web
 //!   console and widget (compressed, with ETags).
+//! - [`mail`]: the e-mail channel (MIME parsing of incoming mail).
 //! - [`proxies`]: trusted reverse proxies and the client address and scheme they forward.
 //! - [`tls`]: the optional TLS listener's certificate and key.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
@@ -57,6 +58,7 @@ pub mod core;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod protocol;
 pub mod proxies;
