@@ -93,10 +93,10 @@ fn differences(expected: &Value, actual: &Value) -> Vec<String> {
             None => found.push(format!("{key}: missing from the .json")),
         }
     }
-    if let Some(prefix) = expected.get("text_starts_with") {
-        if !prefix.as_str().is_some_and(|p| text.starts_with(p)) {
-            found.push(format!("text does not start with {prefix}"));
-        }
+    if let Some(prefix) = expected.get("text_starts_with")
+        && !prefix.as_str().is_some_and(|p| text.starts_with(p))
+    {
+        found.push(format!("text does not start with {prefix}"));
     }
     for part in expected
         .get("text_contains")
