@@ -25,6 +25,7 @@
 //! - [`http`]: routes, auth extractor, error mapping, request ids and spans,
 //!   the client behind a request, WebSocket upgrade, the embedded web
 //!   console and widget (compressed, with ETags).
+//! - [`mail`]: e-mail channels: IMAP fetchers, MIME parsing, threading, the SMTP outbox.
 //! - [`proxies`]: trusted reverse proxies and the client address and scheme they forward.
 //! - [`tls`]: the optional TLS listener's certificate and key.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).

@@ -226,7 +226,11 @@ pub fn error_text(error: &str) -> String {
 /// A Message-ID as kept: without brackets and surrounding space; `None` if
 /// nothing is left.
 pub fn normalize_message_id(raw: &str) -> Option<String> {
-    let id = raw.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| id.to_owned())
 }
 
@@ -303,7 +307,10 @@ mod tests {
     #[test]
     fn reply_subjects_do_not_pile_up() {
         assert_eq!(reply_subject("Broken", 22), "Re: Broken [#22]");
-        assert_eq!(reply_subject("Re: RE: Broken [#22]", 22), "Re: Broken [#22]");
+        assert_eq!(
+            reply_subject("Re: RE: Broken [#22]", 22),
+            "Re: Broken [#22]"
+        );
         assert_eq!(reply_subject("", 5), "Re: [#5]");
         assert_eq!(ticket_subject("Fwd: AW: Hi"), "Hi");
         assert_eq!(ticket_subject("  "), "(no subject)");

@@ -58,6 +58,11 @@ fn queries() {
     replay("queries", checks::queries);
 }
 
+#[test]
+fn mail() {
+    replay("mail", checks::mail);
+}
+
 /// serde_json stops at 128 levels, so 100 000 levels are refused, not a stack
 /// overflow. (Generated here rather than committed: a 100 KB seed would make
 /// libFuzzer mutate inputs of that size.)
@@ -86,6 +91,7 @@ fn deeply_nested_json_is_refused() {
         checks::visitor_frames(input.as_bytes());
         checks::rest_bodies(input.as_bytes());
         checks::queries(input.as_bytes());
+        checks::mail(input.as_bytes());
     }
 }
 
@@ -98,4 +104,24 @@ fn large_bodies_at_the_limit() {
             serde_json::json!({"kind": "note", "body": format!("@hanna {}", "x".repeat(len - 7))});
         checks::rest_bodies(body.to_string().as_bytes());
     }
+}
+
+/// Mails too big for the seed corpus: a text over the kept length whose
+/// every line opens a quote, a signature or an attribution, and multiparts
+/// nested ten thousand deep.
+#[test]
+fn large_mails() {
+    let body = "> quoted\n-- \nOn x wrote:\n\n".repeat(40_000);
+    let mail = format!("From: a@b\r\n\r\n{body}");
+    assert!(mail.len() > tandem::mail::parse::TEXT_BYTES);
+    checks::mail(mail.as_bytes());
+    let depth = 10_000;
+    let mut nested = String::from("From: a@b\r\n");
+    for level in 0..depth {
+        nested.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n--b{level}\r\n"
+        ));
+    }
+    nested.push_str("Content-Type: text/plain\r\n\r\ndeep\r\n");
+    checks::mail(nested.as_bytes());
 }

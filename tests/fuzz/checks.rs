@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tandem::domain::agent::{normalize_email, normalize_handle};
+use tandem::domain::email::normalize_message_id;
 use tandem::domain::mention::mentioned_handles;
 use tandem::domain::message::MessageKind;
 use tandem::domain::search::parse_query;
@@ -18,6 +19,7 @@ use tandem::domain::ticket::{
     limits, normalize_tags, patch_fields, validate_body, validate_customer, validate_subject,
 };
 use tandem::domain::{MessageId, Role, Timestamp};
+use tandem::mail::parse::{self as mail_parse, Limits, TEXT_BYTES};
 use tandem::protocol::cursor::{self, Cursor};
 use tandem::protocol::frames::{ClientFrame, Incoming, ServerFrame};
 use tandem::protocol::rest::*;
@@ -270,6 +272,66 @@ pub fn rest_bodies(data: &[u8]) {
     if serde_json::from_slice::<FollowerRequest>(data).is_ok() {
         accepted(&["agent"]);
     }
+}
+
+/// A fetched mail's bytes, as the IMAP worker hands them to
+/// `mail::parse::parse` (with small limits, so inputs reach them).
+///
+/// - Parsing never panics and is deterministic (but for fresh attachment ids).
+/// - `message_id` is non-empty and normalized; so are the ids of
+///   `In-Reply-To` and `References`.
+/// - `text` is at most `TEXT_BYTES` plus the cut marker; folds lie within
+///   its lines, non-empty, ordered and disjoint.
+/// - Kept attachment bytes are within the per-file and per-mail limits, and
+///   a file has bytes exactly when it was not dropped, as many as its size.
+pub fn mail(data: &[u8]) {
+    let limits = Limits {
+        attachment_bytes: 512,
+        attachments_bytes: 1024,
+    };
+    let Ok(mail) = mail_parse::parse(data, &limits) else {
+        return;
+    };
+    let normalized = |id: &String| normalize_message_id(id).as_ref() == Some(id);
+    assert!(normalized(&mail.message_id), "{:?}", mail.message_id);
+    assert!(
+        mail.in_reply_to
+            .iter()
+            .chain(&mail.references)
+            .all(normalized)
+    );
+    assert!(mail.text.len() <= TEXT_BYTES + "\n[…]".len());
+    let lines = mail.text.split('\n').count();
+    let mut next_free = 0;
+    for fold in &mail.folds {
+        assert!(
+            next_free <= fold.start && fold.start < fold.end && fold.end <= lines,
+            "{:?} of {lines} lines",
+            mail.folds
+        );
+        next_free = fold.end;
+    }
+    let mut kept = 0;
+    for file in &mail.attachments {
+        match &file.bytes {
+            Some(bytes) => {
+                assert!(file.meta.dropped.is_none());
+                assert_eq!(bytes.len() as u64, file.meta.size);
+                assert!(file.meta.size <= limits.attachment_bytes);
+                kept += file.meta.size;
+            }
+            None => assert!(file.meta.dropped.is_some()),
+        }
+        assert!(!file.meta.name.is_empty() && file.meta.name.chars().count() <= 200);
+        assert!(!file.meta.name.contains(['/', '\\']));
+        assert!(!file.meta.name.chars().any(char::is_control));
+    }
+    assert!(kept <= limits.attachments_bytes);
+    let again = mail_parse::parse(data, &limits).expect("parsed once");
+    assert_eq!(
+        (&again.message_id, &again.text, &again.folds, &again.subject),
+        (&mail.message_id, &mail.text, &mail.folds, &mail.subject)
+    );
 }
 
 /// Text the server parses outside JSON: the search box (`parse_query`),
