@@ -15,6 +15,7 @@ mod cli;
 mod collaboration;
 mod console;
 mod crash;
+mod email;
 mod fuzz_corpus;
 mod hostile;
 mod lifecycle;
