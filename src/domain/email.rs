@@ -208,7 +208,11 @@ pub fn error_text(error: &str) -> String {
 /// A Message-ID as kept: without brackets and surrounding space; `None` if
 /// nothing is left.
 pub fn normalize_message_id(raw: &str) -> Option<String> {
-    let id = raw.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| id.to_owned())
 }
 
@@ -234,8 +238,8 @@ pub fn subject_token(subject: &str) -> Option<u64> {
 /// prefixes or tokens.
 pub fn reply_subject(subject: &str, number: u64) -> String {
     let token = format!("[#{number}]");
-    let base = strip_reply_prefixes(subject.replace(&token, "").trim());
-    let base = base.trim();
+    let without_token = subject.replace(&token, "");
+    let base = strip_reply_prefixes(without_token.trim()).trim();
     if base.is_empty() {
         format!("Re: {token}")
     } else {
@@ -285,7 +289,10 @@ mod tests {
     #[test]
     fn reply_subjects_do_not_pile_up() {
         assert_eq!(reply_subject("Broken", 22), "Re: Broken [#22]");
-        assert_eq!(reply_subject("Re: RE: Broken [#22]", 22), "Re: Broken [#22]");
+        assert_eq!(
+            reply_subject("Re: RE: Broken [#22]", 22),
+            "Re: Broken [#22]"
+        );
         assert_eq!(reply_subject("", 5), "Re: [#5]");
         assert_eq!(ticket_subject("Fwd: AW: Hi"), "Hi");
         assert_eq!(ticket_subject("  "), "(no subject)");

@@ -34,5 +34,7 @@ pub mod time;
 pub mod visitor;
 
 pub use agent::{Agent, Inbox, Role};
-pub use ids::{AgentId, AttachmentId, ChannelId, InboxId, MessageId, SessionId, TicketId, VisitorId};
+pub use ids::{
+    AgentId, AttachmentId, ChannelId, InboxId, MessageId, SessionId, TicketId, VisitorId,
+};
 pub use time::Timestamp;
