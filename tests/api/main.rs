@@ -18,6 +18,7 @@ mod crash;
 mod fuzz_corpus;
 mod hostile;
 mod lifecycle;
+mod mail_harness;
 mod mentions;
 mod persistence;
 mod process;
