@@ -20,6 +20,7 @@ mod fuzz_corpus;
 mod hostile;
 mod lifecycle;
 mod mail_corpus;
+mod mail_harness;
 mod mentions;
 mod persistence;
 mod process;
