@@ -125,7 +125,9 @@ impl Channels {
         c.account = match new.kind {
             ChannelKind::Email => Some(new.account.apply(None).map_err(Error::BadRequest)?),
             ChannelKind::Chat if new.account.is_empty() => None,
-            ChannelKind::Chat => return Err(Error::bad_request("imap and smtp are for email channels")),
+            ChannelKind::Chat => {
+                return Err(Error::bad_request("imap and smtp are for email channels"));
+            }
         };
         let _writing = self.writing.lock().await;
         self.put(c).await

@@ -72,7 +72,9 @@ impl Channel {
 
     /// Whether a page on `origin` may open a visitor socket for this channel.
     pub fn allows(&self, origin: &str) -> bool {
-        self.enabled && self.kind == ChannelKind::Chat && self.allowed_origins.iter().any(|o| o == origin)
+        self.enabled
+            && self.kind == ChannelKind::Chat
+            && self.allowed_origins.iter().any(|o| o == origin)
     }
 
     /// Whether `hash` (hex) is the HMAC-SHA256 of `identifier` under this

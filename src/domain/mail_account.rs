@@ -243,11 +243,8 @@ impl SmtpInput {
             tls,
             user,
             password,
-            from_address: validate_address(&pick(
-                self.from_address,
-                old.map(|o| &o.from_address),
-            )?)
-            .ok_or("smtp.from_address must be an e-mail address")?,
+            from_address: validate_address(&pick(self.from_address, old.map(|o| &o.from_address))?)
+                .ok_or("smtp.from_address must be an e-mail address")?,
             from_name,
         })
     }
@@ -255,8 +252,9 @@ impl SmtpInput {
 
 /// The new value, else the old one, else a "required" error.
 fn pick(new: Option<String>, old: Option<&String>) -> Result<String, String> {
-    new.or_else(|| old.cloned())
-        .ok_or_else(|| "a required mailbox field is missing (host, user, password, from_address)".into())
+    new.or_else(|| old.cloned()).ok_or_else(|| {
+        "a required mailbox field is missing (host, user, password, from_address)".into()
+    })
 }
 
 fn port(half: &str, port: Option<u16>, default: u16) -> Result<u16, String> {
@@ -282,8 +280,7 @@ fn validate_host(half: &str, host: String) -> Result<String, String> {
 
 fn validate_user(half: &str, user: String) -> Result<String, String> {
     let user = user.trim();
-    if user.is_empty() || user.chars().count() > limits::USER_CHARS || user.contains(['\r', '\n'])
-    {
+    if user.is_empty() || user.chars().count() > limits::USER_CHARS || user.contains(['\r', '\n']) {
         return Err(format!(
             "{half}.user must be 1-{} characters",
             limits::USER_CHARS
@@ -309,7 +306,9 @@ fn validate_folder(folder: &str) -> Result<String, String> {
     let folder = folder.trim();
     if folder.is_empty()
         || folder.chars().count() > limits::FOLDER_CHARS
-        || folder.chars().any(|c| c.is_control() || c == '"' || c == '\\')
+        || folder
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
     {
         return Err(format!(
             "a folder must be 1-{} characters, without quotes, backslashes or control characters",

@@ -57,7 +57,10 @@ pub async fn download(
         .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header(disposition)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        ))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(bytes))
 }

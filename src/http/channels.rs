@@ -8,10 +8,10 @@ use actix_web::{HttpResponse, web};
 use super::auth::Caller;
 use crate::actors::visitor::Shut;
 use crate::channels::{ChannelPatch, NewChannel};
-use crate::domain::mail_account::MailAccountInput;
 use crate::core::Core;
 use crate::domain::ChannelId;
 use crate::domain::channel::{Channel, ChannelKind};
+use crate::domain::mail_account::MailAccountInput;
 use crate::error::Error;
 use crate::protocol::close::ServerClose;
 use crate::protocol::dto::ChannelDto;
@@ -136,7 +136,9 @@ pub async fn check(
     caller.require_admin()?;
     let channel = core.channels.get(channel_id(&id)?).ok_or(Error::NotFound)?;
     let Some(account) = &channel.account else {
-        return Err(Error::bad_request("only email channels have connections to check"));
+        return Err(Error::bad_request(
+            "only email channels have connections to check",
+        ));
     };
     let report = crate::mail::check::check(account, core.config.mail.timeout).await;
     Ok(web::Json(report))

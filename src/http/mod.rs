@@ -8,8 +8,8 @@
 //! then ask the ticket's actor (see `actors::ticket`).
 
 pub mod accounts;
-pub mod attachments;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod backup;
 pub mod channels;

@@ -84,7 +84,9 @@ async fn session(
         return Ok(());
     };
     let timeout = core.config.mail.timeout;
-    let mut mailbox = Mailbox::open(account, timeout).await.map_err(failed(false))?;
+    let mut mailbox = Mailbox::open(account, timeout)
+        .await
+        .map_err(failed(false))?;
     let idle = account.idle && mailbox.can_idle;
     core.mail
         .statuses
@@ -113,18 +115,32 @@ async fn session(
 }
 
 /// Imports every new mail of the folder, a batch at a time; the number imported.
-async fn drain(core: &Arc<Core>, channel: &Arc<Channel>, mailbox: &mut Mailbox) -> Result<u64, Failed> {
-    let account = channel.account.as_ref().map(|a| &a.imap).expect("an e-mail channel");
+async fn drain(
+    core: &Arc<Core>,
+    channel: &Arc<Channel>,
+    mailbox: &mut Mailbox,
+) -> Result<u64, Failed> {
+    let account = channel
+        .account
+        .as_ref()
+        .map(|a| &a.imap)
+        .expect("an e-mail channel");
     let stored = core
         .store
         .read()
         .and_then(|tx| reads::mail_cursor(&tx, channel.id))
-        .map_err(|e| Failed { error: e.to_string(), connected: true })?;
+        .map_err(|e| Failed {
+            error: e.to_string(),
+            connected: true,
+        })?;
     let (after, unseen_only) = match stored {
         Some(c) if c.uid_validity == mailbox.uid_validity => (c.last_uid, false),
         _ => (0, account.after == AfterImport::Seen),
     };
-    let uids = mailbox.uids_after(after, unseen_only).await.map_err(failed(true))?;
+    let uids = mailbox
+        .uids_after(after, unseen_only)
+        .await
+        .map_err(failed(true))?;
     let mut imported = 0;
     for batch in uids.chunks(core.config.mail.batch) {
         let mails = mailbox.fetch(batch).await.map_err(failed(true))?;
@@ -137,15 +153,25 @@ async fn drain(core: &Arc<Core>, channel: &Arc<Channel>, mailbox: &mut Mailbox) 
         core.store
             .write(move |tx| writes::put_mail_cursor(tx, channel_id, &cursor))
             .await
-            .map_err(|e| Failed { error: e.to_string(), connected: true })?;
-        mailbox.settle(batch, &account.after).await.map_err(failed(true))?;
+            .map_err(|e| Failed {
+                error: e.to_string(),
+                connected: true,
+            })?;
+        mailbox
+            .settle(batch, &account.after)
+            .await
+            .map_err(failed(true))?;
     }
     Ok(imported)
 }
 
 /// Imports a batch of fetched mails, concurrently (their commits group),
 /// except that a mail answering another mail of the batch waits for it.
-async fn import_batch(core: &Arc<Core>, channel: &Arc<Channel>, mails: Vec<Fetched>) -> Result<u64, Failed> {
+async fn import_batch(
+    core: &Arc<Core>,
+    channel: &Arc<Channel>,
+    mails: Vec<Fetched>,
+) -> Result<u64, Failed> {
     let limits = Limits {
         attachment_bytes: core.config.mail.attachment_max_bytes,
         attachments_bytes: core.config.mail.attachments_max_bytes,
@@ -176,8 +202,16 @@ async fn import_batch(core: &Arc<Core>, channel: &Arc<Channel>, mails: Vec<Fetch
     Ok(imported)
 }
 
-async fn settle_wave(core: &Arc<Core>, channel: &Arc<Channel>, wave: Vec<parse::Incoming>) -> Result<u64, Failed> {
-    let outcomes = join_all(wave.into_iter().map(|mail| intake::import(core, channel, mail))).await;
+async fn settle_wave(
+    core: &Arc<Core>,
+    channel: &Arc<Channel>,
+    wave: Vec<parse::Incoming>,
+) -> Result<u64, Failed> {
+    let outcomes = join_all(
+        wave.into_iter()
+            .map(|mail| intake::import(core, channel, mail)),
+    )
+    .await;
     let mut imported = 0;
     for outcome in outcomes {
         match outcome {

@@ -52,13 +52,9 @@ async fn bounded<T, E: std::fmt::Display>(
 
 /// A TCP connection to `host:port`, telling DNS failures from unreachable servers.
 pub async fn tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, MailError> {
-    let addrs: Vec<_> = bounded(
-        Stage::Dns,
-        timeout,
-        tokio::net::lookup_host((host, port)),
-    )
-    .await?
-    .collect();
+    let addrs: Vec<_> = bounded(Stage::Dns, timeout, tokio::net::lookup_host((host, port)))
+        .await?
+        .collect();
     if addrs.is_empty() {
         return Err(MailError::new(Stage::Dns, format!("{host} has no address")));
     }
@@ -69,7 +65,11 @@ pub async fn tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, 
     Ok(stream)
 }
 
-async fn tls(host: &str, stream: impl Stream + 'static, timeout: Duration) -> Result<Connection, MailError> {
+async fn tls(
+    host: &str,
+    stream: impl Stream + 'static,
+    timeout: Duration,
+) -> Result<Connection, MailError> {
     let name = rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|e| MailError::new(Stage::Tls, e))?;
     let connector = tokio_rustls::TlsConnector::from(super::tls::client_config());
@@ -78,7 +78,10 @@ async fn tls(host: &str, stream: impl Stream + 'static, timeout: Duration) -> Re
 }
 
 /// An IMAP client past the greeting (and STARTTLS), not logged in yet.
-async fn client(account: &Imap, timeout: Duration) -> Result<async_imap::Client<Connection>, MailError> {
+async fn client(
+    account: &Imap,
+    timeout: Duration,
+) -> Result<async_imap::Client<Connection>, MailError> {
     let tcp = tcp(&account.host, account.port, timeout).await?;
     let stream: Connection = match account.tls {
         TlsMode::Implicit => tls(&account.host, tcp, timeout).await?,
@@ -87,7 +90,10 @@ async fn client(account: &Imap, timeout: Duration) -> Result<async_imap::Client<
     let mut client = async_imap::Client::new(stream);
     let greeting = bounded(Stage::Connect, timeout, client.read_response()).await?;
     if greeting.is_none() {
-        return Err(MailError::new(Stage::Connect, "the server closed the connection"));
+        return Err(MailError::new(
+            Stage::Connect,
+            "the server closed the connection",
+        ));
     }
     if account.tls != TlsMode::Starttls {
         return Ok(client);
@@ -110,7 +116,12 @@ impl Mailbox {
         let mut session = match tokio::time::timeout(timeout, login).await {
             Ok(Ok(session)) => session,
             Ok(Err((error, _))) => return Err(MailError::new(Stage::Login, error)),
-            Err(_) => return Err(MailError::new(Stage::Login, "the server did not answer in time")),
+            Err(_) => {
+                return Err(MailError::new(
+                    Stage::Login,
+                    "the server did not answer in time",
+                ));
+            }
         };
         let capabilities = bounded(Stage::Login, timeout, session.capabilities()).await?;
         let can_idle = capabilities.has_str("IDLE");
@@ -173,7 +184,10 @@ impl Mailbox {
         match after {
             AfterImport::Seen => {
                 let store = async {
-                    let stream = self.session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?;
+                    let stream = self
+                        .session
+                        .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
+                        .await?;
                     stream.try_collect::<Vec<_>>().await
                 };
                 bounded(Stage::Fetch, timeout, store).await?;
@@ -185,7 +199,10 @@ impl Mailbox {
                 } else {
                     bounded(Stage::Folder, timeout, self.session.uid_copy(&set, folder)).await?;
                     let delete = async {
-                        let stream = self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
+                        let stream = self
+                            .session
+                            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                            .await?;
                         stream.try_collect::<Vec<_>>().await?;
                         let expunged = self.session.uid_expunge(&set).await?;
                         expunged.try_collect::<Vec<_>>().await

@@ -81,7 +81,11 @@ impl InFlight {
 
 /// Imports `mail` fetched from `channel`'s mailbox. An error means nothing
 /// was stored and the mail must be fetched again.
-pub async fn import(core: &Arc<Core>, channel: &Arc<Channel>, mail: Incoming) -> Result<Outcome, Error> {
+pub async fn import(
+    core: &Arc<Core>,
+    channel: &Arc<Channel>,
+    mail: Incoming,
+) -> Result<Outcome, Error> {
     let outcome = route(core, channel, mail).await?;
     count(core, channel, outcome);
     Ok(outcome)
@@ -154,10 +158,7 @@ async fn route(core: &Arc<Core>, channel: &Arc<Channel>, mail: Incoming) -> Resu
 fn thread_of(core: &Core, mail: &Incoming, from: &Mailbox) -> Result<Option<TicketId>, Error> {
     let tx = core.store.read()?;
     let open = |t: &Ticket| !t.deleted && t.status != Status::Archived;
-    let named = mail
-        .in_reply_to
-        .iter()
-        .chain(mail.references.iter().rev());
+    let named = mail.in_reply_to.iter().chain(mail.references.iter().rev());
     for id in named {
         if let Some((ticket, _)) = reads::email_message(&tx, id)?
             && reads::ticket(&tx, ticket)?.is_some_and(|t| open(&t))
@@ -212,7 +213,9 @@ fn mail_in(mail: Incoming, from: Mailbox) -> MailIn {
 async fn bounced(core: &Arc<Core>, message_ids: &[String], reason: &str) -> Result<(), Error> {
     for id in message_ids {
         let found = reads::email_message(&core.store.read()?, id)?;
-        let Some((ticket, message)) = found else { continue };
+        let Some((ticket, message)) = found else {
+            continue;
+        };
         let delivery = Delivery {
             state: DeliveryState::Failed,
             attempts: 0,

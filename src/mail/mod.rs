@@ -46,7 +46,9 @@ struct Running {
 }
 
 impl Running {
-    fn spawn<F: Future<Output = ()> + 'static>(start: impl FnOnce(watch::Receiver<bool>) -> F) -> Running {
+    fn spawn<F: Future<Output = ()> + 'static>(
+        start: impl FnOnce(watch::Receiver<bool>) -> F,
+    ) -> Running {
         let (stop, stopped) = watch::channel(false);
         Running {
             stop,
@@ -73,7 +75,11 @@ impl Mail {
     /// Makes the fetcher of `channel` match the channel as it is now: stopped
     /// if it is gone, disabled or not e-mail, (re)started otherwise.
     pub async fn sync(&self, core: &Arc<Core>, channel: ChannelId) {
-        let old = self.fetchers.lock().expect("fetchers lock").remove(&channel);
+        let old = self
+            .fetchers
+            .lock()
+            .expect("fetchers lock")
+            .remove(&channel);
         if let Some(old) = old {
             old.stop().await;
         }

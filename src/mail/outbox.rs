@@ -64,7 +64,12 @@ impl Wake {
 struct Transports(HashMap<ChannelId, (Smtp, Transport)>);
 
 impl Transports {
-    fn of(&mut self, channel: ChannelId, account: &Smtp, timeout: Duration) -> Result<Transport, MailError> {
+    fn of(
+        &mut self,
+        channel: ChannelId,
+        account: &Smtp,
+        timeout: Duration,
+    ) -> Result<Transport, MailError> {
         if let Some((settings, transport)) = self.0.get(&channel)
             && settings == account
         {
@@ -110,7 +115,9 @@ async fn send_due(
     let mut next: Option<Timestamp> = None;
     let now = Timestamp::now();
     for (message, ticket) in queued {
-        let Some(at) = due_at(core, ticket, message)? else { continue };
+        let Some(at) = due_at(core, ticket, message)? else {
+            continue;
+        };
         if at <= now {
             due.push((at, ticket, message));
         } else {
@@ -146,7 +153,10 @@ async fn send_one(
 ) -> Result<Option<Timestamp>, Error> {
     let (t, reply, thread) = {
         let tx = core.store.read()?;
-        let (Some(t), Some(reply)) = (reads::ticket(&tx, ticket)?, reads::message(&tx, ticket, message)?) else {
+        let (Some(t), Some(reply)) = (
+            reads::ticket(&tx, ticket)?,
+            reads::message(&tx, ticket, message)?,
+        ) else {
             return Ok(None);
         };
         let thread = reads::messages(&tx, ticket)?;
@@ -221,10 +231,17 @@ async fn attempt(
         .and_then(|e| core.channels.get(e.channel))
         .filter(|c| c.enabled);
     let Some(account) = channel.as_ref().and_then(|c| c.account.as_ref()) else {
-        return Err(MailError::new(Stage::Send, "the ticket's e-mail channel is gone or disabled"));
+        return Err(MailError::new(
+            Stage::Send,
+            "the ticket's e-mail channel is gone or disabled",
+        ));
     };
     let mail = smtp::compose(&account.smtp, t, reply, &threading(reply, thread))?;
-    let transport = transports.of(channel.as_ref().map(|c| c.id).expect("checked"), &account.smtp, core.config.mail.timeout)?;
+    let transport = transports.of(
+        channel.as_ref().map(|c| c.id).expect("checked"),
+        &account.smtp,
+        core.config.mail.timeout,
+    )?;
     smtp::send(&transport, mail).await
 }
 
@@ -255,7 +272,9 @@ fn threading(reply: &Message, thread: &[Message]) -> Threading {
 /// most `max`, less up to a quarter at random (so a burst does not retry
 /// in lockstep).
 fn backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
-    let doubled = min.saturating_mul(1 << attempts.saturating_sub(1).min(20)).min(max);
+    let doubled = min
+        .saturating_mul(1 << attempts.saturating_sub(1).min(20))
+        .min(max);
     let jitter = doubled.mul_f64(rand::random::<f64>() * 0.25);
     doubled - jitter
 }

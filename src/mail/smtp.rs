@@ -56,14 +56,21 @@ pub fn transport(account: &Smtp, timeout: Duration) -> Result<Transport, MailErr
 pub async fn check(transport: &Transport) -> Result<(), MailError> {
     match transport.test_connection().await {
         Ok(true) => Ok(()),
-        Ok(false) => Err(MailError::new(Stage::Connect, "the server did not answer NOOP")),
+        Ok(false) => Err(MailError::new(
+            Stage::Connect,
+            "the server did not answer NOOP",
+        )),
         Err(e) => Err(classify(&e)),
     }
 }
 
 /// Sends `mail`.
 pub async fn send(transport: &Transport, mail: lettre::Message) -> Result<(), MailError> {
-    transport.send(mail).await.map(drop).map_err(|e| classify(&e))
+    transport
+        .send(mail)
+        .await
+        .map(drop)
+        .map_err(|e| classify(&e))
 }
 
 fn classify(error: &lettre::transport::smtp::Error) -> MailError {
@@ -73,7 +80,10 @@ fn classify(error: &lettre::transport::smtp::Error) -> MailError {
     };
     let stage = if error.is_tls() {
         Stage::Tls
-    } else if error.status().is_some_and(|c| c.to_string().starts_with("53")) {
+    } else if error
+        .status()
+        .is_some_and(|c| c.to_string().starts_with("53"))
+    {
         Stage::Login
     } else if error.is_response() || error.is_permanent() || error.is_transient() {
         Stage::Send
@@ -97,10 +107,9 @@ pub struct Threading {
 }
 
 fn address(mailbox: &Mailbox) -> Result<Address, MailError> {
-    let email = mailbox
-        .address
-        .parse()
-        .map_err(|e| MailError::new(Stage::Send, format!("{}: {e}", mailbox.address)).permanent())?;
+    let email = mailbox.address.parse().map_err(|e| {
+        MailError::new(Stage::Send, format!("{}: {e}", mailbox.address)).permanent()
+    })?;
     Ok(Address::new(mailbox.name.clone(), email))
 }
 
@@ -115,12 +124,17 @@ pub fn compose(
         .email
         .as_ref()
         .ok_or_else(|| MailError::new(Stage::Send, "the reply has no mail").permanent())?;
-    let from = address(&Mailbox::new(account.from_name.clone(), &account.from_address))?;
+    let from = address(&Mailbox::new(
+        account.from_name.clone(),
+        &account.from_address,
+    ))?;
     let mut builder: MessageBuilder = lettre::Message::builder()
         .from(from)
         .subject(reply_subject(&ticket.subject, ticket.number))
         .message_id(Some(format!("<{}>", email.message_id)))
-        .date(std::time::UNIX_EPOCH + Duration::from_millis(reply.created_at.millis().max(0) as u64));
+        .date(
+            std::time::UNIX_EPOCH + Duration::from_millis(reply.created_at.millis().max(0) as u64),
+        );
     for to in &email.to {
         builder = builder.to(address(to)?);
     }
@@ -131,7 +145,11 @@ pub fn compose(
         builder = builder.in_reply_to(format!("<{id}>"));
     }
     if !threading.references.is_empty() {
-        let references: Vec<String> = threading.references.iter().map(|r| format!("<{r}>")).collect();
+        let references: Vec<String> = threading
+            .references
+            .iter()
+            .map(|r| format!("<{r}>"))
+            .collect();
         builder = builder.references(references.join(" "));
     }
     let mut body = reply.body.clone();

@@ -50,7 +50,10 @@ impl Statuses {
     }
 
     pub fn connected(&self, metrics: &Metrics, channel: ChannelId, idle: bool) {
-        metrics.mail_connected.get_or_create(&labels(channel)).set(1);
+        metrics
+            .mail_connected
+            .get_or_create(&labels(channel))
+            .set(1);
         self.update(channel, |s| {
             s.connected = true;
             s.idle = idle;
@@ -65,7 +68,10 @@ impl Statuses {
     }
 
     pub fn failed(&self, metrics: &Metrics, channel: ChannelId, error: &str) {
-        metrics.mail_connected.get_or_create(&labels(channel)).set(0);
+        metrics
+            .mail_connected
+            .get_or_create(&labels(channel))
+            .set(0);
         metrics.mail_errors.get_or_create(&labels(channel)).inc();
         self.update(channel, |s| {
             s.connected = false;
@@ -76,7 +82,10 @@ impl Statuses {
     }
 
     pub fn stopped(&self, metrics: &Metrics, channel: ChannelId) {
-        metrics.mail_connected.get_or_create(&labels(channel)).set(0);
+        metrics
+            .mail_connected
+            .get_or_create(&labels(channel))
+            .set(0);
         self.update(channel, |s| {
             s.connected = false;
             s.idle = false;

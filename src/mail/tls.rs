@@ -17,13 +17,12 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
             if added == 0 {
                 tracing::warn!("no trusted root certificates found: TLS mail servers will fail");
             }
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                crate::tls::provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .expect("the provider supports the default protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            let config =
+                rustls::ClientConfig::builder_with_provider(Arc::new(crate::tls::provider()))
+                    .with_safe_default_protocol_versions()
+                    .expect("the provider supports the default protocol versions")
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
             Arc::new(config)
         })
         .clone()

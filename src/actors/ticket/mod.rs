@@ -223,9 +223,11 @@ impl TicketActor {
         }
         let delivered = notifications.clone();
         // Replies that have just entered the outbox.
-        let queued = messages
-            .iter()
-            .any(|m| m.delivery.as_ref().is_some_and(|d| d.is_queued() && d.attempts == 0));
+        let queued = messages.iter().any(|m| {
+            m.delivery
+                .as_ref()
+                .is_some_and(|d| d.is_queued() && d.attempts == 0)
+        });
         // What a chat visitor may be told of (other tickets have nobody to tell).
         let told = if after.chat.is_some() {
             messages.clone()

@@ -21,8 +21,8 @@
 //! `followers`, `sharing`, `chat` (what visitors do).
 
 pub mod chat;
-pub mod email;
 mod editing;
+pub mod email;
 mod followers;
 mod locking;
 mod posting;

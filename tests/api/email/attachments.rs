@@ -48,12 +48,21 @@ async fn attachments_are_kept_listed_and_served_to_who_may_see_the_ticket() {
     assert!(big["size"].as_u64().unwrap() >= 100_000);
 
     let url = |file: &serde_json::Value| {
-        format!("/api/tickets/{id}/attachments/{}", file["id"].as_str().unwrap())
+        format!(
+            "/api/tickets/{id}/attachments/{}",
+            file["id"].as_str().unwrap()
+        )
     };
     let bianca = m.agent("bianca");
     let (status, headers, bytes) = m.fetch(bianca, &url(&files[0])).await;
     assert_eq!(status, 200);
-    assert_eq!(String::from_utf8(bytes).unwrap().replace("\r\n", "\n").trim_end(), "line one\nline two");
+    assert_eq!(
+        String::from_utf8(bytes)
+            .unwrap()
+            .replace("\r\n", "\n")
+            .trim_end(),
+        "line one\nline two"
+    );
     assert_eq!(headers["content-type"], "application/octet-stream");
     assert!(headers["content-disposition"].starts_with("attachment"));
     assert_eq!(headers["x-content-type-options"], "nosniff");

@@ -57,27 +57,40 @@ async fn bad_settings_are_refused_and_change_nothing() {
     }
     let mut chat_with_mail = good.clone();
     chat_with_mail["kind"] = json!("chat");
-    assert_eq!(m.admin.post("/api/channels", chat_with_mail).await.status, 400);
+    assert_eq!(
+        m.admin.post("/api/channels", chat_with_mail).await.status,
+        400
+    );
     let channels = m.admin.get("/api/channels").await.body;
     assert_eq!(channels["channels"].as_array().unwrap().len(), 1);
 
     let path = format!("/api/channels/{}", m.channel_id());
     let resp = m.admin.patch(&path, json!({"imap": {"port": 0}})).await;
     assert_eq!(resp.status, 400, "{}", resp.body);
-    assert_eq!(m.admin.get(&path).await.body["imap"]["port"], m.dovecot.imap_port());
+    assert_eq!(
+        m.admin.get(&path).await.body["imap"]["port"],
+        m.dovecot.imap_port()
+    );
 }
 
 #[actix_rt::test]
 async fn a_change_without_a_password_keeps_the_stored_one() {
     let m = Mail::start().await;
     let path = format!("/api/channels/{}", m.channel_id());
-    let resp = m.admin.patch(&path, json!({"imap": {"poll_s": 2}, "smtp": {"from_name": "Help"}})).await;
+    let resp = m
+        .admin
+        .patch(
+            &path,
+            json!({"imap": {"poll_s": 2}, "smtp": {"from_name": "Help"}}),
+        )
+        .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(resp.body["imap"]["poll_s"], 2);
     assert_eq!(resp.body["smtp"]["from_name"], "Help");
     // The fetcher restarted with the new settings and still logs in.
     m.wait_connected().await;
-    m.receive(&Compose::from("ada", "Still reading", "hello").raw()).await;
+    m.receive(&Compose::from("ada", "Still reading", "hello").raw())
+        .await;
     m.wait_ticket("Still reading").await;
     let check = m.admin.post(format!("{path}/check"), json!({})).await;
     assert_eq!(check.body["imap"]["ok"], true, "{}", check.body);
@@ -92,28 +105,63 @@ async fn check_says_which_step_failed() {
             let resp = m.admin.post("/api/channels", body).await;
             assert_eq!(resp.status, 201, "{}", resp.body);
             let id = resp.body["id"].as_str().unwrap().to_owned();
-            let report = m.admin.post(format!("/api/channels/{id}/check"), json!({})).await;
+            let report = m
+                .admin
+                .post(format!("/api/channels/{id}/check"), json!({}))
+                .await;
             assert_eq!(report.status, 200, "{}", report.body);
             report.body
         }
     };
     let inbox = m.inbox("Support");
     let ok = check(channel_body(&m.dovecot, &m.sink, inbox, json!({}))).await;
-    assert_eq!(ok["imap"], json!({"ok": true, "stage": null, "error": null}));
+    assert_eq!(
+        ok["imap"],
+        json!({"ok": true, "stage": null, "error": null})
+    );
     assert_eq!(ok["smtp"]["ok"], true, "{ok}");
 
-    let login = check(channel_body(&m.dovecot, &m.sink, inbox, json!({"password": "wrong"}))).await;
+    let login = check(channel_body(
+        &m.dovecot,
+        &m.sink,
+        inbox,
+        json!({"password": "wrong"}),
+    ))
+    .await;
     assert_eq!(login["imap"]["stage"], "login", "{login}");
-    assert!(login["imap"]["error"].as_str().unwrap().contains("refused the login"));
+    assert!(
+        login["imap"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused the login")
+    );
 
-    let folder = check(channel_body(&m.dovecot, &m.sink, inbox, json!({"folder": "Nope"}))).await;
+    let folder = check(channel_body(
+        &m.dovecot,
+        &m.sink,
+        inbox,
+        json!({"folder": "Nope"}),
+    ))
+    .await;
     assert_eq!(folder["imap"]["stage"], "folder", "{folder}");
 
     let closed = free_port();
-    let connect = check(channel_body(&m.dovecot, &m.sink, inbox, json!({"port": closed}))).await;
+    let connect = check(channel_body(
+        &m.dovecot,
+        &m.sink,
+        inbox,
+        json!({"port": closed}),
+    ))
+    .await;
     assert_eq!(connect["imap"]["stage"], "connect", "{connect}");
 
-    let dns = check(channel_body(&m.dovecot, &m.sink, inbox, json!({"host": "no-such-host.invalid"}))).await;
+    let dns = check(channel_body(
+        &m.dovecot,
+        &m.sink,
+        inbox,
+        json!({"host": "no-such-host.invalid"}),
+    ))
+    .await;
     assert_eq!(dns["imap"]["stage"], "dns", "{dns}");
 
     let mut smtp_down = channel_body(&m.dovecot, &m.sink, inbox, json!({}));
@@ -124,7 +172,10 @@ async fn check_says_which_step_failed() {
     // A failing channel says so in its status, in plain words.
     let bad = m
         .admin
-        .post("/api/channels", channel_body(&m.dovecot, &m.sink, inbox, json!({"password": "wrong"})))
+        .post(
+            "/api/channels",
+            channel_body(&m.dovecot, &m.sink, inbox, json!({"password": "wrong"})),
+        )
         .await;
     let path = format!("/api/channels/{}", bad.body["id"].as_str().unwrap());
     let status = m
@@ -134,5 +185,11 @@ async fn check_says_which_step_failed() {
         })
         .await;
     assert_eq!(status["connected"], false);
-    assert!(status["last_error"].as_str().unwrap().contains("refused the login"), "{status}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("refused the login"),
+        "{status}"
+    );
 }

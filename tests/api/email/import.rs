@@ -12,7 +12,12 @@ async fn a_customer_mail_becomes_a_pending_unread_ticket_live() {
     let m = Mail::start().await;
     let bianca = m.agent("bianca");
     let mut tab = m.tab(bianca).await;
-    let mail = Compose::from("ada", "=?UTF-8?Q?Parcel_n=C3=A9ver_came?=", "Hello,\nwhere is it?").cc("bob");
+    let mail = Compose::from(
+        "ada",
+        "=?UTF-8?Q?Parcel_n=C3=A9ver_came?=",
+        "Hello,\nwhere is it?",
+    )
+    .cc("bob");
     m.receive(&mail.raw()).await;
 
     let frame = tab.recv_type("ticket").await;
@@ -22,10 +27,16 @@ async fn a_customer_mail_becomes_a_pending_unread_ticket_live() {
     assert_eq!(ticket["subject"], "Parcel néver came");
     assert_eq!(ticket["status"], "pending");
     assert_eq!(ticket["unread"], true);
-    assert_eq!(ticket["customer"], json!({"name": "Ada", "contact": address("ada")}));
+    assert_eq!(
+        ticket["customer"],
+        json!({"name": "Ada", "contact": address("ada")})
+    );
     assert_eq!(ticket["channel"]["kind"], "email");
     assert_eq!(ticket["channel"]["id"], m.channel_id());
-    assert_eq!(ticket["channel"]["participants"], json!([{"name": null, "address": address("bob")}]));
+    assert_eq!(
+        ticket["channel"]["participants"],
+        json!([{"name": null, "address": address("bob")}])
+    );
 
     let id = ticket["id"].as_str().unwrap();
     let messages = m.wait_messages(id, 1).await;
@@ -45,10 +56,19 @@ async fn a_channel_that_moves_mail_moves_it_once_imported() {
     let m = Mail::start_with(desk(), json!({"after": "move:Done"})).await;
     m.receive(&Compose::from("ada", "Move me", "x").raw()).await;
     m.wait_ticket("Move me").await;
-    let done = m.dovecot.wait_messages("support", "Done", 1, MAIL_WAIT).await;
-    assert_eq!(header(&done[0].raw, "Subject").as_deref(), Some("Move me"));
-    m.eventually(|| async { m.dovecot.messages("support", "INBOX").await.is_empty().then_some(()) })
+    let done = m
+        .dovecot
+        .wait_messages("support", "Done", 1, MAIL_WAIT)
         .await;
+    assert_eq!(header(&done[0].raw, "Subject").as_deref(), Some("Move me"));
+    m.eventually(|| async {
+        m.dovecot
+            .messages("support", "INBOX")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
 }
 
 #[actix_rt::test]
@@ -75,7 +95,11 @@ async fn a_message_id_is_imported_once_even_when_the_mail_comes_twice() {
     assert_eq!(m.detail(id).await["messages"].as_array().unwrap().len(), 1);
     assert_eq!(m.tickets().await.len(), 2);
     let labels = format!("channel=\"{}\",reason=\"duplicate\"", m.channel_id());
-    assert_eq!(m.labelled_metric("tandem_mail_ignored_total", &labels).await, 1);
+    assert_eq!(
+        m.labelled_metric("tandem_mail_ignored_total", &labels)
+            .await,
+        1
+    );
 }
 
 #[actix_rt::test]
@@ -95,7 +119,13 @@ async fn a_restart_imports_nothing_twice_and_catches_up() {
 
     // Mail that arrives while Tandem is down, and the old mail marked unseen
     // again by a person: the new one is imported, the old one not again.
-    dovecot.append("support", "INBOX", &Compose::from("bob", "While down", "x").raw()).await;
+    dovecot
+        .append(
+            "support",
+            "INBOX",
+            &Compose::from("bob", "While down", "x").raw(),
+        )
+        .await;
     let mut session = dovecot.login("support").await;
     session.select("INBOX").await.unwrap();
     let flags: Vec<_> = futures_util::TryStreamExt::try_collect(
@@ -110,12 +140,19 @@ async fn a_restart_imports_nothing_twice_and_catches_up() {
     let admin = server.admin().await;
     let all = eventually(|| async {
         let all = tickets(&admin, &inbox).await;
-        all.iter().any(|t| t["subject"] == "While down").then_some(all)
+        all.iter()
+            .any(|t| t["subject"] == "While down")
+            .then_some(all)
     })
     .await;
     assert_eq!(all.len(), 2, "{all:?}");
-    let old = all.iter().find(|t| t["subject"] == "Before the restart").unwrap();
-    let detail = admin.get(format!("/api/tickets/{}", old["id"].as_str().unwrap())).await;
+    let old = all
+        .iter()
+        .find(|t| t["subject"] == "Before the restart")
+        .unwrap();
+    let detail = admin
+        .get(format!("/api/tickets/{}", old["id"].as_str().unwrap()))
+        .await;
     assert_eq!(detail.body["messages"].as_array().unwrap().len(), 1);
 }
 
@@ -131,8 +168,12 @@ async fn an_imap_server_that_goes_away_is_reconnected_and_nothing_is_lost() {
     .await;
     m.dovecot.restart().await;
     // Mail delivered while Tandem had no connection yet.
-    m.receive(&Compose::from("ada", "Back again", "x").raw()).await;
+    m.receive(&Compose::from("ada", "Back again", "x").raw())
+        .await;
     m.wait_ticket("Back again").await;
     let channel = m.wait_connected().await;
-    assert!(channel["status"]["last_error"].is_string(), "the last error stays visible");
+    assert!(
+        channel["status"]["last_error"].is_string(),
+        "the last error stays visible"
+    );
 }

@@ -138,7 +138,10 @@ impl Mail {
     /// Waits until `ticket` has `count` messages, and returns them.
     pub async fn wait_messages(&self, ticket: &str, count: usize) -> Vec<Value> {
         self.eventually(|| async {
-            let messages = self.detail(ticket).await["messages"].as_array().unwrap().clone();
+            let messages = self.detail(ticket).await["messages"]
+                .as_array()
+                .unwrap()
+                .clone();
             (messages.len() >= count).then_some(messages)
         })
         .await
@@ -152,7 +155,7 @@ impl Mail {
                 json!({"kind": "reply", "body": body}),
             )
             .await;
-        assert_eq!(resp.status, 201, "{}", resp.body);
+        assert_eq!(resp.status, 200, "{}", resp.body);
         resp.body
     }
 
@@ -167,7 +170,11 @@ impl Mail {
     pub async fn wait_delivery(&self, ticket: &str, message: &str, state: &str) -> Value {
         self.eventually(|| async {
             let messages = self.detail(ticket).await["messages"].clone();
-            let reply = messages.as_array()?.iter().find(|m| m["id"] == message)?.clone();
+            let reply = messages
+                .as_array()?
+                .iter()
+                .find(|m| m["id"] == message)?
+                .clone();
             (reply["delivery"]["state"] == state).then_some(reply)
         })
         .await
@@ -175,7 +182,9 @@ impl Mail {
 
     /// Waits for the `count`th mail in `user`'s INBOX.
     pub async fn inbox_of(&self, user: &str, count: usize) -> Vec<StoredMail> {
-        self.dovecot.wait_messages(user, "INBOX", count, MAIL_WAIT).await
+        self.dovecot
+            .wait_messages(user, "INBOX", count, MAIL_WAIT)
+            .await
     }
 
     /// The value of a labelled metric line, e.g. `tandem_mail_imported_total{channel="…"}`.
@@ -213,14 +222,19 @@ pub async fn eventually<T, F: Future<Output = Option<T>>>(probe: impl Fn() -> F)
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "nothing came within {MAIL_WAIT:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing came within {MAIL_WAIT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-/// Every ticket of `inbox` (all views), newest first.
+/// Every ticket of `inbox` (all views, up to 200), newest first.
 pub async fn tickets(admin: &Api, inbox: &str) -> Vec<Value> {
-    let resp = admin.get(format!("/api/inboxes/{inbox}/tickets?view=all")).await;
+    let resp = admin
+        .get(format!("/api/inboxes/{inbox}/tickets?view=all&limit=200"))
+        .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     resp.body["tickets"].as_array().unwrap().clone()
 }
@@ -319,13 +333,17 @@ pub fn header(raw: &[u8], name: &str) -> Option<String> {
     let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
     unfolded.lines().find_map(|line| {
         let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
     })
 }
 
 /// A Message-ID header value without its angle brackets.
 pub fn bare(id: &str) -> String {
-    id.trim().trim_start_matches('<').trim_end_matches('>').to_owned()
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
 }
 
 /// A loopback port nothing listens on (bound, then released).

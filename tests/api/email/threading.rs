@@ -15,7 +15,11 @@ async fn ticket(m: &Mail, user: &str, cc: &[&str], subject: &str) -> (String, u6
     }
     m.receive(&mail.raw()).await;
     let t = m.wait_ticket(subject).await;
-    (t["id"].as_str().unwrap().to_owned(), t["number"].as_u64().unwrap(), mail)
+    (
+        t["id"].as_str().unwrap().to_owned(),
+        t["number"].as_u64().unwrap(),
+        mail,
+    )
 }
 
 #[actix_rt::test]
@@ -38,7 +42,10 @@ async fn references_thread_whoever_writes_and_cc_people_join_the_participants() 
     m.reply(m.agent("bianca"), &id, "On it").await;
     let raw = &m.sink.wait_accepted(1, MAIL_WAIT).await[0].raw;
     let cc = header(raw, "Cc").unwrap();
-    assert!(cc.contains(&address("bob")) && cc.contains(&address("carol")), "{cc}");
+    assert!(
+        cc.contains(&address("bob")) && cc.contains(&address("carol")),
+        "{cc}"
+    );
     assert!(header(raw, "To").unwrap().contains(&address("ada")));
     assert_eq!(m.tickets().await.len(), 1);
 }
@@ -48,12 +55,15 @@ async fn a_subject_token_threads_only_from_the_customer_or_a_participant() {
     let m = Mail::start().await;
     let (id, number, _) = ticket(&m, "ada", &["bob"], "Token test").await;
     let subject = format!("Re: Token test [#{number}]");
-    m.receive(&Compose::from("ada", &subject, "from the customer").raw()).await;
+    m.receive(&Compose::from("ada", &subject, "from the customer").raw())
+        .await;
     m.wait_messages(&id, 2).await;
-    m.receive(&Compose::from("bob", &subject, "from a participant").raw()).await;
+    m.receive(&Compose::from("bob", &subject, "from a participant").raw())
+        .await;
     m.wait_messages(&id, 3).await;
     // Eve quotes the number, but the ticket is none of her business.
-    m.receive(&Compose::from("eve", &subject, "from a stranger").raw()).await;
+    m.receive(&Compose::from("eve", &subject, "from a stranger").raw())
+        .await;
     let eves = m.wait_ticket(&format!("Token test [#{number}]")).await;
     assert_ne!(eves["id"], id);
     assert_eq!(eves["customer"]["contact"], address("eve"));
@@ -72,7 +82,10 @@ async fn a_mail_without_any_thread_is_a_new_ticket_even_from_the_same_customer()
 async fn an_archived_ticket_takes_no_more_mail() {
     let m = Mail::start().await;
     let (id, _, first) = ticket(&m, "ada", &[], "Old story").await;
-    let archive = m.admin.post(format!("/api/tickets/{id}/archive"), json!({})).await;
+    let archive = m
+        .admin
+        .post(format!("/api/tickets/{id}/archive"), json!({}))
+        .await;
     assert_eq!(archive.status, 200, "{}", archive.body);
     let answer = Compose::from("ada", "Re: Old story", "it is back").answering(&first.message_id);
     m.receive(&answer.raw()).await;

@@ -6,10 +6,12 @@
 //! Dovecot refuses to access mail as root: run as root, the mail processes,
 //! the login and the internal processes run as `nobody`, which owns the
 //! Maildirs; run as any other user, everything runs as that user. The master
-//! is this process's child: killing it makes all of Dovecot's processes exit
-//! (they watch the master's pipe), so stopping and dropping leave none.
+//! is this process's child, in a process group of its own: stopping kills
+//! the whole group, so a logged-in client loses its connection at once, as
+//! when a real server goes away.
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -133,8 +135,7 @@ impl Dovecot {
         let Some(mut master) = self.master.take() else {
             return;
         };
-        master.kill().expect("kill dovecot");
-        master.wait().expect("reap dovecot");
+        kill_group(&mut master);
         // Its children close their copies of the listener as they exit.
         let deadline = Instant::now() + START_WAIT;
         while TcpStream::connect((self.host(), self.port)).await.is_ok() {
@@ -162,6 +163,7 @@ impl Dovecot {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
+            .process_group(0)
             .spawn()
             .expect("spawn /usr/sbin/dovecot (is dovecot-imapd installed?)");
         self.master = Some(master);
@@ -314,10 +316,18 @@ impl Dovecot {
 impl Drop for Dovecot {
     fn drop(&mut self) {
         if let Some(mut master) = self.master.take() {
-            master.kill().ok();
-            master.wait().ok();
+            kill_group(&mut master);
         }
     }
+}
+
+/// SIGKILL to Dovecot's whole process group (the master and every process
+/// it started, logged-in sessions included), then reaps the master.
+fn kill_group(master: &mut Child) {
+    let group = format!("-{}", master.id());
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    master.kill().ok();
+    master.wait().ok();
 }
 
 /// Who Dovecot's processes run as and who owns the mail.
