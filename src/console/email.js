@@ -115,7 +115,7 @@ function foldPart(fold, lines, key, unfolded) {
   const text = h('div', { class: 'fold-text' }, lines.join('\n'));
   const label = h('span', { class: 'fold-label' });
   const toggle = h('button', { type: 'button', class: 'fold-toggle', 'data-test': 'fold-toggle' },
-    h('span', { class: 'fold-dots', 'aria-hidden': 'true' }, '…'), label);
+    h('span', { class: 'fold-dots', 'aria-hidden': 'true' }, '…'), ' ', label);
   const part = h('div', { class: `fold fold-${fold.kind}`, 'data-test': 'fold', dataset: { fold: fold.kind } }, toggle, text);
   const draw = (open) => {
     text.hidden = !open;
@@ -171,9 +171,9 @@ export function deliveryLine(delivery) {
   const { state, error } = delivery;
   const label = DELIVERY_LABELS[state] ?? String(state);
   return h('div', { class: `delivery delivery-${state}`, 'data-test': 'delivery', dataset: { state } },
-    h('span', { class: 'delivery-state' }, label),
+    h('span', { class: 'delivery-state' }, label), ' ',
     h('span', { class: 'delivery-detail' }, deliveryDetail(delivery)),
-    error && state !== 'sent' && h('span', { class: 'delivery-error', 'data-test': 'delivery-error' }, error));
+    error && state !== 'sent' && [' ', h('span', { class: 'delivery-error', 'data-test': 'delivery-error' }, error)]);
 }
 
 /**
