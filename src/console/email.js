@@ -188,9 +188,14 @@ export function newestDelivery(a, b) {
   return pb[0] > pa[0] || (pb[0] === pa[0] && pb[1] > pa[1]) ? b : a;
 }
 
-function deliveryDetail({ state, attempts, updated_at: updatedAt, next_attempt_at: nextAt }) {
+function deliveryDetail({ state, attempts, error, updated_at: updatedAt, next_attempt_at: nextAt }) {
   if (state === 'sent') return `by e-mail, ${formatTime(updatedAt)}`;
-  if (state === 'failed') return attempts > 0 ? `after ${attempts} attempt${attempts === 1 ? '' : 's'}:` : '';
-  const tried = attempts > 0 ? `${attempts} attempt${attempts === 1 ? '' : 's'} so far` : 'waiting to be sent';
-  return nextAt ? `${tried}, next at ${formatTime(nextAt)}` : tried;
+  if (state === 'failed') return attempts > 0 ? `after ${attemptsText(attempts)}:` : '';
+  const tried = attempts > 0 ? `${attemptsText(attempts)} so far` : 'waiting to be sent';
+  const next = nextAt ? `, next try at ${formatTime(nextAt)}` : '';
+  return `${tried}${next}${error ? '; last error:' : ''}`;
+}
+
+function attemptsText(attempts) {
+  return `${attempts} attempt${attempts === 1 ? '' : 's'}`;
 }
