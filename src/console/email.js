@@ -17,16 +17,16 @@ const DELIVERY_LABELS = { queued: 'Queued', sent: 'Sent', failed: 'Not delivered
 const DELIVERY_ORDER = { queued: 0, sent: 1, failed: 2 };
 
 /** "Ada Lovelace <ada@example.com>", or the bare address when it has no name. */
-export function mailboxText({ name, address }) {
+function mailboxText({ name, address }) {
   return name && name !== address ? `${name} <${address}>` : address;
 }
 
-export function mailboxList(mailboxes) {
+function mailboxList(mailboxes) {
   return mailboxes.map(mailboxText).join(', ');
 }
 
 /** "812 B", "47.1 KB", "3.2 MB". */
-export function formatSize(bytes) {
+function formatSize(bytes) {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -46,6 +46,12 @@ export function emailChannelFacts(channel, customer) {
     participants.length > 0 && h('span', { class: 'email-cc', 'data-test': 'email-participants' },
       `Cc ${mailboxList(participants)}`),
   ];
+}
+
+/** "ada@example.com, Cc Bob Stone <bob@client.example>": who a reply goes to. */
+export function replyRecipients(channel, customer) {
+  const cc = channel.participants ?? [];
+  return cc.length > 0 ? `${customer.contact}, Cc ${mailboxList(cc)}` : customer.contact;
 }
 
 /** A list row's customer of an e-mail ticket: name and address, and how many are in Cc. */

@@ -9,7 +9,7 @@ import { $, h, formatTime, toast, STATUS_LABELS, channelBadge } from './dom.js';
 import { presenceBadges, presenceAgents } from './presence.js';
 import { Composer } from './composer.js';
 import { Actions } from './actions.js';
-import { emailChannelFacts, messageAddresses, emailBody, attachmentList, saveBlob, deliveryLine, newestDelivery, mailboxList } from './email.js';
+import { emailChannelFacts, messageAddresses, emailBody, attachmentList, saveBlob, deliveryLine, newestDelivery, replyRecipients } from './email.js';
 
 /** What the header says of a chat ticket's visitor; each text holds its state word. */
 const VISITOR_STATES = {
@@ -339,7 +339,7 @@ export class TicketView {
     line.hidden = !channel;
     if (!channel) return line.replaceChildren();
     const facts = channel.kind === 'email' ? emailChannelFacts(channel, this.t.detail.customer) : [this.#visitorState()];
-    line.replaceChildren(channelBadge(channel, { 'data-test': 'ticket-channel' }), ...facts);
+    line.replaceChildren(channelBadge(channel, { 'data-test': 'ticket-channel' }), ...facts.filter(Boolean));
   }
 
   #visitorState() {
@@ -510,13 +510,8 @@ export class TicketView {
     const holder = presence?.claim?.agent;
     if (mode === 'reply' && holder && holder.id !== this.me.id) return `${holder.name} is working on this: take it over to reply. Internal notes are fine.`;
     if (mode === 'note') return 'Only colleagues see internal notes.';
-    return this.detail?.channel?.kind === 'email' ? `Ctrl+Enter sends. It goes by e-mail to ${this.#mailRecipients()}.` : 'Ctrl+Enter sends.';
-  }
-
-  #mailRecipients() {
-    const { customer, channel } = this.detail;
-    const cc = channel.participants ?? [];
-    return cc.length > 0 ? `${customer.contact}, Cc ${mailboxList(cc)}` : customer.contact;
+    const channel = this.detail?.channel;
+    return channel?.kind === 'email' ? `Ctrl+Enter sends. It goes by e-mail to ${replyRecipients(channel, this.detail.customer)}.` : 'Ctrl+Enter sends.';
   }
 }
 
