@@ -14,6 +14,7 @@ use tandem::config::{Config, Overrides};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+pub mod mail;
 mod scenario;
 mod visitor;
 pub use scenario::{Scenario, Setup};
@@ -171,7 +172,7 @@ impl Drop for TestServer {
     }
 }
 
-fn capitalize(s: &str) -> String {
+pub fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     chars
         .next()
