@@ -1,4 +1,5 @@
-// REST calls with the agent's bearer token, and the errors they answer.
+// REST calls and file downloads with the agent's bearer token, and the
+// errors they answer.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -17,22 +18,34 @@ export class ApiError extends Error {
  * @param {(error: ApiError) => void} onUnauthorized called on any 401 but login's
  */
 export function createApi(getToken, onUnauthorized) {
-  async function call(method, path, body) {
+  function send(method, path, body) {
     const headers = {};
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const response = await fetch(path, {
+    return fetch(path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+  }
+  async function fail(response, path) {
     const text = await response.text();
-    const data = text ? JSON.parse(text) : null;
-    if (response.ok) return data;
-    const error = new ApiError(response.status, data);
+    const error = new ApiError(response.status, text ? JSON.parse(text) : null);
     if (response.status === 401 && path !== '/api/login') onUnauthorized(error);
     throw error;
+  }
+  async function call(method, path, body) {
+    const response = await send(method, path, body);
+    if (!response.ok) return fail(response, path);
+    const text = await response.text();
+    return text ? JSON.parse(text) : null;
+  }
+  /** A file (an attachment): a plain link would not carry the token. */
+  async function blob(path) {
+    const response = await send('GET', path);
+    if (!response.ok) return fail(response, path);
+    return response.blob();
   }
   return {
     get: (path) => call('GET', path),
@@ -40,6 +53,7 @@ export function createApi(getToken, onUnauthorized) {
     patch: (path, body) => call('PATCH', path, body),
     put: (path) => call('PUT', path),
     del: (path) => call('DELETE', path),
+    blob,
   };
 }
 

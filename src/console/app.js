@@ -283,6 +283,7 @@ const frameHandlers = {
   },
   access_revoked: (frame) => ticket.onAccessRevoked(frame),
   visitor: (frame) => ticket.onVisitor(frame),
+  delivery: (frame) => ticket.onDelivery(frame),
   error: (frame) => {
     toast(frame.message, { kind: 'error' });
     // An error without a request: the subscription ended (inboxes or role changed).

@@ -1,9 +1,11 @@
 // The ticket list: one queue (or search results) of the chosen inbox, kept
-// live from `ticket`, `ticket_moved` and presence frames.
+// live from `ticket`, `ticket_moved` and presence frames. A customer ticket
+// shows its channel; an e-mail ticket its customer's address and its Cc.
 
 import { withQuery } from './api.js';
 import { $, h, relativeTime, STATUS_LABELS, confirmDialog, channelBadge } from './dom.js';
 import { presenceBadges } from './presence.js';
+import { emailRowFacts } from './email.js';
 
 /** How long a moved ticket stays in the list with its note. */
 const MOVED_MS = 3000;
@@ -196,7 +198,7 @@ export class TicketList {
       h('span', { class: 'subject' }, ticket.subject),
       h('time', { class: 'when', datetime: ticket.updated_at, title: new Date(ticket.updated_at).toLocaleString() }, relativeTime(ticket.updated_at))),
     h('div', { class: 'row-bottom' },
-      h('span', { class: 'customer' }, ticket.customer.name),
+      ticket.channel?.kind === 'email' ? emailRowFacts(ticket) : h('span', { class: 'customer' }, ticket.customer.name),
       ticket.channel && channelBadge(ticket.channel, { 'data-test': 'channel-badge' }),
       h('span', { class: `status status-${ticket.status}` }, STATUS_LABELS[ticket.status] ?? ticket.status),
       assignee && h('span', { class: 'assignee' }, `→ ${assignee}`),

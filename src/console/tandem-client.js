@@ -7,7 +7,9 @@
 //   too, so a front end can keep all its state updates in event handlers.
 //   Types the client does not know need no code here: `visitor` (a chat
 //   ticket's visitor state, to tabs that have the ticket open, after
-//   `opened`; docs/protocol.md §9.6) is dispatched like every other frame.
+//   `opened`; docs/protocol.md §9.6) and `delivery` (an e-mail reply's
+//   delivery changed, to tabs that have the ticket open; §9.7) are
+//   dispatched like every other frame.
 // - Frames with an answer (`subscribe`, `open`, `ping`) return a Promise
 //   correlated through `ref`; an `error` answer rejects it with a
 //   TandemError and is not dispatched as an `error` event. Every other

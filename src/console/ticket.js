@@ -2,11 +2,14 @@
 // your claim was lost, hard lock, moved), colleagues' live drafts, and the
 // composer. Actions live in actions.js. A chat ticket also shows its channel
 // and its visitor's live state, typing and "Seen" (`visitor` frames, §9.6).
+// An e-mail ticket shows where replies go, its mails' folds and attachments,
+// and each reply's delivery, live from `delivery` frames (§9.7; email.js).
 
 import { $, h, formatTime, toast, STATUS_LABELS, channelBadge } from './dom.js';
 import { presenceBadges, presenceAgents } from './presence.js';
 import { Composer } from './composer.js';
 import { Actions } from './actions.js';
+import { emailChannelFacts, messageAddresses, emailBody, attachmentList, saveBlob, deliveryLine, newestDelivery, replyRecipients } from './email.js';
 
 /** What the header says of a chat ticket's visitor; each text holds its state word. */
 const VISITOR_STATES = {
@@ -39,7 +42,11 @@ export class TicketView {
   async open(id) {
     if (this.t?.id === id) return this.reclaim();
     this.composer.flushDraft();
-    this.t = { id, detail: null, messages: [], drafts: new Map(), claimLost: null, movedNote: null, lastRelease: null, error: null, visitor: null };
+    this.t = {
+      id, detail: null, messages: [], drafts: new Map(), claimLost: null, movedNote: null, lastRelease: null, error: null, visitor: null,
+      unfolded: new Set(), // the mail folds the agent opened (email.js)
+      deliveries: new Map(), // message id → the newest delivery a frame brought
+    };
     this.ctx.state.openTicketId = id;
     this.composer.reset(id);
     this.#show();
@@ -201,6 +208,20 @@ export class TicketView {
     this.ctx.api.post(`/api/tickets/${this.id}/read`).catch(() => {});
   }
 
+  /**
+   * A reply's delivery changed (§9.7). Kept by message, so that a detail
+   * fetched before the change cannot bring the older state back.
+   */
+  onDelivery(frame) {
+    if (frame.ticket !== this.id) return;
+    this.t.deliveries.set(frame.message, frame.delivery);
+    const message = this.t.messages.find((m) => m.id === frame.message);
+    if (!message) return;
+    const failedNow = frame.delivery.state === 'failed' && message.delivery?.state !== 'failed';
+    this.upsertMessage({ ...message, delivery: frame.delivery });
+    if (failedNow) toast(`A reply on #${this.detail?.number ?? ''} was not delivered: ${frame.delivery.error ?? 'unknown error'}`, { kind: 'error', timeout: 12000 });
+  }
+
   onMessageRemoved(frame) {
     if (frame.ticket !== this.id) return;
     this.t.messages = this.t.messages.filter((m) => m.id !== frame.message);
@@ -243,6 +264,7 @@ export class TicketView {
   // --- messages ---------------------------------------------------------
 
   upsertMessage(message, render = true) {
+    message = withNewestDelivery(message, this.t.deliveries.get(message.id));
     this.ctx.directory.see(message.author);
     this.ctx.directory.seeAll(message.mentions);
     this.ctx.directory.seeNote(message);
@@ -307,19 +329,25 @@ export class TicketView {
       ...detail.tags.map((tag) => h('span', { class: 'tag' }, tag)));
   }
 
-  /** A chat ticket's channel and, once a `visitor` frame told it, the visitor's state. */
+  /**
+   * A customer ticket's channel: an e-mail's address and Cc, or, once a
+   * `visitor` frame told it, a chat visitor's state.
+   */
   #renderChannel() {
     const line = $('#ticket-channel');
     const channel = this.t.detail?.channel;
-    const visitor = channel ? this.t.visitor : null;
     line.hidden = !channel;
     if (!channel) return line.replaceChildren();
+    const facts = channel.kind === 'email' ? emailChannelFacts(channel, this.t.detail.customer) : [this.#visitorState()];
+    line.replaceChildren(channelBadge(channel, { 'data-test': 'ticket-channel' }), ...facts.filter(Boolean));
+  }
+
+  #visitorState() {
+    const visitor = this.t.visitor;
     const state = visitor && Object.hasOwn(VISITOR_STATES, visitor.state) ? visitor.state : null;
-    line.replaceChildren(
-      channelBadge(channel, { 'data-test': 'ticket-channel' }),
-      state && h('span', {
-        class: `visitor-state ${state}`, 'data-test': 'visitor-state', dataset: { state },
-      }, VISITOR_STATES[state]));
+    return state && h('span', {
+      class: `visitor-state ${state}`, 'data-test': 'visitor-state', dataset: { state },
+    }, VISITOR_STATES[state]);
   }
 
   /** "… is typing…" under the conversation, only while the visitor types. */
@@ -418,20 +446,33 @@ export class TicketView {
     const scheduled = message.state === 'scheduled';
     const mayCancel = scheduled && (message.author?.id === this.me.id || this.me.role === 'admin');
     const label = { customer: 'Customer', reply: 'Reply', note: 'Internal note' }[message.kind];
+    const undelivered = message.delivery?.state === 'failed';
     return h('article', {
-      class: `message ${message.kind}${scheduled ? ' scheduled' : ''}`,
+      class: `message ${message.kind}${scheduled ? ' scheduled' : ''}${undelivered ? ' undelivered' : ''}`,
       dataset: { kind: message.kind, messageId: message.id },
     },
     h('header', {},
       h('span', { class: 'author' }, author),
       h('span', { class: 'kind' }, label),
       h('time', { datetime: message.created_at }, formatTime(message.created_at))),
-    h('div', { class: 'body' }, message.body),
+    message.email && messageAddresses(message),
+    message.email ? emailBody(message, this.t.unfolded) : h('div', { class: 'body' }, message.body),
     message.signature && h('div', { class: 'signature' }, `— ${message.signature}`),
+    attachmentList(message.attachments ?? [], (attachment) => this.#download(attachment)),
+    message.delivery && deliveryLine(message.delivery),
     seen && h('div', { class: 'seen', 'data-test': 'seen' }, 'Seen'),
     scheduled && h('div', { class: 'schedule-info' },
       `Scheduled for ${new Date(message.send_at).toLocaleString()}`,
       mayCancel && h('button', { type: 'button', class: 'link', onclick: () => this.#cancelScheduled(message) }, 'Cancel')));
+  }
+
+  /** Fetches an attachment with the agent's token and hands it to the browser. */
+  async #download(attachment) {
+    try {
+      saveBlob(await this.ctx.api.blob(`/api/tickets/${this.id}/attachments/${attachment.id}`), attachment.name);
+    } catch (error) {
+      this.ctx.toastError(error);
+    }
   }
 
   async #cancelScheduled(message) {
@@ -468,6 +509,14 @@ export class TicketView {
     if (lock && lock.agent.id !== this.me.id && this.me.role !== 'admin') return `Locked by ${lock.agent.name}: nothing can be sent.`;
     const holder = presence?.claim?.agent;
     if (mode === 'reply' && holder && holder.id !== this.me.id) return `${holder.name} is working on this: take it over to reply. Internal notes are fine.`;
-    return mode === 'note' ? 'Only colleagues see internal notes.' : 'Ctrl+Enter sends.';
+    if (mode === 'note') return 'Only colleagues see internal notes.';
+    const channel = this.detail?.channel;
+    return channel?.kind === 'email' ? `Ctrl+Enter sends. It goes by e-mail to ${replyRecipients(channel, this.detail.customer)}.` : 'Ctrl+Enter sends.';
   }
+}
+
+/** The message with the newer of its own delivery and one a frame brought. */
+function withNewestDelivery(message, known) {
+  const delivery = newestDelivery(message.delivery, known);
+  return delivery === message.delivery ? message : { ...message, delivery };
 }

@@ -20,7 +20,7 @@ use crate::core::Core;
 use crate::error::Error;
 
 /// Every file of the console: name, then content type and embedded bytes.
-static FILES: [(&str, Embedded); 13] = [
+static FILES: [(&str, Embedded); 14] = [
     (
         "index.html",
         Embedded::new(
@@ -110,6 +110,13 @@ static FILES: [(&str, Embedded); 13] = [
         Embedded::new(
             "text/javascript; charset=utf-8",
             include_bytes!("../console/settings.js"),
+        ),
+    ),
+    (
+        "email.js",
+        Embedded::new(
+            "text/javascript; charset=utf-8",
+            include_bytes!("../console/email.js"),
         ),
     ),
 ];

@@ -8,6 +8,7 @@ mod authz_ws;
 mod backup;
 mod browser;
 mod browser_chat;
+mod browser_mail;
 mod cast;
 mod chat;
 mod claims;
