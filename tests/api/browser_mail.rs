@@ -157,7 +157,9 @@ async fn an_agent_works_an_email_ticket_with_folds_files_and_delivery_in_a_real_
     let Some(driver) = Driver::start().await else {
         return;
     };
-    let dovecot = Dovecot::start(&["support", "ada", "bob"]).await;
+    let Some(dovecot) = Dovecot::start(&["support", "ada", "bob"]).await else {
+        return;
+    };
     let sink = SmtpSink::start(&dovecot).await;
     let office = Scenario::setup()
         .config(CONFIG)

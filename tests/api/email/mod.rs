@@ -61,14 +61,15 @@ impl Deref for Mail {
 }
 
 impl Mail {
-    pub async fn start() -> Mail {
+    /// `None` when Dovecot is missing (the test is skipped, see [`Dovecot::start`]).
+    pub async fn start() -> Option<Mail> {
         Mail::start_with(desk(), json!({})).await
     }
 
     /// Starts `setup` and a channel whose `imap` settings are overridden by `imap`.
-    pub async fn start_with(setup: Setup, imap: Value) -> Mail {
-        let dovecot = Dovecot::start(USERS).await;
-        Mail::on(setup.start().await, dovecot, imap).await
+    pub async fn start_with(setup: Setup, imap: Value) -> Option<Mail> {
+        let dovecot = Dovecot::start(USERS).await?;
+        Some(Mail::on(setup.start().await, dovecot, imap).await)
     }
 
     /// Adds the mail servers' channel to a running scenario.

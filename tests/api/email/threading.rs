@@ -24,7 +24,9 @@ async fn ticket(m: &Mail, user: &str, cc: &[&str], subject: &str) -> (String, u6
 
 #[actix_rt::test]
 async fn references_thread_whoever_writes_and_cc_people_join_the_participants() {
-    let m = Mail::start().await;
+    let Some(m) = Mail::start().await else {
+        return;
+    };
     let (id, _, first) = ticket(&m, "ada", &["bob"], "Shared problem").await;
     // Bob (in Cc) answers Ada's mail with his own client; only References
     // names the thread.
@@ -52,7 +54,9 @@ async fn references_thread_whoever_writes_and_cc_people_join_the_participants() 
 
 #[actix_rt::test]
 async fn a_subject_token_threads_only_from_the_customer_or_a_participant() {
-    let m = Mail::start().await;
+    let Some(m) = Mail::start().await else {
+        return;
+    };
     let (id, number, _) = ticket(&m, "ada", &["bob"], "Token test").await;
     let subject = format!("Re: Token test [#{number}]");
     m.receive(&Compose::from("ada", &subject, "from the customer").raw())
@@ -72,7 +76,9 @@ async fn a_subject_token_threads_only_from_the_customer_or_a_participant() {
 
 #[actix_rt::test]
 async fn a_mail_without_any_thread_is_a_new_ticket_even_from_the_same_customer() {
-    let m = Mail::start().await;
+    let Some(m) = Mail::start().await else {
+        return;
+    };
     ticket(&m, "ada", &[], "First question").await;
     ticket(&m, "ada", &[], "Second question").await;
     assert_eq!(m.tickets().await.len(), 2);
@@ -80,7 +86,9 @@ async fn a_mail_without_any_thread_is_a_new_ticket_even_from_the_same_customer()
 
 #[actix_rt::test]
 async fn an_archived_ticket_takes_no_more_mail() {
-    let m = Mail::start().await;
+    let Some(m) = Mail::start().await else {
+        return;
+    };
     let (id, _, first) = ticket(&m, "ada", &[], "Old story").await;
     let archive = m
         .admin

@@ -23,7 +23,7 @@ use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder, response}
 
 use super::dovecot::Dovecot;
 
-const DOVECOT_LDA: &str = "/usr/lib/dovecot/dovecot-lda";
+pub(super) const DOVECOT_LDA: &str = "/usr/lib/dovecot/dovecot-lda";
 
 /// One mail the sink accepted (answered 250 after `DATA`).
 #[derive(Clone, Debug)]
