@@ -88,6 +88,14 @@ async fn write_the_schema_fixture() {
             "/api/channels".to_owned(),
             json!({"kind": "chat", "inbox": support, "name": "Website chat", "allowed_origins": []}),
         ),
+        (
+            &admin,
+            "/api/channels".to_owned(),
+            // A mailbox nothing listens for: the record, not the import.
+            json!({"kind": "email", "inbox": support, "name": "Support mail",
+                   "imap": {"host": "127.0.0.1", "port": 9, "tls": "none", "user": "support", "password": "pw"},
+                   "smtp": {"host": "127.0.0.1", "port": 9, "tls": "none", "from_address": "support@example.test"}}),
+        ),
     ] {
         let resp = api.post(&path, body).await;
         assert!(resp.status < 300, "{path}: {}", resp.body);
@@ -154,7 +162,14 @@ async fn serves_the_fixture_data(server: &TestServer, fixture: &str) {
         "{fixture}: {notifications}"
     );
     let channels = admin.get("/api/channels").await.body;
-    assert_eq!(names(&channels["channels"], "name"), ["Website chat"]);
+    let channel_names = names(&channels["channels"], "name");
+    assert_eq!(channel_names[0], "Website chat", "{fixture}");
+    // Schema 4 added e-mail channels: their account survives, passwords kept.
+    if let Some(mail) = channels["channels"].as_array().unwrap().get(1) {
+        assert_eq!(mail["kind"], "email", "{fixture}");
+        assert_eq!(mail["imap"]["password_set"], true, "{fixture}");
+        assert_eq!(mail["smtp"]["from_address"], "support@example.test");
+    }
     let inbox = inboxes[1]["id"].as_str().unwrap();
     let next = admin.create_ticket(inbox, "After the upgrade").await;
     assert_eq!(next["number"], 3, "{fixture}: numbers continue");
