@@ -106,11 +106,18 @@ pub struct Threading {
     pub references: Vec<String>,
 }
 
+/// `text` on one line: a header never carries a customer's line breaks.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 fn address(mailbox: &Mailbox) -> Result<Address, MailError> {
     let email = mailbox.address.parse().map_err(|e| {
         MailError::new(Stage::Send, format!("{}: {e}", mailbox.address)).permanent()
     })?;
-    Ok(Address::new(mailbox.name.clone(), email))
+    Ok(Address::new(mailbox.name.as_deref().map(one_line), email))
 }
 
 /// The mail reply `reply` of `ticket` goes out as.
@@ -130,7 +137,7 @@ pub fn compose(
     ))?;
     let mut builder: MessageBuilder = lettre::Message::builder()
         .from(from)
-        .subject(reply_subject(&ticket.subject, ticket.number))
+        .subject(one_line(&reply_subject(&ticket.subject, ticket.number)))
         .message_id(Some(format!("<{}>", email.message_id)))
         .date(
             std::time::UNIX_EPOCH + Duration::from_millis(reply.created_at.millis().max(0) as u64),

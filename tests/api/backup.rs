@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::process::{Process, tandem, tandem_async};
 use crate::support::*;
+use tandem::store::tables::SCHEMA_VERSION;
 
 /// The backup file of `server`, downloaded over HTTP by `admin`.
 async fn download(server: &TestServer, admin: &Api) -> Vec<u8> {
@@ -259,7 +260,8 @@ async fn tandem_backup_and_restore_bring_back_everything_on_a_fresh_server() {
     .await;
     let stdout = out.ok();
     assert!(stdout.contains("wrote "), "{stdout}");
-    assert!(stdout.contains("tandem-backup 1 schema=3"), "{stdout}");
+    let header = format!("tandem-backup 1 schema={SCHEMA_VERSION}");
+    assert!(stdout.contains(&header), "{stdout}");
     assert!(
         !dir.path().join("nightly.backup.partial").exists(),
         "renamed once verified"
@@ -387,7 +389,9 @@ async fn a_backup_of_a_newer_schema_is_not_restored() {
         ],
         &[],
     )
-    .failed_with("written by a newer Tandem (schema 99; this binary knows up to 3)");
+    .failed_with(&format!(
+        "written by a newer Tandem (schema 99; this binary knows up to {SCHEMA_VERSION})"
+    ));
     let left: Vec<_> = std::fs::read_dir(&target).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }

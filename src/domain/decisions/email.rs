@@ -9,6 +9,9 @@
 //! - Only sent public replies of e-mail tickets go out (never notes, never
 //!   scheduled replies before their time), each with a Message-ID fixed when
 //!   it is sent, so a retry after a crash sends the very same mail.
+//! - Only a mail from the ticket's customer or a participant adds
+//!   participants (its To and Cc): a stranger who threads by Message-ID is
+//!   heard, but never copied on replies.
 //! - A delivery report changes only the delivery of a reply of this ticket;
 //!   once `sent` or `failed` it only moves to `failed` by a bounce.
 
@@ -113,8 +116,9 @@ pub fn open(
 }
 
 /// A customer's mail threads onto `ticket`. `facts.now` must sort after
-/// every draft decided before it (see `posting::post`). The sender and Cc
-/// join the participants (replies are copied to them).
+/// every draft decided before it (see `posting::post`). From the customer or
+/// a participant, its To and Cc join the participants (replies are copied
+/// to them).
 pub fn receive(
     ticket: Option<&Ticket>,
     mail: MailIn,
@@ -128,12 +132,13 @@ pub fn receive(
     let mut change = Change::of(before.clone());
     change.after.updated_at = now;
     customer_wrote(&mut change, now);
-    if let Some(thread) = change.after.email.as_mut() {
-        let people = [mail.from.clone()];
-        thread.add_participants(
-            &before.customer.contact,
-            people.iter().chain(&mail.to).chain(&mail.cc),
-        );
+    // Only the customer and people already copied bring others in: anyone
+    // who learned a Message-ID can write to the ticket, but replies are
+    // never copied to them for it.
+    if let Some(thread) = change.after.email.as_mut()
+        && thread.knows(&before.customer.contact, &mail.from.address)
+    {
+        thread.add_participants(&before.customer.contact, mail.to.iter().chain(&mail.cc));
     }
     let (message, blobs) = customer_message(before.id, mail, now);
     change.notifications.extend(follower_updates(
@@ -199,4 +204,167 @@ pub fn set_delivery(
     message.delivery = Some(delivery);
     change.messages.push(message.clone());
     Ok((change, Some(message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::World;
+    use super::*;
+    use crate::domain::channel::ChannelKind;
+    use crate::domain::mail_account::{ImapInput, MailAccountInput, SmtpInput};
+
+    fn channel(world: &World) -> Channel {
+        let mut channel = Channel::new(
+            ChannelKind::Email,
+            world.support(),
+            "Mail".into(),
+            Timestamp(0),
+        );
+        let account = MailAccountInput {
+            imap: Some(ImapInput {
+                host: Some("imap.example".into()),
+                user: Some("support@shop.example".into()),
+                password: Some("pw".into()),
+                ..Default::default()
+            }),
+            smtp: Some(SmtpInput {
+                host: Some("smtp.example".into()),
+                from_address: Some("support@shop.example".into()),
+                ..Default::default()
+            }),
+        };
+        channel.account = Some(account.apply(None).unwrap());
+        channel
+    }
+
+    fn mail(from: &str, cc: &[&str]) -> MailIn {
+        MailIn {
+            message_id: format!("{from}-{}", cc.len()),
+            from: Mailbox::new(None, from),
+            to: vec![Mailbox::new(None, "support@shop.example")],
+            cc: cc.iter().map(|a| Mailbox::new(None, a)).collect(),
+            subject: "Re: Broken".into(),
+            text: "  ".into(),
+            folds: Vec::new(),
+            attachments: Vec::new(),
+            blobs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_mail_opens_a_ticket_of_its_sender_with_its_cc_as_participants() {
+        let world = World::new();
+        let (change, message) = open(
+            None,
+            TicketId::new(),
+            &channel(&world),
+            mail("ada@x.example", &["bob@x.example"]),
+            Timestamp(5),
+        )
+        .unwrap();
+        let t = &change.after;
+        assert_eq!((t.subject.as_str(), t.status), ("Broken", Status::Pending));
+        assert_eq!(t.customer.contact, "ada@x.example");
+        let thread = t.email.as_ref().unwrap();
+        assert_eq!(thread.own_address, "support@shop.example");
+        assert_eq!(
+            thread.participants,
+            vec![Mailbox::new(None, "bob@x.example")]
+        );
+        assert_eq!(
+            message.body, EMPTY_BODY,
+            "a blank mail still says something"
+        );
+    }
+
+    #[test]
+    fn only_sent_replies_of_email_tickets_go_out_with_their_own_message_id() {
+        let world = World::new();
+        let (change, _) = open(
+            None,
+            TicketId::new(),
+            &channel(&world),
+            mail("ada@x.example", &[]),
+            Timestamp(5),
+        )
+        .unwrap();
+        let t = change.after;
+        let base = Message::customer(t.id, "x".into(), Timestamp(6), None);
+        let mut reply = Message {
+            kind: MessageKind::Reply,
+            ..base.clone()
+        };
+        send_by_mail(&t, &mut reply, Timestamp(7));
+        let email = reply.email.as_ref().unwrap();
+        assert_eq!(email.message_id, format!("{}@shop.example", reply.id.0));
+        assert_eq!(email.to[0].address, "ada@x.example");
+        assert!(reply.delivery.as_ref().unwrap().is_queued());
+        for kind in [MessageKind::Note, MessageKind::Customer] {
+            let mut other = Message {
+                kind,
+                ..base.clone()
+            };
+            send_by_mail(&t, &mut other, Timestamp(7));
+            assert!(other.delivery.is_none() && other.email.is_none());
+        }
+        let mut scheduled = Message {
+            kind: MessageKind::Reply,
+            state: MessageState::Scheduled,
+            ..base.clone()
+        };
+        send_by_mail(&t, &mut scheduled, Timestamp(7));
+        assert!(scheduled.delivery.is_none());
+        let mut elsewhere = Message {
+            kind: MessageKind::Reply,
+            ..base
+        };
+        send_by_mail(&world.ticket(), &mut elsewhere, Timestamp(7));
+        assert!(elsewhere.delivery.is_none(), "not an e-mail ticket");
+    }
+
+    #[test]
+    fn delivery_reports_only_move_forward() {
+        let world = World::new();
+        let (change, _) = open(
+            None,
+            TicketId::new(),
+            &channel(&world),
+            mail("ada@x.example", &[]),
+            Timestamp(5),
+        )
+        .unwrap();
+        let t = change.after;
+        let mut reply = Message {
+            kind: MessageKind::Reply,
+            ..Message::customer(t.id, "x".into(), Timestamp(6), None)
+        };
+        send_by_mail(&t, &mut reply, Timestamp(7));
+        let report = |state, attempts| Delivery {
+            state,
+            attempts,
+            error: None,
+            updated_at: Timestamp(8),
+            next_attempt_at: None,
+        };
+        let (_, sent) = set_delivery(
+            Some(&t),
+            Some(reply.clone()),
+            report(DeliveryState::Sent, 1),
+        )
+        .unwrap();
+        let sent = sent.unwrap();
+        let (_, stale) = set_delivery(
+            Some(&t),
+            Some(sent.clone()),
+            report(DeliveryState::Queued, 2),
+        )
+        .unwrap();
+        assert!(stale.is_none(), "a sent reply is not queued again");
+        let (_, bounced) =
+            set_delivery(Some(&t), Some(sent), report(DeliveryState::Failed, 0)).unwrap();
+        assert_eq!(bounced.unwrap().delivery.unwrap().attempts, 1);
+        let note = Message::customer(t.id, "x".into(), Timestamp(6), None);
+        let refused = set_delivery(Some(&t), Some(note), report(DeliveryState::Sent, 1));
+        assert_eq!(refused.unwrap_err(), Refusal::NotFound);
+    }
 }

@@ -101,3 +101,24 @@ async fn an_archived_ticket_takes_no_more_mail() {
     assert_ne!(fresh["id"], id);
     assert_eq!(fresh["status"], "pending");
 }
+
+#[actix_rt::test]
+async fn a_stranger_who_threads_by_message_id_is_heard_but_never_copied() {
+    let Some(m) = Mail::start().await else {
+        return;
+    };
+    let (id, _, first) = ticket(&m, "ada", &[], "Private matter").await;
+    // Eve got hold of the Message-ID (a forwarded mail) and copies Carol.
+    let eves = Compose::from("eve", "Re: Private matter", "let me in")
+        .cc("carol")
+        .answering(&first.message_id);
+    m.receive(&eves.raw()).await;
+    let messages = m.wait_messages(&id, 2).await;
+    assert_eq!(messages[1]["email"]["from"]["address"], address("eve"));
+    let detail = m.detail(&id).await;
+    assert_eq!(detail["channel"]["participants"], json!([]));
+    m.reply(m.agent("bianca"), &id, "Only for Ada").await;
+    let raw = &m.sink.wait_accepted(1, MAIL_WAIT).await[0].raw;
+    assert_eq!(header(raw, "Cc"), None);
+    assert!(header(raw, "To").unwrap().contains(&address("ada")));
+}
