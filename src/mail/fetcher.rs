@@ -87,7 +87,7 @@ async fn session(
     let mut mailbox = Mailbox::open(account, timeout)
         .await
         .map_err(failed(false))?;
-    let idle = account.idle && mailbox.can_idle;
+    let idle = account.idle && mailbox.folder.can_idle;
     core.mail
         .statuses
         .connected(&core.metrics, channel.id, idle);
@@ -134,7 +134,7 @@ async fn drain(
             connected: true,
         })?;
     let (after, unseen_only) = match stored {
-        Some(c) if c.uid_validity == mailbox.uid_validity => (c.last_uid, false),
+        Some(c) if c.uid_validity == mailbox.folder.uid_validity => (c.last_uid, false),
         _ => (0, account.after == AfterImport::Seen),
     };
     let uids = mailbox
@@ -146,7 +146,7 @@ async fn drain(
         let mails = mailbox.fetch(batch).await.map_err(failed(true))?;
         imported += import_batch(core, channel, mails).await?;
         let cursor = MailCursor {
-            uid_validity: mailbox.uid_validity,
+            uid_validity: mailbox.folder.uid_validity,
             last_uid: *batch.last().expect("chunks are not empty"),
         };
         let channel_id = channel.id;

@@ -27,6 +27,12 @@ pub type Connection = Box<dyn Stream>;
 /// A logged-in session with the channel's folder selected.
 pub struct Mailbox {
     session: Session<Connection>,
+    pub folder: Folder,
+}
+
+/// What the server said of the session and its folder.
+#[derive(Clone, Copy)]
+pub struct Folder {
     pub uid_validity: u32,
     pub can_idle: bool,
     can_move: bool,
@@ -130,13 +136,13 @@ impl Mailbox {
         let uid_validity = selected
             .uid_validity
             .ok_or_else(|| MailError::new(Stage::Folder, "the server gave no UIDVALIDITY"))?;
-        Ok(Mailbox {
-            session,
+        let folder = Folder {
             uid_validity,
             can_idle,
             can_move,
             timeout,
-        })
+        };
+        Ok(Mailbox { session, folder })
     }
 
     /// The UIDs above `after`, oldest first (only unseen ones if `unseen`).
@@ -146,7 +152,12 @@ impl Mailbox {
         } else {
             format!("UID {}:*", after + 1)
         };
-        let found = bounded(Stage::Fetch, self.timeout, self.session.uid_search(query)).await?;
+        let found = bounded(
+            Stage::Fetch,
+            self.folder.timeout,
+            self.session.uid_search(query),
+        )
+        .await?;
         // `n:*` always matches the newest mail, even when its UID is below n.
         let mut uids: Vec<u32> = found.into_iter().filter(|uid| *uid > after).collect();
         uids.sort_unstable();
@@ -160,7 +171,7 @@ impl Mailbox {
             let stream = self.session.uid_fetch(set, "(UID BODY.PEEK[])").await?;
             stream.try_collect::<Vec<_>>().await
         };
-        let fetched = bounded(Stage::Fetch, self.timeout * 4, fetch).await?;
+        let fetched = bounded(Stage::Fetch, self.folder.timeout * 4, fetch).await?;
         let mut mails: Vec<Fetched> = fetched
             .iter()
             .filter_map(|f| {
@@ -180,7 +191,7 @@ impl Mailbox {
             return Ok(());
         }
         let set = uid_set(uids);
-        let timeout = self.timeout;
+        let timeout = self.folder.timeout;
         match after {
             AfterImport::Seen => {
                 let store = async {
@@ -194,7 +205,7 @@ impl Mailbox {
             }
             AfterImport::Move(folder) => {
                 let _ = bounded(Stage::Folder, timeout, self.session.create(folder)).await;
-                if self.can_move {
+                if self.folder.can_move {
                     bounded(Stage::Folder, timeout, self.session.uid_mv(&set, folder)).await?;
                 } else {
                     bounded(Stage::Folder, timeout, self.session.uid_copy(&set, folder)).await?;
@@ -221,13 +232,8 @@ impl Mailbox {
         wait: Duration,
         stop: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<Mailbox, MailError> {
-        let Mailbox {
-            session,
-            uid_validity,
-            can_idle,
-            can_move,
-            timeout,
-        } = self;
+        let Mailbox { session, folder } = self;
+        let timeout = folder.timeout;
         let mut idle = session.idle();
         bounded(Stage::Fetch, timeout, idle.init()).await?;
         {
@@ -238,17 +244,11 @@ impl Mailbox {
             }
         }
         let session = bounded(Stage::Fetch, timeout, idle.done()).await?;
-        Ok(Mailbox {
-            session,
-            uid_validity,
-            can_idle,
-            can_move,
-            timeout,
-        })
+        Ok(Mailbox { session, folder })
     }
 
     pub async fn logout(mut self) {
-        let _ = tokio::time::timeout(self.timeout, self.session.logout()).await;
+        let _ = tokio::time::timeout(self.folder.timeout, self.session.logout()).await;
     }
 }
 

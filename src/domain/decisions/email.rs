@@ -251,6 +251,18 @@ mod tests {
         }
     }
 
+    /// An e-mail ticket of Ada's.
+    fn ticket(world: &World) -> Ticket {
+        let opened = open(
+            None,
+            TicketId::new(),
+            &channel(world),
+            mail("ada@x.example", &[]),
+            Timestamp(5),
+        );
+        opened.unwrap().0.after
+    }
+
     #[test]
     fn a_mail_opens_a_ticket_of_its_sender_with_its_cc_as_participants() {
         let world = World::new();
@@ -280,15 +292,7 @@ mod tests {
     #[test]
     fn only_sent_replies_of_email_tickets_go_out_with_their_own_message_id() {
         let world = World::new();
-        let (change, _) = open(
-            None,
-            TicketId::new(),
-            &channel(&world),
-            mail("ada@x.example", &[]),
-            Timestamp(5),
-        )
-        .unwrap();
-        let t = change.after;
+        let t = ticket(&world);
         let base = Message::customer(t.id, "x".into(), Timestamp(6), None);
         let mut reply = Message {
             kind: MessageKind::Reply,
@@ -325,15 +329,7 @@ mod tests {
     #[test]
     fn delivery_reports_only_move_forward() {
         let world = World::new();
-        let (change, _) = open(
-            None,
-            TicketId::new(),
-            &channel(&world),
-            mail("ada@x.example", &[]),
-            Timestamp(5),
-        )
-        .unwrap();
-        let t = change.after;
+        let t = ticket(&world);
         let mut reply = Message {
             kind: MessageKind::Reply,
             ..Message::customer(t.id, "x".into(), Timestamp(6), None)

@@ -61,7 +61,7 @@ use crate::support::Api;
 
 mod load;
 mod model;
-mod server;
+pub(crate) mod server;
 
 use load::*;
 use model::*;
@@ -87,7 +87,7 @@ const TIMER_GRACE: Duration = Duration::from_secs(5);
 const DRAFT_PERSIST_BOUND: i64 = 2000;
 /// Every fifth cycle, the drafter types alone this long before the load.
 const QUIET: Duration = Duration::from_millis(2500);
-const ADMIN_PASSWORD: &str = "secret";
+pub(crate) const ADMIN_PASSWORD: &str = "secret";
 /// The server's config: two worker threads (the machine is small) and a
 /// short shutdown for the final SIGTERM.
 const CONFIG: &str = "[server]\nworkers = 2\nshutdown_timeout_s = 1\n";

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The real binary on port 0 over `data`, with the bootstrap admin on first start.
-pub(super) fn start_server(data: &Path, config: &Path, bootstrap: bool) -> Process {
+pub(crate) fn start_server(data: &Path, config: &Path, bootstrap: bool) -> Process {
     let admin = format!("admin:{ADMIN_PASSWORD}");
     let mut envs = vec![("RUST_LOG", "warn")];
     if bootstrap {

@@ -4,39 +4,22 @@
 //! is sent, at most once more than it should be.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde_json::json;
 
 use super::*;
+use crate::crash::server::start_server;
 use crate::process::Process;
 
 /// Small batches, so a kill lands between cursor writes.
 const CONFIG: &str = "[mail]\nbatch = 5\ntimeout_s = 5\nreconnect_min_s = 0.05\nreconnect_max_s = 0.2\nretry_min_s = 0.05\nretry_max_s = 0.2\n";
-
-fn start(data: &Path, config: &Path, first: bool) -> Process {
-    let admin = format!("admin:{ADMIN_PASSWORD}");
-    let mut envs = vec![("RUST_LOG", "warn")];
-    if first {
-        envs.push(("TANDEM_BOOTSTRAP_ADMIN", admin.as_str()));
-    }
-    let args = [
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--bind",
-        "127.0.0.1:0",
-    ];
-    Process::start(&args, &envs)
-}
 
 async fn admin_of(process: &Process) -> Api {
     let mut api = process.api();
     let resp = api
         .post(
             "/api/login",
-            json!({"login": "admin", "password": ADMIN_PASSWORD}),
+            json!({"login": "admin", "password": crate::crash::ADMIN_PASSWORD}),
         )
         .await;
     assert_eq!(resp.status, 200, "{}", resp.body);
@@ -61,7 +44,7 @@ impl Crashing {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("data")).unwrap();
         std::fs::write(dir.path().join("tandem.toml"), CONFIG).unwrap();
-        let process = start(
+        let process = start_server(
             &dir.path().join("data"),
             &dir.path().join("tandem.toml"),
             true,
@@ -86,7 +69,7 @@ impl Crashing {
             self.dir.path().join("data"),
             self.dir.path().join("tandem.toml"),
         );
-        self.process = start(&data, &config, false);
+        self.process = start_server(&data, &config, false);
         self.admin = admin_of(&self.process).await;
     }
 

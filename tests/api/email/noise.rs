@@ -42,8 +42,11 @@ async fn auto_replies_list_mail_and_our_own_mail_open_no_ticket() {
         );
     }
     // Ignored mail is marked too, so it is not read again.
-    let stored = m.dovecot.messages("support", "INBOX").await;
-    assert!(stored.iter().all(|s| s.has_flag("\\Seen")));
+    m.eventually(|| async {
+        let stored = m.dovecot.messages("support", "INBOX").await;
+        stored.iter().all(|s| s.has_flag("\\Seen")).then_some(())
+    })
+    .await;
 }
 
 /// A Postfix-style delivery status notification about `original`.
