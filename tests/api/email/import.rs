@@ -192,3 +192,26 @@ async fn an_imap_server_that_goes_away_is_reconnected_and_nothing_is_lost() {
         "the last error stays visible"
     );
 }
+
+#[actix_rt::test]
+async fn a_recreated_folder_is_read_again_without_importing_anything_twice() {
+    let Some(m) = Mail::start_with(desk(), json!({"folder": "Support"})).await else {
+        return;
+    };
+    let first = Compose::from("ada", "Before the new folder", "x");
+    m.dovecot.append("support", "Support", &first.raw()).await;
+    m.wait_ticket("Before the new folder").await;
+    // The folder is deleted and made again (a new UIDVALIDITY), with the
+    // old mail copied back and a new one.
+    let mut session = m.dovecot.login("support").await;
+    session.delete("Support").await.unwrap();
+    session.logout().await.ok();
+    m.dovecot.append("support", "Support", &first.raw()).await;
+    let second = Compose::from("bob", "After the new folder", "y");
+    m.dovecot.append("support", "Support", &second.raw()).await;
+    m.wait_ticket("After the new folder").await;
+    let all = m.tickets().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let labels = format!("channel=\"{}\",reason=\"duplicate\"", m.channel_id());
+    assert_eq!(m.labelled_metric("tandem_mail_ignored_total", &labels).await, 1);
+}
