@@ -56,9 +56,22 @@ impl Running {
         }
     }
 
+    /// Asks the task to stop and waits for it, at most [`STOP_WAIT`]: a task
+    /// stuck on a slow server is aborted (what it had not committed is
+    /// fetched or sent again after the restart).
     async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        stop_within(self.task).await;
+    }
+}
+
+/// How long a stopping fetcher or outbox may take to finish its step.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn stop_within(mut task: tokio::task::JoinHandle<()>) {
+    if tokio::time::timeout(STOP_WAIT, &mut task).await.is_err() {
+        task.abort();
+        let _ = task.await;
     }
 }
 

@@ -54,7 +54,7 @@ impl Wake {
         let running = self.running.lock().expect("outbox lock").take();
         if let Some((stop, task)) = running {
             let _ = stop.send(true);
-            let _ = task.await;
+            super::stop_within(task).await;
         }
     }
 }
