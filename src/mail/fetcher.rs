@@ -91,7 +91,14 @@ async fn session(
     core.mail
         .statuses
         .connected(&core.metrics, channel.id, idle);
+    let mut first = true;
     loop {
+        if !std::mem::take(&mut first) {
+            mailbox
+                .reselect(&account.folder)
+                .await
+                .map_err(failed(true))?;
+        }
         let imported = drain(core, channel, &mut mailbox).await?;
         core.mail.statuses.fetched(channel.id, imported);
         if *stop.borrow() {

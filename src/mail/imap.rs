@@ -132,10 +132,7 @@ impl Mailbox {
         let capabilities = bounded(Stage::Login, timeout, session.capabilities()).await?;
         let can_idle = capabilities.has_str("IDLE");
         let can_move = capabilities.has_str("MOVE");
-        let selected = bounded(Stage::Folder, timeout, session.select(&account.folder)).await?;
-        let uid_validity = selected
-            .uid_validity
-            .ok_or_else(|| MailError::new(Stage::Folder, "the server gave no UIDVALIDITY"))?;
+        let uid_validity = select(&mut session, &account.folder, timeout).await?;
         let folder = Folder {
             uid_validity,
             can_idle,
@@ -143,6 +140,13 @@ impl Mailbox {
             timeout,
         };
         Ok(Mailbox { session, folder })
+    }
+
+    /// Selects the folder again: a folder that was deleted and made again
+    /// (a new UIDVALIDITY) is noticed on the next fetch, not never.
+    pub async fn reselect(&mut self, folder: &str) -> Result<(), MailError> {
+        self.folder.uid_validity = select(&mut self.session, folder, self.folder.timeout).await?;
+        Ok(())
     }
 
     /// The UIDs above `after`, oldest first (only unseen ones if `unseen`).
@@ -250,6 +254,18 @@ impl Mailbox {
     pub async fn logout(mut self) {
         let _ = tokio::time::timeout(self.folder.timeout, self.session.logout()).await;
     }
+}
+
+/// Selects `folder`; its UIDVALIDITY.
+async fn select(
+    session: &mut Session<Connection>,
+    folder: &str,
+    timeout: Duration,
+) -> Result<u32, MailError> {
+    let selected = bounded(Stage::Folder, timeout, session.select(folder)).await?;
+    selected
+        .uid_validity
+        .ok_or_else(|| MailError::new(Stage::Folder, "the server gave no UIDVALIDITY"))
 }
 
 /// `1,3,5:9`-style set of `uids` (sorted).
