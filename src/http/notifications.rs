@@ -14,8 +14,9 @@ use crate::store::{reads, writes};
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     #[serde(default)]
     unread: bool,
@@ -24,7 +25,7 @@ pub struct NotificationQuery {
     before: Option<uuid::Uuid>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     ids: Option<Vec<uuid::Uuid>>,

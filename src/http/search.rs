@@ -22,8 +22,9 @@ const MAX_LIMIT: usize = 200;
 /// Matches examined for visibility at most, so a common word stays fast.
 const MAX_EXAMINED: usize = 5_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     q: String,
     inbox: Option<InboxId>,
