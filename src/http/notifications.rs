@@ -2,6 +2,7 @@
 //! Notifications are created by ticket actors (inside the write of what caused
 //! them); marking them read is the agent's own business and goes straight to the store.
 
+use super::openapi as doc;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -32,6 +33,17 @@ pub struct MarkRead {
 }
 
 /// Newest first; `before` pages back.
+#[utoipa::path(get, path = "/api/me/notifications", tag = "notifications",
+    operation_id = "list_notifications",
+    params(NotificationQuery),
+    responses(
+        (status = 200, description = "The caller's notifications, newest first", body = Vec<NotificationDto>),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list(
     core: web::Data<Core>,
     caller: Caller,
@@ -57,6 +69,17 @@ pub async fn list(
 }
 
 /// Marks the given notifications (or, without `ids`, all) read.
+#[utoipa::path(post, path = "/api/me/notifications/read", tag = "notifications",
+    request_body = MarkRead,
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn mark_read(
     core: web::Data<Core>,
     caller: Caller,
