@@ -443,12 +443,22 @@ pub struct ChannelDto {
     pub kind: crate::domain::channel::ChannelKind,
     pub inbox: InboxId,
     pub name: String,
+    /// Its kind's settings, as fields of the channel itself (`null`-free:
+    /// an e-mail channel always has its account).
     #[serde(flatten)]
-    pub chat: Option<ChatSettingsDto>,
-    #[serde(flatten)]
-    pub email: Option<EmailSettingsDto>,
+    #[schema(nullable = false)]
+    pub settings: Option<KindSettingsDto>,
     pub enabled: bool,
     pub created_at: String,
+}
+
+/// A chat channel's settings or an e-mail channel's (one enum rather than
+/// two optional fields, so the OpenAPI schema says "one of them").
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum KindSettingsDto {
+    Chat(ChatSettingsDto),
+    Email(EmailSettingsDto),
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -539,8 +549,9 @@ impl ChannelDto {
             kind: c.kind,
             inbox: c.inbox,
             name: c.name.clone(),
-            chat,
-            email,
+            settings: chat
+                .map(KindSettingsDto::Chat)
+                .or(email.map(KindSettingsDto::Email)),
             enabled: c.enabled,
             created_at: c.created_at.to_rfc3339(),
         }
