@@ -2,7 +2,7 @@
 //! error → response mapping, request tracing (`trace`), the client behind a
 //! request (`client`), the WebSocket upgrade, the static console and the chat
 //! widget (`widget`, `channels`), both served through `assets` (compressed,
-//! with ETags).
+//! with ETags), and the OpenAPI document of all of them (`openapi`).
 //!
 //! Invariant: handlers never write tickets themselves; they validate shape,
 //! then ask the ticket's actor (see `actors::ticket`).
@@ -71,6 +71,7 @@ impl RouteTable {
     }
 }
 
+/// A resource being built: each method added is recorded in the table.
 struct Methods<'t> {
     table: &'t mut RouteTable,
     path: String,
@@ -78,6 +79,7 @@ struct Methods<'t> {
 }
 
 impl Methods<'_> {
+    /// `method` on this path answers with `handler`.
     fn on<F, Args>(mut self, method: Method, handler: F) -> Self
     where
         F: Handler<Args>,
@@ -89,6 +91,7 @@ impl Methods<'_> {
         self
     }
 
+    /// The resource, to register.
     fn done(self) -> Resource {
         self.resource
     }
