@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AgentId, InboxId, Timestamp};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -59,7 +59,7 @@ pub struct Inbox {
 }
 
 /// An agent as others see it: its id and current name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AgentRef {
     pub id: AgentId,
     pub name: String,

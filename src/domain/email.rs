@@ -29,7 +29,7 @@ pub mod limits {
 }
 
 /// A name and an address, as in `From: "Ada" <ada@example.com>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mailbox {
     pub name: Option<String>,
     pub address: String,
@@ -114,7 +114,7 @@ pub struct MailCursor {
 }
 
 /// Part of a message body the console shows folded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FoldKind {
     /// The earlier conversation, quoted.
@@ -124,7 +124,7 @@ pub enum FoldKind {
 }
 
 /// Lines `start..end` (0-based, end exclusive) of a body are of `kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fold {
     pub kind: FoldKind,
     pub start: usize,
@@ -132,7 +132,7 @@ pub struct Fold {
 }
 
 /// What a message knows of its mail.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageEmail {
     /// Without angle brackets.
     pub message_id: String,
@@ -148,7 +148,7 @@ pub struct MessageEmail {
 
 /// A file that came with a mail. Its bytes are stored apart (`ATTACHMENTS`),
 /// unless it was dropped for its size.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub id: AttachmentId,
     pub name: String,
@@ -170,7 +170,7 @@ pub struct Blob {
     pub bytes: Arc<[u8]>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     Queued,

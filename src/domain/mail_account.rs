@@ -21,7 +21,7 @@ pub mod limits {
 }
 
 /// How a connection is secured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TlsMode {
     /// TLS from the first byte (IMAPS 993, SMTPS 465).
@@ -110,7 +110,7 @@ pub struct MailAccount {
 /// Settings as an admin sends them: every field optional, so one shape serves
 /// creating (missing fields take defaults or are refused) and changing
 /// (missing fields stay).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImapInput {
     pub host: Option<String>,
@@ -119,12 +119,14 @@ pub struct ImapInput {
     pub user: Option<String>,
     pub password: Option<String>,
     pub folder: Option<String>,
+    /// `seen` or `move:FOLDER`.
+    #[schema(value_type = Option<String>)]
     pub after: Option<AfterImport>,
     pub poll_s: Option<u32>,
     pub idle: Option<bool>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpInput {
     pub host: Option<String>,

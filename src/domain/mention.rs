@@ -9,14 +9,14 @@
 use serde::Serialize;
 
 /// A mention that added nobody, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Skipped {
     pub handle: String,
     pub reason: SkipReason,
 }
 
 /// Why a mention added nobody (its serde names are the wire's `reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     /// The note's author may not add followers (a light agent).

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::access::TicketScope;
 use super::{AgentId, InboxId, TicketId, Timestamp};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pending,

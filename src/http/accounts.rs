@@ -1,5 +1,6 @@
 //! Session and administration routes: login, logout, me, agents, inboxes, settings.
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::Caller;
@@ -18,6 +19,19 @@ use crate::protocol::rest::*;
 
 type Result<T> = std::result::Result<T, Error>;
 
+#[utoipa::path(post, path = "/api/login", tag = "session",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A new token and its agent", body = LoginResponse),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 429, response = doc::RateLimited),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(login = %body.login))]
 pub async fn login(
     core: web::Data<Core>,
@@ -38,6 +52,14 @@ pub async fn login(
 }
 
 /// Revokes the caller's token; sockets opened with it close with 4401.
+#[utoipa::path(post, path = "/api/logout", tag = "session",
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 401, response = doc::Unauthorized),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn logout(core: web::Data<Core>, caller: Caller) -> Result<HttpResponse> {
     let revocation = core.directory.logout(caller.credential.digest).await?;
     for session in core.registry.sessions_of(caller.agent.id) {
@@ -46,6 +68,12 @@ pub async fn logout(core: web::Data<Core>, caller: Caller) -> Result<HttpRespons
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "session",
+    responses(
+        (status = 200, description = "The caller", body = AgentDto),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn me(caller: Caller) -> web::Json<AgentDto> {
     web::Json(AgentDto::from(&*caller.agent))
 }
@@ -54,6 +82,19 @@ fn parse_role(role: &str) -> Result<Role> {
     Role::parse(role).ok_or_else(|| Error::bad_request("role must be admin, agent or light"))
 }
 
+#[utoipa::path(post, path = "/api/agents", tag = "administration",
+    request_body = CreateAgentRequest,
+    responses(
+        (status = 200, description = "The new agent", body = AgentDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(handle = %body.handle))]
 pub async fn create_agent(
     core: web::Data<Core>,
@@ -76,6 +117,12 @@ pub async fn create_agent(
 
 /// `GET /api/colleagues`: every active agent's id, handle, name and role, for
 /// any signed-in caller (for @mention completion and the assign/share pickers).
+#[utoipa::path(get, path = "/api/colleagues", tag = "administration",
+    responses(
+        (status = 200, description = "Every active agent, by handle", body = Vec<ColleagueDto>),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn colleagues(core: web::Data<Core>, _caller: Caller) -> web::Json<Vec<ColleagueDto>> {
     let agents = core.directory.agents();
     web::Json(
@@ -87,6 +134,13 @@ pub async fn colleagues(core: web::Data<Core>, _caller: Caller) -> web::Json<Vec
     )
 }
 
+#[utoipa::path(get, path = "/api/agents", tag = "administration",
+    responses(
+        (status = 200, description = "Every agent, by handle", body = Vec<AgentDto>),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+    )
+)]
 pub async fn list_agents(
     core: web::Data<Core>,
     caller: Caller,
@@ -101,6 +155,20 @@ pub async fn list_agents(
     ))
 }
 
+#[utoipa::path(patch, path = "/api/agents/{id}", tag = "administration",
+    request_body = PatchAgentRequest,
+    params(("id" = uuid::Uuid, Path, description = "The agent's id")),
+    responses(
+        (status = 200, description = "The agent after the change", body = AgentDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(target = %id))]
 pub async fn patch_agent(
     core: web::Data<Core>,
@@ -139,6 +207,18 @@ pub async fn patch_agent(
     Ok(web::Json(AgentDto::from(&*after)))
 }
 
+#[utoipa::path(post, path = "/api/inboxes", tag = "administration",
+    request_body = CreateInboxRequest,
+    responses(
+        (status = 200, description = "The new inbox", body = InboxDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn create_inbox(
     core: web::Data<Core>,
     caller: Caller,
@@ -149,6 +229,12 @@ pub async fn create_inbox(
     Ok(web::Json(InboxDto::from(&inbox)))
 }
 
+#[utoipa::path(get, path = "/api/inboxes", tag = "administration",
+    responses(
+        (status = 200, description = "The caller's inboxes (every inbox for admins), by name", body = Vec<InboxDto>),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn list_inboxes(core: web::Data<Core>, caller: Caller) -> web::Json<Vec<InboxDto>> {
     let inboxes = core.directory.inboxes();
     web::Json(
@@ -160,10 +246,28 @@ pub async fn list_inboxes(core: web::Data<Core>, caller: Caller) -> web::Json<Ve
     )
 }
 
+#[utoipa::path(get, path = "/api/settings", tag = "administration",
+    responses(
+        (status = 200, description = "The settings", body = SettingsDto),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn get_settings(core: web::Data<Core>, _: Caller) -> web::Json<SettingsDto> {
     web::Json(SettingsDto::from(&*core.directory.settings()))
 }
 
+#[utoipa::path(patch, path = "/api/settings", tag = "administration",
+    request_body = PatchSettingsRequest,
+    responses(
+        (status = 200, description = "The settings after the change", body = SettingsDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn patch_settings(
     core: web::Data<Core>,
     caller: Caller,

@@ -9,6 +9,7 @@
 //!   `nosniff` and a sandboxing CSP, and only plain image types are shown
 //!   inline; anything else is a download.
 
+use super::openapi as doc;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
 
@@ -23,6 +24,16 @@ use crate::store::reads;
 /// Image types a browser shows without running anything.
 const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 
+#[utoipa::path(get, path = "/api/tickets/{id}/attachments/{attachment}", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("attachment" = uuid::Uuid, Path, description = "The attachment's id")),
+    responses(
+        (status = 200, description = "The file's bytes: inline for plain image types, else a download", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn download(
     core: web::Data<Core>,
     caller: Caller,

@@ -4,6 +4,7 @@
 //! response; then the file (`backup::format`) is streamed with its length
 //! known up front.
 
+use super::openapi as doc;
 use std::io::{self, Write};
 
 use actix_web::http::header::{CONTENT_DISPOSITION, HeaderValue};
@@ -20,6 +21,15 @@ use crate::error::Error;
 const CHUNKS_IN_FLIGHT: usize = 4;
 const CHUNK_BYTES: usize = 64 * 1024;
 
+#[utoipa::path(get, path = "/api/admin/backup", tag = "administration",
+    responses(
+        (status = 200, description = "A backup file of the whole database (docs/protocol.md §8.6)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn backup(core: web::Data<Core>, caller: Caller) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let (store, data_dir) = (core.store.clone(), core.config.data_dir.clone());

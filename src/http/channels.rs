@@ -3,6 +3,7 @@
 //! closes its visitors' sockets (4403); creating, changing, disabling or
 //! deleting an e-mail channel restarts or stops its mailbox's fetcher.
 
+use super::openapi as doc;
 use actix_web::{HttpResponse, web};
 
 use super::auth::Caller;
@@ -24,6 +25,19 @@ fn channel_id(raw: &str) -> Result<ChannelId> {
     raw.parse().map_err(|_| Error::NotFound)
 }
 
+#[utoipa::path(post, path = "/api/channels", tag = "channels",
+    operation_id = "create_channel",
+    request_body = CreateChannelRequest,
+    responses(
+        (status = 201, description = "The new channel", body = ChannelDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn create(
     core: web::Data<Core>,
     caller: Caller,
@@ -55,6 +69,14 @@ pub async fn create(
     Ok(HttpResponse::Created().json(dto(&core, &channel)))
 }
 
+#[utoipa::path(get, path = "/api/channels", tag = "channels",
+    operation_id = "list_channels",
+    responses(
+        (status = 200, description = "Every channel", body = ChannelsResponse),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+    )
+)]
 pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<ChannelsResponse>> {
     caller.require_admin()?;
     let channels = core.channels.all();
@@ -63,6 +85,16 @@ pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<Cha
     }))
 }
 
+#[utoipa::path(get, path = "/api/channels/{id}", tag = "channels",
+    operation_id = "channel_detail",
+    params(("id" = uuid::Uuid, Path, description = "The channel's id")),
+    responses(
+        (status = 200, description = "The channel", body = ChannelDto),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn detail(
     core: web::Data<Core>,
     caller: Caller,
@@ -73,6 +105,21 @@ pub async fn detail(
     Ok(web::Json(dto(&core, &channel)))
 }
 
+#[utoipa::path(patch, path = "/api/channels/{id}", tag = "channels",
+    operation_id = "patch_channel",
+    request_body = PatchChannelRequest,
+    params(("id" = uuid::Uuid, Path, description = "The channel's id")),
+    responses(
+        (status = 200, description = "The channel after the change", body = ChannelDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn patch(
     core: web::Data<Core>,
     caller: Caller,
@@ -103,6 +150,18 @@ pub async fn patch(
     Ok(web::Json(dto(&core, &channel)))
 }
 
+#[utoipa::path(delete, path = "/api/channels/{id}", tag = "channels",
+    operation_id = "delete_channel",
+    params(("id" = uuid::Uuid, Path, description = "The channel's id")),
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn delete(
     core: web::Data<Core>,
     caller: Caller,
@@ -117,6 +176,17 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/api/channels/{id}/rotate_secret", tag = "channels",
+    params(("id" = uuid::Uuid, Path, description = "The channel's id")),
+    responses(
+        (status = 200, description = "The channel with its new secret", body = ChannelDto),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn rotate_secret(
     core: web::Data<Core>,
     caller: Caller,
@@ -128,6 +198,16 @@ pub async fn rotate_secret(
 }
 
 /// Tries an e-mail channel's IMAP and SMTP connections now.
+#[utoipa::path(post, path = "/api/channels/{id}/check", tag = "channels",
+    params(("id" = uuid::Uuid, Path, description = "The channel's id")),
+    responses(
+        (status = 200, description = "How each half of the e-mail account did", body = crate::mail::check::Report),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn check(
     core: web::Data<Core>,
     caller: Caller,

@@ -11,6 +11,7 @@
 //! ETags (see `http::assets`); `console.dir`'s go out uncompressed, with
 //! ETags. Every answer, `304`s included, has the same security headers.
 
+use super::openapi as doc;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
@@ -127,11 +128,28 @@ const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:;
                    frame-ancestors 'none'; form-action 'self'";
 
 /// `GET /`: the console page.
+#[utoipa::path(get, path = "/", tag = "console",
+    security(()),
+    responses(
+        (status = 200, description = "The web console's page", content_type = "text/html", body = String),
+        (status = 304, description = "Not modified (`If-None-Match` named its ETag)"),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn index(core: web::Data<Core>, req: HttpRequest) -> Result<HttpResponse, Error> {
     serve(&core, &req, "index.html")
 }
 
 /// `GET /console/{file}`.
+#[utoipa::path(get, path = "/console/{file}", tag = "console",
+    security(()),
+    params(("file" = String, Path, description = "A file of the console, e.g. `app.js`", example = "app.js")),
+    responses(
+        (status = 200, description = "One of the console's scripts, styles or pages", content_type = "text/javascript", body = String),
+        (status = 304, description = "Not modified (`If-None-Match` named its ETag)"),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn file(
     core: web::Data<Core>,
     req: HttpRequest,

@@ -2,7 +2,7 @@
 //! error → response mapping, request tracing (`trace`), the client behind a
 //! request (`client`), the WebSocket upgrade, the static console and the chat
 //! widget (`widget`, `channels`), both served through `assets` (compressed,
-//! with ETags).
+//! with ETags), and the OpenAPI document of all of them (`openapi`).
 //!
 //! Invariant: handlers never write tickets themselves; they validate shape,
 //! then ask the ticket's actor (see `actors::ticket`).
@@ -18,19 +18,24 @@ pub mod console;
 pub mod error;
 pub mod health;
 pub mod notifications;
+pub mod openapi;
 pub mod search;
 pub mod tickets;
 pub mod trace;
 pub mod widget;
 pub mod ws;
 
-use actix_web::web;
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Resource, Responder, web};
 
-/// One resource per path, so a path pattern is matched once per request
-/// whatever its methods; a method it does not have is a 404 like any
-/// unknown route.
-fn one_path(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(error::not_found))
+/// Every route the server answers: (method, path pattern), actix's
+/// `{name}` segments included. `routes` registers exactly these: both come
+/// from the same calls (see [`RouteTable`]), so the OpenAPI test can compare
+/// the document with the app and neither can drift silently.
+pub fn route_table() -> Vec<(Method, String)> {
+    let mut table = RouteTable::default();
+    services(&mut table);
+    table.0
 }
 
 /// Registers every route. `max_body_bytes` bounds JSON bodies (413 past it).
@@ -40,95 +45,215 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
             .limit(max_body_bytes)
             .error_handler(error::json_error),
     )
-    .app_data(web::QueryConfig::default().error_handler(error::query_error))
-    .service(
-        web::scope("/api")
-            .route("/login", web::post().to(accounts::login))
-            .route("/logout", web::post().to(accounts::logout))
-            .route("/me", web::get().to(accounts::me))
-            .route("/me/shared", web::get().to(tickets::shared_with_me))
-            .route("/me/notifications", web::get().to(notifications::list))
-            .route(
-                "/me/notifications/read",
-                web::post().to(notifications::mark_read),
-            )
-            .route("/colleagues", web::get().to(accounts::colleagues))
-            .service(
-                one_path("/agents")
-                    .post(accounts::create_agent)
-                    .get(accounts::list_agents),
-            )
-            .route("/agents/{id}", web::patch().to(accounts::patch_agent))
-            .service(
-                one_path("/inboxes")
-                    .post(accounts::create_inbox)
-                    .get(accounts::list_inboxes),
-            )
-            .route("/inboxes/{id}/tickets", web::get().to(tickets::list))
-            .service(
-                one_path("/settings")
-                    .get(accounts::get_settings)
-                    .patch(accounts::patch_settings),
-            )
-            .route("/search", web::get().to(search::search))
-            .route("/admin/backup", web::get().to(backup::backup))
-            .service(
-                one_path("/channels")
-                    .route(web::get().to(channels::list))
-                    .route(web::post().to(channels::create)),
-            )
-            .service(
-                one_path("/channels/{id}")
-                    .route(web::get().to(channels::detail))
-                    .route(web::patch().to(channels::patch))
-                    .route(web::delete().to(channels::delete)),
-            )
-            .route(
-                "/channels/{id}/rotate_secret",
-                web::post().to(channels::rotate_secret),
-            )
-            .route("/channels/{id}/check", web::post().to(channels::check))
-            .route("/tickets", web::post().to(tickets::create))
-            .service(
-                // The ticket id is matched once; the paths under it are static
-                // (string compares) except the last ones.
-                web::scope("/tickets/{id}")
-                    .service(
-                        one_path("")
-                            .get(tickets::detail)
-                            .patch(tickets::patch)
-                            .delete(tickets::delete),
-                    )
-                    .route("/messages", web::post().to(tickets::post_message))
-                    .route("/assign", web::post().to(tickets::assign))
-                    .route("/transfer", web::post().to(tickets::transfer))
-                    .route("/followers", web::post().to(tickets::add_follower))
-                    .route("/shares", web::post().to(tickets::share))
-                    .service(one_path("/lock").put(tickets::lock).delete(tickets::unlock))
-                    .route("/history", web::get().to(tickets::history))
-                    .route(
-                        "/followers/{agent}",
-                        web::delete().to(tickets::remove_follower),
-                    )
-                    .route("/shares/{agent}", web::delete().to(tickets::unshare))
-                    .route(
-                        "/attachments/{attachment}",
-                        web::get().to(attachments::download),
-                    )
-                    .route(
-                        "/messages/{message}",
-                        web::delete().to(tickets::cancel_scheduled),
-                    )
-                    .route("/{step}", web::post().to(tickets::step)),
-            ),
-    )
-    .route("/", web::get().to(console::index))
-    .route("/console/{file}", web::get().to(console::file))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/metrics", web::get().to(health::metrics))
-    .route("/ws", web::get().to(ws::upgrade))
-    .route("/ws/visitor", web::get().to(ws::upgrade_visitor))
-    .route("/widget.js", web::get().to(widget::script))
-    .route("/demo/shop", web::get().to(widget::demo_shop))
-    .default_service(web::to(error::not_found));
+    .app_data(web::QueryConfig::default().error_handler(error::query_error));
+    let (api, root) = services(&mut RouteTable::default());
+    cfg.service(api);
+    for resource in root {
+        cfg.service(resource);
+    }
+    cfg.default_service(web::to(error::not_found));
+}
+
+/// The (method, path) of each route as it is built.
+#[derive(Default)]
+struct RouteTable(Vec<(Method, String)>);
+
+impl RouteTable {
+    /// One resource per path, so a path pattern is matched once per request
+    /// whatever its methods; a method it does not have is a 404 like any
+    /// unknown route. `scope` is the prefix of the scope it goes in.
+    fn at(&mut self, scope: &str, path: &str) -> Methods<'_> {
+        Methods {
+            table: self,
+            path: format!("{scope}{path}"),
+            resource: web::resource(path).default_service(web::to(error::not_found)),
+        }
+    }
+}
+
+/// A resource being built: each method added is recorded in the table.
+struct Methods<'t> {
+    table: &'t mut RouteTable,
+    path: String,
+    resource: Resource,
+}
+
+impl Methods<'_> {
+    /// `method` on this path answers with `handler`.
+    fn on<F, Args>(mut self, method: Method, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.table.0.push((method.clone(), self.path.clone()));
+        self.resource = self.resource.route(web::method(method).to(handler));
+        self
+    }
+
+    /// The resource, to register.
+    fn done(self) -> Resource {
+        self.resource
+    }
+}
+
+const API: &str = "/api";
+const TICKET: &str = "/api/tickets/{id}";
+
+/// The `/api` scope and the resources outside it, in matching order.
+fn services(t: &mut RouteTable) -> (actix_web::Scope, Vec<Resource>) {
+    use Method as M;
+    let api = web::scope(API)
+        .service(
+            t.at(API, "/openapi.json")
+                .on(M::GET, openapi::document)
+                .done(),
+        )
+        .service(t.at(API, "/login").on(M::POST, accounts::login).done())
+        .service(t.at(API, "/logout").on(M::POST, accounts::logout).done())
+        .service(t.at(API, "/me").on(M::GET, accounts::me).done())
+        .service(
+            t.at(API, "/me/shared")
+                .on(M::GET, tickets::shared_with_me)
+                .done(),
+        )
+        .service(
+            t.at(API, "/me/notifications")
+                .on(M::GET, notifications::list)
+                .done(),
+        )
+        .service(
+            t.at(API, "/me/notifications/read")
+                .on(M::POST, notifications::mark_read)
+                .done(),
+        )
+        .service(
+            t.at(API, "/colleagues")
+                .on(M::GET, accounts::colleagues)
+                .done(),
+        )
+        .service(
+            t.at(API, "/agents")
+                .on(M::POST, accounts::create_agent)
+                .on(M::GET, accounts::list_agents)
+                .done(),
+        )
+        .service(
+            t.at(API, "/agents/{id}")
+                .on(M::PATCH, accounts::patch_agent)
+                .done(),
+        )
+        .service(
+            t.at(API, "/inboxes")
+                .on(M::POST, accounts::create_inbox)
+                .on(M::GET, accounts::list_inboxes)
+                .done(),
+        )
+        .service(
+            t.at(API, "/inboxes/{id}/tickets")
+                .on(M::GET, tickets::list)
+                .done(),
+        )
+        .service(
+            t.at(API, "/settings")
+                .on(M::GET, accounts::get_settings)
+                .on(M::PATCH, accounts::patch_settings)
+                .done(),
+        )
+        .service(t.at(API, "/search").on(M::GET, search::search).done())
+        .service(t.at(API, "/admin/backup").on(M::GET, backup::backup).done())
+        .service(
+            t.at(API, "/channels")
+                .on(M::GET, channels::list)
+                .on(M::POST, channels::create)
+                .done(),
+        )
+        .service(
+            t.at(API, "/channels/{id}")
+                .on(M::GET, channels::detail)
+                .on(M::PATCH, channels::patch)
+                .on(M::DELETE, channels::delete)
+                .done(),
+        )
+        .service(
+            t.at(API, "/channels/{id}/rotate_secret")
+                .on(M::POST, channels::rotate_secret)
+                .done(),
+        )
+        .service(
+            t.at(API, "/channels/{id}/check")
+                .on(M::POST, channels::check)
+                .done(),
+        )
+        .service(t.at(API, "/tickets").on(M::POST, tickets::create).done())
+        .service(
+            // The ticket id is matched once; the paths under it are static
+            // (string compares) except the last ones.
+            web::scope(&TICKET[API.len()..])
+                .service(
+                    t.at(TICKET, "")
+                        .on(M::GET, tickets::detail)
+                        .on(M::PATCH, tickets::patch)
+                        .on(M::DELETE, tickets::delete)
+                        .done(),
+                )
+                .service(
+                    t.at(TICKET, "/messages")
+                        .on(M::POST, tickets::post_message)
+                        .done(),
+                )
+                .service(t.at(TICKET, "/assign").on(M::POST, tickets::assign).done())
+                .service(
+                    t.at(TICKET, "/transfer")
+                        .on(M::POST, tickets::transfer)
+                        .done(),
+                )
+                .service(
+                    t.at(TICKET, "/followers")
+                        .on(M::POST, tickets::add_follower)
+                        .done(),
+                )
+                .service(t.at(TICKET, "/shares").on(M::POST, tickets::share).done())
+                .service(
+                    t.at(TICKET, "/lock")
+                        .on(M::PUT, tickets::lock)
+                        .on(M::DELETE, tickets::unlock)
+                        .done(),
+                )
+                .service(t.at(TICKET, "/history").on(M::GET, tickets::history).done())
+                .service(
+                    t.at(TICKET, "/followers/{agent}")
+                        .on(M::DELETE, tickets::remove_follower)
+                        .done(),
+                )
+                .service(
+                    t.at(TICKET, "/shares/{agent}")
+                        .on(M::DELETE, tickets::unshare)
+                        .done(),
+                )
+                .service(
+                    t.at(TICKET, "/attachments/{attachment}")
+                        .on(M::GET, attachments::download)
+                        .done(),
+                )
+                .service(
+                    t.at(TICKET, "/messages/{message}")
+                        .on(M::DELETE, tickets::cancel_scheduled)
+                        .done(),
+                )
+                .service(t.at(TICKET, "/{step}").on(M::POST, tickets::step).done()),
+        );
+    let root = vec![
+        t.at("", "/").on(M::GET, console::index).done(),
+        t.at("", "/console/{file}").on(M::GET, console::file).done(),
+        t.at("", "/healthz").on(M::GET, health::healthz).done(),
+        t.at("", "/metrics").on(M::GET, health::metrics).done(),
+        t.at("", "/ws").on(M::GET, ws::upgrade).done(),
+        t.at("", "/ws/visitor")
+            .on(M::GET, ws::upgrade_visitor)
+            .done(),
+        t.at("", "/widget.js").on(M::GET, widget::script).done(),
+        t.at("", "/demo/shop").on(M::GET, widget::demo_shop).done(),
+    ];
+    (api, root)
 }

@@ -2,6 +2,7 @@
 //! Notifications are created by ticket actors (inside the write of what caused
 //! them); marking them read is the agent's own business and goes straight to the store.
 
+use super::openapi as doc;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -14,8 +15,9 @@ use crate::store::{reads, writes};
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     #[serde(default)]
     unread: bool,
@@ -24,13 +26,24 @@ pub struct NotificationQuery {
     before: Option<uuid::Uuid>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     ids: Option<Vec<uuid::Uuid>>,
 }
 
 /// Newest first; `before` pages back.
+#[utoipa::path(get, path = "/api/me/notifications", tag = "notifications",
+    operation_id = "list_notifications",
+    params(NotificationQuery),
+    responses(
+        (status = 200, description = "The caller's notifications, newest first", body = Vec<NotificationDto>),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list(
     core: web::Data<Core>,
     caller: Caller,
@@ -56,6 +69,17 @@ pub async fn list(
 }
 
 /// Marks the given notifications (or, without `ids`, all) read.
+#[utoipa::path(post, path = "/api/me/notifications/read", tag = "notifications",
+    request_body = MarkRead,
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn mark_read(
     core: web::Data<Core>,
     caller: Caller,

@@ -3,6 +3,7 @@
 //! `store::reads::search`), most relevant first. Only tickets the caller may
 //! see are returned.
 
+use super::openapi as doc;
 use actix_web::web;
 use serde::Deserialize;
 
@@ -22,14 +23,26 @@ const MAX_LIMIT: usize = 200;
 /// Matches examined for visibility at most, so a common word stays fast.
 const MAX_EXAMINED: usize = 5_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     q: String,
     inbox: Option<InboxId>,
     limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/api/search", tag = "tickets",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "The tickets found, most relevant first", body = TicketList),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn search(
     core: web::Data<Core>,
     caller: Caller,

@@ -1,6 +1,7 @@
 //! Ticket routes. Reads come straight from the store (a snapshot that never
 //! waits for the writer); every mutation is a command to the ticket's actor.
 
+use super::openapi as doc;
 use std::sync::Arc;
 
 use actix_web::web;
@@ -58,6 +59,19 @@ pub(super) fn load(
     Ok(ticket)
 }
 
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets",
+    operation_id = "create_ticket",
+    request_body = CreateTicketRequest,
+    responses(
+        (status = 200, description = "The new ticket", body = TicketDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn create(
     core: web::Data<Core>,
@@ -91,6 +105,17 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets",
+    operation_id = "ticket_detail",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The ticket and everything a ticket view shows", body = TicketDetailDto),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn detail(
     core: web::Data<Core>,
@@ -149,6 +174,16 @@ pub async fn detail(
     }))
 }
 
+#[utoipa::path(get, path = "/api/tickets/{id}/history", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The ticket's history, oldest first", body = Vec<HistoryEntryDto>),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn history(
     core: web::Data<Core>,
@@ -166,6 +201,22 @@ pub async fn history(
     ))
 }
 
+#[utoipa::path(patch, path = "/api/tickets/{id}", tag = "tickets",
+    operation_id = "patch_ticket",
+    request_body = PatchTicketRequest,
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The ticket after the change", body = TicketDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn patch(
     core: web::Data<Core>,
@@ -184,6 +235,21 @@ pub async fn patch(
     Ok(web::Json(core.into_inner().ask_ticket(id, patch).await?))
 }
 
+#[utoipa::path(post, path = "/api/tickets/{id}/messages", tag = "tickets",
+    request_body = PostMessageRequest,
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The message, with the mentions that added nobody", body = PostedMessageDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn post_message(
     core: web::Data<Core>,
@@ -250,6 +316,21 @@ async fn mutate(
     ))
 }
 
+#[utoipa::path(post, path = "/api/tickets/{id}/assign", tag = "tickets",
+    request_body = AssignRequest,
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The ticket after the change", body = TicketDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn assign(
     core: web::Data<Core>,
@@ -264,6 +345,21 @@ pub async fn assign(
     mutate(core, caller, &id, Op::Assign(agent)).await
 }
 
+#[utoipa::path(post, path = "/api/tickets/{id}/transfer", tag = "tickets",
+    request_body = TransferRequest,
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The ticket after the change", body = TicketDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn transfer(
     core: web::Data<Core>,
@@ -294,6 +390,21 @@ where
     Ok(web::Json(answer(agents)))
 }
 
+#[utoipa::path(post, path = "/api/tickets/{id}/followers", tag = "tickets",
+    request_body = FollowerRequest,
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The followers after the change", body = FollowerList),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn add_follower(
     core: web::Data<Core>,
@@ -331,6 +442,19 @@ where
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(delete, path = "/api/tickets/{id}/followers/{agent}", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("agent" = uuid::Uuid, Path, description = "The follower's id")),
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
 pub async fn remove_follower(
     core: web::Data<Core>,
@@ -344,6 +468,19 @@ pub async fn remove_follower(
     .await
 }
 
+#[utoipa::path(delete, path = "/api/tickets/{id}/messages/{message}", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("message" = uuid::Uuid, Path, description = "The scheduled reply's id")),
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
 pub async fn cancel_scheduled(
     core: web::Data<Core>,
@@ -357,6 +494,21 @@ pub async fn cancel_scheduled(
     .await
 }
 
+#[utoipa::path(post, path = "/api/tickets/{id}/shares", tag = "tickets",
+    request_body = FollowerRequest,
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The agents the ticket is shared with after the change", body = ShareList),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn share(
     core: web::Data<Core>,
@@ -376,6 +528,19 @@ pub async fn share(
     .await
 }
 
+#[utoipa::path(delete, path = "/api/tickets/{id}/shares/{agent}", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("agent" = uuid::Uuid, Path, description = "The id of the agent the ticket is shared with")),
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
 pub async fn unshare(
     core: web::Data<Core>,
@@ -390,6 +555,14 @@ pub async fn unshare(
 }
 
 /// `GET /api/me/shared`: "Shared with me".
+#[utoipa::path(get, path = "/api/me/shared", tag = "tickets",
+    responses(
+        (status = 200, description = "The tickets shared with the caller", body = TicketList),
+        (status = 401, response = doc::Unauthorized),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn shared_with_me(
     core: web::Data<Core>,
     caller: Caller,
@@ -406,6 +579,19 @@ pub async fn shared_with_me(
     Ok(web::Json(TicketList { tickets }))
 }
 
+#[utoipa::path(put, path = "/api/tickets/{id}/lock", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The caller's hard lock", body = LockDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn lock(
     core: web::Data<Core>,
@@ -420,6 +606,19 @@ pub async fn lock(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/tickets/{id}/lock", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn unlock(
     core: web::Data<Core>,
@@ -435,6 +634,19 @@ pub async fn unlock(
 
 /// `POST /api/tickets/{id}/{accept|return|resolve|reopen|archive}`: workflow
 /// steps without a body; and `/read`, `/unread`: the caller's own read mark.
+#[utoipa::path(post, path = "/api/tickets/{id}/{step}", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("step" = String, Path, description = "A workflow step (`accept`, `return`, `resolve`, `reopen`, `archive`) or the caller's read mark (`read`, `unread`); anything else is 404", example = "accept")),
+    responses(
+        (status = 200, description = "The ticket after the change", body = TicketDto),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %path.0, step = %path.1))]
 pub async fn step(
     core: web::Data<Core>,
@@ -462,6 +674,20 @@ pub async fn step(
     mutate(core, caller, &id, op).await
 }
 
+#[utoipa::path(delete, path = "/api/tickets/{id}", tag = "tickets",
+    operation_id = "delete_ticket",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn delete(
     core: web::Data<Core>,
@@ -472,6 +698,18 @@ pub async fn delete(
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/inboxes/{id}/tickets", tag = "tickets",
+    operation_id = "list_tickets",
+    params(("id" = uuid::Uuid, Path, description = "The inbox's id"), ListQuery),
+    responses(
+        (status = 200, description = "One page of the inbox's tickets in a view", body = TicketPage),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 #[tracing::instrument(skip_all, fields(inbox = %inbox))]
 pub async fn list(
     core: web::Data<Core>,

@@ -8,6 +8,7 @@
 //! `GET /ws/visitor`: the same for a chat visitor's socket, with its own
 //! limits (`[visitor]`) and origin rule (the channels' allowed origins).
 
+use super::openapi as doc;
 use actix_web::body::{BodyStream, MessageBody};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::Instrument;
@@ -20,6 +21,15 @@ use crate::socket::inlet::Inlet;
 use crate::socket::visitor::PageOrigin;
 use crate::socket::{self, connection, outlet};
 
+#[utoipa::path(get, path = "/ws", tag = "sockets",
+    security(()),
+    responses(
+        (status = 101, description = "Switching Protocols: the socket speaks the frames of docs/protocol.md §7"),
+        (status = 400, description = "Not a WebSocket handshake (a plain-text answer)"),
+        (status = 403, response = doc::Forbidden),
+        (status = 429, response = doc::RateLimited),
+    )
+)]
 pub async fn upgrade(
     core: web::Data<Core>,
     req: HttpRequest,
@@ -62,6 +72,15 @@ pub async fn upgrade(
 /// page's `Origin` must be one some enabled channel allows (the hello then
 /// checks its own channel), or the server's own; each address holds at most
 /// `visitor.max_sockets_per_address` visitor sockets.
+#[utoipa::path(get, path = "/ws/visitor", tag = "sockets",
+    security(()),
+    responses(
+        (status = 101, description = "Switching Protocols: the socket speaks the frames of docs/protocol.md §9.6"),
+        (status = 400, description = "Not a WebSocket handshake (a plain-text answer)"),
+        (status = 403, response = doc::Forbidden),
+        (status = 429, response = doc::RateLimited),
+    )
+)]
 pub async fn upgrade_visitor(
     core: web::Data<Core>,
     req: HttpRequest,

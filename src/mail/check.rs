@@ -11,7 +11,7 @@ use super::smtp;
 use crate::domain::mail_account::MailAccount;
 
 /// How one half of the account did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     pub ok: bool,
     /// `dns`, `connect`, `tls`, `login`, `folder` or `send`, when it failed.
@@ -36,7 +36,7 @@ impl From<Result<(), MailError>> for Outcome {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub imap: Outcome,
     pub smtp: Outcome,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::domain::{ChannelId, Timestamp};
 use crate::metrics::{Labels, Metrics};
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ChannelStatus {
     /// The IMAP connection is up (logged in, folder selected).
     pub connected: bool,

@@ -18,7 +18,7 @@ use crate::domain::settings::Settings;
 use crate::domain::ticket::{Customer, Lock, Status, Ticket};
 use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, Role, TicketId};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AgentDto {
     pub id: AgentId,
     pub handle: String,
@@ -31,7 +31,7 @@ pub struct AgentDto {
 
 /// What every agent may know of a colleague: enough to @mention, assign,
 /// share with or recognise them (no e-mail, no memberships).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ColleagueDto {
     pub id: AgentId,
     pub handle: String,
@@ -64,7 +64,7 @@ impl From<&Agent> for AgentDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InboxDto {
     pub id: InboxId,
     pub name: String,
@@ -79,13 +79,13 @@ impl From<&Inbox> for InboxDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerDto {
     pub name: String,
     pub contact: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketDto {
     pub id: TicketId,
     pub number: u64,
@@ -105,7 +105,7 @@ pub struct TicketDto {
 
 /// A ticket's channel: a chat's visitor (docs/protocol.md §9.5), or an
 /// e-mail's participants (§9.7).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SourceDto {
     pub id: crate::domain::ChannelId,
     pub kind: crate::domain::channel::ChannelKind,
@@ -167,7 +167,7 @@ impl TicketDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessageDto {
     pub id: MessageId,
     pub ticket: TicketId,
@@ -187,7 +187,7 @@ pub struct MessageDto {
 }
 
 /// docs/protocol.md §9.7, "Delivery".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryDto {
     pub state: crate::domain::email::DeliveryState,
     pub attempts: u32,
@@ -232,7 +232,7 @@ impl MessageDto {
 pub use crate::domain::mention::Skipped as SkippedMention;
 
 /// The answer to posting a message: the Message plus `skipped_mentions`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PostedMessageDto {
     #[serde(flatten)]
     pub message: MessageDto,
@@ -240,7 +240,7 @@ pub struct PostedMessageDto {
 }
 
 /// `TicketDetail`: the ticket plus everything a ticket view shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketDetailDto {
     #[serde(flatten)]
     pub ticket: TicketDto,
@@ -255,20 +255,20 @@ pub struct TicketDetailDto {
     pub viewers: Vec<ViewerDto>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ClaimDto {
     pub agent: AgentRef,
     pub since: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ViewerDto {
     pub id: AgentId,
     pub name: String,
     pub hidden: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LockDto {
     pub agent: AgentRef,
     pub since: String,
@@ -286,7 +286,7 @@ impl LockDto {
 }
 
 /// `Draft` (plus `outdated`: written before the newest customer message).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DraftDto {
     pub agent: AgentRef,
     pub kind: DraftKind,
@@ -307,14 +307,14 @@ impl DraftDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketRefDto {
     pub id: TicketId,
     pub number: u64,
     pub subject: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NotificationDto {
     pub id: uuid::Uuid,
     pub kind: NotificationKindDto,
@@ -385,7 +385,7 @@ impl PresenceDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntryDto {
     pub at: String,
     pub actor: Option<AgentRef>,
@@ -404,7 +404,7 @@ impl HistoryEntryDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettingsDto {
     pub ticket_sharing_enabled: bool,
     pub sign_replies: bool,
@@ -437,21 +437,31 @@ pub fn seconds(ms: u64) -> Value {
 /// A channel, as admins see it: a chat channel with its secret
 /// (docs/protocol.md §9.1), an e-mail channel with its account but never its
 /// passwords, and its import's status (§9.7).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelDto {
     pub id: crate::domain::ChannelId,
     pub kind: crate::domain::channel::ChannelKind,
     pub inbox: InboxId,
     pub name: String,
+    /// Its kind's settings, as fields of the channel itself (`null`-free:
+    /// an e-mail channel always has its account).
     #[serde(flatten)]
-    pub chat: Option<ChatSettingsDto>,
-    #[serde(flatten)]
-    pub email: Option<EmailSettingsDto>,
+    #[schema(nullable = false)]
+    pub settings: Option<KindSettingsDto>,
     pub enabled: bool,
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A chat channel's settings or an e-mail channel's (one enum rather than
+/// two optional fields, so the OpenAPI schema says "one of them").
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum KindSettingsDto {
+    Chat(ChatSettingsDto),
+    Email(EmailSettingsDto),
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChatSettingsDto {
     pub key: String,
     pub secret: String,
@@ -461,7 +471,7 @@ pub struct ChatSettingsDto {
     pub require_identity: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EmailSettingsDto {
     pub imap: ImapDto,
     pub smtp: SmtpDto,
@@ -469,7 +479,7 @@ pub struct EmailSettingsDto {
 }
 
 /// The IMAP half of an account, without its password.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImapDto {
     pub host: String,
     pub port: u16,
@@ -477,13 +487,15 @@ pub struct ImapDto {
     pub user: String,
     pub password_set: bool,
     pub folder: String,
+    /// `seen` or `move:FOLDER`.
+    #[schema(value_type = String)]
     pub after: crate::domain::mail_account::AfterImport,
     pub poll_s: u32,
     pub idle: bool,
 }
 
 /// The SMTP half of an account, without its password.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SmtpDto {
     pub host: String,
     pub port: u16,
@@ -537,8 +549,9 @@ impl ChannelDto {
             kind: c.kind,
             inbox: c.inbox,
             name: c.name.clone(),
-            chat,
-            email,
+            settings: chat
+                .map(KindSettingsDto::Chat)
+                .or(email.map(KindSettingsDto::Email)),
             enabled: c.enabled,
             created_at: c.created_at.to_rfc3339(),
         }

@@ -9,7 +9,7 @@ use crate::domain::message::MessageKind;
 use crate::domain::notification::{Notification, NotificationKind, ScheduledDropReason};
 
 /// Notification `kind` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKindDto {
     Mention,

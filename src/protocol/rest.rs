@@ -11,14 +11,14 @@ use crate::error::Error;
 
 use crate::domain::{AgentId, InboxId};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgentRequest {
     pub handle: String,
@@ -30,7 +30,7 @@ pub struct CreateAgentRequest {
     pub inboxes: Vec<InboxId>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAgentRequest {
     pub name: Option<String>,
@@ -40,14 +40,14 @@ pub struct PatchAgentRequest {
     pub disabled: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInboxRequest {
     pub name: String,
 }
 
 /// Durations in seconds; fractions are accepted (tests use them).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSettingsRequest {
     pub ticket_sharing_enabled: Option<bool>,
@@ -59,14 +59,14 @@ pub struct PatchSettingsRequest {
     pub reconnect_grace_s: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerBody {
     pub name: String,
     pub contact: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTicketRequest {
     pub inbox: InboxId,
@@ -76,7 +76,7 @@ pub struct CreateTicketRequest {
 }
 
 /// `fields` merges: a key with a string sets it, a key with `null` removes it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTicketRequest {
     pub subject: Option<String>,
@@ -84,7 +84,7 @@ pub struct PatchTicketRequest {
     pub fields: Option<BTreeMap<String, Option<String>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostMessageRequest {
     pub kind: String,
@@ -98,22 +98,23 @@ pub struct PostMessageRequest {
 }
 
 /// `{"agent": id}` or `{"agent": null}`; the key is required.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     #[serde(default, deserialize_with = "present")]
     pub agent: Option<Option<AgentId>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
     pub agent: Option<AgentId>,
     pub inbox: Option<InboxId>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub view: Option<String>,
     pub limit: Option<usize>,
@@ -129,19 +130,19 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowerRequest {
     pub agent: AgentId,
 }
 
 /// `{"error": {"code", "message", ...details}}` (docs/protocol.md "Errors").
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorResponse {
     pub error: ErrorBody,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub code: &'static str,
     pub message: String,
@@ -229,7 +230,7 @@ mod tests {
 }
 
 /// `POST /api/channels`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannelRequest {
     pub kind: String,
@@ -249,7 +250,7 @@ pub struct CreateChannelRequest {
 }
 
 /// `PATCH /api/channels/{id}`: absent fields stay; `null` clears a text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchChannelRequest {
     pub name: Option<String>,

@@ -23,6 +23,7 @@ mod lifecycle;
 mod mail_corpus;
 mod mail_harness;
 mod mentions;
+mod openapi;
 mod persistence;
 mod process;
 mod proxies;
