@@ -124,6 +124,12 @@ impl Dovecot {
         &self.users
     }
 
+    /// `user`'s Maildir (`new/`, `cur/`, `tmp/`; Dovecot creates it at the
+    /// user's first login), for delivering many mails by the Maildir rules.
+    pub fn maildir(&self, user: &str) -> PathBuf {
+        self.dir.path().join("mail").join(user).join("Maildir")
+    }
+
     /// The generated config, for Dovecot's own tools (`dovecot-lda -c`).
     pub fn config_path(&self) -> PathBuf {
         config_path(self.dir.path())
