@@ -39,6 +39,7 @@ pub async fn run(
     let series = |channel: &str| format!("tandem_mail_imported_total{{channel=\"{channel}\"}}");
     let rss_before = server.rss_mib();
     let cpu_before = server.cpu_seconds();
+    let store_before = server.store().await;
     let started = Instant::now();
     let channel = desk
         .admin
@@ -78,6 +79,10 @@ pub async fn run(
     run.add("RSS at half the import", rss_half, "MiB");
     run.add("RSS peak during import", rss_peak, "MiB");
     run.add("RSS at the end of the import", server.rss_mib(), "MiB");
+    let actors = server.metric("tandem_ticket_actors").await;
+    run.add("ticket actors alive at the end", actors, "");
+    let store = server.store().await;
+    store.report(store_before, "import", seconds, count as f64, run);
     channel
 }
 

@@ -34,6 +34,8 @@ mod mail {
     pub mod smtp_sink;
 }
 
+use std::time::{Duration, Instant};
+
 use mail::dovecot::Dovecot;
 use mail::smtp_sink::SmtpSink;
 
@@ -70,6 +72,23 @@ async fn one_run(options: &cli::Options) -> report::Run {
     let mut run = report::Run::default();
     let channel = import::run(options, &server, &desk, &dovecot, &sink, &mut run).await;
     outbox::run(options, &server, &desk, &channel, &sink, &mut run).await;
+    run.add("RSS after the replies", server.rss_mib(), "MiB");
+    settled_rss(&server, &mut run).await;
     import::baseline(options, &desk, &mut run).await;
+    run.add("RSS after the REST tickets", server.rss_mib(), "MiB");
     run
+}
+
+/// The server's RSS once its ticket actors have stopped (`actors.idle_stop_s`
+/// after their last work): what the imported tickets and the replies cost
+/// at rest.
+async fn settled_rss(server: &server::Server, run: &mut report::Run) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut actors = server.metric("tandem_ticket_actors").await;
+    while actors > 0.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        actors = server.metric("tandem_ticket_actors").await;
+    }
+    run.add("ticket actors alive at rest", actors, "");
+    run.add("RSS at rest after import and replies", server.rss_mib(), "MiB");
 }

@@ -40,6 +40,7 @@ pub async fn run(
     run.add("baseline: note post p99", notes.latency.p99(), "ms");
 
     let cpu_before = server.cpu_seconds();
+    let store_before = server.store().await;
     let (replies, posted) = post_all(desk, &tickets, options.replies, "reply").await;
     run.add("replies posted", total as f64 / replies.seconds, "posts/s");
     run.add("reply post p50", replies.latency.p50(), "ms");
@@ -65,6 +66,9 @@ pub async fn run(
         replies.started.elapsed().as_secs_f64(),
         "s",
     );
+    let store = server.store().await;
+    let seconds = replies.started.elapsed().as_secs_f64();
+    store.report(store_before, "replies", seconds, total as f64, run);
     let cpu = server.cpu_seconds() - cpu_before;
     run.add("server CPU per reply (post + send)", cpu * 1000.0 / total as f64, "ms");
 }

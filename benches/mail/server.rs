@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::report::Run;
+
 /// How long the server may take to answer `/healthz`.
 const START_WAIT: Duration = Duration::from_secs(20);
 
@@ -89,6 +91,37 @@ impl Server {
             .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0.0)
+    }
+
+    /// The store's counters so far.
+    pub async fn store(&self) -> Store {
+        Store {
+            writes: self.metric("tandem_store_writes_total").await,
+            commits: self.metric("tandem_store_commits_total").await,
+            commit_seconds: self.metric("tandem_store_commit_seconds_sum").await,
+        }
+    }
+}
+
+/// The store writer's counters (`tandem_store_*` of `/metrics`).
+#[derive(Clone, Copy)]
+pub struct Store {
+    pub writes: f64,
+    pub commits: f64,
+    pub commit_seconds: f64,
+}
+
+impl Store {
+    /// Adds what happened between `before` and `self` to `run`, per `unit`
+    /// of the `phase`'s work.
+    pub fn report(self, before: Store, phase: &str, seconds: f64, per: f64, run: &mut Run) {
+        let commits = self.commits - before.commits;
+        let writes = self.writes - before.writes;
+        let mean_commit = (self.commit_seconds - before.commit_seconds) * 1000.0 / commits;
+        run.add(&format!("{phase}: store writes per item"), writes / per, "");
+        run.add(&format!("{phase}: store commits per item"), commits / per, "");
+        run.add(&format!("{phase}: store commits/s"), commits / seconds, "/s");
+        run.add(&format!("{phase}: mean commit (apply + fsync)"), mean_commit, "ms");
     }
 }
 
