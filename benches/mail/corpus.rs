@@ -86,8 +86,10 @@ pub fn text(i: usize) -> String {
         "\nKind regards,\nCustomer {who}\n\n-- \nCustomer {who}\nPhone +44 20 7946 {:04}\n",
         i % 10_000
     ));
-    if i % 3 == 0 {
-        text.push_str("\nOn Fri, 4 Dec 2026 at 16:02, Shop support <support@example.test> wrote:\n");
+    if i.is_multiple_of(3) {
+        text.push_str(
+            "\nOn Fri, 4 Dec 2026 at 16:02, Shop support <support@example.test> wrote:\n",
+        );
         for s in 0..6 {
             text.push_str("> ");
             text.push_str(SENTENCES[(i + s) % SENTENCES.len()]);
@@ -177,7 +179,11 @@ fn base64_lines(bytes: &[u8]) -> String {
     let mut out = String::new();
     let mut line = 0;
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             let c = if k <= chunk.len() {

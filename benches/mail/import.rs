@@ -43,7 +43,11 @@ pub async fn run(
     let started = Instant::now();
     let channel = desk
         .admin
-        .ok("POST", "/api/channels", channel_body(dovecot, sink, &desk.inbox))
+        .ok(
+            "POST",
+            "/api/channels",
+            channel_body(dovecot, sink, &desk.inbox),
+        )
         .await["id"]
         .as_str()
         .expect("channel id")
@@ -73,7 +77,11 @@ pub async fn run(
     run.add("import", count as f64 / seconds, "mails/s");
     run.target("import", Cmp::AtLeast, 500.0);
     run.add("import time", seconds, "s");
-    run.add("import server CPU per mail", cpu * 1000.0 / count as f64, "ms");
+    run.add(
+        "import server CPU per mail",
+        cpu * 1000.0 / count as f64,
+        "ms",
+    );
     run.add("import server CPU use", cpu / seconds, "cores");
     run.add("RSS before import", rss_before, "MiB");
     run.add("RSS at half the import", rss_half, "MiB");
@@ -98,13 +106,25 @@ async fn fill_mailbox(dovecot: &Dovecot, count: usize, run: &mut Run) {
         .as_secs();
     let started = Instant::now();
     let bytes = corpus::deliver(&dovecot.maildir(SUPPORT), count, nonce);
-    run.add("mail size (mean)", bytes as f64 / count as f64 / 1024.0, "KiB");
-    run.add("Maildir delivery (untimed)", started.elapsed().as_secs_f64(), "s");
+    run.add(
+        "mail size (mean)",
+        bytes as f64 / count as f64 / 1024.0,
+        "KiB",
+    );
+    run.add(
+        "Maildir delivery (untimed)",
+        started.elapsed().as_secs_f64(),
+        "s",
+    );
     let started = Instant::now();
     session.select("INBOX").await.expect("SELECT");
     let unseen = session.uid_search("UNSEEN").await.expect("SEARCH").len();
     assert_eq!(unseen, count, "Dovecot sees {unseen} of {count} mails");
-    run.add("Dovecot indexing (untimed)", started.elapsed().as_secs_f64(), "s");
+    run.add(
+        "Dovecot indexing (untimed)",
+        started.elapsed().as_secs_f64(),
+        "s",
+    );
     session.logout().await.ok();
 }
 
@@ -134,7 +154,10 @@ pub async fn baseline(options: &Options, desk: &Desk, run: &mut Run) {
                               "customer": {"name": who, "contact": format!("{who}@example.test")},
                               "body": corpus::text(i)});
             let (status, answer) = desk.admin.call(&client, "POST", "/api/tickets", body).await;
-            assert!((200..300).contains(&status), "POST /api/tickets: {status} {answer}");
+            assert!(
+                (200..300).contains(&status),
+                "POST /api/tickets: {status} {answer}"
+            );
         }
     }))
     .await;

@@ -90,5 +90,9 @@ async fn settled_rss(server: &server::Server, run: &mut report::Run) {
         actors = server.metric("tandem_ticket_actors").await;
     }
     run.add("ticket actors alive at rest", actors, "");
-    run.add("RSS at rest after import and replies", server.rss_mib(), "MiB");
+    run.add(
+        "RSS at rest after import and replies",
+        server.rss_mib(),
+        "MiB",
+    );
 }

@@ -51,7 +51,9 @@ pub async fn run(
     let mut last = replies.started;
     for mail in &accepted {
         let id = message_id(&mail.raw).expect("a Message-ID in every reply");
-        let posted_at = posted.get(&id).unwrap_or_else(|| panic!("{id} was not posted"));
+        let posted_at = posted
+            .get(&id)
+            .unwrap_or_else(|| panic!("{id} was not posted"));
         to_smtp.record(mail.at - *posted_at);
         last = last.max(mail.at);
     }
@@ -70,7 +72,11 @@ pub async fn run(
     let seconds = replies.started.elapsed().as_secs_f64();
     store.report(store_before, "replies", seconds, total as f64, run);
     let cpu = server.cpu_seconds() - cpu_before;
-    run.add("server CPU per reply (post + send)", cpu * 1000.0 / total as f64, "ms");
+    run.add(
+        "server CPU per reply (post + send)",
+        cpu * 1000.0 / total as f64,
+        "ms",
+    );
 }
 
 /// `count` of the channel's tickets.
@@ -181,7 +187,10 @@ fn message_id(raw: &[u8]) -> Option<String> {
 async fn wait_all_sent(server: &Server, desk: &Desk, tickets: &[String], total: usize) {
     let deadline = Instant::now() + SEND_WAIT;
     while (server.metric("tandem_outbox_sent_total").await as usize) < total {
-        assert!(Instant::now() < deadline, "the outbox did not count every send");
+        assert!(
+            Instant::now() < deadline,
+            "the outbox did not count every send"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     loop {
@@ -198,7 +207,10 @@ async fn wait_all_sent(server: &Server, desk: &Desk, tickets: &[String], total: 
         if sent == total {
             return;
         }
-        assert!(Instant::now() < deadline, "{sent} of {total} replies are sent");
+        assert!(
+            Instant::now() < deadline,
+            "{sent} of {total} replies are sent"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -75,14 +75,21 @@ pub fn print(runs: &[Run]) {
     );
     println!("| figure | median | unit | runs |\n|---|---|---|---|");
     for (name, _, unit) in &runs[0].figures {
-        let values: Vec<f64> = runs.iter().map(|r| r.get(name).unwrap_or(f64::NAN)).collect();
+        let values: Vec<f64> = runs
+            .iter()
+            .map(|r| r.get(name).unwrap_or(f64::NAN))
+            .collect();
         let each: Vec<String> = values.iter().map(|v| fmt(*v)).collect();
         let m = median(values);
         println!("| {name} | {} | {unit} | {} |", fmt(m), each.join(" / "));
     }
     println!("\n| target | median | bound | met |\n|---|---|---|---|");
     for (name, cmp, bound) in &runs[0].targets {
-        let m = median(runs.iter().map(|r| r.get(name).unwrap_or(f64::NAN)).collect());
+        let m = median(
+            runs.iter()
+                .map(|r| r.get(name).unwrap_or(f64::NAN))
+                .collect(),
+        );
         let (sign, met) = match cmp {
             Cmp::AtLeast => (">=", m >= *bound),
         };

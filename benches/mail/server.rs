@@ -119,9 +119,21 @@ impl Store {
         let writes = self.writes - before.writes;
         let mean_commit = (self.commit_seconds - before.commit_seconds) * 1000.0 / commits;
         run.add(&format!("{phase}: store writes per item"), writes / per, "");
-        run.add(&format!("{phase}: store commits per item"), commits / per, "");
-        run.add(&format!("{phase}: store commits/s"), commits / seconds, "/s");
-        run.add(&format!("{phase}: mean commit (apply + fsync)"), mean_commit, "ms");
+        run.add(
+            &format!("{phase}: store commits per item"),
+            commits / per,
+            "",
+        );
+        run.add(
+            &format!("{phase}: store commits/s"),
+            commits / seconds,
+            "/s",
+        );
+        run.add(
+            &format!("{phase}: mean commit (apply + fsync)"),
+            mean_commit,
+            "ms",
+        );
     }
 }
 
@@ -171,7 +183,10 @@ impl Rest {
         path: &str,
         body: Value,
     ) -> (u16, Value) {
-        let req = client.request(method.parse().expect("method"), format!("{}{path}", self.base));
+        let req = client.request(
+            method.parse().expect("method"),
+            format!("{}{path}", self.base),
+        );
         let mut resp = if body.is_null() {
             req.send().await
         } else {

@@ -126,6 +126,7 @@ impl Dovecot {
 
     /// `user`'s Maildir (`new/`, `cur/`, `tmp/`; Dovecot creates it at the
     /// user's first login), for delivering many mails by the Maildir rules.
+    #[allow(dead_code)] // Used by the mail bench (benches/mail/), not the tests.
     pub fn maildir(&self, user: &str) -> PathBuf {
         self.dir.path().join("mail").join(user).join("Maildir")
     }

@@ -40,6 +40,7 @@ pub struct Accepted {
     /// The user the client authenticated as, if it did.
     pub auth_user: Option<String>,
     /// When the sink answered 250 to it (after delivering it, if it does).
+    #[allow(dead_code)] // Read by the mail bench (benches/mail/), not the tests.
     pub at: Instant,
 }
 
@@ -66,6 +67,7 @@ impl SmtpSink {
 
     /// A sink without AUTH that accepts mail for `dovecot`'s users and only
     /// records it (nothing lands in a mailbox).
+    #[allow(dead_code)] // Used by the mail bench (benches/mail/), not the tests.
     pub async fn start_recording(dovecot: &Dovecot) -> SmtpSink {
         SmtpSink::start_configured(dovecot, None, false)
     }
@@ -73,11 +75,7 @@ impl SmtpSink {
     /// A sink that requires AUTH PLAIN or LOGIN as `user` with `password`
     /// before `MAIL`, and refuses other credentials with 535.
     pub async fn start_with_auth(dovecot: &Dovecot, user: &str, password: &str) -> SmtpSink {
-        SmtpSink::start_configured(
-            dovecot,
-            Some((user.to_owned(), password.to_owned())),
-            true,
-        )
+        SmtpSink::start_configured(dovecot, Some((user.to_owned(), password.to_owned())), true)
     }
 
     fn start_configured(
