@@ -17,6 +17,8 @@ mod chat;
 mod cli;
 mod contention;
 mod generator;
+#[path = "../support/proc.rs"]
+mod proc_stats;
 mod report;
 mod rush;
 mod seed;

@@ -57,20 +57,12 @@ impl Target {
 
     /// CPU seconds (user + system) of the server process so far.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid?)).ok()?;
-        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let f: Vec<&str> = rest.split(' ').collect();
-        let ticks: f64 = f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?;
-        Some(ticks / 100.0) // USER_HZ is 100 on Linux.
+        crate::proc_stats::cpu_seconds(self.pid?)
     }
 
     /// Resident set size of the server process, in bytes.
     pub fn rss_bytes(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024.0)
+        crate::proc_stats::rss_bytes(self.pid?)
     }
 }
 

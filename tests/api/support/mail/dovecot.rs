@@ -131,6 +131,13 @@ impl Dovecot {
         &self.users
     }
 
+    /// `user`'s Maildir (`new/`, `cur/`, `tmp/`; Dovecot creates it at the
+    /// user's first login), for delivering many mails by the Maildir rules.
+    #[allow(dead_code)] // Used by the mail bench (benches/mail/), not the tests.
+    pub fn maildir(&self, user: &str) -> PathBuf {
+        self.dir.path().join("mail").join(user).join("Maildir")
+    }
+
     /// The generated config, for Dovecot's own tools (`dovecot-lda -c`).
     pub fn config_path(&self) -> PathBuf {
         config_path(self.dir.path())

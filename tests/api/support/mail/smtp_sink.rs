@@ -9,7 +9,10 @@
 //! with [`SmtpSink::start_with_auth`] offers AUTH PLAIN and LOGIN without TLS
 //! and requires them with its one user and password, as a submission server
 //! does; [`SmtpSink::fail_next`] makes it refuse the next mails after `DATA`
-//! (then it hangs up, as it does after any refused mail).
+//! (then it hangs up, as it does after any refused mail). A sink made with
+//! [`SmtpSink::start_recording`] only records what it accepts, delivering
+//! nothing: the mail bench measures the sender, not a `dovecot-lda` process
+//! per mail.
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
@@ -36,6 +39,9 @@ pub struct Accepted {
     pub raw: Vec<u8>,
     /// The user the client authenticated as, if it did.
     pub auth_user: Option<String>,
+    /// When the sink answered 250 to it (after delivering it, if it does).
+    #[allow(dead_code)] // Read by the mail bench (benches/mail/), not the tests.
+    pub at: Instant,
 }
 
 /// What every connection's handler shares.
@@ -56,16 +62,27 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// A sink without AUTH delivering into `dovecot`'s users.
     pub async fn start(dovecot: &Dovecot) -> SmtpSink {
-        SmtpSink::start_configured(dovecot, None)
+        SmtpSink::start_configured(dovecot, None, true)
+    }
+
+    /// A sink without AUTH that accepts mail for `dovecot`'s users and only
+    /// records it (nothing lands in a mailbox).
+    #[allow(dead_code)] // Used by the mail bench (benches/mail/), not the tests.
+    pub async fn start_recording(dovecot: &Dovecot) -> SmtpSink {
+        SmtpSink::start_configured(dovecot, None, false)
     }
 
     /// A sink that requires AUTH PLAIN or LOGIN as `user` with `password`
     /// before `MAIL`, and refuses other credentials with 535.
     pub async fn start_with_auth(dovecot: &Dovecot, user: &str, password: &str) -> SmtpSink {
-        SmtpSink::start_configured(dovecot, Some((user.to_owned(), password.to_owned())))
+        SmtpSink::start_configured(dovecot, Some((user.to_owned(), password.to_owned())), true)
     }
 
-    fn start_configured(dovecot: &Dovecot, credentials: Option<(String, String)>) -> SmtpSink {
+    fn start_configured(
+        dovecot: &Dovecot,
+        credentials: Option<(String, String)>,
+        deliver: bool,
+    ) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind SMTP sink");
         let port = listener.local_addr().expect("local addr").port();
         let mut sessions = SessionBuilder::new("sink.test");
@@ -79,7 +96,7 @@ impl SmtpSink {
         let closed = Arc::new(AtomicBool::new(false));
         let handler = Delivery {
             shared: shared.clone(),
-            lda_config: dovecot.config_path(),
+            lda_config: deliver.then(|| dovecot.config_path()),
             users: dovecot.users().to_vec(),
             credentials,
             auth_user: None,
@@ -191,7 +208,8 @@ fn serve(stream: TcpStream, mut session: mailin::Session<Delivery>) -> std::io::
 #[derive(Clone)]
 struct Delivery {
     shared: Arc<Mutex<Shared>>,
-    lda_config: PathBuf,
+    /// Dovecot's config for `dovecot-lda`; `None`: record only.
+    lda_config: Option<PathBuf>,
     users: Vec<String>,
     credentials: Option<(String, String)>,
     auth_user: Option<String>,
@@ -223,13 +241,16 @@ impl Delivery {
         Some(refusal)
     }
 
-    /// Hands the mail to Dovecot for each recipient; a failure is a 451 with
-    /// dovecot-lda's words.
+    /// Hands the mail to Dovecot for each recipient (unless the sink only
+    /// records); a failure is a 451 with dovecot-lda's words.
     fn deliver(&self) -> Result<(), String> {
+        let Some(lda_config) = &self.lda_config else {
+            return Ok(());
+        };
         for to in &self.to {
             let mut lda = Command::new(DOVECOT_LDA)
                 .arg("-c")
-                .arg(&self.lda_config)
+                .arg(lda_config)
                 .args(["-d", local_part(to), "-f", &self.from])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -287,6 +308,7 @@ impl Handler for Delivery {
             to: self.to.clone(),
             raw: self.raw.clone(),
             auth_user: self.auth_user.clone(),
+            at: Instant::now(),
         });
         response::OK
     }
