@@ -61,7 +61,9 @@ async fn one_run(options: &cli::Options) -> report::Run {
     let mut users = vec![SUPPORT.to_owned()];
     users.extend((0..CUSTOMERS).map(corpus::customer));
     let users: Vec<&str> = users.iter().map(String::as_str).collect();
-    let dovecot = Dovecot::start(&users).await;
+    let dovecot = Dovecot::start(&users)
+        .await
+        .expect("the mail bench needs Dovecot: sudo apt-get install dovecot-imapd");
     let sink = if options.deliver {
         SmtpSink::start(&dovecot).await
     } else {

@@ -121,7 +121,8 @@ async fn session(
     Ok(())
 }
 
-/// Imports every new mail of the folder, a batch at a time; the number imported.
+/// Imports every new mail of the folder, a batch at a time (the next one is
+/// fetched while the current one commits); the number imported.
 async fn drain(
     core: &Arc<Core>,
     channel: &Arc<Channel>,
@@ -149,9 +150,25 @@ async fn drain(
         .await
         .map_err(failed(true))?;
     let mut imported = 0;
-    for batch in uids.chunks(core.config.mail.batch) {
-        let mails = mailbox.fetch(batch).await.map_err(failed(true))?;
-        imported += import_batch(core, channel, mails).await?;
+    let batches: Vec<&[u32]> = uids.chunks(core.config.mail.batch).collect();
+    let mut fetched = match batches.first() {
+        Some(first) => mailbox.fetch(first).await.map_err(failed(true))?,
+        None => Vec::new(),
+    };
+    for (i, batch) in batches.iter().enumerate() {
+        // The next batch comes over the network while this one commits.
+        let next = async {
+            match batches.get(i + 1) {
+                Some(next) => mailbox.fetch(next).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (done, next) = futures_util::join!(
+            import_batch(core, channel, std::mem::take(&mut fetched)),
+            next
+        );
+        imported += done?;
+        fetched = next.map_err(failed(true))?;
         let cursor = MailCursor {
             uid_validity: mailbox.folder.uid_validity,
             last_uid: *batch.last().expect("chunks are not empty"),

@@ -12,12 +12,15 @@
 //!   after the SMTP server accepted a reply and before `sent` is committed,
 //!   the reply is sent again after the restart, with the same Message-ID
 //!   (receiving servers and clients drop the copy). That is the only window.
-//! - Replies are sent one at a time, in the order they became due.
+//! - A ticket's replies are sent one at a time, in the order they became
+//!   due; up to [`CONCURRENT_TICKETS`] tickets' replies go out at once.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::{Notify, watch};
 
 use super::error::{MailError, Stage};
@@ -59,32 +62,39 @@ impl Wake {
     }
 }
 
+/// Tickets whose replies are sent at the same time (each on its own pooled
+/// SMTP connection); one ticket's replies go one after the other.
+const CONCURRENT_TICKETS: usize = 8;
+
 /// The SMTP transports in use, rebuilt when an account's settings change.
+/// Shared by the sends in flight of the outbox's one task (never held
+/// across an await).
 #[derive(Default)]
-struct Transports(HashMap<ChannelId, (Smtp, Transport)>);
+struct Transports(RefCell<HashMap<ChannelId, (Smtp, Transport)>>);
 
 impl Transports {
     fn of(
-        &mut self,
+        &self,
         channel: ChannelId,
         account: &Smtp,
         timeout: Duration,
     ) -> Result<Transport, MailError> {
-        if let Some((settings, transport)) = self.0.get(&channel)
+        let mut transports = self.0.borrow_mut();
+        if let Some((settings, transport)) = transports.get(&channel)
             && settings == account
         {
             return Ok(transport.clone());
         }
         let transport = smtp::transport(account, timeout)?;
-        self.0.insert(channel, (account.clone(), transport.clone()));
+        transports.insert(channel, (account.clone(), transport.clone()));
         Ok(transport)
     }
 }
 
 async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
-    let mut transports = Transports::default();
+    let transports = Transports::default();
     loop {
-        let next = match send_due(&core, &mut transports, &stop).await {
+        let next = match send_due(&core, &transports, &stop).await {
             Ok(next) => next,
             Err(error) => {
                 tracing::error!(%error, "outbox: reading the store failed");
@@ -106,7 +116,7 @@ async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
 /// Sends every reply that is due; the time the next one is due.
 async fn send_due(
     core: &Arc<Core>,
-    transports: &mut Transports,
+    transports: &Transports,
     stop: &watch::Receiver<bool>,
 ) -> Result<Option<Timestamp>, Error> {
     let queued = reads::outbox(&core.store.read()?)?;
@@ -125,12 +135,31 @@ async fn send_due(
         }
     }
     due.sort_by_key(|(at, ..)| *at);
+    // Each ticket's replies in the order they became due; tickets in parallel.
+    let mut by_ticket: Vec<(TicketId, Vec<MessageId>)> = Vec::new();
     for (_, ticket, message) in due {
-        if *stop.borrow() {
-            break;
+        match by_ticket.iter_mut().find(|(t, _)| *t == ticket) {
+            Some((_, messages)) => messages.push(message),
+            None => by_ticket.push((ticket, vec![message])),
         }
-        if let Some(retry) = send_one(core, transports, ticket, message).await? {
-            next = Some(next.map_or(retry, |n| n.min(retry)));
+    }
+    let sends = futures_util::stream::iter(by_ticket).map(|(ticket, messages)| async move {
+        let mut retry: Option<Timestamp> = None;
+        for message in messages {
+            if *stop.borrow() {
+                break;
+            }
+            if let Some(at) = send_one(core, transports, ticket, message).await? {
+                retry = Some(retry.map_or(at, |r| r.min(at)));
+            }
+        }
+        Ok::<_, Error>(retry)
+    });
+    let retries: Vec<Result<Option<Timestamp>, Error>> =
+        sends.buffer_unordered(CONCURRENT_TICKETS).collect().await;
+    for retry in retries {
+        if let Some(at) = retry? {
+            next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
     Ok(next)
@@ -147,7 +176,7 @@ fn due_at(core: &Core, ticket: TicketId, message: MessageId) -> Result<Option<Ti
 /// One attempt at one reply; when to try again, if it stays queued.
 async fn send_one(
     core: &Arc<Core>,
-    transports: &mut Transports,
+    transports: &Transports,
     ticket: TicketId,
     message: MessageId,
 ) -> Result<Option<Timestamp>, Error> {
@@ -217,7 +246,7 @@ async fn send_one(
 
 async fn attempt(
     core: &Core,
-    transports: &mut Transports,
+    transports: &Transports,
     t: &Ticket,
     reply: &Message,
     thread: &[Message],
