@@ -24,12 +24,7 @@ type Result<T> = std::result::Result<T, Error>;
     request_body = LoginRequest,
     responses(
         (status = 200, description = "A new token and its agent", body = LoginResponse),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 429, response = doc::RateLimited),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::PayloadTooLarge, doc::RateLimited, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(login = %body.login))]
@@ -55,9 +50,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/logout", tag = "session",
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 401, response = doc::Unauthorized),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn logout(core: web::Data<Core>, caller: Caller) -> Result<HttpResponse> {
@@ -71,7 +64,7 @@ pub async fn logout(core: web::Data<Core>, caller: Caller) -> Result<HttpRespons
 #[utoipa::path(get, path = "/api/me", tag = "session",
     responses(
         (status = 200, description = "The caller", body = AgentDto),
-        (status = 401, response = doc::Unauthorized),
+        doc::Unauthorized,
     )
 )]
 pub async fn me(caller: Caller) -> web::Json<AgentDto> {
@@ -86,13 +79,7 @@ fn parse_role(role: &str) -> Result<Role> {
     request_body = CreateAgentRequest,
     responses(
         (status = 200, description = "The new agent", body = AgentDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 409, response = doc::Conflict),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(handle = %body.handle))]
@@ -120,7 +107,7 @@ pub async fn create_agent(
 #[utoipa::path(get, path = "/api/colleagues", tag = "administration",
     responses(
         (status = 200, description = "Every active agent, by handle", body = Vec<ColleagueDto>),
-        (status = 401, response = doc::Unauthorized),
+        doc::Unauthorized,
     )
 )]
 pub async fn colleagues(core: web::Data<Core>, _caller: Caller) -> web::Json<Vec<ColleagueDto>> {
@@ -137,8 +124,7 @@ pub async fn colleagues(core: web::Data<Core>, _caller: Caller) -> web::Json<Vec
 #[utoipa::path(get, path = "/api/agents", tag = "administration",
     responses(
         (status = 200, description = "Every agent, by handle", body = Vec<AgentDto>),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
+        doc::Unauthorized, doc::Forbidden,
     )
 )]
 pub async fn list_agents(
@@ -160,13 +146,7 @@ pub async fn list_agents(
     params(("id" = uuid::Uuid, Path, description = "The agent's id")),
     responses(
         (status = 200, description = "The agent after the change", body = AgentDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(target = %id))]
@@ -211,12 +191,7 @@ pub async fn patch_agent(
     request_body = CreateInboxRequest,
     responses(
         (status = 200, description = "The new inbox", body = InboxDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn create_inbox(
@@ -232,7 +207,7 @@ pub async fn create_inbox(
 #[utoipa::path(get, path = "/api/inboxes", tag = "administration",
     responses(
         (status = 200, description = "The caller's inboxes (every inbox for admins), by name", body = Vec<InboxDto>),
-        (status = 401, response = doc::Unauthorized),
+        doc::Unauthorized,
     )
 )]
 pub async fn list_inboxes(core: web::Data<Core>, caller: Caller) -> web::Json<Vec<InboxDto>> {
@@ -249,7 +224,7 @@ pub async fn list_inboxes(core: web::Data<Core>, caller: Caller) -> web::Json<Ve
 #[utoipa::path(get, path = "/api/settings", tag = "administration",
     responses(
         (status = 200, description = "The settings", body = SettingsDto),
-        (status = 401, response = doc::Unauthorized),
+        doc::Unauthorized,
     )
 )]
 pub async fn get_settings(core: web::Data<Core>, _: Caller) -> web::Json<SettingsDto> {
@@ -260,12 +235,7 @@ pub async fn get_settings(core: web::Data<Core>, _: Caller) -> web::Json<Setting
     request_body = PatchSettingsRequest,
     responses(
         (status = 200, description = "The settings after the change", body = SettingsDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn patch_settings(

@@ -28,10 +28,7 @@ const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/w
     params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("attachment" = uuid::Uuid, Path, description = "The attachment's id")),
     responses(
         (status = 200, description = "The file's bytes: inline for plain image types, else a download", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 401, response = doc::Unauthorized),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn download(

@@ -24,10 +24,7 @@ const CHUNK_BYTES: usize = 64 * 1024;
 #[utoipa::path(get, path = "/api/admin/backup", tag = "administration",
     responses(
         (status = 200, description = "A backup file of the whole database (docs/protocol.md §8.6)", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::Forbidden, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn backup(core: web::Data<Core>, caller: Caller) -> Result<HttpResponse, Error> {

@@ -30,12 +30,7 @@ fn channel_id(raw: &str) -> Result<ChannelId> {
     request_body = CreateChannelRequest,
     responses(
         (status = 201, description = "The new channel", body = ChannelDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn create(
@@ -73,8 +68,7 @@ pub async fn create(
     operation_id = "list_channels",
     responses(
         (status = 200, description = "Every channel", body = ChannelsResponse),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
+        doc::Unauthorized, doc::Forbidden,
     )
 )]
 pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<ChannelsResponse>> {
@@ -90,9 +84,7 @@ pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<Cha
     params(("id" = uuid::Uuid, Path, description = "The channel's id")),
     responses(
         (status = 200, description = "The channel", body = ChannelDto),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound,
     )
 )]
 pub async fn detail(
@@ -111,13 +103,7 @@ pub async fn detail(
     params(("id" = uuid::Uuid, Path, description = "The channel's id")),
     responses(
         (status = 200, description = "The channel after the change", body = ChannelDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn patch(
@@ -155,11 +141,7 @@ pub async fn patch(
     params(("id" = uuid::Uuid, Path, description = "The channel's id")),
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn delete(
@@ -180,11 +162,7 @@ pub async fn delete(
     params(("id" = uuid::Uuid, Path, description = "The channel's id")),
     responses(
         (status = 200, description = "The channel with its new secret", body = ChannelDto),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn rotate_secret(
@@ -202,10 +180,7 @@ pub async fn rotate_secret(
     params(("id" = uuid::Uuid, Path, description = "The channel's id")),
     responses(
         (status = 200, description = "How each half of the e-mail account did", body = crate::mail::check::Report),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound,
     )
 )]
 pub async fn check(

@@ -133,7 +133,7 @@ const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:;
     responses(
         (status = 200, description = "The web console's page", content_type = "text/html", body = String),
         (status = 304, description = "Not modified (`If-None-Match` named its ETag)"),
-        (status = 404, response = doc::NotFound),
+        doc::NotFound,
     )
 )]
 pub async fn index(core: web::Data<Core>, req: HttpRequest) -> Result<HttpResponse, Error> {
@@ -147,7 +147,7 @@ pub async fn index(core: web::Data<Core>, req: HttpRequest) -> Result<HttpRespon
     responses(
         (status = 200, description = "One of the console's scripts, styles or pages", content_type = "text/javascript", body = String),
         (status = 304, description = "Not modified (`If-None-Match` named its ETag)"),
-        (status = 404, response = doc::NotFound),
+        doc::NotFound,
     )
 )]
 pub async fn file(

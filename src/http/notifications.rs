@@ -38,10 +38,7 @@ pub struct MarkRead {
     params(NotificationQuery),
     responses(
         (status = 200, description = "The caller's notifications, newest first", body = Vec<NotificationDto>),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn list(
@@ -73,11 +70,7 @@ pub async fn list(
     request_body = MarkRead,
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn mark_read(

@@ -8,8 +8,10 @@
 //!
 //! The error answers are shared components, one per HTTP status of
 //! docs/protocol.md §5, each with the `ErrorResponse` body; a route lists the
-//! statuses it can answer.
+//! ones it can answer by name (`responses(..., doc::NotFound, ...)`: each is
+//! also an `IntoResponses` of its status, referring to the component).
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
@@ -123,10 +125,17 @@ impl Modify for BearerAuth {
     }
 }
 
-/// One shared error answer per status: `name`, the codes it carries.
+/// One shared error answer per status: `name`, its status, the codes it carries.
 macro_rules! error_responses {
-    ($($name:ident: $description:literal;)*) => {$(
+    ($($name:ident $status:literal: $description:literal;)*) => {$(
         pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                let reference = Ref::from_response_name(stringify!($name));
+                BTreeMap::from([($status.to_string(), RefOr::Ref(reference))])
+            }
+        }
 
         impl<'r> utoipa::ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
@@ -142,17 +151,17 @@ macro_rules! error_responses {
 }
 
 error_responses! {
-    BadRequest: "`bad_request`: a malformed or invalid body, query or value";
-    Unauthorized: "`unauthorized`: a missing, invalid, expired or revoked token";
-    Forbidden: "`forbidden`: the caller's role may not do this";
-    NotFound: "`not_found`: no such thing, or the caller may not know it exists \
+    BadRequest 400: "`bad_request`: a malformed or invalid body, query or value";
+    Unauthorized 401: "`unauthorized`: a missing, invalid, expired or revoked token";
+    Forbidden 403: "`forbidden`: the caller's role may not do this";
+    NotFound 404: "`not_found`: no such thing, or the caller may not know it exists \
         (a malformed id in the path too)";
-    Conflict: "`ticket_claimed` or `ticket_locked` (with `holder`), `stale` (with \
+    Conflict 409: "`ticket_claimed` or `ticket_locked` (with `holder`), `stale` (with \
         `newer`), `sharing_disabled`, or `conflict`: the state does not allow it";
-    PayloadTooLarge: "`payload_too_large`: the body is over `server.max_body_bytes`";
-    RateLimited: "`rate_limited` (with `retry_after_s`)";
-    Internal: "`internal`: an unexpected server error (logged)";
-    Unavailable: "`unavailable`: the server is shutting down";
+    PayloadTooLarge 413: "`payload_too_large`: the body is over `server.max_body_bytes`";
+    RateLimited 429: "`rate_limited` (with `retry_after_s`)";
+    Internal 500: "`internal`: an unexpected server error (logged)";
+    Unavailable 503: "`unavailable`: the server is shutting down";
 }
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {

@@ -36,11 +36,7 @@ pub struct SearchQuery {
     params(SearchQuery),
     responses(
         (status = 200, description = "The tickets found, most relevant first", body = TicketList),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn search(

@@ -64,12 +64,7 @@ pub(super) fn load(
     request_body = CreateTicketRequest,
     responses(
         (status = 200, description = "The new ticket", body = TicketDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -110,10 +105,7 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The ticket and everything a ticket view shows", body = TicketDetailDto),
-        (status = 401, response = doc::Unauthorized),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -178,10 +170,7 @@ pub async fn detail(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The ticket's history, oldest first", body = Vec<HistoryEntryDto>),
-        (status = 401, response = doc::Unauthorized),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -207,14 +196,7 @@ pub async fn history(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The ticket after the change", body = TicketDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -240,14 +222,7 @@ pub async fn patch(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The message, with the mentions that added nobody", body = PostedMessageDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -321,14 +296,7 @@ async fn mutate(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The ticket after the change", body = TicketDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -350,14 +318,7 @@ pub async fn assign(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The ticket after the change", body = TicketDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -395,14 +356,7 @@ where
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The followers after the change", body = FollowerList),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -446,13 +400,7 @@ where
     params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("agent" = uuid::Uuid, Path, description = "The follower's id")),
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
@@ -472,13 +420,7 @@ pub async fn remove_follower(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("message" = uuid::Uuid, Path, description = "The scheduled reply's id")),
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
@@ -499,14 +441,7 @@ pub async fn cancel_scheduled(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The agents the ticket is shared with after the change", body = ShareList),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -532,13 +467,7 @@ pub async fn share(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("agent" = uuid::Uuid, Path, description = "The id of the agent the ticket is shared with")),
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
@@ -558,9 +487,7 @@ pub async fn unshare(
 #[utoipa::path(get, path = "/api/me/shared", tag = "tickets",
     responses(
         (status = 200, description = "The tickets shared with the caller", body = TicketList),
-        (status = 401, response = doc::Unauthorized),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn shared_with_me(
@@ -583,13 +510,7 @@ pub async fn shared_with_me(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 200, description = "The caller's hard lock", body = LockDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -610,13 +531,7 @@ pub async fn lock(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -638,13 +553,7 @@ pub async fn unlock(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id"), ("step" = String, Path, description = "A workflow step (`accept`, `return`, `resolve`, `reopen`, `archive`) or the caller's read mark (`read`, `unread`); anything else is 404", example = "accept")),
     responses(
         (status = 200, description = "The ticket after the change", body = TicketDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %path.0, step = %path.1))]
@@ -679,13 +588,7 @@ pub async fn step(
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
     responses(
         (status = 204, description = "Done; no body"),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 409, response = doc::Conflict),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
@@ -703,11 +606,7 @@ pub async fn delete(
     params(("id" = uuid::Uuid, Path, description = "The inbox's id"), ListQuery),
     responses(
         (status = 200, description = "One page of the inbox's tickets in a view", body = TicketPage),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 #[tracing::instrument(skip_all, fields(inbox = %inbox))]

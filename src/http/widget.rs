@@ -41,7 +41,7 @@ pub async fn script(req: HttpRequest) -> HttpResponse {
     security(()),
     responses(
         (status = 200, description = "A demo shop page that embeds the widget", content_type = "text/html", body = String),
-        (status = 404, response = doc::NotFound),
+        doc::NotFound,
     )
 )]
 pub async fn demo_shop(core: web::Data<Core>) -> Result<HttpResponse, Error> {

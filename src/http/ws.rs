@@ -26,8 +26,7 @@ use crate::socket::{self, connection, outlet};
     responses(
         (status = 101, description = "Switching Protocols: the socket speaks the frames of docs/protocol.md §7"),
         (status = 400, description = "Not a WebSocket handshake (a plain-text answer)"),
-        (status = 403, response = doc::Forbidden),
-        (status = 429, response = doc::RateLimited),
+        doc::Forbidden, doc::RateLimited,
     )
 )]
 pub async fn upgrade(
@@ -77,8 +76,7 @@ pub async fn upgrade(
     responses(
         (status = 101, description = "Switching Protocols: the socket speaks the frames of docs/protocol.md §9.6"),
         (status = 400, description = "Not a WebSocket handshake (a plain-text answer)"),
-        (status = 403, response = doc::Forbidden),
-        (status = 429, response = doc::RateLimited),
+        doc::Forbidden, doc::RateLimited,
     )
 )]
 pub async fn upgrade_visitor(
