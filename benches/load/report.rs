@@ -6,78 +6,10 @@ use serde_json::json;
 
 use crate::cli::Options;
 
-#[derive(Clone, Copy, Debug)]
-pub enum Cmp {
-    AtMost,
-    AtLeast,
-}
+pub use figures::{Cmp, Run, fmt, median};
 
-pub struct Run {
-    /// (name, value, unit), in display order.
-    pub figures: Vec<(String, f64, &'static str)>,
-    /// (figure name, comparison, bound).
-    pub targets: Vec<(String, Cmp, f64)>,
-    pub notes: Vec<String>,
-}
-
-impl Run {
-    pub fn new() -> Run {
-        Run {
-            figures: Vec::new(),
-            targets: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-
-    pub fn add(&mut self, name: &str, value: f64, unit: &'static str) {
-        self.figures.push((name.to_owned(), value, unit));
-    }
-
-    pub fn target(&mut self, name: &str, cmp: Cmp, bound: f64) {
-        self.targets.push((name.to_owned(), cmp, bound));
-    }
-
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.figures
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, v, _)| *v)
-    }
-
-    pub fn one_line(&self) -> String {
-        self.figures
-            .iter()
-            .map(|(n, v, u)| format!("{n}={}{u}", fmt(*v)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-fn fmt(v: f64) -> String {
-    if v.is_nan() {
-        "n/a".into()
-    } else if v.abs() >= 1000.0 || v == v.trunc() {
-        format!("{v:.0}")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
-pub fn median(mut values: Vec<f64>) -> f64 {
-    values.retain(|v| !v.is_nan());
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
+#[path = "../support/figures.rs"]
+mod figures;
 
 pub fn print(options: &Options, runs: &[Run]) {
     let first = &runs[0];
@@ -97,10 +29,7 @@ pub fn print(options: &Options, runs: &[Run]) {
         .iter()
         .map(|(name, cmp, bound)| {
             let value = rows.iter().find(|r| &r.0 == name).map_or(f64::NAN, |r| r.1);
-            let (sign, met) = match cmp {
-                Cmp::AtMost => ("<=", value <= *bound),
-                Cmp::AtLeast => (">=", value >= *bound),
-            };
+            let (sign, met) = cmp.check(value, *bound);
             (name.clone(), format!("{sign} {}", fmt(*bound)), value, met)
         })
         .collect();
