@@ -70,6 +70,16 @@ impl Channel {
         }
     }
 
+    /// The history entry of a ticket this channel's customer opened at `now`
+    /// (`created`, no actor, with the inbox and the channel).
+    pub fn created(&self, now: Timestamp) -> super::history::HistoryEntry {
+        use super::history::{HistoryAction, HistoryEntry};
+        HistoryEntry::new(None, HistoryAction::Created, now)
+            .with("inbox", self.inbox.to_string())
+            .with("status", super::ticket::Status::Pending.as_str())
+            .with("channel", self.id.to_string())
+    }
+
     /// Whether a page on `origin` may open a visitor socket for this channel.
     pub fn allows(&self, origin: &str) -> bool {
         self.enabled

@@ -55,13 +55,9 @@ pub fn open(
         last_customer_message: Some(message.id),
         seen: None,
     });
-    let created = HistoryEntry::new(None, HistoryAction::Created, now)
-        .with("inbox", channel.inbox.to_string())
-        .with("status", Status::Pending.as_str())
-        .with("channel", channel.id.to_string());
     let change = Change {
         messages: vec![message.clone()],
-        history: vec![created],
+        history: vec![channel.created(now)],
         new_ticket: true,
         ..Change::of(ticket)
     };

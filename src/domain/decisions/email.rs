@@ -19,7 +19,6 @@ use super::super::channel::Channel;
 use super::super::email::{
     Blob, Delivery, DeliveryState, EmailThread, Fold, Mailbox, MessageEmail, ticket_subject,
 };
-use super::super::history::{HistoryAction, HistoryEntry};
 use super::super::message::{Message, MessageKind, MessageState};
 use super::super::ticket::{self, Customer, Status, Ticket};
 use super::super::{TicketId, Timestamp};
@@ -101,13 +100,9 @@ pub fn open(
     let mut ticket = Ticket::new(id, 0, channel.inbox, subject, customer, now);
     ticket.email = Some(thread);
     let (message, blobs) = customer_message(id, mail, now);
-    let created = HistoryEntry::new(None, HistoryAction::Created, now)
-        .with("inbox", channel.inbox.to_string())
-        .with("status", Status::Pending.as_str())
-        .with("channel", channel.id.to_string());
     let change = Change {
         messages: vec![message.clone()],
-        history: vec![created],
+        history: vec![channel.created(now)],
         new_ticket: true,
         blobs,
         ..Change::of(ticket)
