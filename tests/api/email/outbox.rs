@@ -174,3 +174,40 @@ async fn notes_and_unsent_scheduled_replies_never_leave_and_signatures_do() {
     );
     assert!(!text.contains("internal only"));
 }
+
+#[actix_rt::test]
+async fn each_tickets_replies_leave_in_order_while_tickets_go_out_together() {
+    let Some(m) = Mail::start().await else {
+        return;
+    };
+    let bianca = m.agent("bianca");
+    let mut posted: Vec<(String, Vec<String>)> = Vec::new();
+    for user in ["ada", "bob", "carol"] {
+        let subject = format!("Order for {user}");
+        m.receive(&Compose::from(user, &subject, "x").raw()).await;
+        let ticket = m.wait_ticket(&subject).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        posted.push((ticket, Vec::new()));
+    }
+    for round in 0..4 {
+        for (ticket, ids) in &mut posted {
+            let reply = m.reply(bianca, ticket, &format!("Reply {round}")).await;
+            ids.push(reply["email"]["message_id"].as_str().unwrap().to_owned());
+        }
+    }
+    let accepted = m.sink.wait_accepted(12, MAIL_WAIT).await;
+    let order: Vec<String> = accepted
+        .iter()
+        .map(|a| bare(&header(&a.raw, "Message-ID").unwrap()))
+        .collect();
+    for (_, ids) in &posted {
+        let sent: Vec<&String> = order.iter().filter(|id| ids.contains(id)).collect();
+        assert_eq!(
+            sent,
+            ids.iter().collect::<Vec<_>>(),
+            "one ticket's replies in order"
+        );
+    }
+}
