@@ -3,6 +3,7 @@
 //! directory, so its CPU time and RSS are its alone; and the REST clients the
 //! bench drives it with.
 
+use crate::mail::dovecot::free_port;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -142,12 +143,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port that was free a moment ago (the server binds it itself).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
 }
 
 /// A REST client with a token; one per concurrent task keeps its own

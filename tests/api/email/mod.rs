@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::mail::{Dovecot, SmtpSink, StoredMail};
+use crate::support::mail::{Dovecot, SmtpSink, StoredMail, free_port};
 use crate::support::*;
 
 /// How long a test waits for mail to travel (IMAP IDLE, SMTP) before failing.
@@ -345,10 +345,4 @@ pub fn bare(id: &str) -> String {
         .trim_start_matches('<')
         .trim_end_matches('>')
         .to_owned()
-}
-
-/// A loopback port nothing listens on (bound, then released).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address").port()
 }

@@ -6,5 +6,5 @@
 mod dovecot;
 mod smtp_sink;
 
-pub use dovecot::{Dovecot, StoredMail};
+pub use dovecot::{Dovecot, StoredMail, free_port};
 pub use smtp_sink::{Accepted, SmtpSink};

@@ -382,8 +382,9 @@ fn config_path(dir: &Path) -> PathBuf {
     dir.join("dovecot.conf")
 }
 
-/// A port that was free a moment ago (Dovecot binds it itself).
-fn free_port() -> u16 {
+/// A loopback port that was free a moment ago (for a server to bind itself,
+/// or for nothing to listen on).
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("local addr").port()
 }
