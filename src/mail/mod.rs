@@ -19,7 +19,7 @@ pub mod outbox;
 pub mod parse;
 pub mod smtp;
 pub mod status;
-mod tls;
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

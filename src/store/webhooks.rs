@@ -1,0 +1,228 @@
+//! The webhook tables: webhooks, their outbox of pending deliveries, and
+//! their log of attempts (see `domain::webhook`).
+//!
+//! Invariants:
+//! - An event enters `WEBHOOK_OUTBOX` in the transaction of its cause
+//!   ([`enqueue`]), once per enabled webhook subscribed to its type.
+//! - Within one (webhook, ticket) the outbox keys grow in commit order, so
+//!   the first entry of that range is the oldest undelivered event.
+//! - A webhook's pending deliveries are dropped in the transaction that
+//!   disables or deletes it; its log keeps at most `limits::ATTEMPTS_KEPT`.
+
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+
+use super::tables::{MESSAGES, WEBHOOK_ATTEMPTS, WEBHOOK_OUTBOX, WEBHOOKS};
+use super::{StoreError, codec};
+use crate::domain::message::{Message, MessageState};
+use crate::domain::webhook::{Attempt, Event, Pending, Webhook, limits};
+use crate::domain::{DeliveryId, TicketId, Timestamp, WebhookId};
+
+/// Where a pending delivery is in the outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutboxKey {
+    pub webhook: WebhookId,
+    pub ticket: TicketId,
+    pub seq: u128,
+}
+
+impl OutboxKey {
+    fn raw(self) -> (u128, u128, u128) {
+        (self.webhook.as_u128(), self.ticket.as_u128(), self.seq)
+    }
+}
+
+pub fn put_webhook(tx: &WriteTransaction, webhook: &Webhook) -> Result<(), StoreError> {
+    tx.open_table(WEBHOOKS)?
+        .insert(webhook.id.as_u128(), codec::encode(webhook).as_slice())?;
+    if !webhook.enabled {
+        drop_pending(tx, webhook.id)?;
+    }
+    Ok(())
+}
+
+/// Deletes a webhook, its pending deliveries and its log.
+pub fn delete_webhook(tx: &WriteTransaction, id: WebhookId) -> Result<bool, StoreError> {
+    let existed = tx.open_table(WEBHOOKS)?.remove(id.as_u128())?.is_some();
+    drop_pending(tx, id)?;
+    let raw = id.as_u128();
+    tx.open_table(WEBHOOK_ATTEMPTS)?
+        .retain_in((raw, 0)..=(raw, u128::MAX), |_, _| false)?;
+    Ok(existed)
+}
+
+fn drop_pending(tx: &WriteTransaction, id: WebhookId) -> Result<(), StoreError> {
+    let raw = id.as_u128();
+    tx.open_table(WEBHOOK_OUTBOX)?
+        .retain_in((raw, 0, 0)..=(raw, u128::MAX, u128::MAX), |_, _| false)?;
+    Ok(())
+}
+
+/// A webhook as the write transaction `tx` sees it (read-modify-write).
+pub fn webhook_in(tx: &WriteTransaction, id: WebhookId) -> Result<Option<Webhook>, StoreError> {
+    tx.open_table(WEBHOOKS)?
+        .get(id.as_u128())?
+        .map(|v| codec::decode(v.value()))
+        .transpose()
+}
+
+pub fn webhooks(tx: &ReadTransaction) -> Result<Vec<Webhook>, StoreError> {
+    tx.open_table(WEBHOOKS)?
+        .iter()?
+        .map(|row| codec::decode(row?.1.value()))
+        .collect()
+}
+
+pub fn webhook(tx: &ReadTransaction, id: WebhookId) -> Result<Option<Webhook>, StoreError> {
+    tx.open_table(WEBHOOKS)?
+        .get(id.as_u128())?
+        .map(|v| codec::decode(v.value()))
+        .transpose()
+}
+
+/// Puts `events` in the outbox of every enabled webhook that subscribed to
+/// their type. Call it before the change's messages are stored: a message
+/// event whose message was already stored as sent is an update, not news.
+pub fn enqueue(tx: &WriteTransaction, events: &[Event]) -> Result<usize, StoreError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let hooks: Vec<Webhook> = {
+        let table = tx.open_table(WEBHOOKS)?;
+        table
+            .iter()?
+            .map(|row| codec::decode(row?.1.value()))
+            .collect::<Result<_, _>>()?
+    };
+    let mut outbox = tx.open_table(WEBHOOK_OUTBOX)?;
+    let messages = tx.open_table(MESSAGES)?;
+    let mut queued = 0;
+    for event in events {
+        if let Some(message) = event.message {
+            let stored = messages.get((event.ticket.as_u128(), message.as_u128()))?;
+            if let Some(stored) = stored {
+                let stored: Message = codec::decode(stored.value())?;
+                if stored.state == MessageState::Sent {
+                    continue;
+                }
+            }
+        }
+        for hook in hooks.iter().filter(|h| h.wants(event.event)) {
+            let (w, t) = (hook.id.as_u128(), event.ticket.as_u128());
+            let last = outbox
+                .range((w, t, 0)..=(w, t, u128::MAX))?
+                .next_back()
+                .transpose()?
+                .map(|(k, _)| k.value().2);
+            // v7: time-ordered; past the last key in any case.
+            let seq = uuid::Uuid::now_v7()
+                .as_u128()
+                .max(last.map_or(0, |l| l + 1));
+            let delivery = DeliveryId::new();
+            let pending = Pending {
+                delivery,
+                event: event.event,
+                body: event.body(delivery),
+                queued_at: event.created_at,
+                attempts: 0,
+                next_attempt_at: event.created_at,
+            };
+            outbox.insert((w, t, seq), codec::encode(&pending).as_slice())?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues `attempt`'s body again for its webhook, under a new key (after
+/// the ticket's pending events) and with the same delivery id.
+pub fn requeue(
+    tx: &WriteTransaction,
+    webhook: WebhookId,
+    attempt: &Attempt,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let pending = Pending {
+        delivery: attempt.delivery,
+        event: attempt.event,
+        body: attempt.body.clone(),
+        queued_at: now,
+        attempts: 0,
+        next_attempt_at: now,
+    };
+    let key = (
+        webhook.as_u128(),
+        attempt.ticket.as_u128(),
+        uuid::Uuid::now_v7().as_u128(),
+    );
+    tx.open_table(WEBHOOK_OUTBOX)?
+        .insert(key, codec::encode(&pending).as_slice())?;
+    Ok(())
+}
+
+/// Every pending delivery, by webhook, then ticket, then commit order.
+pub fn outbox(tx: &ReadTransaction) -> Result<Vec<(OutboxKey, Pending)>, StoreError> {
+    tx.open_table(WEBHOOK_OUTBOX)?
+        .iter()?
+        .map(|row| {
+            let (k, v) = row?;
+            let (webhook, ticket, seq) = k.value();
+            let key = OutboxKey {
+                webhook: WebhookId::from_u128(webhook),
+                ticket: TicketId::from_u128(ticket),
+                seq,
+            };
+            Ok((key, codec::decode(v.value())?))
+        })
+        .collect()
+}
+
+/// Records an attempt; with `retry`, the delivery stays queued as that,
+/// otherwise it leaves the outbox.
+pub fn record_attempt(
+    tx: &WriteTransaction,
+    key: OutboxKey,
+    attempt: &Attempt,
+    retry: Option<&Pending>,
+) -> Result<(), StoreError> {
+    let mut outbox = tx.open_table(WEBHOOK_OUTBOX)?;
+    match retry {
+        Some(pending) => outbox.insert(key.raw(), codec::encode(pending).as_slice())?,
+        None => outbox.remove(key.raw())?,
+    };
+    let w = key.webhook.as_u128();
+    let mut log = tx.open_table(WEBHOOK_ATTEMPTS)?;
+    log.insert(
+        (w, uuid::Uuid::now_v7().as_u128()),
+        codec::encode(attempt).as_slice(),
+    )?;
+    let kept = log.range((w, 0)..=(w, u128::MAX))?.count();
+    let oldest: Vec<(u128, u128)> = log
+        .range((w, 0)..=(w, u128::MAX))?
+        .take(kept.saturating_sub(limits::ATTEMPTS_KEPT))
+        .map(|row| Ok(row?.0.value()))
+        .collect::<Result<_, StoreError>>()?;
+    for key in oldest {
+        log.remove(key)?;
+    }
+    Ok(())
+}
+
+/// A webhook's logged attempts, newest first.
+pub fn attempts(tx: &ReadTransaction, webhook: WebhookId) -> Result<Vec<Attempt>, StoreError> {
+    let w = webhook.as_u128();
+    tx.open_table(WEBHOOK_ATTEMPTS)?
+        .range((w, 0)..=(w, u128::MAX))?
+        .rev()
+        .map(|row| codec::decode(row?.1.value()))
+        .collect()
+}
+
+/// Disables a webhook (dropping its pending deliveries) and says why.
+pub fn disable(tx: &WriteTransaction, id: WebhookId, reason: String) -> Result<(), StoreError> {
+    if let Some(mut webhook) = webhook_in(tx, id)? {
+        webhook.enabled = false;
+        webhook.disabled_reason = Some(reason);
+        put_webhook(tx, &webhook)?;
+    }
+    Ok(())
+}
