@@ -121,7 +121,14 @@ mod tests {
     fn a_new_ticket_with_its_first_message() {
         let t = ticket();
         let first = message(&t, MessageKind::Customer);
-        let events = of_change(None, &t, true, &[first.clone()], NOBODY, Timestamp(3));
+        let events = of_change(
+            None,
+            &t,
+            true,
+            std::slice::from_ref(&first),
+            NOBODY,
+            Timestamp(3),
+        );
         assert_eq!(
             types(&events),
             vec![EventType::TicketCreated, EventType::MessageCreated]
