@@ -4,48 +4,76 @@
 //!
 //! Invariants:
 //! - In order per ticket per webhook: only the oldest pending delivery of a
-//!   (webhook, ticket) is attempted; a failing one holds back that ticket's
-//!   later events for that webhook, and nothing else.
+//!   lane (webhook, ticket) is attempted, one attempt at a time; a failing
+//!   one holds back that ticket's later events for that webhook, and nothing
+//!   else: lanes are attempted concurrently (at most `PARALLEL`), and a lane
+//!   is looked at again as soon as its attempt is recorded.
 //! - At least once: a delivery leaves the outbox only in the commit that
 //!   records its 2xx (or its giving up); a crash in between sends it again,
 //!   with the same `Tandem-Delivery`.
 //! - A 410 disables the webhook; so does a delivery failing past the horizon.
 //!   Disabling drops the webhook's pending deliveries (`store::webhooks`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::watch;
 
 use super::{destination, sign};
 use crate::config::WebhooksConfig;
 use crate::core::Core;
 use crate::domain::webhook::{Attempt, Pending, Webhook, limits};
-use crate::domain::{Timestamp, WebhookId};
+use crate::domain::{TicketId, Timestamp, WebhookId};
 use crate::error::Error;
 use crate::mail::outbox::backoff;
 use crate::store::webhooks::{self as store, OutboxKey};
 
-/// Deliveries attempted at the same time (each of another webhook or ticket).
+/// Deliveries attempted at the same time (each in its own lane).
 const PARALLEL: usize = 32;
+
+/// A ticket's deliveries to one webhook: one attempt at a time, in order.
+type Lane = (WebhookId, TicketId);
+
+/// A lane's head to attempt now: its webhook, where it is, what it is.
+type Due = (Webhook, OutboxKey, Pending);
 
 pub(super) async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     let client = client(&core.config.webhooks);
+    let mut in_flight = FuturesUnordered::new();
+    let mut busy: HashSet<Lane> = HashSet::new();
     loop {
-        let next = match deliver_due(&core, &client, &stop).await {
-            Ok(next) => next,
-            Err(error) => {
-                tracing::error!(%error, "webhooks: reading or writing the store failed");
-                Some(Timestamp::now().plus(core.config.webhooks.retry_min))
-            }
-        };
         if *stop.borrow() {
             return;
         }
+        // Every wake-up looks at the outbox again.
+        let next = match due(&core, &busy) {
+            Ok((due, next)) => {
+                let room = PARALLEL.saturating_sub(in_flight.len());
+                for (hook, key, pending) in due.into_iter().take(room) {
+                    busy.insert((key.webhook, key.ticket));
+                    let lane = (key.webhook, key.ticket);
+                    let attempt = deliver(&core, &client, hook, key, pending);
+                    in_flight.push(attempt.map(move |result| (lane, result)));
+                }
+                next
+            }
+            Err(error) => {
+                tracing::error!(%error, "webhooks: reading the outbox failed");
+                Some(Timestamp::now().plus(core.config.webhooks.retry_min))
+            }
+        };
         let wait = next.map_or(Duration::from_secs(3600), |at| at.until());
         tokio::select! {
+            Some((lane, result)) = in_flight.next(), if !in_flight.is_empty() => {
+                busy.remove(&lane);
+                if let Err(error) = result {
+                    tracing::error!(%error, "webhooks: recording an attempt failed");
+                }
+                // The lane's next event may be due now.
+            }
             _ = tokio::time::sleep(wait) => {}
             _ = core.webhooks.notified() => {}
             _ = stop.changed() => return,
@@ -65,12 +93,9 @@ fn client(config: &WebhooksConfig) -> awc::Client {
         .finish()
 }
 
-/// Attempts every due head of a (webhook, ticket); when to look again.
-async fn deliver_due(
-    core: &Arc<Core>,
-    client: &awc::Client,
-    stop: &watch::Receiver<bool>,
-) -> Result<Option<Timestamp>, Error> {
+/// The due head of every lane of an enabled webhook that is not `busy`,
+/// oldest first; when the next one that is not due yet will be.
+fn due(core: &Core, busy: &HashSet<Lane>) -> Result<(Vec<Due>, Option<Timestamp>), Error> {
     let (hooks, queued) = {
         let tx = core.store.read()?;
         (store::webhooks(&tx)?, store::outbox(&tx)?)
@@ -81,33 +106,26 @@ async fn deliver_due(
     let mut due = Vec::new();
     let mut previous = None;
     for (key, pending) in queued {
-        if previous == Some((key.webhook, key.ticket)) {
-            continue; // held back behind the head of its ticket
+        let lane = (key.webhook, key.ticket);
+        if previous == Some(lane) {
+            continue; // held back behind the head of its lane
         }
-        previous = Some((key.webhook, key.ticket));
+        previous = Some(lane);
         let Some(hook) = hooks.get(&key.webhook).filter(|h| h.enabled) else {
             continue;
         };
+        if busy.contains(&lane) {
+            continue;
+        }
         if pending.next_attempt_at <= now {
             due.push((hook.clone(), key, pending));
         } else {
-            next = Some(next.map_or(pending.next_attempt_at, |n| n.min(pending.next_attempt_at)));
+            let at = pending.next_attempt_at;
+            next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
-    if due.is_empty() || *stop.borrow() {
-        return Ok(next);
-    }
-    let results: Vec<Result<Option<Timestamp>, Error>> = futures_util::stream::iter(due)
-        .map(|(hook, key, pending)| deliver(core, client, hook, key, pending))
-        .buffer_unordered(PARALLEL)
-        .collect()
-        .await;
-    for retry in results {
-        // A delivery that left the outbox may have a successor due now.
-        let at = retry?.unwrap_or(now);
-        next = Some(next.map_or(at, |n| n.min(at)));
-    }
-    Ok(next)
+    due.sort_by_key(|(_, _, pending)| pending.next_attempt_at);
+    Ok((due, next))
 }
 
 /// What became of one attempt.
@@ -117,14 +135,14 @@ struct Outcome {
     latency: Duration,
 }
 
-/// One attempt at one delivery, recorded; when to retry it, if it stays queued.
+/// One attempt at one delivery, recorded (with its retry, if it stays queued).
 async fn deliver(
     core: &Arc<Core>,
     client: &awc::Client,
     hook: Webhook,
     key: OutboxKey,
     pending: Pending,
-) -> Result<Option<Timestamp>, Error> {
+) -> Result<(), Error> {
     let config = &core.config.webhooks;
     let outcome = attempt(client, config, &hook, &pending).await;
     let now = Timestamp::now();
@@ -165,7 +183,6 @@ async fn deliver(
     if let Some(reason) = &disable {
         tracing::warn!(webhook = %hook.id, %reason, "webhooks: disabling a webhook");
     }
-    let next = retry.as_ref().map(|r| r.next_attempt_at);
     core.store
         .write(move |tx| {
             store::record_attempt(tx, key, &attempt, retry.as_ref())?;
@@ -175,7 +192,7 @@ async fn deliver(
             Ok(())
         })
         .await?;
-    Ok(next)
+    Ok(())
 }
 
 async fn attempt(
