@@ -226,3 +226,162 @@ pub fn disable(tx: &WriteTransaction, id: WebhookId, reason: String) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::MessageId;
+    use crate::domain::webhook::EventType;
+    use crate::metrics::Metrics;
+    use crate::store::Store;
+
+    fn new_webhook(events: &[EventType]) -> Webhook {
+        Webhook {
+            id: WebhookId::new(),
+            url: "http://127.0.0.1/hook".into(),
+            events: events.to_vec(),
+            description: None,
+            secret: "s".into(),
+            enabled: true,
+            disabled_reason: None,
+            created_at: Timestamp(1),
+        }
+    }
+
+    fn event(event: EventType, ticket: TicketId, message: Option<MessageId>) -> Event {
+        Event {
+            event,
+            ticket,
+            message,
+            created_at: Timestamp(2),
+            data: serde_json::json!({}),
+        }
+    }
+
+    fn attempt(ticket: TicketId) -> Attempt {
+        Attempt {
+            delivery: DeliveryId::new(),
+            event: EventType::TicketCreated,
+            ticket,
+            at: Timestamp(3),
+            status: Some(500),
+            latency_ms: 1,
+            error: None,
+            body: "{}".into(),
+        }
+    }
+
+    #[actix_web::test]
+    async fn events_go_to_subscribed_enabled_webhooks_in_order_until_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let all = new_webhook(&[EventType::TicketCreated, EventType::MessageCreated]);
+        let notes = new_webhook(&[EventType::NoteCreated]);
+        let mut off = new_webhook(&[EventType::TicketCreated]);
+        off.enabled = false;
+        let hooks = [all.clone(), notes.clone(), off];
+        let ticket = TicketId::new();
+        let events = vec![
+            event(EventType::TicketCreated, ticket, None),
+            event(EventType::MessageCreated, ticket, Some(MessageId::new())),
+            event(EventType::NoteCreated, ticket, Some(MessageId::new())),
+        ];
+        let queued = store
+            .write(move |tx| {
+                for hook in &hooks {
+                    put_webhook(tx, hook)?;
+                }
+                enqueue(tx, &events)
+            })
+            .await
+            .unwrap();
+        assert_eq!(queued, 3);
+        let pending = outbox(&store.read().unwrap()).unwrap();
+        let of = |w: WebhookId| -> Vec<EventType> {
+            pending
+                .iter()
+                .filter(|(k, _)| k.webhook == w)
+                .map(|(_, p)| p.event)
+                .collect()
+        };
+        assert_eq!(
+            of(all.id),
+            [EventType::TicketCreated, EventType::MessageCreated]
+        );
+        assert_eq!(of(notes.id), [EventType::NoteCreated]);
+        let body: serde_json::Value = serde_json::from_str(&pending[0].1.body).unwrap();
+        assert_eq!(body["id"], serde_json::json!(pending[0].1.delivery));
+
+        let id = all.id;
+        store
+            .write(move |tx| disable(tx, id, "gone".into()))
+            .await
+            .unwrap();
+        let tx = store.read().unwrap();
+        assert!(outbox(&tx).unwrap().iter().all(|(k, _)| k.webhook != id));
+        assert_eq!(
+            webhook(&tx, id)
+                .unwrap()
+                .unwrap()
+                .disabled_reason
+                .as_deref(),
+            Some("gone")
+        );
+    }
+
+    #[actix_web::test]
+    async fn the_log_keeps_the_newest_attempts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let hook = new_webhook(&[EventType::TicketCreated]);
+        let ticket = TicketId::new();
+        let key = OutboxKey {
+            webhook: hook.id,
+            ticket,
+            seq: 1,
+        };
+        let logged: Vec<Attempt> = (0..limits::ATTEMPTS_KEPT + 3)
+            .map(|_| attempt(ticket))
+            .collect();
+        let newest = logged.last().unwrap().delivery;
+        store
+            .write(move |tx| {
+                put_webhook(tx, &hook)?;
+                logged
+                    .iter()
+                    .try_for_each(|a| record_attempt(tx, key, a, None))
+            })
+            .await
+            .unwrap();
+        let kept = attempts(&store.read().unwrap(), key.webhook).unwrap();
+        assert_eq!(kept.len(), limits::ATTEMPTS_KEPT);
+        assert_eq!(kept[0].delivery, newest, "newest first");
+    }
+
+    #[actix_web::test]
+    async fn an_update_of_a_sent_message_is_no_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let hook = new_webhook(&[EventType::MessageCreated]);
+        let ticket = TicketId::new();
+        let sent = Message::customer(ticket, "hi".into(), Timestamp(1), None);
+        let mut scheduled = Message::customer(ticket, "later".into(), Timestamp(1), None);
+        scheduled.state = MessageState::Scheduled;
+        let events = vec![
+            event(EventType::MessageCreated, ticket, Some(sent.id)),
+            event(EventType::MessageCreated, ticket, Some(scheduled.id)),
+        ];
+        let queued = store
+            .write(move |tx| {
+                put_webhook(tx, &hook)?;
+                crate::store::writes::put_message(tx, &sent)?;
+                crate::store::writes::put_message(tx, &scheduled)?;
+                enqueue(tx, &events)
+            })
+            .await
+            .unwrap();
+        assert_eq!(queued, 1, "only the scheduled reply, now sent, is news");
+    }
+}
