@@ -1,10 +1,12 @@
 //! Deliveries to a real receiver: signed, in order per ticket, retried,
-//! disabled on 410, redelivered, durable across a restart.
+//! disabled on 410, redelivered, durable across a restart and `kill -9`.
 
 use serde_json::json;
 
-use super::receiver::{Receiver, accepted, verify_signature};
+use super::receiver::{HOLD, Receiver, accepted, verify_signature};
 use super::{CONFIG, create_webhook, poll, setup};
+use crate::process::Process;
+use crate::support::Api;
 use crate::support::TestServer;
 
 #[actix_web::test]
@@ -249,4 +251,54 @@ async fn queued_deliveries_survive_a_restart() {
         "one delivery id across the restart"
     );
     drop(restarted);
+}
+
+/// `kill -9` while a delivery is in flight: after the restart it is sent
+/// again, with the same id, and accepted.
+#[actix_web::test]
+async fn a_delivery_in_flight_at_kill_9_is_sent_again_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tandem.toml");
+    // A long timeout: the held attempt is still in flight when the server dies.
+    std::fs::write(&config, CONFIG.replace("timeout_s = 2", "timeout_s = 60")).unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let envs = [("TANDEM_BOOTSTRAP_ADMIN", "admin:pw")];
+    let mut process = Process::start(&args, &envs);
+    let admin = login(&process.api()).await;
+    let inbox = admin.create_inbox("Support").await;
+    let receiver = Receiver::start().await;
+    receiver.answer("Killed mid-delivery", HOLD, 1);
+    create_webhook(&admin, &receiver.url("/"), &["ticket.created"]).await;
+    admin.create_ticket(&inbox, "Killed mid-delivery").await;
+    let held = receiver
+        .until("the held delivery", |got| !got.is_empty())
+        .await;
+    process.kill();
+
+    let restarted = Process::start(&args, &envs);
+    let got = receiver.until_accepted(1).await;
+    let ok = accepted(&got);
+    assert_eq!(ok[0].subject(), "Killed mid-delivery");
+    assert_eq!(
+        ok[0].header("tandem-delivery"),
+        held[0].header("tandem-delivery")
+    );
+    assert_eq!(ok[0].body, held[0].body);
+    assert!(restarted.terminate().success());
+}
+
+async fn login(api: &Api) -> Api {
+    let resp = api
+        .post("/api/login", json!({"login": "admin", "password": "pw"}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    api.with_token(resp.body["token"].as_str().unwrap())
 }

@@ -1,6 +1,6 @@
 //! Webhooks (docs/protocol.md §9.8): administration, and deliveries to a
 //! real HTTP receiver (signed, ordered per ticket, retried, disabled on
-//! 410, redelivered, durable across a restart).
+//! 410, redelivered, durable across a restart and a `kill -9` mid-delivery).
 
 mod admin;
 mod delivery;

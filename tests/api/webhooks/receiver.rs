@@ -16,6 +16,10 @@ use tokio::sync::Notify;
 /// How long a test waits for deliveries it expects.
 pub const DELIVERY_WAIT: Duration = Duration::from_secs(10);
 
+/// A rule's "status" that answers nothing: the request is held (until the
+/// test ends), as a receiver that hangs.
+pub const HOLD: u16 = 0;
+
 /// One request the receiver got, and what it answered.
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -158,6 +162,9 @@ async fn receive(state: web::Data<State>, req: HttpRequest, body: web::Bytes) ->
         answered,
     });
     state.arrived.notify_waiters();
+    if answered == HOLD {
+        std::future::pending::<()>().await;
+    }
     HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap()).finish()
 }
 
