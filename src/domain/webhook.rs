@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::email::DeliveryState;
 use super::{DeliveryId, MessageId, TicketId, Timestamp, WebhookId};
 
 pub mod limits {
@@ -101,12 +102,23 @@ impl Webhook {
 pub struct Event {
     pub event: EventType,
     pub ticket: TicketId,
-    /// The message a `message.created` or `note.created` is about: the event
-    /// is dropped if that message had already been sent (an update of it).
-    pub message: Option<MessageId>,
+    pub news: News,
     pub created_at: Timestamp,
     /// The body's `data`.
     pub data: serde_json::Value,
+}
+
+/// Whether an event is news depends, for some, on what was stored before
+/// its change; that is decided where the store is at hand
+/// (`store::webhooks::enqueue`, before the change's messages are stored).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum News {
+    Always,
+    /// Unless the message was already stored as sent (the change only
+    /// updates it: a delivery report).
+    NewMessage(MessageId),
+    /// If the message was stored with a delivery in another state.
+    DeliveryState(MessageId, DeliveryState),
 }
 
 impl Event {

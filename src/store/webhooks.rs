@@ -3,7 +3,8 @@
 //!
 //! Invariants:
 //! - An event enters `WEBHOOK_OUTBOX` in the transaction of its cause
-//!   ([`enqueue`]), once per enabled webhook subscribed to its type.
+//!   ([`enqueue`]), once per enabled webhook subscribed to its type, if it
+//!   is news (`domain::webhook::News`).
 //! - Within one (webhook, ticket) the outbox keys grow in commit order, so
 //!   the first entry of that range is the oldest undelivered event.
 //! - A webhook's pending deliveries are dropped in the transaction that
@@ -14,8 +15,8 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use super::tables::{MESSAGES, WEBHOOK_ATTEMPTS, WEBHOOK_OUTBOX, WEBHOOKS};
 use super::{StoreError, codec};
 use crate::domain::message::{Message, MessageState};
-use crate::domain::webhook::{Attempt, Event, Pending, Webhook, limits};
-use crate::domain::{DeliveryId, TicketId, Timestamp, WebhookId};
+use crate::domain::webhook::{Attempt, Event, News, Pending, Webhook, limits};
+use crate::domain::{DeliveryId, MessageId, TicketId, Timestamp, WebhookId};
 
 /// Where a pending delivery is in the outbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,14 +98,8 @@ pub fn enqueue(tx: &WriteTransaction, events: &[Event]) -> Result<usize, StoreEr
     let messages = tx.open_table(MESSAGES)?;
     let mut queued = 0;
     for event in events {
-        if let Some(message) = event.message {
-            let stored = messages.get((event.ticket.as_u128(), message.as_u128()))?;
-            if let Some(stored) = stored {
-                let stored: Message = codec::decode(stored.value())?;
-                if stored.state == MessageState::Sent {
-                    continue;
-                }
-            }
+        if !is_news(&messages, event)? {
+            continue;
         }
         for hook in hooks.iter().filter(|h| h.wants(event.event)) {
             let (w, t) = (hook.id.as_u128(), event.ticket.as_u128());
@@ -131,6 +126,26 @@ pub fn enqueue(tx: &WriteTransaction, events: &[Event]) -> Result<usize, StoreEr
         }
     }
     Ok(queued)
+}
+
+/// Whether `event` is news, given the messages stored before its change.
+fn is_news(
+    messages: &impl ReadableTable<(u128, u128), &'static [u8]>,
+    event: &Event,
+) -> Result<bool, StoreError> {
+    let stored = |id: MessageId| -> Result<Option<Message>, StoreError> {
+        messages
+            .get((event.ticket.as_u128(), id.as_u128()))?
+            .map(|v| codec::decode(v.value()))
+            .transpose()
+    };
+    Ok(match event.news {
+        News::Always => true,
+        News::NewMessage(id) => stored(id)?.is_none_or(|m| m.state != MessageState::Sent),
+        News::DeliveryState(id, state) => stored(id)?
+            .and_then(|m| m.delivery)
+            .is_some_and(|d| d.state != state),
+    })
 }
 
 /// Queues `attempt`'s body again for its webhook, under a new key (after
@@ -232,7 +247,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::domain::MessageId;
     use crate::domain::webhook::EventType;
     use crate::metrics::Metrics;
     use crate::store::Store;
@@ -250,11 +264,11 @@ mod tests {
         }
     }
 
-    fn event(event: EventType, ticket: TicketId, message: Option<MessageId>) -> Event {
+    fn event(event: EventType, ticket: TicketId, news: News) -> Event {
         Event {
             event,
             ticket,
-            message,
+            news,
             created_at: Timestamp(2),
             data: serde_json::json!({}),
         }
@@ -284,9 +298,17 @@ mod tests {
         let hooks = [all.clone(), notes.clone(), off];
         let ticket = TicketId::new();
         let events = vec![
-            event(EventType::TicketCreated, ticket, None),
-            event(EventType::MessageCreated, ticket, Some(MessageId::new())),
-            event(EventType::NoteCreated, ticket, Some(MessageId::new())),
+            event(EventType::TicketCreated, ticket, News::Always),
+            event(
+                EventType::MessageCreated,
+                ticket,
+                News::NewMessage(MessageId::new()),
+            ),
+            event(
+                EventType::NoteCreated,
+                ticket,
+                News::NewMessage(MessageId::new()),
+            ),
         ];
         let queued = store
             .write(move |tx| {
@@ -370,8 +392,12 @@ mod tests {
         let mut scheduled = Message::customer(ticket, "later".into(), Timestamp(1), None);
         scheduled.state = MessageState::Scheduled;
         let events = vec![
-            event(EventType::MessageCreated, ticket, Some(sent.id)),
-            event(EventType::MessageCreated, ticket, Some(scheduled.id)),
+            event(EventType::MessageCreated, ticket, News::NewMessage(sent.id)),
+            event(
+                EventType::MessageCreated,
+                ticket,
+                News::NewMessage(scheduled.id),
+            ),
         ];
         let queued = store
             .write(move |tx| {
@@ -383,5 +409,45 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(queued, 1, "only the scheduled reply, now sent, is news");
+    }
+
+    #[actix_web::test]
+    async fn a_delivery_is_news_when_its_state_changes() {
+        use crate::domain::email::{Delivery, DeliveryState};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let hook = new_webhook(&[EventType::MessageDelivery]);
+        let ticket = TicketId::new();
+        let mut reply = Message::customer(ticket, "hi".into(), Timestamp(1), None);
+        reply.delivery = Some(Delivery::queued(Timestamp(1)));
+        let unstored = MessageId::new();
+        let events = vec![
+            // A retry: still queued.
+            event(
+                EventType::MessageDelivery,
+                ticket,
+                News::DeliveryState(reply.id, DeliveryState::Queued),
+            ),
+            event(
+                EventType::MessageDelivery,
+                ticket,
+                News::DeliveryState(reply.id, DeliveryState::Sent),
+            ),
+            // A new reply's first state is no news (its message.created is).
+            event(
+                EventType::MessageDelivery,
+                ticket,
+                News::DeliveryState(unstored, DeliveryState::Queued),
+            ),
+        ];
+        let queued = store
+            .write(move |tx| {
+                put_webhook(tx, &hook)?;
+                crate::store::writes::put_message(tx, &reply)?;
+                enqueue(tx, &events)
+            })
+            .await
+            .unwrap();
+        assert_eq!(queued, 1);
     }
 }

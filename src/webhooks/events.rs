@@ -6,9 +6,12 @@
 //!   `ticket.deleted`; any other change of what the API shows of a ticket
 //!   (status, assignee, inbox, subject, customer, tags, fields) is
 //!   `ticket.updated` with the names of what changed.
-//! - Each sent message is `message.created`, a note `note.created`. A
-//!   message the change only updates (a delivery report) is filtered out
-//!   where it is known to be stored already (`store::webhooks::enqueue`).
+//! - Each sent message is `message.created`, a note `note.created`; a
+//!   message with a delivery (an e-mail reply) is also `message.delivery`.
+//!   Which of those are news depends on the message as stored before the
+//!   change (`News`: a delivery report is no new message; a new reply's
+//!   first delivery state is no delivery news); `store::webhooks::enqueue`
+//!   decides that.
 //! - Nothing else (read marks, followers, shares, locks, drafts) is an event.
 
 use serde_json::json;
@@ -17,7 +20,7 @@ use crate::domain::Timestamp;
 use crate::domain::agent::Roster;
 use crate::domain::message::{Message, MessageKind, MessageState};
 use crate::domain::ticket::Ticket;
-use crate::domain::webhook::{Event, EventType};
+use crate::domain::webhook::{Event, EventType, News};
 use crate::protocol::dto::{MessageDto, TicketDto};
 
 /// The events of a change that turned `before` into `after` (with its
@@ -31,26 +34,26 @@ pub fn of_change(
     now: Timestamp,
 ) -> Vec<Event> {
     let ticket_data = || json!({ "ticket": TicketDto::with_unread(after, false) });
-    let event = |event, message: Option<&Message>, data| Event {
+    let event = |event, news, data| Event {
         event,
         ticket: after.id,
-        message: message.map(|m| m.id),
+        news,
         created_at: now,
         data,
     };
     let mut events = Vec::new();
     let was_deleted = before.is_some_and(|b| b.deleted);
     if new_ticket {
-        events.push(event(EventType::TicketCreated, None, ticket_data()));
+        events.push(event(EventType::TicketCreated, News::Always, ticket_data()));
     } else if after.deleted && !was_deleted {
-        events.push(event(EventType::TicketDeleted, None, ticket_data()));
+        events.push(event(EventType::TicketDeleted, News::Always, ticket_data()));
         return events;
     } else if let Some(before) = before {
         let changed = changed_fields(before, after);
         if !changed.is_empty() && !after.deleted {
             let mut data = ticket_data();
             data["changed"] = json!(changed);
-            events.push(event(EventType::TicketUpdated, None, data));
+            events.push(event(EventType::TicketUpdated, News::Always, data));
         }
     }
     for message in messages.iter().filter(|m| m.state == MessageState::Sent) {
@@ -58,11 +61,17 @@ pub fn of_change(
             MessageKind::Note => EventType::NoteCreated,
             MessageKind::Customer | MessageKind::Reply => EventType::MessageCreated,
         };
-        let data = json!({
-            "ticket": TicketDto::with_unread(after, false),
-            "message": MessageDto::new(message, roster),
-        });
-        events.push(event(kind, Some(message), data));
+        let data = || {
+            json!({
+                "ticket": TicketDto::with_unread(after, false),
+                "message": MessageDto::new(message, roster),
+            })
+        };
+        events.push(event(kind, News::NewMessage(message.id), data()));
+        if let Some(delivery) = &message.delivery {
+            let news = News::DeliveryState(message.id, delivery.state);
+            events.push(event(EventType::MessageDelivery, news, data()));
+        }
     }
     events
 }
@@ -134,7 +143,7 @@ mod tests {
             vec![EventType::TicketCreated, EventType::MessageCreated]
         );
         assert_eq!(events[0].data["ticket"]["number"], 7);
-        assert_eq!(events[1].message, Some(first.id));
+        assert_eq!(events[1].news, News::NewMessage(first.id));
         assert_eq!(events[1].data["message"]["kind"], "customer");
     }
 
@@ -180,5 +189,30 @@ mod tests {
         assert_eq!(types(&events), vec![EventType::TicketDeleted]);
         let again = of_change(Some(&after), &after, false, &[], NOBODY, Timestamp(4));
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn an_e_mail_reply_is_also_a_delivery_event() {
+        use crate::domain::email::{Delivery, DeliveryState};
+        let t = ticket();
+        let mut reply = message(&t, MessageKind::Reply);
+        reply.delivery = Some(Delivery::queued(Timestamp(2)));
+        let events = of_change(
+            Some(&t),
+            &t,
+            false,
+            std::slice::from_ref(&reply),
+            NOBODY,
+            Timestamp(3),
+        );
+        assert_eq!(
+            types(&events),
+            vec![EventType::MessageCreated, EventType::MessageDelivery]
+        );
+        assert_eq!(
+            events[1].news,
+            News::DeliveryState(reply.id, DeliveryState::Queued)
+        );
+        assert_eq!(events[1].data["message"]["delivery"]["state"], "queued");
     }
 }
