@@ -68,7 +68,9 @@ impl Running {
 /// How long a stopping fetcher or outbox may take to finish its step.
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-async fn stop_within(mut task: tokio::task::JoinHandle<()>) {
+/// Waits for a stopping task at most [`STOP_WAIT`], then aborts it (the
+/// webhook dispatcher stops the same way).
+pub(crate) async fn stop_within(mut task: tokio::task::JoinHandle<()>) {
     if tokio::time::timeout(STOP_WAIT, &mut task).await.is_err() {
         task.abort();
         let _ = task.await;

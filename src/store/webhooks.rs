@@ -192,18 +192,23 @@ pub fn outbox(tx: &ReadTransaction) -> Result<Vec<(OutboxKey, Pending)>, StoreEr
 }
 
 /// Records an attempt; with `retry`, the delivery stays queued as that,
-/// otherwise it leaves the outbox.
+/// otherwise it leaves the outbox. An attempt made while its webhook was
+/// deleted is forgotten; while it was disabled, logged but not requeued.
 pub fn record_attempt(
     tx: &WriteTransaction,
     key: OutboxKey,
     attempt: &Attempt,
     retry: Option<&Pending>,
 ) -> Result<(), StoreError> {
+    let webhook = webhook_in(tx, key.webhook)?;
     let mut outbox = tx.open_table(WEBHOOK_OUTBOX)?;
-    match retry {
+    match retry.filter(|_| webhook.as_ref().is_some_and(|w| w.enabled)) {
         Some(pending) => outbox.insert(key.raw(), codec::encode(pending).as_slice())?,
         None => outbox.remove(key.raw())?,
     };
+    if webhook.is_none() {
+        return Ok(());
+    }
     let w = key.webhook.as_u128();
     let mut log = tx.open_table(WEBHOOK_ATTEMPTS)?;
     log.insert(
@@ -449,5 +454,41 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(queued, 1);
+    }
+
+    #[actix_web::test]
+    async fn an_attempt_that_ends_after_its_webhook_changed_is_not_requeued() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let mut off = new_webhook(&[EventType::TicketCreated]);
+        off.enabled = false;
+        let gone = new_webhook(&[EventType::TicketCreated]);
+        let ticket = TicketId::new();
+        let key = |w: &Webhook| OutboxKey {
+            webhook: w.id,
+            ticket,
+            seq: 1,
+        };
+        let (off_key, gone_key) = (key(&off), key(&gone));
+        let retry = Pending {
+            delivery: DeliveryId::new(),
+            event: EventType::TicketCreated,
+            body: "{}".into(),
+            queued_at: Timestamp(1),
+            attempts: 1,
+            next_attempt_at: Timestamp(2),
+        };
+        store
+            .write(move |tx| {
+                put_webhook(tx, &off)?;
+                record_attempt(tx, off_key, &attempt(ticket), Some(&retry))?;
+                record_attempt(tx, gone_key, &attempt(ticket), Some(&retry))
+            })
+            .await
+            .unwrap();
+        let tx = store.read().unwrap();
+        assert!(outbox(&tx).unwrap().is_empty());
+        assert_eq!(attempts(&tx, off_key.webhook).unwrap().len(), 1);
+        assert!(attempts(&tx, gone_key.webhook).unwrap().is_empty());
     }
 }

@@ -49,15 +49,9 @@ impl Webhooks {
     /// short wait and sent again after the restart.
     pub async fn stop(&self) {
         let running = self.running.lock().expect("webhooks lock").take();
-        if let Some((stop, mut task)) = running {
+        if let Some((stop, task)) = running {
             let _ = stop.send(true);
-            if tokio::time::timeout(STOP_WAIT, &mut task).await.is_err() {
-                task.abort();
-                let _ = task.await;
-            }
+            crate::mail::stop_within(task).await;
         }
     }
 }
-
-/// How long a stopping dispatcher may take to finish its round.
-const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
