@@ -100,6 +100,7 @@ fn due(core: &Core, busy: &HashSet<Lane>) -> Result<(Vec<Due>, Option<Timestamp>
         let tx = core.store.read()?;
         (store::webhooks(&tx)?, store::outbox(&tx)?)
     };
+    core.metrics.webhooks_queued.set(queued.len() as i64);
     let hooks: HashMap<WebhookId, Webhook> = hooks.into_iter().map(|h| (h.id, h)).collect();
     let now = Timestamp::now();
     let mut next: Option<Timestamp> = None;
@@ -180,8 +181,18 @@ async fn deliver(
         };
         (Some(retry), None)
     };
-    if let Some(reason) = &disable {
-        tracing::warn!(webhook = %hook.id, %reason, "webhooks: disabling a webhook");
+    let metrics = &core.metrics;
+    match (&retry, &disable) {
+        (Some(_), _) => {
+            metrics.webhooks_retries.inc();
+        }
+        (None, Some(reason)) => {
+            metrics.webhooks_given_up.inc();
+            tracing::warn!(webhook = %hook.id, %reason, "webhooks: disabling a webhook");
+        }
+        (None, None) => {
+            metrics.webhooks_delivered.inc();
+        }
     }
     core.store
         .write(move |tx| {

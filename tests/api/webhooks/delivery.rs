@@ -134,6 +134,8 @@ async fn a_failing_delivery_is_retried_and_holds_back_only_its_ticket() {
     assert!(last_failure["error"].as_str().unwrap().contains("500"));
     assert!(last_failure["latency_ms"].is_u64());
     assert_eq!(deliveries[0]["status_code"], 200, "newest first");
+    assert_eq!(admin.metric("tandem_webhooks_retries_total").await, 3);
+    assert_eq!(admin.metric("tandem_webhooks_delivered_total").await, 3);
 }
 
 #[actix_web::test]
