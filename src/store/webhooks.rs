@@ -80,24 +80,31 @@ pub fn webhook(tx: &ReadTransaction, id: WebhookId) -> Result<Option<Webhook>, S
         .transpose()
 }
 
-/// Puts `events` in the outbox of every enabled webhook that subscribed to
-/// their type. Call it before the change's messages are stored: a message
-/// event whose message was already stored as sent is an update, not news.
-pub fn enqueue(tx: &WriteTransaction, events: &[Event]) -> Result<usize, StoreError> {
-    if events.is_empty() {
-        return Ok(0);
-    }
+/// Puts the `events` that are news in the outbox of every enabled webhook
+/// that subscribed to their type; how many deliveries that queued. Call it
+/// before the change's messages are stored (see `News`). `events` is only
+/// called if some webhook is enabled: the writer thread builds no event
+/// nobody gets.
+pub fn enqueue(
+    tx: &WriteTransaction,
+    events: impl FnOnce() -> Vec<Event>,
+) -> Result<usize, StoreError> {
     let hooks: Vec<Webhook> = {
         let table = tx.open_table(WEBHOOKS)?;
         table
             .iter()?
-            .map(|row| codec::decode(row?.1.value()))
+            .map(|row| codec::decode::<Webhook>(row?.1.value()))
+            .filter(|hook| hook.as_ref().map_or(true, |h| h.enabled))
             .collect::<Result<_, _>>()?
     };
+    if hooks.is_empty() {
+        return Ok(0);
+    }
+    let events = events();
     let mut outbox = tx.open_table(WEBHOOK_OUTBOX)?;
     let messages = tx.open_table(MESSAGES)?;
     let mut queued = 0;
-    for event in events {
+    for event in &events {
         if !is_news(&messages, event)? {
             continue;
         }
@@ -320,7 +327,7 @@ mod tests {
                 for hook in &hooks {
                     put_webhook(tx, hook)?;
                 }
-                enqueue(tx, &events)
+                enqueue(tx, || events)
             })
             .await
             .unwrap();
@@ -409,7 +416,7 @@ mod tests {
                 put_webhook(tx, &hook)?;
                 crate::store::writes::put_message(tx, &sent)?;
                 crate::store::writes::put_message(tx, &scheduled)?;
-                enqueue(tx, &events)
+                enqueue(tx, || events)
             })
             .await
             .unwrap();
@@ -449,7 +456,7 @@ mod tests {
             .write(move |tx| {
                 put_webhook(tx, &hook)?;
                 crate::store::writes::put_message(tx, &reply)?;
-                enqueue(tx, &events)
+                enqueue(tx, || events)
             })
             .await
             .unwrap();

@@ -245,15 +245,16 @@ impl TicketActor {
                     }
                     writes::put_ticket(tx, written_over.as_ref(), &after)?;
                     // Before the messages: an update of a stored message is no event.
-                    let events = webhooks::events::of_change(
-                        written_over.as_ref(),
-                        &after,
-                        new_ticket,
-                        &messages,
-                        &core.directory,
-                        Timestamp::now(),
-                    );
-                    let enqueued = store::webhooks::enqueue(tx, &events)?;
+                    let enqueued = store::webhooks::enqueue(tx, || {
+                        webhooks::events::of_change(
+                            written_over.as_ref(),
+                            &after,
+                            new_ticket,
+                            &messages,
+                            &core.directory,
+                            Timestamp::now(),
+                        )
+                    })?;
                     for message in &messages {
                         writes::put_message(tx, message)?;
                         if let Some(chat) = &after.chat {
