@@ -110,15 +110,7 @@ pub fn enqueue(
         }
         for hook in hooks.iter().filter(|h| h.wants(event.event)) {
             let (w, t) = (hook.id.as_u128(), event.ticket.as_u128());
-            let last = outbox
-                .range((w, t, 0)..=(w, t, u128::MAX))?
-                .next_back()
-                .transpose()?
-                .map(|(k, _)| k.value().2);
-            // v7: time-ordered; past the last key in any case.
-            let seq = uuid::Uuid::now_v7()
-                .as_u128()
-                .max(last.map_or(0, |l| l + 1));
+            let seq = next_seq(&outbox, w, t)?;
             let delivery = DeliveryId::new();
             let pending = Pending {
                 delivery,
@@ -171,14 +163,28 @@ pub fn requeue(
         attempts: 0,
         next_attempt_at: now,
     };
-    let key = (
-        webhook.as_u128(),
-        attempt.ticket.as_u128(),
-        uuid::Uuid::now_v7().as_u128(),
-    );
-    tx.open_table(WEBHOOK_OUTBOX)?
-        .insert(key, codec::encode(&pending).as_slice())?;
+    let (w, t) = (webhook.as_u128(), attempt.ticket.as_u128());
+    let mut outbox = tx.open_table(WEBHOOK_OUTBOX)?;
+    let seq = next_seq(&outbox, w, t)?;
+    outbox.insert((w, t, seq), codec::encode(&pending).as_slice())?;
     Ok(())
+}
+
+/// The key after every pending one of lane (`w`, `t`): time-ordered (v7),
+/// and past the lane's last key in any case.
+fn next_seq(
+    outbox: &impl ReadableTable<(u128, u128, u128), &'static [u8]>,
+    w: u128,
+    t: u128,
+) -> Result<u128, StoreError> {
+    let last = outbox
+        .range((w, t, 0)..=(w, t, u128::MAX))?
+        .next_back()
+        .transpose()?
+        .map(|(k, _)| k.value().2);
+    Ok(uuid::Uuid::now_v7()
+        .as_u128()
+        .max(last.map_or(0, |l| l + 1)))
 }
 
 /// Every pending delivery, by webhook, then ticket, then commit order.
