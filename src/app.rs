@@ -100,6 +100,7 @@ impl App {
             channels,
             visitors: Default::default(),
             mail: Default::default(),
+            webhooks: Default::default(),
             metrics,
             registry,
             scheduler: Default::default(),
@@ -120,6 +121,8 @@ impl App {
         let _ = core.scheduler.set(scheduler);
         // Queued replies go out, and every e-mail channel's mailbox is read.
         crate::mail::Mail::start(&core);
+        // Deliveries queued before the restart go out.
+        crate::webhooks::Webhooks::start(&core);
         let backups = core.config.backup.clone().map(|config| {
             Schedule::start(
                 config,
@@ -202,6 +205,7 @@ impl Server {
         handle.stop(true).await;
         let _ = serving.await;
         core.mail.stop().await;
+        core.webhooks.stop().await;
         for ticket in core.registry.all_tickets() {
             let _ = ticket.send(FlushDrafts).await;
         }

@@ -63,6 +63,18 @@ struct RawConfig {
     visitor: RawVisitor,
     backup: RawBackup,
     mail: RawMail,
+    webhooks: RawWebhooks,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhooks {
+    timeout_s: f64,
+    retry_min_s: f64,
+    retry_max_s: f64,
+    horizon_s: f64,
+    max_response_bytes: usize,
+    allow_private: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,6 +184,7 @@ pub struct Config {
     pub ws: WsConfig,
     pub visitor: VisitorConfig,
     pub mail: MailConfig,
+    pub webhooks: WebhooksConfig,
     pub idle_stop: Duration,
     pub store_max_batch: usize,
     pub log_level: String,
@@ -227,6 +240,21 @@ pub struct VisitorConfig {
     pub max_sockets_per_visitor: usize,
     pub max_sockets_per_address: usize,
     pub typing_timeout: Duration,
+}
+
+/// Webhook deliveries (`[webhooks]`, see `webhooks`).
+#[derive(Debug, Clone)]
+pub struct WebhooksConfig {
+    /// Connecting, sending and reading the answer, in all.
+    pub timeout: Duration,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// A delivery still failing this long after its event is given up.
+    pub horizon: Duration,
+    /// Bytes of a receiver's answer read at most.
+    pub max_response_bytes: usize,
+    /// Whether loopback, private and link-local destinations are allowed.
+    pub allow_private: bool,
 }
 
 /// E-mail channels (`[mail]`, see `mail`).
@@ -381,6 +409,7 @@ impl Config {
                 typing_timeout: seconds("visitor.typing_timeout_s", visitor.typing_timeout_s)?,
             },
             mail: mail_config(raw.mail)?,
+            webhooks: webhooks_config(raw.webhooks)?,
             idle_stop: seconds("actors.idle_stop_s", raw.actors.idle_stop_s)?,
             store_max_batch: raw.store.max_batch,
             log_level: raw.log.level,
@@ -409,6 +438,17 @@ fn mail_config(raw: RawMail) -> Result<MailConfig, ConfigError> {
         max_attempts: raw.max_attempts,
         attachment_max_bytes: raw.attachment_max_bytes,
         attachments_max_bytes: raw.attachments_max_bytes,
+    })
+}
+
+fn webhooks_config(raw: RawWebhooks) -> Result<WebhooksConfig, ConfigError> {
+    Ok(WebhooksConfig {
+        timeout: seconds("webhooks.timeout_s", raw.timeout_s)?,
+        retry_min: seconds("webhooks.retry_min_s", raw.retry_min_s)?,
+        retry_max: seconds("webhooks.retry_max_s", raw.retry_max_s)?,
+        horizon: seconds("webhooks.horizon_s", raw.horizon_s)?,
+        max_response_bytes: raw.max_response_bytes,
+        allow_private: raw.allow_private,
     })
 }
 

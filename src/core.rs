@@ -45,6 +45,8 @@ pub struct Core {
     pub visitors: Visitors,
     /// E-mail channels: fetchers, imports in flight, the outbox.
     pub mail: crate::mail::Mail,
+    /// The webhook dispatcher.
+    pub webhooks: crate::webhooks::Webhooks,
     pub metrics: Arc<Metrics>,
     pub registry: Registry,
     /// Set once at start-up, before serving (see the module invariants).

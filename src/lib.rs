@@ -26,6 +26,7 @@
 //!   the client behind a request, WebSocket upgrade, the embedded web
 //!   console and widget (compressed, with ETags).
 //! - [`mail`]: e-mail channels: IMAP fetchers, MIME parsing, threading, the SMTP outbox.
+//! - [`webhooks`]: signed webhooks: events of ticket changes, their durable outbox, the dispatcher.
 //! - [`proxies`]: trusted reverse proxies and the client address and scheme they forward.
 //! - [`tls`]: the optional TLS listener's certificate and key.
 //! - [`error`]: the error vocabulary of the contract (mapped to HTTP in `http::error`).
@@ -66,3 +67,4 @@ pub mod signals;
 pub mod socket;
 pub mod store;
 pub mod tls;
+pub mod webhooks;

@@ -39,6 +39,10 @@ pub struct Metrics {
     pub outbox_sent: Counter,
     pub outbox_retries: Counter,
     pub outbox_failed: Counter,
+    pub webhooks_queued: Gauge,
+    pub webhooks_delivered: Counter,
+    pub webhooks_retries: Counter,
+    pub webhooks_given_up: Counter,
 }
 
 /// Label pairs of a metric family.
@@ -75,6 +79,10 @@ impl Default for Metrics {
             outbox_sent: Counter::default(),
             outbox_retries: Counter::default(),
             outbox_failed: Counter::default(),
+            webhooks_queued: Gauge::default(),
+            webhooks_delivered: Counter::default(),
+            webhooks_retries: Counter::default(),
+            webhooks_given_up: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -191,6 +199,26 @@ impl Default for Metrics {
             "outbox_failed",
             "Replies that could not be delivered (permanent error, too many attempts, or a bounce)",
             m.outbox_failed.clone(),
+        );
+        registry.register(
+            "webhooks_queued",
+            "Webhook deliveries waiting in the outbox",
+            m.webhooks_queued.clone(),
+        );
+        registry.register(
+            "webhooks_delivered",
+            "Webhook deliveries a receiver accepted (2xx)",
+            m.webhooks_delivered.clone(),
+        );
+        registry.register(
+            "webhooks_retries",
+            "Webhook attempts that failed and will be retried",
+            m.webhooks_retries.clone(),
+        );
+        registry.register(
+            "webhooks_given_up",
+            "Webhook deliveries dropped: a 410, or failing past the horizon",
+            m.webhooks_given_up.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -73,4 +73,8 @@ id_type! {
     ChannelId;
     /// A customer known to a chat channel (anonymous or verified).
     VisitorId;
+    /// A webhook: where events are POSTed (see `domain::webhook`).
+    WebhookId;
+    /// One event for one webhook: the `Tandem-Delivery` header, the same on every retry.
+    DeliveryId;
 }

@@ -33,9 +33,11 @@ pub mod settings;
 pub mod ticket;
 pub mod time;
 pub mod visitor;
+pub mod webhook;
 
 pub use agent::{Agent, Inbox, Role};
 pub use ids::{
-    AgentId, AttachmentId, ChannelId, InboxId, MessageId, SessionId, TicketId, VisitorId,
+    AgentId, AttachmentId, ChannelId, DeliveryId, InboxId, MessageId, SessionId, TicketId,
+    VisitorId, WebhookId,
 };
 pub use time::Timestamp;

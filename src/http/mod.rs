@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod search;
 pub mod tickets;
 pub mod trace;
+pub mod webhooks;
 pub mod widget;
 pub mod ws;
 
@@ -183,6 +184,34 @@ fn services(t: &mut RouteTable) -> (actix_web::Scope, Vec<Resource>) {
         .service(
             t.at(API, "/channels/{id}/check")
                 .on(M::POST, channels::check)
+                .done(),
+        )
+        .service(
+            t.at(API, "/webhooks")
+                .on(M::GET, webhooks::list)
+                .on(M::POST, webhooks::create)
+                .done(),
+        )
+        .service(
+            t.at(API, "/webhooks/{id}")
+                .on(M::GET, webhooks::detail)
+                .on(M::PATCH, webhooks::patch)
+                .on(M::DELETE, webhooks::delete)
+                .done(),
+        )
+        .service(
+            t.at(API, "/webhooks/{id}/rotate_secret")
+                .on(M::POST, webhooks::rotate_secret)
+                .done(),
+        )
+        .service(
+            t.at(API, "/webhooks/{id}/deliveries")
+                .on(M::GET, webhooks::deliveries)
+                .done(),
+        )
+        .service(
+            t.at(API, "/webhooks/{id}/deliveries/{delivery}/redeliver")
+                .on(M::POST, webhooks::redeliver)
                 .done(),
         )
         .service(t.at(API, "/tickets").on(M::POST, tickets::create).done())

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     accounts, attachments, backup, channels, console, health, notifications, search, tickets,
-    widget, ws,
+    webhooks, widget, ws,
 };
 use crate::protocol::rest::ErrorResponse;
 
@@ -76,6 +76,14 @@ use crate::protocol::rest::ErrorResponse;
         channels::delete,
         channels::rotate_secret,
         channels::check,
+        webhooks::list,
+        webhooks::create,
+        webhooks::detail,
+        webhooks::patch,
+        webhooks::delete,
+        webhooks::rotate_secret,
+        webhooks::deliveries,
+        webhooks::redeliver,
         tickets::create,
         tickets::detail,
         tickets::patch,

@@ -19,7 +19,7 @@ pub mod outbox;
 pub mod parse;
 pub mod smtp;
 pub mod status;
-mod tls;
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -68,7 +68,9 @@ impl Running {
 /// How long a stopping fetcher or outbox may take to finish its step.
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-async fn stop_within(mut task: tokio::task::JoinHandle<()>) {
+/// Waits for a stopping task at most [`STOP_WAIT`], then aborts it (the
+/// webhook dispatcher stops the same way).
+pub(crate) async fn stop_within(mut task: tokio::task::JoinHandle<()>) {
     if tokio::time::timeout(STOP_WAIT, &mut task).await.is_err() {
         task.abort();
         let _ = task.await;

@@ -300,7 +300,7 @@ fn threading(reply: &Message, thread: &[Message]) -> Threading {
 /// The wait before attempt `attempts + 1`: `min` doubled per attempt, at
 /// most `max`, less up to a quarter at random (so a burst does not retry
 /// in lockstep).
-fn backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
+pub(crate) fn backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
     let doubled = min
         .saturating_mul(1 << attempts.saturating_sub(1).min(20))
         .min(max);

@@ -22,3 +22,4 @@ pub mod notification;
 pub mod responses;
 pub mod rest;
 pub mod visitor;
+pub mod webhooks;

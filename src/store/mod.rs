@@ -2,7 +2,8 @@
 //!
 //! Owns: the tables ([`tables`]), the record codec ([`codec`]), the list
 //! index ([`index`]), the paging snapshots of lists ([`snapshots`]), typed
-//! reads ([`reads`]) and writes ([`writes`]), the `upgrade` of older schemas,
+//! reads ([`reads`]) and writes ([`writes`]), the webhook tables
+//! ([`webhooks`]), the `upgrade` of older schemas,
 //! the group-commit `writer` thread, the [`copy`] of the whole database that
 //! backups carry, and the offline [`check`] of a database file.
 //!
@@ -26,6 +27,7 @@ pub mod reads;
 pub mod snapshots;
 pub mod tables;
 mod upgrade;
+pub mod webhooks;
 mod writer;
 pub mod writes;
 

@@ -106,6 +106,17 @@ pub const ATTACHMENTS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::n
 pub const OUTBOX: TableDefinition<u128, u128> = TableDefinition::new("outbox");
 /// Channel id → `mail::cursor::Cursor`: where an e-mail channel's import stands.
 pub const MAIL_CURSORS: TableDefinition<u128, &[u8]> = TableDefinition::new("mail_cursors");
+
+/// Webhook id → `domain::webhook::Webhook`.
+pub const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks");
+/// (webhook id, ticket id, sequence) → `domain::webhook::Pending`: events
+/// waiting for delivery, a ticket's in the order they were committed.
+pub const WEBHOOK_OUTBOX: TableDefinition<(u128, u128, u128), &[u8]> =
+    TableDefinition::new("webhook_outbox");
+/// (webhook id, attempt id v7) → `domain::webhook::Attempt`: the last
+/// `limits::ATTEMPTS_KEPT` attempts of each webhook, oldest first.
+pub const WEBHOOK_ATTEMPTS: TableDefinition<(u128, u128), &[u8]> =
+    TableDefinition::new("webhook_attempts");
 }
 
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";

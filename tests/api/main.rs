@@ -39,5 +39,6 @@ mod support;
 mod tickets;
 mod tls;
 mod tokens;
+mod webhooks;
 mod websocket;
 mod workflow;

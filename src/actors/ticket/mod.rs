@@ -85,7 +85,8 @@ use crate::error::Error;
 use crate::protocol::changes::{ChangeAction, PresenceKind};
 use crate::protocol::dto::{AgentRef, DraftDto, NotificationDto, PresenceDto, TicketDto};
 use crate::protocol::frames::{PresenceChange, ServerFrame, TicketChange};
-use crate::store::{reads, writes};
+use crate::store::{self, reads, writes};
+use crate::webhooks;
 
 pub struct TicketActor {
     id: TicketId,
@@ -207,6 +208,7 @@ impl TicketActor {
         let before = self.ticket.clone();
         let written_over = before.clone();
         let store = self.core.store.clone();
+        let core = self.core.clone();
         let Change {
             after,
             messages,
@@ -242,6 +244,17 @@ impl TicketActor {
                         after.number = writes::allocate_ticket_number(tx)?;
                     }
                     writes::put_ticket(tx, written_over.as_ref(), &after)?;
+                    // Before the messages: an update of a stored message is no event.
+                    let enqueued = store::webhooks::enqueue(tx, || {
+                        webhooks::events::of_change(
+                            written_over.as_ref(),
+                            &after,
+                            new_ticket,
+                            &messages,
+                            &core.directory,
+                            Timestamp::now(),
+                        )
+                    })?;
                     for message in &messages {
                         writes::put_message(tx, message)?;
                         if let Some(chat) = &after.chat {
@@ -263,7 +276,7 @@ impl TicketActor {
                     for blob in &blobs {
                         writes::put_blob(tx, blob)?;
                     }
-                    Ok(after)
+                    Ok((after, enqueued > 0))
                 })
                 .await
         };
@@ -271,8 +284,11 @@ impl TicketActor {
             // Pipelined writes submitted before this one are committed too:
             // their effects go first.
             act.drain(ctx);
-            let after = written?;
+            let (after, enqueued) = written?;
             act.ticket = Some(after.clone());
+            if enqueued {
+                act.core.webhooks.wake();
+            }
             act.deliver(&delivered);
             act.tell_visitor(before.as_ref(), &after, &told);
             if queued {
