@@ -101,6 +101,7 @@ impl App {
             visitors: Default::default(),
             mail: Default::default(),
             webhooks: Default::default(),
+            integrations: Default::default(),
             metrics,
             registry,
             scheduler: Default::default(),

@@ -255,6 +255,7 @@ async fn demo(core: &Arc<Core>) -> Result<(), Error> {
         ),
         require_identity: false,
         account: Default::default(),
+        callback_url: None,
     };
     core.channels.create(chat, true).await?;
     serve_demo_shop(core);

@@ -47,6 +47,8 @@ pub struct Core {
     pub mail: crate::mail::Mail,
     /// The webhook dispatcher.
     pub webhooks: crate::webhooks::Webhooks,
+    /// API channels' conversations and messages being stored.
+    pub integrations: crate::channels::api::Integrations,
     pub metrics: Arc<Metrics>,
     pub registry: Registry,
     /// Set once at start-up, before serving (see the module invariants).

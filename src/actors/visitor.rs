@@ -339,7 +339,7 @@ impl VisitorActor {
         let decided = (|| {
             visitor::validate_client_id(&client_id).map_err(Error::BadRequest)?;
             let tx = self.core.store.read()?;
-            let stored = reads::client_message(&tx, self.visitor.id, &client_id)?;
+            let stored = reads::client_message(&tx, self.visitor.id.as_u128(), &client_id)?;
             Ok::<_, Error>((stored, self.channel()?))
         })();
         let (stored, channel) = match decided {

@@ -1,6 +1,7 @@
 //! Channels and their visitors: the in-memory directory of channels in front
-//! of the store (a team has a handful), and how a visitor's `hello` becomes
-//! a visitor ([`admission`]).
+//! of the store (a team has a handful), how a visitor's `hello` becomes
+//! a visitor ([`admission`]), and what an API channel's integration does
+//! ([`api`]).
 //!
 //! Invariants:
 //! - Memory changes only after the store acknowledged the write, under one
@@ -11,10 +12,13 @@
 //!   visitors' sockets (`actors::visitors`).
 
 pub mod admission;
+pub mod api;
+mod keyed_lock;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::domain::api_channel::ApiSettings;
 use crate::domain::channel::{self, Channel, ChannelKind};
 use crate::domain::mail_account::MailAccountInput;
 use crate::domain::{ChannelId, InboxId, Timestamp};
@@ -32,6 +36,9 @@ pub struct NewChannel {
     pub require_identity: bool,
     /// An `email` channel's account.
     pub account: MailAccountInput,
+    /// An `api` channel's reply callback (checked by the caller: see
+    /// `webhooks::admin::checked_url`).
+    pub callback_url: Option<String>,
 }
 
 /// A change of a channel: `None` leaves a field as it is.
@@ -45,6 +52,9 @@ pub struct ChannelPatch {
     pub enabled: Option<bool>,
     /// Changes of an `email` channel's account.
     pub account: MailAccountInput,
+    /// An `api` channel's reply callback (checked by the caller); `null`
+    /// removes it. Setting it re-enables a callback the server disabled.
+    pub callback_url: Option<Option<String>>,
 }
 
 #[derive(Default)]
@@ -105,8 +115,13 @@ impl Channels {
             .collect()
     }
 
-    /// Creates a channel; `inbox_exists` says whether its inbox does.
-    pub async fn create(&self, new: NewChannel, inbox_exists: bool) -> Result<Arc<Channel>, Error> {
+    /// Creates a channel; `inbox_exists` says whether its inbox does. An
+    /// `api` channel's key comes with it (it is shown once).
+    pub async fn create(
+        &self,
+        new: NewChannel,
+        inbox_exists: bool,
+    ) -> Result<(Arc<Channel>, Option<String>), Error> {
         if !inbox_exists {
             return Err(Error::bad_request("no such inbox"));
         }
@@ -124,13 +139,19 @@ impl Channels {
         c.require_identity = new.require_identity;
         c.account = match new.kind {
             ChannelKind::Email => Some(new.account.apply(None).map_err(Error::BadRequest)?),
-            ChannelKind::Chat if new.account.is_empty() => None,
-            ChannelKind::Chat => {
-                return Err(Error::bad_request("imap and smtp are for email channels"));
-            }
+            _ if new.account.is_empty() => None,
+            _ => return Err(Error::bad_request("imap and smtp are for email channels")),
         };
+        let mut key = None;
+        if new.kind == ChannelKind::Api {
+            let (api, new_key) = ApiSettings::new(new.callback_url);
+            c.api = Some(api);
+            key = Some(new_key);
+        } else if new.callback_url.is_some() {
+            return Err(Error::bad_request("callback_url is for api channels"));
+        }
         let _writing = self.writing.lock().await;
-        self.put(c).await
+        Ok((self.put(c).await?, key))
     }
 
     /// Applies `patch`; validation happens before anything is written.
@@ -163,10 +184,30 @@ impl Channels {
             let account = patch.account.apply(c.account.as_ref());
             c.account = Some(account.map_err(Error::BadRequest)?);
         }
+        if let Some(url) = patch.callback_url {
+            let api = c
+                .api
+                .as_mut()
+                .ok_or_else(|| Error::bad_request("callback_url is for api channels"))?;
+            api.callback_url = url;
+        }
         self.put(c).await
     }
 
-    /// A new secret: identity hashes made with the old one stop verifying.
+    /// A new API key for an `api` channel: the old one stops working at once.
+    pub async fn rotate_key(&self, id: ChannelId) -> Result<(Arc<Channel>, String), Error> {
+        let _writing = self.writing.lock().await;
+        let mut c = Channel::clone(&*self.get(id).ok_or(Error::NotFound)?);
+        let api = c
+            .api
+            .as_mut()
+            .ok_or_else(|| Error::bad_request("only api channels have an API key"))?;
+        let key = api.rotate_key();
+        Ok((self.put(c).await?, key))
+    }
+
+    /// A new secret: identity hashes made with the old one stop verifying,
+    /// and an API channel's callbacks are signed with the new one.
     pub async fn rotate_secret(&self, id: ChannelId) -> Result<Arc<Channel>, Error> {
         let _writing = self.writing.lock().await;
         let mut c = Channel::clone(&*self.get(id).ok_or(Error::NotFound)?);

@@ -1,6 +1,8 @@
 //! Channels: how customers reach an inbox. `chat` is the embeddable widget:
 //! it has a public `key` (in the embed snippet) and a `secret` that signs
 //! visitor identities. `email` is a mailbox (`account`: IMAP in, SMTP out).
+//! `api` is an integration's (`api`: its hashed key and reply callback; the
+//! `secret` signs the callbacks).
 //!
 //! Invariants:
 //! - A channel's fields are validated here before they are stored: origins
@@ -11,6 +13,7 @@
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 
+use super::api_channel::ApiSettings;
 use super::mail_account::MailAccount;
 use super::{ChannelId, InboxId, Timestamp};
 
@@ -27,6 +30,7 @@ pub mod limits {
 pub enum ChannelKind {
     Chat,
     Email,
+    Api,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,6 +52,9 @@ pub struct Channel {
     /// An `email` channel's mail account (passwords included: never sent out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<MailAccount>,
+    /// An `api` channel's key and callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiSettings>,
 }
 
 impl Channel {
@@ -67,6 +74,7 @@ impl Channel {
             enabled: true,
             created_at: now,
             account: None,
+            api: None,
         }
     }
 

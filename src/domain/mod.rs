@@ -12,11 +12,13 @@
 //! decisions look names up in), `access` (who may do what), `ticket` (tickets,
 //! status rules, input limits), `message`, `mention`, `draft`, `history`,
 //! `notification`, `settings`, `search` (search words), `presence` (the claim
-//! and viewer state machine), `channel` (chat channels and identity
-//! verification), `visitor` (customers of a channel), `decisions`.
+//! and viewer state machine), `channel` (chat, e-mail and API channels;
+//! identity verification), `api_channel` (API keys, conversations),
+//! `visitor` (customers of a channel), `decisions`.
 
 pub mod access;
 pub mod agent;
+pub mod api_channel;
 pub mod channel;
 pub mod decisions;
 pub mod draft;

@@ -76,6 +76,9 @@ pub struct Ticket {
     /// Set on tickets an e-mail started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<super::email::EmailThread>,
+    /// Set on tickets an API channel's integration opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<super::api_channel::ApiConversation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +144,7 @@ impl Ticket {
             last_customer_message_at: Some(at),
             chat: None,
             email: None,
+            api: None,
         }
     }
 
@@ -190,6 +194,16 @@ impl Ticket {
     }
 
     /// A customer message arrived: unread for everyone, and a resolved ticket reopens.
+    /// Where this ticket's customer messages keep their `client_id`s (see
+    /// `store::tables::CLIENT_IDS`): a chat's visitor, an API channel.
+    pub fn client_scope(&self) -> Option<u128> {
+        match (&self.chat, &self.api) {
+            (Some(chat), _) => Some(chat.visitor.as_u128()),
+            (None, Some(api)) => Some(api.channel.as_u128()),
+            (None, None) => None,
+        }
+    }
+
     pub fn on_customer_message(&mut self, at: Timestamp) {
         self.last_customer_message_at = Some(at);
         self.read_by.clear();

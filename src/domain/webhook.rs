@@ -7,13 +7,18 @@
 //!   its `events` are from the catalogue ([`EventType`]), at least one, each
 //!   once.
 //! - The secret leaves the server only in the answers that create or rotate it.
+//! - A webhook with a `channel` is that API channel's reply callback
+//!   (docs/protocol.md §9.9): it exists while the channel has a
+//!   `callback_url`, is changed only with the channel, receives only the
+//!   events addressed to that channel, and only those reach it.
 //! - A delivery keeps its [`DeliveryId`] (the `Tandem-Delivery` header) and
 //!   its body on every attempt: receivers deduplicate on it.
 
 use serde::{Deserialize, Serialize};
 
+use super::channel::Channel;
 use super::email::DeliveryState;
-use super::{DeliveryId, MessageId, TicketId, Timestamp, WebhookId};
+use super::{ChannelId, DeliveryId, MessageId, TicketId, Timestamp, WebhookId};
 
 pub mod limits {
     pub const URL_CHARS: usize = 2000;
@@ -87,12 +92,33 @@ pub struct Webhook {
     #[serde(default)]
     pub disabled_reason: Option<String>,
     pub created_at: Timestamp,
+    /// Set on an API channel's reply callback (see the module invariants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ChannelId>,
 }
 
 impl Webhook {
-    /// Whether an event of type `event` is delivered to this webhook now.
-    pub fn wants(&self, event: EventType) -> bool {
-        self.enabled && self.events.contains(&event)
+    /// Whether `event` is delivered to this webhook now.
+    pub fn receives(&self, event: &Event) -> bool {
+        self.enabled && self.channel == event.channel && self.events.contains(&event.event)
+    }
+
+    /// The reply callback of API channel `channel`, if it has a
+    /// `callback_url`: its id is the channel's, its secret the channel's,
+    /// and it is enabled while the channel is.
+    pub fn callback_of(channel: &Channel) -> Option<Webhook> {
+        let url = channel.api.as_ref()?.callback_url.clone()?;
+        Some(Webhook {
+            id: WebhookId::from_u128(channel.id.as_u128()),
+            url,
+            events: vec![EventType::MessageCreated],
+            description: None,
+            secret: channel.secret.clone(),
+            enabled: channel.enabled,
+            disabled_reason: None,
+            created_at: channel.created_at,
+            channel: Some(channel.id),
+        })
     }
 }
 
@@ -106,6 +132,9 @@ pub struct Event {
     pub created_at: Timestamp,
     /// The body's `data`.
     pub data: serde_json::Value,
+    /// `None`: for the webhooks subscribed to its type; `Some`: for that
+    /// API channel's reply callback alone.
+    pub channel: Option<ChannelId>,
 }
 
 /// Whether an event is news depends, for some, on what was stored before

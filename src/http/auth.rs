@@ -35,17 +35,20 @@ impl FromRequest for Caller {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
-    let core = req
-        .app_data::<web::Data<Core>>()
-        .expect("Core is registered as app data");
-    let token = req
-        .headers()
+/// The request's `Authorization: Bearer` token.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .ok_or(Error::Unauthorized)?;
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
+    let core = req
+        .app_data::<web::Data<Core>>()
+        .expect("Core is registered as app data");
+    let token = bearer(req).ok_or(Error::Unauthorized)?;
     let (agent, credential) = core
         .directory
         .authenticate_credential(token)

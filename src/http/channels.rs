@@ -1,7 +1,9 @@
-//! Channel administration (docs/protocol.md §9.2, §9.7): admins only; agents
-//! get 403 and never see a secret. Disabling or deleting a chat channel
-//! closes its visitors' sockets (4403); creating, changing, disabling or
-//! deleting an e-mail channel restarts or stops its mailbox's fetcher.
+//! Channel administration (docs/protocol.md §9.2, §9.7, §9.9): admins only;
+//! agents get 403 and never see a secret. Disabling or deleting a chat
+//! channel closes its visitors' sockets (4403); creating, changing,
+//! disabling or deleting an e-mail channel restarts or stops its mailbox's
+//! fetcher. An API channel's key is in the answers that create or rotate it
+//! and nowhere else.
 
 use super::openapi as doc;
 use actix_web::{HttpResponse, web};
@@ -18,6 +20,8 @@ use crate::protocol::close::ServerClose;
 use crate::protocol::dto::ChannelDto;
 use crate::protocol::responses::ChannelsResponse;
 use crate::protocol::rest::{CreateChannelRequest, PatchChannelRequest};
+use crate::protocol::webhooks::DeliveriesResponse;
+use crate::webhooks::admin::checked_url;
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -43,8 +47,13 @@ pub async fn create(
     let kind = match body.kind.as_str() {
         "chat" => ChannelKind::Chat,
         "email" => ChannelKind::Email,
-        _ => return Err(Error::bad_request("kind must be chat or email")),
+        "api" => ChannelKind::Api,
+        _ => return Err(Error::bad_request("kind must be chat, email or api")),
     };
+    let callback_url = body
+        .callback_url
+        .map(|url| checked_url(&core, &url))
+        .transpose()?;
     let new = NewChannel {
         kind,
         inbox: body.inbox,
@@ -57,11 +66,16 @@ pub async fn create(
             imap: body.imap,
             smtp: body.smtp,
         },
+        callback_url,
     };
     let exists = core.directory.inbox(body.inbox).is_some();
-    let channel = core.channels.create(new, exists).await?;
+    let (channel, api_key) = core.channels.create(new, exists).await?;
     core.mail.sync(&core.clone().into_inner(), channel.id).await;
-    Ok(HttpResponse::Created().json(dto(&core, &channel)))
+    let dto = dto(&core, &channel);
+    Ok(HttpResponse::Created().json(match api_key {
+        Some(key) => dto.with_api_key(key),
+        None => dto,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/channels", tag = "channels",
@@ -125,8 +139,13 @@ pub async fn patch(
             imap: body.imap,
             smtp: body.smtp,
         },
+        callback_url: match body.callback_url {
+            Some(Some(url)) => Some(Some(checked_url(&core, &url)?)),
+            other => other,
+        },
     };
     let channel = core.channels.update(channel_id(&id)?, patch).await?;
+    core.webhooks.wake();
     if !channel.enabled {
         shut(&core, &channel);
     }
@@ -173,6 +192,42 @@ pub async fn rotate_secret(
     caller.require_admin()?;
     let channel = core.channels.rotate_secret(channel_id(&id)?).await?;
     Ok(web::Json(dto(&core, &channel)))
+}
+
+#[utoipa::path(post, path = "/api/channels/{id}/rotate_key", tag = "channels",
+    params(("id" = uuid::Uuid, Path, description = "The channel's id")),
+    responses(
+        (status = 200, description = "The API channel with its new `api_key`, shown this once", body = ChannelDto),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal, doc::Unavailable,
+    )
+)]
+pub async fn rotate_key(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<ChannelDto>> {
+    caller.require_admin()?;
+    let (channel, key) = core.channels.rotate_key(channel_id(&id)?).await?;
+    Ok(web::Json(dto(&core, &channel).with_api_key(key)))
+}
+
+/// The last attempts to POST an API channel's replies to its callback.
+#[utoipa::path(get, path = "/api/channels/{id}/deliveries", tag = "channels",
+    params(("id" = uuid::Uuid, Path, description = "The channel's id")),
+    responses(
+        (status = 200, description = "The last attempts, newest first", body = DeliveriesResponse),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal,
+    )
+)]
+pub async fn deliveries(
+    core: web::Data<Core>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<DeliveriesResponse>> {
+    caller.require_admin()?;
+    let channel = core.channels.get(channel_id(&id)?).ok_or(Error::NotFound)?;
+    let attempts = crate::webhooks::admin::callback_attempts(&core, &channel)?;
+    Ok(web::Json(DeliveriesResponse::new(&attempts)))
 }
 
 /// Tries an e-mail channel's IMAP and SMTP connections now.

@@ -17,6 +17,7 @@ pub mod client;
 pub mod console;
 pub mod error;
 pub mod health;
+pub mod integrations;
 pub mod notifications;
 pub mod openapi;
 pub mod search;
@@ -184,6 +185,26 @@ fn services(t: &mut RouteTable) -> (actix_web::Scope, Vec<Resource>) {
         .service(
             t.at(API, "/channels/{id}/check")
                 .on(M::POST, channels::check)
+                .done(),
+        )
+        .service(
+            t.at(API, "/channels/{id}/rotate_key")
+                .on(M::POST, channels::rotate_key)
+                .done(),
+        )
+        .service(
+            t.at(API, "/channels/{id}/deliveries")
+                .on(M::GET, channels::deliveries)
+                .done(),
+        )
+        .service(
+            t.at(API, "/channels/{id}/conversations")
+                .on(M::POST, integrations::create_conversation)
+                .done(),
+        )
+        .service(
+            t.at(API, "/channels/{id}/conversations/{external_id}/messages")
+                .on(M::POST, integrations::post_message)
                 .done(),
         )
         .service(

@@ -20,8 +20,8 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, response::Response};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    accounts, attachments, backup, channels, console, health, notifications, search, tickets,
-    webhooks, widget, ws,
+    accounts, attachments, backup, channels, console, health, integrations, notifications, search,
+    tickets, webhooks, widget, ws,
 };
 use crate::protocol::rest::ErrorResponse;
 
@@ -76,6 +76,10 @@ use crate::protocol::rest::ErrorResponse;
         channels::delete,
         channels::rotate_secret,
         channels::check,
+        channels::rotate_key,
+        channels::deliveries,
+        integrations::create_conversation,
+        integrations::post_message,
         webhooks::list,
         webhooks::create,
         webhooks::detail,
@@ -126,6 +130,19 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A token from `POST /api/login` (docs/protocol.md §6.2)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API channel's key, shown when the channel is created or its key \
+                         rotated (docs/protocol.md §9.9); it opens only that channel's \
+                         conversations",
                     ))
                     .build(),
             ),

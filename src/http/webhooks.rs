@@ -10,8 +10,7 @@ use crate::core::Core;
 use crate::domain::{DeliveryId, WebhookId};
 use crate::error::Error;
 use crate::protocol::webhooks::{
-    CreateWebhookRequest, DeliveriesResponse, DeliveryAttemptDto, PatchWebhookRequest, WebhookDto,
-    WebhooksResponse,
+    CreateWebhookRequest, DeliveriesResponse, PatchWebhookRequest, WebhookDto, WebhooksResponse,
 };
 use crate::webhooks::admin::{self, NewWebhook, WebhookPatch};
 
@@ -183,9 +182,7 @@ pub async fn deliveries(
 ) -> Result<web::Json<DeliveriesResponse>> {
     caller.require_admin()?;
     let attempts = admin::attempts(&core, webhook_id(&id)?)?;
-    Ok(web::Json(DeliveriesResponse {
-        deliveries: attempts.iter().map(DeliveryAttemptDto::new).collect(),
-    }))
+    Ok(web::Json(DeliveriesResponse::new(&attempts)))
 }
 
 #[utoipa::path(post, path = "/api/webhooks/{id}/deliveries/{delivery}/redeliver", tag = "webhooks",

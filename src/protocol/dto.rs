@@ -103,8 +103,8 @@ pub struct TicketDto {
     pub channel: Option<SourceDto>,
 }
 
-/// A ticket's channel: a chat's visitor (docs/protocol.md §9.5), or an
-/// e-mail's participants (§9.7).
+/// A ticket's channel: a chat's visitor (docs/protocol.md §9.5), an
+/// e-mail's participants (§9.7), or an API conversation's id (§9.9).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SourceDto {
     pub id: crate::domain::ChannelId,
@@ -114,6 +114,9 @@ pub struct SourceDto {
     pub visitor: Option<crate::domain::VisitorId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub participants: Option<Vec<crate::domain::email::Mailbox>>,
+    /// An API channel's id of the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 impl SourceDto {
@@ -126,6 +129,17 @@ impl SourceDto {
                 name: c.channel_name.clone(),
                 visitor: Some(c.visitor),
                 participants: None,
+                external_id: None,
+            });
+        }
+        if let Some(api) = &t.api {
+            return Some(SourceDto {
+                id: api.channel,
+                kind: ChannelKind::Api,
+                name: api.channel_name.clone(),
+                visitor: None,
+                participants: None,
+                external_id: Some(api.external_id.clone()),
             });
         }
         t.email.as_ref().map(|e| SourceDto {
@@ -134,6 +148,7 @@ impl SourceDto {
             name: e.channel_name.clone(),
             visitor: None,
             participants: Some(e.participants.clone()),
+            external_id: None,
         })
     }
 }
@@ -452,13 +467,25 @@ pub struct ChannelDto {
     pub created_at: String,
 }
 
-/// A chat channel's settings or an e-mail channel's (one enum rather than
-/// two optional fields, so the OpenAPI schema says "one of them").
+/// A chat, e-mail or API channel's settings (one enum rather than optional
+/// fields, so the OpenAPI schema says "one of them").
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum KindSettingsDto {
     Chat(ChatSettingsDto),
     Email(EmailSettingsDto),
+    Api(ApiSettingsDto),
+}
+
+/// An API channel's settings. `api_key` only in the answers that create or
+/// rotate it: it is stored hashed and cannot be shown again.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiSettingsDto {
+    pub callback_url: Option<String>,
+    /// Signs the callbacks (`Tandem-Signature`, as webhooks are signed).
+    pub secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -507,6 +534,14 @@ pub struct SmtpDto {
 }
 
 impl ChannelDto {
+    /// An API channel's answer with its new key (creation, rotation).
+    pub fn with_api_key(mut self, key: String) -> Self {
+        if let Some(KindSettingsDto::Api(api)) = &mut self.settings {
+            api.api_key = Some(key);
+        }
+        self
+    }
+
     /// `status`: the e-mail import's, for e-mail channels.
     pub fn new(
         c: &crate::domain::channel::Channel,
@@ -544,6 +579,11 @@ impl ChannelDto {
             },
             status: status(),
         });
+        let api = c.api.as_ref().map(|a| ApiSettingsDto {
+            callback_url: a.callback_url.clone(),
+            secret: c.secret.clone(),
+            api_key: None,
+        });
         ChannelDto {
             id: c.id,
             kind: c.kind,
@@ -551,7 +591,8 @@ impl ChannelDto {
             name: c.name.clone(),
             settings: chat
                 .map(KindSettingsDto::Chat)
-                .or(email.map(KindSettingsDto::Email)),
+                .or(email.map(KindSettingsDto::Email))
+                .or(api.map(KindSettingsDto::Api)),
             enabled: c.enabled,
             created_at: c.created_at.to_rfc3339(),
         }

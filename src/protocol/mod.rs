@@ -12,7 +12,10 @@
 //! - [`notification`]: a notification's wire kind and the sentence it shows.
 //! - [`close`]: the WebSocket close codes and reason texts.
 //! - [`cursor`]: the opaque list cursors.
+//! - [`visitor`], [`webhooks`], [`api_channel`]: what chat visitors, webhook
+//!   admins and API channels' integrations see.
 
+pub mod api_channel;
 pub mod changes;
 pub mod close;
 pub mod cursor;

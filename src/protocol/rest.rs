@@ -247,6 +247,9 @@ pub struct CreateChannelRequest {
     /// `email` channels: the mail account (docs/protocol.md §9.7).
     pub imap: Option<crate::domain::mail_account::ImapInput>,
     pub smtp: Option<crate::domain::mail_account::SmtpInput>,
+    /// `api` channels: where agents' public replies are POSTed (§9.9).
+    #[serde(default)]
+    pub callback_url: Option<String>,
 }
 
 /// `PATCH /api/channels/{id}`: absent fields stay; `null` clears a text.
@@ -265,4 +268,8 @@ pub struct PatchChannelRequest {
     /// only when given).
     pub imap: Option<crate::domain::mail_account::ImapInput>,
     pub smtp: Option<crate::domain::mail_account::SmtpInput>,
+    /// `api` channels: a new callback URL; `null` removes it. Setting it
+    /// re-enables a callback the server disabled.
+    #[serde(default, deserialize_with = "present")]
+    pub callback_url: Option<Option<String>>,
 }

@@ -116,3 +116,11 @@ impl DeliveryAttemptDto {
 pub struct DeliveriesResponse {
     pub deliveries: Vec<DeliveryAttemptDto>,
 }
+
+impl DeliveriesResponse {
+    pub fn new(attempts: &[Attempt]) -> DeliveriesResponse {
+        DeliveriesResponse {
+            deliveries: attempts.iter().map(DeliveryAttemptDto::new).collect(),
+        }
+    }
+}

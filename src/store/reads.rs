@@ -337,15 +337,15 @@ pub fn visitor_tickets(
     Ok(tickets)
 }
 
-/// The message a visitor's `client_id` stored, if any.
+/// The message stored with `client_id` in `scope` (`Ticket::client_scope`), if any.
 pub fn client_message(
     tx: &ReadTransaction,
-    visitor: VisitorId,
+    scope: u128,
     client_id: &str,
 ) -> Result<Option<Message>, StoreError> {
     let found = tx
         .open_table(CLIENT_IDS)?
-        .get((visitor.as_u128(), client_id))?
+        .get((scope, client_id))?
         .map(|v| v.value());
     match found {
         Some((ticket, id)) => message(
@@ -355,6 +355,18 @@ pub fn client_message(
         ),
         None => Ok(None),
     }
+}
+
+/// The newest ticket of an API channel's conversation `external_id`, if any.
+pub fn api_conversation(
+    tx: &ReadTransaction,
+    channel: ChannelId,
+    external_id: &str,
+) -> Result<Option<TicketId>, StoreError> {
+    let found = tx
+        .open_table(API_CONVERSATIONS)?
+        .get((channel.as_u128(), external_id))?;
+    Ok(found.map(|v| TicketId::from_u128(v.value())))
 }
 
 /// The ticket and message a mail with this Message-ID is on, if any.

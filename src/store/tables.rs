@@ -92,9 +92,15 @@ pub const VISITOR_IDENTITIES: TableDefinition<(u128, &str), u128> =
 /// (visitor id, ticket id) → (): a visitor's conversations, oldest first.
 pub const VISITOR_TICKETS: TableDefinition<(u128, u128), ()> =
     TableDefinition::new("visitor_tickets");
-/// (visitor id, client_id) → (ticket id, message id): resends find the stored message.
+/// (scope, client_id) → (ticket id, message id): resends find the stored
+/// message. The scope is a chat visitor's id, or an API channel's id for its
+/// `external_message_id`s (`Ticket::client_scope`).
 pub const CLIENT_IDS: TableDefinition<(u128, &str), (u128, u128)> =
     TableDefinition::new("client_ids");
+/// (API channel id, external_id) → ticket id: the newest ticket of each of
+/// an API channel's conversations.
+pub const API_CONVERSATIONS: TableDefinition<(u128, &str), u128> =
+    TableDefinition::new("api_conversations");
 
 /// Message-ID (without brackets) of every mail received or sent on a ticket
 /// → (ticket id, message id): threading and exactly-once imports.

@@ -108,7 +108,7 @@ pub fn enqueue(
         if !is_news(&messages, event)? {
             continue;
         }
-        for hook in hooks.iter().filter(|h| h.wants(event.event)) {
+        for hook in hooks.iter().filter(|h| h.receives(event)) {
             let (w, t) = (hook.id.as_u128(), event.ticket.as_u128());
             let seq = next_seq(&outbox, w, t)?;
             let delivery = DeliveryId::new();
@@ -279,6 +279,7 @@ mod tests {
             enabled: true,
             disabled_reason: None,
             created_at: Timestamp(1),
+            channel: None,
         }
     }
 
@@ -289,6 +290,7 @@ mod tests {
             news,
             created_at: Timestamp(2),
             data: serde_json::json!({}),
+            channel: None,
         }
     }
 

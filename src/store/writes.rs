@@ -18,7 +18,8 @@ use crate::domain::search;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::Ticket;
 use crate::domain::visitor::Visitor;
-use crate::domain::{Agent, AgentId, ChannelId, Inbox, TicketId, VisitorId};
+use crate::domain::webhook::Webhook;
+use crate::domain::{Agent, AgentId, ChannelId, Inbox, TicketId, VisitorId, WebhookId};
 
 pub fn put_agent(tx: &WriteTransaction, agent: &Agent) -> Result<(), StoreError> {
     tx.open_table(AGENTS)?
@@ -160,6 +161,12 @@ pub fn put_ticket(
         if let Some(chat) = &new.chat {
             tx.open_table(VISITOR_TICKETS)?
                 .insert((chat.visitor.as_u128(), new.id.as_u128()), ())?;
+        }
+        if let Some(api) = &new.api {
+            tx.open_table(API_CONVERSATIONS)?.insert(
+                (api.channel.as_u128(), api.external_id.as_str()),
+                new.id.as_u128(),
+            )?;
         }
     }
     let old_shares: &[AgentId] = old.map_or(&[], |o| &o.shared_with);
@@ -343,16 +350,28 @@ pub fn put_mail_cursor(
     Ok(())
 }
 
+/// Stores a channel, and keeps an API channel's reply callback in step
+/// with it (`Webhook::callback_of`).
 pub fn put_channel(tx: &WriteTransaction, channel: &Channel) -> Result<(), StoreError> {
     tx.open_table(CHANNELS)?
         .insert(channel.id.as_u128(), codec::encode(channel).as_slice())?;
+    match Webhook::callback_of(channel) {
+        Some(callback) => super::webhooks::put_webhook(tx, &callback)?,
+        None => {
+            super::webhooks::delete_webhook(tx, WebhookId::from_u128(channel.id.as_u128()))?;
+        }
+    }
     Ok(())
 }
 
 /// Deletes a channel. Its visitors and tickets stay (the tickets are the team's).
 pub fn delete_channel(tx: &WriteTransaction, channel: ChannelId) -> Result<(), StoreError> {
-    tx.open_table(CHANNELS)?.remove(channel.as_u128())?;
-    tx.open_table(MAIL_CURSORS)?.remove(channel.as_u128())?;
+    let raw = channel.as_u128();
+    tx.open_table(CHANNELS)?.remove(raw)?;
+    tx.open_table(MAIL_CURSORS)?.remove(raw)?;
+    super::webhooks::delete_webhook(tx, WebhookId::from_u128(raw))?;
+    tx.open_table(API_CONVERSATIONS)?
+        .retain_in((raw, "")..(raw + 1, ""), |_, _| false)?;
     Ok(())
 }
 
@@ -382,12 +401,12 @@ pub fn put_visitor_token(
 /// Remembers which message a visitor's `client_id` stored (in the message's batch).
 pub fn put_client_id(
     tx: &WriteTransaction,
-    visitor: VisitorId,
+    scope: u128,
     message: &Message,
 ) -> Result<(), StoreError> {
     if let Some(client_id) = &message.client_id {
         tx.open_table(CLIENT_IDS)?.insert(
-            (visitor.as_u128(), client_id.as_str()),
+            (scope, client_id.as_str()),
             (message.ticket.as_u128(), message.id.0.as_u128()),
         )?;
     }

@@ -4,9 +4,12 @@
 //!
 //! Each change is read, decided and written in one store transaction, so
 //! two admins changing one webhook at once cannot lose either change.
+//! API channels' reply callbacks are webhooks too, but not these admins':
+//! they change only with their channel (`Webhook::callback_of`), so here
+//! they do not exist.
 
 use crate::core::Core;
-use crate::domain::channel::new_secret;
+use crate::domain::channel::{Channel, new_secret};
 use crate::domain::webhook::{
     Attempt, Webhook, validate_description, validate_events, validate_url,
 };
@@ -31,7 +34,8 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
-fn checked_url(core: &Core, url: &str) -> Result<String, Error> {
+/// A URL events may be POSTed to (see `destination`).
+pub fn checked_url(core: &Core, url: &str) -> Result<String, Error> {
     let url = validate_url(url).map_err(Error::bad_request)?;
     super::destination::check_literal(&url, core.config.webhooks.allow_private)
         .map_err(Error::bad_request)?;
@@ -48,6 +52,7 @@ pub async fn create(core: &Core, new: NewWebhook) -> Result<Webhook, Error> {
         enabled: true,
         disabled_reason: None,
         created_at: Timestamp::now(),
+        channel: None,
     };
     let stored = webhook.clone();
     core.store
@@ -57,11 +62,14 @@ pub async fn create(core: &Core, new: NewWebhook) -> Result<Webhook, Error> {
 }
 
 pub fn list(core: &Core) -> Result<Vec<Webhook>, Error> {
-    Ok(store::webhooks(&core.store.read()?)?)
+    let mut hooks = store::webhooks(&core.store.read()?)?;
+    hooks.retain(|w| w.channel.is_none());
+    Ok(hooks)
 }
 
 pub fn get(core: &Core, id: WebhookId) -> Result<Webhook, Error> {
-    store::webhook(&core.store.read()?, id)?.ok_or(Error::NotFound)
+    let found = store::webhook(&core.store.read()?, id)?;
+    found.filter(|w| w.channel.is_none()).ok_or(Error::NotFound)
 }
 
 /// Applies `change` to the stored webhook, in one transaction.
@@ -73,7 +81,8 @@ async fn modify(
     let changed = core
         .store
         .write(move |tx| {
-            let Some(mut webhook) = store::webhook_in(tx, id)? else {
+            let found = store::webhook_in(tx, id)?.filter(|w| w.channel.is_none());
+            let Some(mut webhook) = found else {
                 return Ok(None);
             };
             change(&mut webhook);
@@ -122,18 +131,27 @@ pub async fn rotate_secret(core: &Core, id: WebhookId) -> Result<Webhook, Error>
 }
 
 pub async fn delete(core: &Core, id: WebhookId) -> Result<(), Error> {
-    let existed = core
+    let deleted = core
         .store
-        .write(move |tx| store::delete_webhook(tx, id))
+        .write(move |tx| match store::webhook_in(tx, id)? {
+            Some(w) if w.channel.is_none() => store::delete_webhook(tx, id),
+            _ => Ok(false),
+        })
         .await?;
-    existed.then_some(()).ok_or(Error::NotFound)
+    deleted.then_some(()).ok_or(Error::NotFound)
 }
 
 /// The webhook's logged attempts, newest first.
 pub fn attempts(core: &Core, id: WebhookId) -> Result<Vec<Attempt>, Error> {
-    let tx = core.store.read()?;
-    store::webhook(&tx, id)?.ok_or(Error::NotFound)?;
-    Ok(store::attempts(&tx, id)?)
+    get(core, id)?;
+    Ok(store::attempts(&core.store.read()?, id)?)
+}
+
+/// The logged attempts of an API channel's reply callback, newest first
+/// (none for other channels).
+pub fn callback_attempts(core: &Core, channel: &Channel) -> Result<Vec<Attempt>, Error> {
+    let id = WebhookId::from_u128(channel.id.as_u128());
+    Ok(store::attempts(&core.store.read()?, id)?)
 }
 
 /// Queues a logged delivery again (same `Tandem-Delivery`, same body),

@@ -12,6 +12,9 @@
 //!   change (`News`: a delivery report is no new message; a new reply's
 //!   first delivery state is no delivery news); `store::webhooks::enqueue`
 //!   decides that.
+//! - A public reply on an API channel's ticket is also a `message.created`
+//!   addressed to that channel's reply callback alone (docs/protocol.md
+//!   §9.9), with what its customer may see and nothing else.
 //! - Nothing else (read marks, followers, shares, locks, drafts) is an event.
 
 use serde_json::json;
@@ -21,6 +24,7 @@ use crate::domain::agent::Roster;
 use crate::domain::message::{Message, MessageKind, MessageState};
 use crate::domain::ticket::Ticket;
 use crate::domain::webhook::{Event, EventType, News};
+use crate::protocol::api_channel::{ApiConversationDto, ApiMessageDto};
 use crate::protocol::dto::{MessageDto, TicketDto};
 
 /// The events of a change that turned `before` into `after` (with its
@@ -40,6 +44,7 @@ pub fn of_change(
         news,
         created_at: now,
         data,
+        channel: None,
     };
     let mut events = Vec::new();
     let was_deleted = before.is_some_and(|b| b.deleted);
@@ -71,6 +76,22 @@ pub fn of_change(
         if let Some(delivery) = &message.delivery {
             let news = News::DeliveryState(message.id, delivery.state);
             events.push(event(EventType::MessageDelivery, news, data()));
+        }
+        if let Some(api) = &after.api
+            && message.kind == MessageKind::Reply
+        {
+            events.push(Event {
+                channel: Some(api.channel),
+                data: json!({
+                    "conversation": ApiConversationDto::new(after, api),
+                    "message": ApiMessageDto::new(message),
+                }),
+                ..event(
+                    EventType::MessageCreated,
+                    News::NewMessage(message.id),
+                    json!(null),
+                )
+            });
         }
     }
     events

@@ -36,8 +36,10 @@
 //! `read_marks`, `presence` (tabs opening, closing, hiding, force-releasing),
 //! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`,
 //! `chat` (the visitor of a chat ticket), `email` (mail in, delivery reports),
+//! `api` (an API channel's conversation),
 //! `traced` (the sender's span around a message).
 
+mod api;
 mod chat;
 mod commands;
 mod drafts;
@@ -59,6 +61,7 @@ use std::time::Instant;
 use actix::prelude::*;
 
 pub use crate::domain::decisions::Op;
+pub use api::{OpenApiConversation, ReceiveApiMessage};
 pub use chat::{GiveContact, MarkSeen, OpenConversation, Receive, VisitorChanged};
 pub use commands::{Create, Mutate, Patch};
 pub use drafts::{FlushDrafts, UpdateDraft};
@@ -257,8 +260,8 @@ impl TicketActor {
                     })?;
                     for message in &messages {
                         writes::put_message(tx, message)?;
-                        if let Some(chat) = &after.chat {
-                            writes::put_client_id(tx, chat.visitor, message)?;
+                        if let Some(scope) = after.client_scope() {
+                            writes::put_client_id(tx, scope, message)?;
                         }
                     }
                     for entry in &history {

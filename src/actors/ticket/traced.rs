@@ -11,8 +11,9 @@ use tracing::Span;
 
 use super::{
     AddFollower, CancelScheduled, Create, Fire, ForceRelease, GiveContact, ImportMail, LockTicket,
-    MarkRead, MarkSeen, Mutate, Open, OpenConversation, Patch, Post, Receive, RemoveFollower,
-    SetDelivery, Share, TicketActor, Unlock, Unshare, UpdateDraft,
+    MarkRead, MarkSeen, Mutate, Open, OpenApiConversation, OpenConversation, Patch, Post, Receive,
+    ReceiveApiMessage, RemoveFollower, SetDelivery, Share, TicketActor, Unlock, Unshare,
+    UpdateDraft,
 };
 use crate::domain::TicketId;
 
@@ -75,10 +76,12 @@ traced!(
     MarkSeen,
     Mutate,
     Open,
+    OpenApiConversation,
     OpenConversation,
     Patch,
     Post,
     Receive,
+    ReceiveApiMessage,
     RemoveFollower,
     SetDelivery,
     Share,

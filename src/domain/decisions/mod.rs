@@ -18,8 +18,10 @@
 //! Files: `refusal` (why not), `workflow` (assign, accept, return,
 //! transfer, resolve, reopen, archive, delete), `editing` (create, edit,
 //! read marks), `posting` (messages, mentions, scheduled replies), `locking`,
-//! `followers`, `sharing`, `chat` (what visitors do).
+//! `followers`, `sharing`, `chat` (what visitors do), `email` (mail in and
+//! out), `api` (what integrations do).
 
+pub mod api;
 pub mod chat;
 mod editing;
 pub mod email;
