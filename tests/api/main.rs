@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_cli;
+mod api_channel;
 mod assets;
 mod authz_ws;
 mod backup;

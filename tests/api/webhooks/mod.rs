@@ -4,7 +4,7 @@
 
 mod admin;
 mod delivery;
-mod receiver;
+pub mod receiver;
 
 use std::time::Duration;
 
