@@ -6,11 +6,14 @@
 //! Invariants:
 //! - Events are durable before anyone is told of their cause: they enter
 //!   `WEBHOOK_OUTBOX` in the same redb commit (`store::webhooks::enqueue`).
+//! - When the dispatcher disables a webhook, every admin is notified in the
+//!   same commit (`disabled`).
 //! - One dispatcher runs per server; it starts after the store opens and
 //!   stops at shutdown before the store closes.
 
 pub mod admin;
 pub mod destination;
+mod disabled;
 mod dispatch;
 pub mod events;
 pub mod sign;
