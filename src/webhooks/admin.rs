@@ -3,7 +3,9 @@
 //! that the caller is an admin.
 //!
 //! Each change is read, decided and written in one store transaction, so
-//! two admins changing one webhook at once cannot lose either change.
+//! two admins changing one webhook at once cannot lose either change; a
+//! change of what a webhook subscribes to is refreshed in memory
+//! (`Webhooks::refresh`) before it is answered.
 
 use crate::core::Core;
 use crate::domain::channel::new_secret;
@@ -53,6 +55,7 @@ pub async fn create(core: &Core, new: NewWebhook) -> Result<Webhook, Error> {
     core.store
         .write(move |tx| store::put_webhook(tx, &stored))
         .await?;
+    core.webhooks.refresh(&core.store)?;
     Ok(webhook)
 }
 
@@ -112,6 +115,7 @@ pub async fn update(core: &Core, id: WebhookId, patch: WebhookPatch) -> Result<W
         }
     })
     .await?;
+    core.webhooks.refresh(&core.store)?;
     core.webhooks.wake();
     Ok(webhook)
 }
@@ -126,6 +130,7 @@ pub async fn delete(core: &Core, id: WebhookId) -> Result<(), Error> {
         .store
         .write(move |tx| store::delete_webhook(tx, id))
         .await?;
+    core.webhooks.refresh(&core.store)?;
     existed.then_some(()).ok_or(Error::NotFound)
 }
 

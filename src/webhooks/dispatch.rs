@@ -200,6 +200,7 @@ async fn deliver(
     let disabling = disable
         .map(|reason| Ok::<_, Error>((reason, Audience::of(core, key.ticket)?)))
         .transpose()?;
+    let refresh = disabling.is_some();
     let told = core
         .store
         .write(move |tx| {
@@ -210,7 +211,10 @@ async fn deliver(
             }
         })
         .await?;
-    disabled::tell(core, &told);
+    if refresh {
+        disabled::tell(core, &told);
+        core.webhooks.refresh(&core.store)?;
+    }
     Ok(())
 }
 
