@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::message::MessageKind;
 use super::ticket::Ticket;
-use super::{AgentId, TicketId, Timestamp};
+use super::{AgentId, TicketId, Timestamp, WebhookId};
 
 /// What a notification is about, with what its text needs beyond the ticket.
 /// Stored flat in the record, `kind` naming the variant.
@@ -34,6 +34,15 @@ pub enum NotificationKind {
     LockExpired,
     /// The agent's scheduled reply was dropped at its due time.
     ScheduledCancelled { reason: ScheduledDropReason },
+    /// The server disabled a webhook (to every admin): a delivery of an
+    /// event of the ticket was answered `410`, or kept failing past the
+    /// horizon. Its URL and description as they were then, and why.
+    WebhookDisabled {
+        webhook: WebhookId,
+        url: String,
+        description: Option<String>,
+        reason: String,
+    },
 }
 
 /// Why a scheduled reply is dropped at its due time instead of sent.

@@ -98,6 +98,12 @@ pub struct Webhook {
 }
 
 impl Webhook {
+    /// Whether this is an admin's webhook (no channel's callback) that gets
+    /// events of type `event` now.
+    pub fn wants(&self, event: EventType) -> bool {
+        self.enabled && self.channel.is_none() && self.events.contains(&event)
+    }
+
     /// Whether `event` is delivered to this webhook now.
     pub fn receives(&self, event: &Event) -> bool {
         self.enabled && self.channel == event.channel && self.events.contains(&event.event)

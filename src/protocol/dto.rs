@@ -12,11 +12,11 @@ use crate::domain::agent::Roster;
 use crate::domain::draft::{Draft, DraftKind};
 use crate::domain::history::HistoryEntry;
 use crate::domain::message::{Message, MessageKind, MessageState};
-use crate::domain::notification::Notification;
+use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::presence::Presence;
 use crate::domain::settings::Settings;
 use crate::domain::ticket::{Customer, Lock, Status, Ticket};
-use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, Role, TicketId};
+use crate::domain::{Agent, AgentId, Inbox, InboxId, MessageId, Role, TicketId, WebhookId};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AgentDto {
@@ -338,6 +338,18 @@ pub struct NotificationDto {
     pub text: String,
     pub created_at: String,
     pub read: bool,
+    /// Only for `webhook_disabled`: which webhook, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<DisabledWebhookDto>,
+}
+
+/// The webhook of a `webhook_disabled` notification, as it was then.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DisabledWebhookDto {
+    pub id: WebhookId,
+    pub url: String,
+    pub description: Option<String>,
+    pub reason: String,
 }
 
 impl NotificationDto {
@@ -354,6 +366,20 @@ impl NotificationDto {
             text: notification::text(n),
             created_at: n.created_at.to_rfc3339(),
             read: n.read,
+            webhook: match &n.kind {
+                NotificationKind::WebhookDisabled {
+                    webhook,
+                    url,
+                    description,
+                    reason,
+                } => Some(DisabledWebhookDto {
+                    id: *webhook,
+                    url: url.clone(),
+                    description: description.clone(),
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            },
         }
     }
 }

@@ -19,6 +19,7 @@ pub enum NotificationKindDto {
     Unshared,
     LockExpired,
     ScheduledCancelled,
+    WebhookDisabled,
 }
 
 impl From<&NotificationKind> for NotificationKindDto {
@@ -31,6 +32,7 @@ impl From<&NotificationKind> for NotificationKindDto {
             NotificationKind::Unshared { .. } => NotificationKindDto::Unshared,
             NotificationKind::LockExpired => NotificationKindDto::LockExpired,
             NotificationKind::ScheduledCancelled { .. } => NotificationKindDto::ScheduledCancelled,
+            NotificationKind::WebhookDisabled { .. } => NotificationKindDto::WebhookDisabled,
         }
     }
 }
@@ -66,6 +68,18 @@ pub fn text(n: &Notification) -> String {
             };
             format!("Your scheduled reply on {ticket} was not sent: {why}")
         }
+        NotificationKind::WebhookDisabled {
+            url,
+            description,
+            reason,
+            ..
+        } => {
+            let webhook = match description {
+                Some(description) => format!("\"{description}\" ({url})"),
+                None => url.clone(),
+            };
+            format!("The webhook {webhook} was disabled after a delivery for {ticket}: {reason}")
+        }
     }
 }
 
@@ -99,6 +113,12 @@ mod tests {
             message,
         };
         let dropped = |reason| NotificationKind::ScheduledCancelled { reason };
+        let disabled = |description: Option<&str>| NotificationKind::WebhookDisabled {
+            webhook: crate::domain::WebhookId::new(),
+            url: "https://crm.example.com/tandem".into(),
+            description: description.map(String::from),
+            reason: "the receiver answered 410 Gone".into(),
+        };
         let cases = [
             (
                 reset(NotificationKind::Assigned { by_name: bianca() }),
@@ -139,6 +159,14 @@ mod tests {
             (
                 reset(dropped(ScheduledDropReason::AuthorMayNotReply)),
                 r#"Your scheduled reply on #28 "Password reset link expired" was not sent: its author can no longer reply on this ticket"#,
+            ),
+            (
+                printer(disabled(Some("CRM"))),
+                r#"The webhook "CRM" (https://crm.example.com/tandem) was disabled after a delivery for #25 "Printer on fire (3rd floor)": the receiver answered 410 Gone"#,
+            ),
+            (
+                printer(disabled(None)),
+                r#"The webhook https://crm.example.com/tandem was disabled after a delivery for #25 "Printer on fire (3rd floor)": the receiver answered 410 Gone"#,
             ),
         ];
         for (notification, expected) in cases {

@@ -250,14 +250,20 @@ pub fn attempts(tx: &ReadTransaction, webhook: WebhookId) -> Result<Vec<Attempt>
         .collect()
 }
 
-/// Disables a webhook (dropping its pending deliveries) and says why.
-pub fn disable(tx: &WriteTransaction, id: WebhookId, reason: String) -> Result<(), StoreError> {
-    if let Some(mut webhook) = webhook_in(tx, id)? {
-        webhook.enabled = false;
-        webhook.disabled_reason = Some(reason);
-        put_webhook(tx, &webhook)?;
-    }
-    Ok(())
+/// Disables an enabled webhook (dropping its pending deliveries) and says
+/// why; the webhook, if this disabled it (not if it was gone or disabled).
+pub fn disable(
+    tx: &WriteTransaction,
+    id: WebhookId,
+    reason: String,
+) -> Result<Option<Webhook>, StoreError> {
+    let Some(mut webhook) = webhook_in(tx, id)?.filter(|w| w.enabled) else {
+        return Ok(None);
+    };
+    webhook.enabled = false;
+    webhook.disabled_reason = Some(reason);
+    put_webhook(tx, &webhook)?;
+    Ok(Some(webhook))
 }
 
 #[cfg(test)]

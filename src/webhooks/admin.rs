@@ -3,7 +3,9 @@
 //! that the caller is an admin.
 //!
 //! Each change is read, decided and written in one store transaction, so
-//! two admins changing one webhook at once cannot lose either change.
+//! two admins changing one webhook at once cannot lose either change; a
+//! change of what a webhook subscribes to is refreshed in memory
+//! (`Webhooks::refresh`) before it is answered.
 //! API channels' reply callbacks are webhooks too, but not these admins':
 //! they change only with their channel (`Webhook::callback_of`), so here
 //! they do not exist.
@@ -58,6 +60,7 @@ pub async fn create(core: &Core, new: NewWebhook) -> Result<Webhook, Error> {
     core.store
         .write(move |tx| store::put_webhook(tx, &stored))
         .await?;
+    core.webhooks.refresh(&core.store)?;
     Ok(webhook)
 }
 
@@ -121,6 +124,7 @@ pub async fn update(core: &Core, id: WebhookId, patch: WebhookPatch) -> Result<W
         }
     })
     .await?;
+    core.webhooks.refresh(&core.store)?;
     core.webhooks.wake();
     Ok(webhook)
 }
@@ -138,6 +142,7 @@ pub async fn delete(core: &Core, id: WebhookId) -> Result<(), Error> {
             _ => Ok(false),
         })
         .await?;
+    core.webhooks.refresh(&core.store)?;
     deleted.then_some(()).ok_or(Error::NotFound)
 }
 

@@ -12,7 +12,8 @@
 //!   records its 2xx (or its giving up); a crash in between sends it again,
 //!   with the same `Tandem-Delivery`.
 //! - A 410 disables the webhook; so does a delivery failing past the horizon.
-//!   Disabling drops the webhook's pending deliveries (`store::webhooks`).
+//!   Disabling drops the webhook's pending deliveries (`store::webhooks`)
+//!   and notifies the admins in the same commit (`disabled`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::watch;
 
+use super::disabled::{self, Audience};
 use super::{destination, sign};
 use crate::config::WebhooksConfig;
 use crate::core::Core;
@@ -168,7 +170,7 @@ async fn deliver(
     } else if expired {
         let reason = format!(
             "deliveries kept failing for {}s; the last: {}",
-            config.horizon.as_secs(),
+            config.horizon.as_secs_f64(),
             outcome.error.as_deref().unwrap_or("?")
         );
         (None, Some(reason))
@@ -194,15 +196,25 @@ async fn deliver(
             metrics.webhooks_delivered.inc();
         }
     }
-    core.store
+    // Disabling tells the admins in the same commit (see `disabled`).
+    let disabling = disable
+        .map(|reason| Ok::<_, Error>((reason, Audience::of(core, key.ticket)?)))
+        .transpose()?;
+    let refresh = disabling.is_some();
+    let told = core
+        .store
         .write(move |tx| {
             store::record_attempt(tx, key, &attempt, retry.as_ref())?;
-            if let Some(reason) = disable {
-                store::disable(tx, key.webhook, reason)?;
+            match disabling {
+                Some((reason, audience)) => disabled::disable(tx, key.webhook, reason, &audience),
+                None => Ok(Vec::new()),
             }
-            Ok(())
         })
         .await?;
+    if refresh {
+        disabled::tell(core, &told);
+        core.webhooks.refresh(&core.store)?;
+    }
     Ok(())
 }
 

@@ -15,15 +15,20 @@
 //! - A public reply on an API channel's ticket is also a `message.created`
 //!   addressed to that channel's reply callback alone (docs/protocol.md
 //!   §9.9), with what its customer may see and nothing else.
-//! - Nothing else (read marks, followers, shares, locks, drafts) is an event.
+//! - Nothing else (read marks, followers, shares, locks, drafts) is an event
+//!   of a change.
+//! - Presence is no ticket change: `claim.changed` ([`claim_changed`]) is
+//!   decided by the ticket actor when the ticket's [`claims`] change.
 
+use serde::Serialize;
 use serde_json::json;
 
-use crate::domain::Timestamp;
 use crate::domain::agent::Roster;
 use crate::domain::message::{Message, MessageKind, MessageState};
+use crate::domain::presence::Presence;
 use crate::domain::ticket::Ticket;
 use crate::domain::webhook::{Event, EventType, News};
+use crate::domain::{AgentId, Timestamp};
 use crate::protocol::api_channel::{ApiConversationDto, ApiMessageDto};
 use crate::protocol::dto::{MessageDto, TicketDto};
 
@@ -95,6 +100,57 @@ pub fn of_change(
         }
     }
     events
+}
+
+/// What an agent on a ticket does: the claim's holder works on it, every
+/// other agent that has it open views it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Doing {
+    Working,
+    Viewing,
+}
+
+/// Who is on a ticket and what they do: the claim's holder first, then the
+/// other viewers in the order they came. Hidden tabs count as viewing:
+/// hiding and showing a tab is no change.
+pub fn claims(presence: &Presence) -> Vec<(AgentId, Doing)> {
+    let holder = presence.claim().map(|c| c.agent);
+    let viewers = presence
+        .viewers()
+        .into_iter()
+        .map(|v| v.agent)
+        .filter(|agent| Some(*agent) != holder);
+    holder
+        .map(|agent| (agent, Doing::Working))
+        .into_iter()
+        .chain(viewers.map(|agent| (agent, Doing::Viewing)))
+        .collect()
+}
+
+/// The `claim.changed` event of `ticket`, whose [`claims`] are now `claims`:
+/// the ticket's id, number and inbox, and each agent with what it does.
+pub fn claim_changed(
+    ticket: &Ticket,
+    claims: &[(AgentId, Doing)],
+    roster: &(impl Roster + ?Sized),
+    now: Timestamp,
+) -> Event {
+    let claims: Vec<_> = claims
+        .iter()
+        .map(|(agent, doing)| json!({ "agent": roster.agent_ref(*agent), "doing": doing }))
+        .collect();
+    Event {
+        event: EventType::ClaimChanged,
+        ticket: ticket.id,
+        news: News::Always,
+        created_at: now,
+        data: json!({
+            "ticket": { "id": ticket.id, "number": ticket.number, "inbox": ticket.inbox },
+            "claims": claims,
+        }),
+        channel: None,
+    }
 }
 
 /// The names of what the API shows of a ticket that differ.
@@ -235,5 +291,34 @@ mod tests {
             News::DeliveryState(reply.id, DeliveryState::Queued)
         );
         assert_eq!(events[1].data["message"]["delivery"]["state"], "queued");
+    }
+
+    #[test]
+    fn claims_are_the_holder_then_the_viewers_and_hiding_is_no_change() {
+        use crate::domain::SessionId;
+        use crate::domain::presence::Opening;
+        let (bianca, lena) = (AgentId::new(), AgentId::new());
+        let mut presence = Presence::default();
+        let mut light = Opening::new(SessionId::new(), lena);
+        light.can_claim = false;
+        presence.open(light, Timestamp(1));
+        let tab = SessionId::new();
+        presence.open(Opening::new(tab, bianca), Timestamp(2));
+        let both = vec![(bianca, Doing::Working), (lena, Doing::Viewing)];
+        assert_eq!(claims(&presence), both);
+        presence.set_hidden(tab, true);
+        assert_eq!(claims(&presence), both);
+
+        let t = ticket();
+        let roster = [AgentRef {
+            id: bianca,
+            name: "Bianca".into(),
+        }];
+        let event = claim_changed(&t, &both, &roster[..], Timestamp(3));
+        assert_eq!(event.event, EventType::ClaimChanged);
+        assert_eq!(event.data["ticket"]["number"], 7);
+        assert_eq!(event.data["claims"][0]["agent"]["name"], "Bianca");
+        assert_eq!(event.data["claims"][0]["doing"], "working");
+        assert_eq!(event.data["claims"][1]["doing"], "viewing");
     }
 }

@@ -37,10 +37,12 @@
 //! `pipeline` (writes that do not hold the mailbox), `drafts`, `lock`,
 //! `chat` (the visitor of a chat ticket), `email` (mail in, delivery reports),
 //! `api` (an API channel's conversation),
-//! `traced` (the sender's span around a message).
+//! `traced` (the sender's span around a message), `claims` (the
+//! `claim.changed` webhook event).
 
 mod api;
 mod chat;
+mod claims;
 mod commands;
 mod drafts;
 mod email;
@@ -108,6 +110,9 @@ pub struct TicketActor {
     pipeline: pipeline::Pipeline,
     /// A chat ticket's visitor as last heard (see `chat`); read on first need.
     visitor_live: Option<crate::domain::visitor::Live>,
+    /// The claims last queued as `claim.changed` (`None`: none since nobody
+    /// subscribed); see `claims`.
+    claims_queued: Option<Vec<(AgentId, webhooks::events::Doing)>>,
 }
 
 impl TicketActor {
@@ -125,6 +130,7 @@ impl TicketActor {
             last_activity: Instant::now(),
             pipeline: pipeline::Pipeline::default(),
             visitor_live: None,
+            claims_queued: None,
         }
     }
 
@@ -447,12 +453,14 @@ impl TicketActor {
         }
     }
 
-    /// What [`publish_presence`](Self::publish_presence) hands the inbox actor.
-    fn presence_publication(&self, changes: &[PresenceEvent]) -> pipeline::Publication {
-        let ticket = self.ticket.as_ref()?;
+    /// What [`publish_presence`](Self::publish_presence) hands the inbox
+    /// actor; queues `claim.changed` if the claims changed (see `claims`).
+    fn presence_publication(&mut self, changes: &[PresenceEvent]) -> pipeline::Publication {
         if changes.is_empty() {
             return None;
         }
+        self.queue_claim_changed();
+        let ticket = self.ticket.as_ref()?;
         let ticket_id = ticket.id;
         let events: Vec<LiveEvent> = changes
             .iter()

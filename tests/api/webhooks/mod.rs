@@ -1,9 +1,12 @@
 //! Webhooks (docs/protocol.md §9.8): administration, and deliveries to a
 //! real HTTP receiver (signed, ordered per ticket, retried, disabled on
-//! 410, redelivered, durable across a restart and a `kill -9` mid-delivery).
+//! 410 or past the horizon with the admins notified, redelivered, durable
+//! across a restart and a `kill -9` mid-delivery), and `claim.changed`.
 
 mod admin;
+mod claims;
 mod delivery;
+mod disabled;
 pub mod receiver;
 
 use std::time::Duration;
