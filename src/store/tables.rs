@@ -136,5 +136,7 @@ pub const SEARCH_INDEX_KEY: &str = "search_index";
 /// 3: chat channels, visitors, and the `chat` of tickets (an older binary
 /// would drop those fields when it rewrites a record, so it must refuse).
 /// 4: e-mail channels (tickets' `email`, messages' `email`, `attachments`
-/// and `delivery`, and the tables behind them).
-pub const SCHEMA_VERSION: u32 = 4;
+/// and `delivery`, and the tables behind them). 5: webhooks and their
+/// outbox, API channels (channels' `api`, tickets' `api`, the conversations
+/// table) and the `webhook_disabled` notification.
+pub const SCHEMA_VERSION: u32 = 5;

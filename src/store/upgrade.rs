@@ -10,6 +10,9 @@
 //! - 2 → 3: only new tables and new optional fields (chat channels); nothing
 //!   to rewrite.
 //! - 3 → 4: the same for e-mail channels.
+//! - 4 → 5: the same for webhooks and API channels (their tables, the
+//!   `channel` of events and webhooks, a ticket's `api` conversation, and
+//!   the `webhook_disabled` notification kind an older binary cannot read).
 
 use redb::{ReadableTable, WriteTransaction};
 use serde_json::{Map, Value};

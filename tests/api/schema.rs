@@ -101,6 +101,43 @@ async fn write_the_schema_fixture() {
         assert!(resp.status < 300, "{path}: {}", resp.body);
     }
     assert_eq!(bianca.put(on(&printer, "/lock")).await.status, 200);
+    // From schema 5: an API channel with a conversation, and a webhook.
+    let sms = admin
+        .post(
+            "/api/channels",
+            json!({"kind": "api", "inbox": support, "name": "SMS bridge",
+                   "callback_url": "https://sms.example.test/in"}),
+        )
+        .await;
+    assert_eq!(sms.status, 201, "{}", sms.body);
+    let integration = server
+        .anonymous()
+        .with_token(sms.body["api_key"].as_str().unwrap());
+    let sms_path = format!(
+        "/api/channels/{}/conversations",
+        sms.body["id"].as_str().unwrap()
+    );
+    let opened = integration
+        .post(
+            &sms_path,
+            json!({"external_id": "+4917", "contact": {"name": "Ada", "identifier": "+4917"}}),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let sent = integration
+        .post(
+            format!("{sms_path}/+4917/messages"),
+            json!({"body": "Hello", "external_message_id": "sms-1"}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let hook = admin
+        .post(
+            "/api/webhooks",
+            json!({"url": "https://crm.example.test/tandem", "events": ["ticket.created"], "description": "CRM"}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
     server.stop();
     let fixture = fixtures().join(format!("schema-{SCHEMA_VERSION}"));
     std::fs::create_dir_all(&fixture).unwrap();
@@ -170,9 +207,40 @@ async fn serves_the_fixture_data(server: &TestServer, fixture: &str) {
         assert_eq!(mail["imap"]["password_set"], true, "{fixture}");
         assert_eq!(mail["smtp"]["from_address"], "support@example.test");
     }
+    // Schema 5 added API channels and webhooks: the channel's conversations
+    // and its messages' ids survive, and so does the webhook.
+    let api_channel = channels["channels"].as_array().unwrap().get(2);
+    if let Some(sms) = api_channel {
+        assert_eq!(sms["kind"], "api", "{fixture}");
+        assert_eq!(sms["callback_url"], "https://sms.example.test/in");
+        let path = format!("/api/channels/{}", sms["id"].as_str().unwrap());
+        let rotated = admin.post(format!("{path}/rotate_key"), json!({})).await;
+        let integration = server
+            .anonymous()
+            .with_token(rotated.body["api_key"].as_str().unwrap());
+        let messages = format!("{path}/conversations/+4917/messages");
+        let again = json!({"body": "Hello", "external_message_id": "sms-1"});
+        let resent = integration.post(&messages, again).await;
+        assert_eq!(resent.status, 200, "{fixture}: {}", resent.body);
+        let next = json!({"body": "Still there?", "external_message_id": "sms-2"});
+        let continued = integration.post(&messages, next).await;
+        assert_eq!(continued.status, 201, "{fixture}: {}", continued.body);
+        assert_eq!(continued.body["conversation"], resent.body["conversation"]);
+        let hooks = admin.get("/api/webhooks").await.body;
+        assert_eq!(
+            names(&hooks["webhooks"], "description"),
+            ["CRM"],
+            "{fixture}"
+        );
+    }
     let inbox = inboxes[1]["id"].as_str().unwrap();
     let next = admin.create_ticket(inbox, "After the upgrade").await;
-    assert_eq!(next["number"], 3, "{fixture}: numbers continue");
+    let numbers_taken = if api_channel.is_some() { 3 } else { 2 };
+    assert_eq!(
+        next["number"],
+        numbers_taken + 1,
+        "{fixture}: numbers continue"
+    );
 }
 
 #[actix_web::test]
