@@ -112,6 +112,12 @@ async fn racing_retries_store_one_conversation_and_one_message() {
     let messages = detail.body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "{}", detail.body);
     assert_eq!(detail.body["customer"]["contact"], "+4915112345678");
+    let source = &detail.body["channel"];
+    assert_eq!(
+        (&source["kind"], &source["name"]),
+        (&json!("api"), &json!("SMS bridge"))
+    );
+    assert_eq!(source["external_id"], "thread-7");
     assert_eq!(
         admin
             .get(format!("/api/inboxes/{inbox}/tickets?view=all"))
