@@ -125,6 +125,13 @@ impl Channels {
         if !inbox_exists {
             return Err(Error::bad_request("no such inbox"));
         }
+        let chat_settings = !new.allowed_origins.is_empty()
+            || new.greeting.is_some()
+            || new.offline_message.is_some()
+            || new.require_identity;
+        if new.kind == ChannelKind::Api && chat_settings {
+            return Err(chat_settings_refused());
+        }
         let mut c = Channel::new(
             new.kind,
             new.inbox,
@@ -158,6 +165,13 @@ impl Channels {
     pub async fn update(&self, id: ChannelId, patch: ChannelPatch) -> Result<Arc<Channel>, Error> {
         let _writing = self.writing.lock().await;
         let mut c = Channel::clone(&*self.get(id).ok_or(Error::NotFound)?);
+        let chat_settings = patch.allowed_origins.is_some()
+            || patch.greeting.is_some()
+            || patch.offline_message.is_some()
+            || patch.require_identity.is_some();
+        if c.kind == ChannelKind::Api && chat_settings {
+            return Err(chat_settings_refused());
+        }
         if let Some(name) = patch.name {
             c.name = channel::validate_name(&name).map_err(Error::BadRequest)?;
         }
@@ -254,4 +268,11 @@ impl State {
         }
         self.by_key.insert(c.key.clone(), c);
     }
+}
+
+/// An API channel has no page to embed in, so no chat settings.
+fn chat_settings_refused() -> Error {
+    Error::bad_request(
+        "allowed_origins, greeting, offline_message and require_identity are for chat channels",
+    )
 }

@@ -250,3 +250,53 @@ async fn an_archived_conversation_continues_in_a_new_ticket() {
         (200, Some(new.as_str()))
     );
 }
+
+#[actix_web::test]
+async fn api_channel_settings_that_do_not_fit_are_refused() {
+    // The default config: no private destinations.
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let inbox = admin.create_inbox("Support").await;
+    let api = |extra: serde_json::Value| {
+        let mut body = json!({"kind": "api", "inbox": inbox, "name": "Bridge"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for body in [
+        api(json!({"callback_url": "http://127.0.0.1:9/in"})),
+        api(json!({"callback_url": "http://10.0.0.7/in"})),
+        api(json!({"callback_url": "ftp://bridge.example.test/in"})),
+        api(json!({"allowed_origins": ["https://shop.example"]})),
+        api(json!({"greeting": "Hi"})),
+        api(json!({"require_identity": true})),
+        api(json!({"imap": {"host": "h", "port": 1, "tls": "none", "user": "u", "password": "p"}})),
+        json!({"kind": "chat", "inbox": inbox, "name": "Chat", "callback_url": "https://x.example.test/"}),
+    ] {
+        let resp = admin.post("/api/channels", body.clone()).await;
+        assert_eq!(
+            (resp.status, resp.code()),
+            (400, "bad_request"),
+            "{body}: {}",
+            resp.body
+        );
+    }
+    assert_eq!(
+        admin.get("/api/channels").await.body,
+        json!({"channels": []})
+    );
+    let channel = ApiChannel::create(&admin, &inbox, Some("https://bridge.example.test/in")).await;
+    for patch in [
+        json!({"greeting": "Hi"}),
+        json!({"callback_url": "http://[::1]/in"}),
+    ] {
+        let resp = admin.patch(channel.path(""), patch.clone()).await;
+        assert_eq!(resp.status, 400, "{patch}: {}", resp.body);
+    }
+    let kept = admin.get(channel.path("")).await.body;
+    assert_eq!(
+        kept["callback_url"], "https://bridge.example.test/in",
+        "{kept}"
+    );
+}

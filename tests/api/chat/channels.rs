@@ -211,7 +211,7 @@ async fn channels_that_break_a_rule_are_refused_with_400() {
         .collect();
     let refused = [
         with("kind", json!("email")),
-        with("kind", json!("api")),
+        with("kind", json!("sms")),
         with("inbox", json!(UNKNOWN)),
         with("name", json!("")),
         with("name", json!("n".repeat(101))),
