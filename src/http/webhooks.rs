@@ -25,12 +25,7 @@ fn webhook_id(raw: &str) -> Result<WebhookId> {
     request_body = CreateWebhookRequest,
     responses(
         (status = 201, description = "The new webhook, with its secret", body = WebhookDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn create(
@@ -53,9 +48,7 @@ pub async fn create(
     operation_id = "list_webhooks",
     responses(
         (status = 200, description = "Every webhook, without secrets", body = WebhooksResponse),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 500, response = doc::Internal),
+        doc::Unauthorized, doc::Forbidden, doc::Internal,
     )
 )]
 pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<WebhooksResponse>> {
@@ -71,10 +64,7 @@ pub async fn list(core: web::Data<Core>, caller: Caller) -> Result<web::Json<Web
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, description = "The webhook, without its secret", body = WebhookDto),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal,
     )
 )]
 pub async fn detail(
@@ -93,13 +83,7 @@ pub async fn detail(
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, description = "The webhook after the change", body = WebhookDto),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 413, response = doc::PayloadTooLarge),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PayloadTooLarge, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn patch(
@@ -125,11 +109,7 @@ pub async fn patch(
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 204, description = "Done; its pending deliveries are dropped"),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn delete(
@@ -147,11 +127,7 @@ pub async fn delete(
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, description = "The webhook with its new secret", body = WebhookDto),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn rotate_secret(
@@ -169,10 +145,7 @@ pub async fn rotate_secret(
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, description = "The last attempts, newest first", body = DeliveriesResponse),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal,
     )
 )]
 pub async fn deliveries(
@@ -193,12 +166,7 @@ pub async fn deliveries(
     ),
     responses(
         (status = 202, description = "Queued again, with the same id and body; no body"),
-        (status = 400, response = doc::BadRequest),
-        (status = 401, response = doc::Unauthorized),
-        (status = 403, response = doc::Forbidden),
-        (status = 404, response = doc::NotFound),
-        (status = 500, response = doc::Internal),
-        (status = 503, response = doc::Unavailable),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Internal, doc::Unavailable,
     )
 )]
 pub async fn redeliver(

@@ -12,11 +12,11 @@
 
 use super::super::api_channel::ApiConversation;
 use super::super::channel::Channel;
-use super::super::message::{Message, MessageKind};
-use super::super::ticket::{self, Customer, Status, Ticket};
+use super::super::message::Message;
+use super::super::ticket::{self, Customer, Ticket};
 use super::super::{TicketId, Timestamp};
-use super::posting::customer_wrote;
-use super::{Change, ConflictReason, Facts, Refusal, follower_updates};
+use super::posting::arrives_through_channel;
+use super::{Change, ConflictReason, Facts, Refusal};
 
 /// A conversation as the integration names it (checked by `channels::api`).
 #[derive(Clone, Debug)]
@@ -79,27 +79,14 @@ pub fn receive(
     if before.api.is_none() {
         return Err(Refusal::NotFound);
     }
-    if before.status == Status::Archived {
-        return Err(ConflictReason::ConversationClosed.into());
-    }
+    let mut change = arrives_through_channel(before, facts)?;
     ticket::validate_body(&message.body).map_err(Refusal::Invalid)?;
-    let now = facts.now;
-    let mut change = Change::of(before.clone());
-    change.after.updated_at = now;
-    customer_wrote(&mut change, now);
     let message = Message::customer(
         before.id,
         message.body,
-        now,
+        facts.now,
         Some(message.external_message_id),
     );
-    change.notifications.extend(follower_updates(
-        before,
-        MessageKind::Customer,
-        None,
-        &[],
-        facts,
-    ));
     change.messages.push(message.clone());
     Ok((change, message))
 }
@@ -109,6 +96,8 @@ mod tests {
     use super::super::fixture::World;
     use super::*;
     use crate::domain::channel::ChannelKind;
+    use crate::domain::message::MessageKind;
+    use crate::domain::ticket::Status;
 
     fn channel(world: &World) -> Channel {
         Channel::new(

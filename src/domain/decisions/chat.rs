@@ -14,12 +14,12 @@
 
 use super::super::channel::Channel;
 use super::super::history::{HistoryAction, HistoryEntry};
-use super::super::message::{Message, MessageKind};
-use super::super::ticket::{self, Customer, Status, Ticket};
+use super::super::message::Message;
+use super::super::ticket::{self, Customer, Ticket};
 use super::super::visitor::{Chat, NO_CONTACT, Visitor, subject_of};
 use super::super::{MessageId, TicketId, Timestamp, VisitorId};
-use super::posting::customer_wrote;
-use super::{Change, ConflictReason, Facts, Refusal, follower_updates};
+use super::posting::arrives_through_channel;
+use super::{Change, ConflictReason, Facts, Refusal};
 
 /// The visitor's conversation `ticket`, if it is the visitor's and not deleted.
 fn own(ticket: Option<&Ticket>, visitor: VisitorId) -> Result<&Ticket, Refusal> {
@@ -74,25 +74,12 @@ pub fn receive(
     facts: &Facts,
 ) -> Result<(Change, Message), Refusal> {
     let before = own(ticket, visitor)?;
-    if before.status == Status::Archived {
-        return Err(ConflictReason::ConversationClosed.into());
-    }
+    let mut change = arrives_through_channel(before, facts)?;
     ticket::validate_body(&body).map_err(Refusal::Invalid)?;
-    let now = facts.now;
-    let mut change = Change::of(before.clone());
-    change.after.updated_at = now;
-    customer_wrote(&mut change, now);
-    let message = Message::customer(before.id, body, now, Some(client_id));
+    let message = Message::customer(before.id, body, facts.now, Some(client_id));
     if let Some(chat) = change.after.chat.as_mut() {
         chat.last_customer_message = Some(message.id);
     }
-    change.notifications.extend(follower_updates(
-        before,
-        MessageKind::Customer,
-        None,
-        &[],
-        facts,
-    ));
     change.messages.push(message.clone());
     Ok((change, message))
 }
@@ -136,6 +123,7 @@ mod tests {
     use super::super::fixture::World;
     use super::*;
     use crate::domain::channel::ChannelKind;
+    use crate::domain::ticket::Status;
 
     fn conversation(world: &World) -> (Channel, Visitor, Ticket) {
         let channel = Channel::new(

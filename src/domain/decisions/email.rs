@@ -20,10 +20,10 @@ use super::super::email::{
     Blob, Delivery, DeliveryState, EmailThread, Fold, Mailbox, MessageEmail, ticket_subject,
 };
 use super::super::message::{Message, MessageKind, MessageState};
-use super::super::ticket::{self, Customer, Status, Ticket};
+use super::super::ticket::{self, Customer, Ticket};
 use super::super::{TicketId, Timestamp};
-use super::posting::customer_wrote;
-use super::{Change, ConflictReason, Facts, Refusal, follower_updates};
+use super::posting::arrives_through_channel;
+use super::{Change, ConflictReason, Facts, Refusal};
 use crate::domain::email::Attachment;
 
 /// A customer's mail, as a ticket keeps it (parsed and checked by `mail`).
@@ -120,13 +120,7 @@ pub fn receive(
     facts: &Facts,
 ) -> Result<(Change, Message), Refusal> {
     let before = super::live(ticket)?;
-    if before.status == Status::Archived {
-        return Err(ConflictReason::ConversationClosed.into());
-    }
-    let now = facts.now;
-    let mut change = Change::of(before.clone());
-    change.after.updated_at = now;
-    customer_wrote(&mut change, now);
+    let mut change = arrives_through_channel(before, facts)?;
     // Only the customer and people already copied bring others in: anyone
     // who learned a Message-ID can write to the ticket, but replies are
     // never copied to them for it.
@@ -135,14 +129,7 @@ pub fn receive(
     {
         thread.add_participants(&before.customer.contact, mail.to.iter().chain(&mail.cc));
     }
-    let (message, blobs) = customer_message(before.id, mail, now);
-    change.notifications.extend(follower_updates(
-        before,
-        MessageKind::Customer,
-        None,
-        &[],
-        facts,
-    ));
+    let (message, blobs) = customer_message(before.id, mail, facts.now);
     change.messages.push(message.clone());
     change.blobs = blobs;
     Ok((change, message))
@@ -207,6 +194,7 @@ mod tests {
     use super::*;
     use crate::domain::channel::ChannelKind;
     use crate::domain::mail_account::{ImapInput, MailAccountInput, SmtpInput};
+    use crate::domain::ticket::Status;
 
     fn channel(world: &World) -> Channel {
         let mut channel = Channel::new(

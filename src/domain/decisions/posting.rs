@@ -182,6 +182,23 @@ pub(super) fn customer_wrote(change: &mut Change, now: Timestamp) {
     }
 }
 
+/// A customer's message arrives through a channel on `before` at
+/// `facts.now`: refused on an archived conversation (the channel opens a
+/// new one); else every effect of a customer message ([`customer_wrote`])
+/// with its followers told. The caller adds the message itself (and edits
+/// its channel's record in `after`).
+pub(super) fn arrives_through_channel(before: &Ticket, facts: &Facts) -> Result<Change, Refusal> {
+    if before.status == ticket::Status::Archived {
+        return Err(ConflictReason::ConversationClosed.into());
+    }
+    let mut change = Change::of(before.clone());
+    change.after.updated_at = facts.now;
+    customer_wrote(&mut change, facts.now);
+    let told = follower_updates(before, MessageKind::Customer, None, &[], facts);
+    change.notifications.extend(told);
+    Ok(change)
+}
+
 /// The stale-send guard: sent customer messages and replies newer than
 /// `after`, which must be a message of this ticket.
 fn newer_than(messages: &[Message], after: MessageId) -> Result<Vec<Message>, Refusal> {
