@@ -300,3 +300,24 @@ async fn api_channel_settings_that_do_not_fit_are_refused() {
         "{kept}"
     );
 }
+
+#[actix_web::test]
+async fn any_external_id_works_url_encoded_in_the_path() {
+    let (server, admin, inbox) = setup().await;
+    let channel = ApiChannel::create(&admin, &inbox, None).await;
+    let integration = channel.client(&server);
+    let external_id = "wa:+49 170/1%ü?#";
+    let opened = open(&integration, &channel, external_id).await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    assert_eq!(opened.body["conversation"]["external_id"], external_id);
+    let encoded: String = external_id
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let sent = send(&integration, &channel, &encoded, "m1", "hi").await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    assert_eq!(sent.body["conversation"], opened.body["conversation"]);
+}
