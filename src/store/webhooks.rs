@@ -10,7 +10,7 @@
 //! - A webhook's pending deliveries are dropped in the transaction that
 //!   disables or deletes it; its log keeps at most `limits::ATTEMPTS_KEPT`.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::tables::{MESSAGES, WEBHOOK_ATTEMPTS, WEBHOOK_OUTBOX, WEBHOOKS};
 use super::{StoreError, codec};
@@ -187,21 +187,40 @@ fn next_seq(
         .max(last.map_or(0, |l| l + 1)))
 }
 
-/// Every pending delivery, by webhook, then ticket, then commit order.
-pub fn outbox(tx: &ReadTransaction) -> Result<Vec<(OutboxKey, Pending)>, StoreError> {
-    tx.open_table(WEBHOOK_OUTBOX)?
-        .iter()?
-        .map(|row| {
-            let (k, v) = row?;
-            let (webhook, ticket, seq) = k.value();
-            let key = OutboxKey {
-                webhook: WebhookId::from_u128(webhook),
-                ticket: TicketId::from_u128(ticket),
-                seq,
-            };
-            Ok((key, codec::decode(v.value())?))
-        })
-        .collect()
+/// The head (oldest pending delivery) of every lane (webhook, ticket) that
+/// `wanted` accepts, by webhook then ticket, and how many deliveries are
+/// pending in all. It seeks from one lane to the next, so it costs what
+/// the lanes cost, however long their backlog: only heads are decoded.
+pub fn heads(
+    tx: &ReadTransaction,
+    mut wanted: impl FnMut(WebhookId, TicketId) -> bool,
+) -> Result<(Vec<(OutboxKey, Pending)>, u64), StoreError> {
+    let table = tx.open_table(WEBHOOK_OUTBOX)?;
+    let queued = table.len()?;
+    let mut heads = Vec::new();
+    let mut from = (0u128, 0u128, 0u128);
+    loop {
+        let Some(row) = table.range(from..)?.next() else {
+            break;
+        };
+        let (k, v) = row?;
+        let (w, t, seq) = k.value();
+        let key = OutboxKey {
+            webhook: WebhookId::from_u128(w),
+            ticket: TicketId::from_u128(t),
+            seq,
+        };
+        if wanted(key.webhook, key.ticket) {
+            heads.push((key, codec::decode(v.value())?));
+        }
+        // The first key of the next lane.
+        from = match (t.checked_add(1), w.checked_add(1)) {
+            (Some(t), _) => (w, t, 0),
+            (None, Some(w)) => (w, 0, 0),
+            (None, None) => break,
+        };
+    }
+    Ok((heads, queued))
 }
 
 /// Records an attempt; with `retry`, the delivery stays queued as that,

@@ -48,10 +48,16 @@ pub(super) async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
-        // Every wake-up looks at the outbox again.
-        let next = match due(&core, &busy) {
+        // Every wake-up with room for an attempt looks at the outbox again;
+        // without room, the next recorded attempt makes some.
+        let room = PARALLEL.saturating_sub(in_flight.len());
+        let scan = if room == 0 {
+            Ok((Vec::new(), None))
+        } else {
+            due(&core, &busy)
+        };
+        let next = match scan {
             Ok((due, next)) => {
-                let room = PARALLEL.saturating_sub(in_flight.len());
                 for (hook, key, pending) in due.into_iter().take(room) {
                     busy.insert((key.webhook, key.ticket));
                     let lane = (key.webhook, key.ticket);
@@ -67,12 +73,18 @@ pub(super) async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         };
         let wait = next.map_or(Duration::from_secs(3600), |at| at.until());
         tokio::select! {
-            Some((lane, result)) = in_flight.next(), if !in_flight.is_empty() => {
-                busy.remove(&lane);
-                if let Err(error) = result {
-                    tracing::error!(%error, "webhooks: recording an attempt failed");
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                // Every attempt recorded by now (one group commit records
+                // many) is taken before the outbox is looked at again.
+                let mut done = Some(done);
+                while let Some((lane, result)) = done {
+                    busy.remove(&lane);
+                    if let Err(error) = result {
+                        tracing::error!(%error, "webhooks: recording an attempt failed");
+                    }
+                    done = in_flight.next().now_or_never().flatten();
                 }
-                // The lane's next event may be due now.
+                // The lanes' next events may be due now.
             }
             _ = tokio::time::sleep(wait) => {}
             _ = core.webhooks.notified() => {}
@@ -94,32 +106,26 @@ fn client(config: &WebhooksConfig) -> awc::Client {
 }
 
 /// The due head of every lane of an enabled webhook that is not `busy`,
-/// oldest first; when the next one that is not due yet will be.
+/// oldest first; when the next one that is not due yet will be. Only the
+/// lanes' heads are read (`store::heads`), not their backlog.
 fn due(core: &Core, busy: &HashSet<Lane>) -> Result<(Vec<Due>, Option<Timestamp>), Error> {
-    let (hooks, queued) = {
-        let tx = core.store.read()?;
-        (store::webhooks(&tx)?, store::outbox(&tx)?)
-    };
-    core.metrics.webhooks_queued.set(queued.len() as i64);
-    let hooks: HashMap<WebhookId, Webhook> = hooks.into_iter().map(|h| (h.id, h)).collect();
+    let tx = core.store.read()?;
+    let hooks: HashMap<WebhookId, Webhook> = store::webhooks(&tx)?
+        .into_iter()
+        .filter(|h| h.enabled)
+        .map(|h| (h.id, h))
+        .collect();
+    let (heads, queued) = store::heads(&tx, |webhook, ticket| {
+        hooks.contains_key(&webhook) && !busy.contains(&(webhook, ticket))
+    })?;
+    drop(tx);
+    core.metrics.webhooks_queued.set(queued as i64);
     let now = Timestamp::now();
     let mut next: Option<Timestamp> = None;
     let mut due = Vec::new();
-    let mut previous = None;
-    for (key, pending) in queued {
-        let lane = (key.webhook, key.ticket);
-        if previous == Some(lane) {
-            continue; // held back behind the head of its lane
-        }
-        previous = Some(lane);
-        let Some(hook) = hooks.get(&key.webhook).filter(|h| h.enabled) else {
-            continue;
-        };
-        if busy.contains(&lane) {
-            continue;
-        }
+    for (key, pending) in heads {
         if pending.next_attempt_at <= now {
-            due.push((hook.clone(), key, pending));
+            due.push((hooks[&key.webhook].clone(), key, pending));
         } else {
             let at = pending.next_attempt_at;
             next = Some(next.map_or(at, |n| n.min(at)));
