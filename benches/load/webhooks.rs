@@ -109,7 +109,7 @@ impl Received {
         self.post
             .saturating_record(now.saturating_sub(posted).max(1));
         let last = self.last.entry(ticket).or_insert(0);
-        if k + 1 <= *last {
+        if k < *last {
             self.out_of_order += 1;
         }
         *last = (*last).max(k + 1);

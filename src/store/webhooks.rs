@@ -223,6 +223,23 @@ pub fn heads(
     Ok((heads, queued))
 }
 
+/// Every pending delivery, by webhook, then ticket, then commit order.
+pub fn outbox(tx: &ReadTransaction) -> Result<Vec<(OutboxKey, Pending)>, StoreError> {
+    tx.open_table(WEBHOOK_OUTBOX)?
+        .iter()?
+        .map(|row| {
+            let (k, v) = row?;
+            let (webhook, ticket, seq) = k.value();
+            let key = OutboxKey {
+                webhook: WebhookId::from_u128(webhook),
+                ticket: TicketId::from_u128(ticket),
+                seq,
+            };
+            Ok((key, codec::decode(v.value())?))
+        })
+        .collect()
+}
+
 /// Records an attempt; with `retry`, the delivery stays queued as that,
 /// otherwise it leaves the outbox. An attempt made while its webhook was
 /// deleted is forgotten; while it was disabled, logged but not requeued.
