@@ -187,40 +187,87 @@ fn next_seq(
         .max(last.map_or(0, |l| l + 1)))
 }
 
-/// The head (oldest pending delivery) of every lane (webhook, ticket) that
-/// `wanted` accepts, by webhook then ticket, and how many deliveries are
-/// pending in all. It seeks from one lane to the next, so it costs what
-/// the lanes cost, however long their backlog: only heads are decoded.
-pub fn heads(
+/// What [`due_heads`] found.
+pub struct Heads {
+    /// Due heads, at most the limit asked for.
+    pub due: Vec<(OutboxKey, Pending)>,
+    /// Where the next look should start: the lane after the last one taken.
+    pub resume: (u128, u128),
+    /// When the earliest head not due yet will be, if every lane was looked
+    /// at (when the limit stopped the look, a finished attempt wakes the
+    /// dispatcher anyway).
+    pub next: Option<Timestamp>,
+    /// Deliveries pending in all.
+    pub queued: u64,
+}
+
+/// Up to `limit` heads (the oldest pending delivery of a lane (webhook,
+/// ticket)) that `wanted` accepts and that are due at `now`. Lanes are
+/// visited in key order from lane `start`, wrapping around once, so a start
+/// that moves on ([`Heads::resume`]) gives every lane its turn. It seeks
+/// from one lane to the next and decodes only heads, so a look costs the
+/// lanes it visits, not their backlog, and stops once `limit` are found.
+pub fn due_heads(
     tx: &ReadTransaction,
+    start: (u128, u128),
+    limit: usize,
+    now: Timestamp,
     mut wanted: impl FnMut(WebhookId, TicketId) -> bool,
-) -> Result<(Vec<(OutboxKey, Pending)>, u64), StoreError> {
+) -> Result<Heads, StoreError> {
     let table = tx.open_table(WEBHOOK_OUTBOX)?;
-    let queued = table.len()?;
-    let mut heads = Vec::new();
-    let mut from = (0u128, 0u128, 0u128);
+    let mut heads = Heads {
+        due: Vec::new(),
+        resume: start,
+        next: None,
+        queued: table.len()?,
+    };
+    if limit == 0 {
+        return Ok(heads);
+    }
+    let mut from = (start.0, start.1, 0u128);
+    let mut wrapped = start == (0, 0);
     loop {
-        let Some(row) = table.range(from..)?.next() else {
-            break;
+        let row = table.range(from..)?.next().transpose()?;
+        let Some((k, v)) = row else {
+            if wrapped {
+                break;
+            }
+            wrapped = true;
+            from = (0, 0, 0);
+            continue;
         };
-        let (k, v) = row?;
         let (w, t, seq) = k.value();
+        if wrapped && start != (0, 0) && (w, t) >= start {
+            break;
+        }
+        // The first key of the next lane (past the last one: the end).
+        let after = match (t.checked_add(1), w.checked_add(1)) {
+            (Some(t), _) => (w, t),
+            (None, Some(w)) => (w, 0),
+            (None, None) => (u128::MAX, u128::MAX),
+        };
         let key = OutboxKey {
             webhook: WebhookId::from_u128(w),
             ticket: TicketId::from_u128(t),
             seq,
         };
         if wanted(key.webhook, key.ticket) {
-            heads.push((key, codec::decode(v.value())?));
+            let pending: Pending = codec::decode(v.value())?;
+            if pending.next_attempt_at <= now {
+                heads.due.push((key, pending));
+                heads.resume = after;
+                if heads.due.len() == limit {
+                    heads.next = None;
+                    return Ok(heads);
+                }
+            } else {
+                let at = pending.next_attempt_at;
+                heads.next = Some(heads.next.map_or(at, |n| n.min(at)));
+            }
         }
-        // The first key of the next lane.
-        from = match (t.checked_add(1), w.checked_add(1)) {
-            (Some(t), _) => (w, t, 0),
-            (None, Some(w)) => (w, 0, 0),
-            (None, None) => break,
-        };
+        from = (after.0, after.1, 0);
     }
-    Ok((heads, queued))
+    Ok(heads)
 }
 
 /// Every pending delivery, by webhook, then ticket, then commit order.
