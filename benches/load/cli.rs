@@ -12,6 +12,7 @@ pub enum Scenario {
     Storm,
     Capacity,
     Chat,
+    Webhooks,
 }
 
 impl Scenario {
@@ -24,6 +25,7 @@ impl Scenario {
             Scenario::Storm => "storm",
             Scenario::Capacity => "capacity",
             Scenario::Chat => "chat",
+            Scenario::Webhooks => "webhooks",
         }
     }
 }
@@ -31,7 +33,7 @@ impl Scenario {
 #[derive(Parser, Debug)]
 #[command(about = "Tandem load benchmarks (issue #9)")]
 struct Args {
-    /// rush, accept-race (or accept_race), contention, writes, storm, capacity, chat
+    /// rush, accept-race (or accept_race), contention, writes, storm, capacity, chat, webhooks
     scenario: String,
     /// Agents (sessions / REST clients); default per scenario.
     #[arg(long)]
@@ -66,6 +68,12 @@ struct Args {
     /// chat: visitor sockets; default 5000.
     #[arg(long)]
     visitors: Option<usize>,
+    /// webhooks: notes posted per second in all (each one event); default 5000.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// webhooks: receivers, each a webhook subscribed to every note; default 3.
+    #[arg(long)]
+    webhooks: Option<usize>,
     /// accept_race: rounds; default 1000.
     #[arg(long)]
     rounds: Option<usize>,
@@ -113,6 +121,10 @@ pub struct Options {
     pub sweep: bool,
     /// chat: visitor sockets.
     pub visitors: usize,
+    /// webhooks: notes posted per second in all.
+    pub rate: f64,
+    /// webhooks: receivers (webhooks).
+    pub webhooks: usize,
 }
 
 pub fn parse() -> Options {
@@ -127,9 +139,10 @@ pub fn parse() -> Options {
         "storm" => Scenario::Storm,
         "capacity" => Scenario::Capacity,
         "chat" => Scenario::Chat,
+        "webhooks" => Scenario::Webhooks,
         other => {
             eprintln!(
-                "unknown scenario {other:?}: rush, accept_race, contention, writes, storm, capacity, chat"
+                "unknown scenario {other:?}: rush, accept_race, contention, writes, storm, capacity, chat, webhooks"
             );
             std::process::exit(2);
         }
@@ -143,6 +156,7 @@ pub fn parse() -> Options {
         Scenario::Storm => (5000, 50, 30.0, 0.0),
         Scenario::Capacity => (10_000, 100, 60.0, 0.0),
         Scenario::Chat => (50, 1, 60.0, 10_000.0),
+        Scenario::Webhooks => (250, 1, 10.0, 0.0),
     };
     Options {
         scenario,
@@ -167,5 +181,7 @@ pub fn parse() -> Options {
         threads: a.threads.max(1),
         sweep: a.sweep,
         visitors: a.visitors.unwrap_or(5000),
+        rate: a.rate.unwrap_or(5000.0).max(1.0),
+        webhooks: a.webhooks.unwrap_or(3).max(1),
     }
 }

@@ -3,9 +3,11 @@
 //! driven by the same generator with the same parameters.
 //!
 //! `cargo bench --bench load -- <scenario> [--agents N] [--inboxes M] [--seconds S] [--url URL] [--json] [--runs R]`
+//! (`webhooks` also takes `[--rate N] [--webhooks W]`)
 //!
 //! Scenarios: `rush`, `accept_race`, `contention`, `writes`, `storm`, `capacity`,
-//! `chat` (issue #16: visitors writing to agents over `/ws/visitor`).
+//! `chat` (issue #16: visitors writing to agents over `/ws/visitor`),
+//! `webhooks` (issue #18: notes fanned out to webhook receivers in this process).
 //! Without `--url` the server runs in a child process of this bench (same
 //! binary, `App::build` on a fresh data directory seeded directly), so its CPU
 //! time and RSS can be read from `/proc/<pid>` apart from the generator's.
@@ -24,6 +26,7 @@ mod rush;
 mod seed;
 mod server;
 mod storm;
+mod webhooks;
 mod writes;
 
 /// The allocator `tandem serve` runs with (see `src/main.rs`); the baseline
@@ -55,6 +58,7 @@ fn main() {
                 cli::Scenario::Storm => storm::run(&options),
                 cli::Scenario::Capacity => capacity::run(&options),
                 cli::Scenario::Chat => chat::run(&options),
+                cli::Scenario::Webhooks => webhooks::run(&options),
             };
             eprintln!("{}", run.one_line());
             run

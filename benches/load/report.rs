@@ -45,6 +45,8 @@ pub fn print(options: &Options, runs: &[Run]) {
             "agents": options.agents, "inboxes": options.inboxes, "seconds": options.seconds,
             "runs": runs.len(), "url": options.url,
             "visitors": (options.scenario == crate::cli::Scenario::Chat).then_some(options.visitors),
+            "rate": (options.scenario == crate::cli::Scenario::Webhooks).then_some(options.rate),
+            "webhooks": (options.scenario == crate::cli::Scenario::Webhooks).then_some(options.webhooks),
             "figures": rows.iter().map(|(n, m, u, v)| json!({"name": n, "median": m, "unit": u, "runs": v})).collect::<Vec<_>>(),
             "targets": verdicts.iter().map(|(n, b, v, met)| json!({"figure": n, "target": b, "median": v, "met": met})).collect::<Vec<_>>(),
             "notes": notes,
@@ -61,6 +63,8 @@ pub fn print(options: &Options, runs: &[Run]) {
                 options.visitors,
                 options.interval_ms / 1000.0
             )
+        } else if options.scenario == crate::cli::Scenario::Webhooks {
+            format!("rate {}/s, webhooks {}, ", options.rate, options.webhooks)
         } else {
             String::new()
         },

@@ -10,7 +10,7 @@
 //! - A webhook's pending deliveries are dropped in the transaction that
 //!   disables or deletes it; its log keeps at most `limits::ATTEMPTS_KEPT`.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::tables::{MESSAGES, WEBHOOK_ATTEMPTS, WEBHOOK_OUTBOX, WEBHOOKS};
 use super::{StoreError, codec};
@@ -187,6 +187,89 @@ fn next_seq(
         .max(last.map_or(0, |l| l + 1)))
 }
 
+/// What [`due_heads`] found.
+pub struct Heads {
+    /// Due heads, at most the limit asked for.
+    pub due: Vec<(OutboxKey, Pending)>,
+    /// Where the next look should start: the lane after the last one taken.
+    pub resume: (u128, u128),
+    /// When the earliest head not due yet will be, if every lane was looked
+    /// at (when the limit stopped the look, a finished attempt wakes the
+    /// dispatcher anyway).
+    pub next: Option<Timestamp>,
+    /// Deliveries pending in all.
+    pub queued: u64,
+}
+
+/// Up to `limit` heads (the oldest pending delivery of a lane (webhook,
+/// ticket)) that `wanted` accepts and that are due at `now`. Lanes are
+/// visited in key order from lane `start`, wrapping around once, so a start
+/// that moves on ([`Heads::resume`]) gives every lane its turn. It seeks
+/// from one lane to the next and decodes only heads, so a look costs the
+/// lanes it visits, not their backlog, and stops once `limit` are found.
+pub fn due_heads(
+    tx: &ReadTransaction,
+    start: (u128, u128),
+    limit: usize,
+    now: Timestamp,
+    mut wanted: impl FnMut(WebhookId, TicketId) -> bool,
+) -> Result<Heads, StoreError> {
+    let table = tx.open_table(WEBHOOK_OUTBOX)?;
+    let mut heads = Heads {
+        due: Vec::new(),
+        resume: start,
+        next: None,
+        queued: table.len()?,
+    };
+    if limit == 0 {
+        return Ok(heads);
+    }
+    let mut from = (start.0, start.1, 0u128);
+    let mut wrapped = start == (0, 0);
+    loop {
+        let row = table.range(from..)?.next().transpose()?;
+        let Some((k, v)) = row else {
+            if wrapped {
+                break;
+            }
+            wrapped = true;
+            from = (0, 0, 0);
+            continue;
+        };
+        let (w, t, seq) = k.value();
+        if wrapped && start != (0, 0) && (w, t) >= start {
+            break;
+        }
+        // The first key of the next lane (past the last one: the end).
+        let after = match (t.checked_add(1), w.checked_add(1)) {
+            (Some(t), _) => (w, t),
+            (None, Some(w)) => (w, 0),
+            (None, None) => (u128::MAX, u128::MAX),
+        };
+        let key = OutboxKey {
+            webhook: WebhookId::from_u128(w),
+            ticket: TicketId::from_u128(t),
+            seq,
+        };
+        if wanted(key.webhook, key.ticket) {
+            let pending: Pending = codec::decode(v.value())?;
+            if pending.next_attempt_at <= now {
+                heads.due.push((key, pending));
+                heads.resume = after;
+                if heads.due.len() == limit {
+                    heads.next = None;
+                    return Ok(heads);
+                }
+            } else {
+                let at = pending.next_attempt_at;
+                heads.next = Some(heads.next.map_or(at, |n| n.min(at)));
+            }
+        }
+        from = (after.0, after.1, 0);
+    }
+    Ok(heads)
+}
+
 /// Every pending delivery, by webhook, then ticket, then commit order.
 pub fn outbox(tx: &ReadTransaction) -> Result<Vec<(OutboxKey, Pending)>, StoreError> {
     tx.open_table(WEBHOOK_OUTBOX)?
@@ -311,6 +394,61 @@ mod tests {
             error: None,
             body: "{}".into(),
         }
+    }
+
+    #[actix_web::test]
+    async fn due_heads_take_turns_from_the_lane_after_the_last_one_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let hook = new_webhook(&[EventType::TicketCreated]);
+        let tickets: Vec<TicketId> = (0..4).map(|_| TicketId::new()).collect();
+        let mut events: Vec<Event> = tickets
+            .iter()
+            .map(|t| event(EventType::TicketCreated, *t, News::Always))
+            .collect();
+        // The last lane is not due until 100; each lane has a backlog.
+        events[3].created_at = Timestamp(100);
+        let backlog = events.clone();
+        let stored = hook.clone();
+        store
+            .write(move |tx| {
+                put_webhook(tx, &stored)?;
+                enqueue(tx, || events.into_iter().chain(backlog).collect())
+            })
+            .await
+            .unwrap();
+        let tx = store.read().unwrap();
+        let look = |start, limit, busy: &[TicketId]| {
+            due_heads(&tx, start, limit, Timestamp(50), |_, t| !busy.contains(&t)).unwrap()
+        };
+        let lanes =
+            |heads: &Heads| -> Vec<TicketId> { heads.due.iter().map(|(k, _)| k.ticket).collect() };
+
+        let first = look((0, 0), 2, &[]);
+        assert_eq!(lanes(&first), [tickets[0], tickets[1]]);
+        let oldest = |t: TicketId| {
+            outbox(&tx)
+                .unwrap()
+                .into_iter()
+                .find(|(k, _)| k.ticket == t)
+        };
+        for (key, _) in &first.due {
+            assert_eq!(
+                Some(key.seq),
+                oldest(key.ticket).map(|(k, _)| k.seq),
+                "heads only"
+            );
+        }
+        assert_eq!((first.next, first.queued), (None, 8));
+        // The next look starts after lane 1, skips the lane not due, and
+        // wraps around to lane 0; a busy lane is not taken.
+        let second = look(first.resume, 2, &[tickets[1]]);
+        assert_eq!(lanes(&second), [tickets[2], tickets[0]]);
+        // Room for all: every lane is looked at once, and the next due time
+        // is known.
+        let all = look(second.resume, 10, &[]);
+        assert_eq!(lanes(&all), [tickets[1], tickets[2], tickets[0]]);
+        assert_eq!(all.next, Some(Timestamp(100)));
     }
 
     #[actix_web::test]

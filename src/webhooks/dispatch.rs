@@ -8,6 +8,10 @@
 //!   one holds back that ticket's later events for that webhook, and nothing
 //!   else: lanes are attempted concurrently (at most `PARALLEL`), and a lane
 //!   is looked at again as soon as its attempt is recorded.
+//! - Every lane gets its turn: each look at the outbox starts at the lane
+//!   after the last one taken (`store::due_heads`), so busy lanes early in
+//!   key order cannot starve later ones, and a look reads only as many
+//!   lanes as it needs to fill the free slots.
 //! - At least once: a delivery leaves the outbox only in the commit that
 //!   records its 2xx (or its giving up); a crash in between sends it again,
 //!   with the same `Tandem-Delivery`.
@@ -34,7 +38,7 @@ use crate::mail::outbox::backoff;
 use crate::store::webhooks::{self as store, OutboxKey};
 
 /// Deliveries attempted at the same time (each in its own lane).
-const PARALLEL: usize = 32;
+const PARALLEL: usize = 64;
 
 /// A ticket's deliveries to one webhook: one attempt at a time, in order.
 type Lane = (WebhookId, TicketId);
@@ -46,15 +50,22 @@ pub(super) async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     let client = client(&core.config.webhooks);
     let mut in_flight = FuturesUnordered::new();
     let mut busy: HashSet<Lane> = HashSet::new();
+    let mut cursor = (0, 0);
     loop {
         if *stop.borrow() {
             return;
         }
-        // Every wake-up looks at the outbox again.
-        let next = match due(&core, &busy) {
+        // Every wake-up with room for an attempt looks at the outbox again;
+        // without room, the next recorded attempt makes some.
+        let room = PARALLEL.saturating_sub(in_flight.len());
+        let scan = if room == 0 {
+            Ok((Vec::new(), None))
+        } else {
+            due(&core, &busy, &mut cursor, room)
+        };
+        let next = match scan {
             Ok((due, next)) => {
-                let room = PARALLEL.saturating_sub(in_flight.len());
-                for (hook, key, pending) in due.into_iter().take(room) {
+                for (hook, key, pending) in due {
                     busy.insert((key.webhook, key.ticket));
                     let lane = (key.webhook, key.ticket);
                     let attempt = deliver(&core, &client, hook, key, pending);
@@ -69,12 +80,18 @@ pub(super) async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         };
         let wait = next.map_or(Duration::from_secs(3600), |at| at.until());
         tokio::select! {
-            Some((lane, result)) = in_flight.next(), if !in_flight.is_empty() => {
-                busy.remove(&lane);
-                if let Err(error) = result {
-                    tracing::error!(%error, "webhooks: recording an attempt failed");
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                // Every attempt recorded by now (one group commit records
+                // many) is taken before the outbox is looked at again.
+                let mut done = Some(done);
+                while let Some((lane, result)) = done {
+                    busy.remove(&lane);
+                    if let Err(error) = result {
+                        tracing::error!(%error, "webhooks: recording an attempt failed");
+                    }
+                    done = in_flight.next().now_or_never().flatten();
                 }
-                // The lane's next event may be due now.
+                // The lanes' next events may be due now.
             }
             _ = tokio::time::sleep(wait) => {}
             _ = core.webhooks.notified() => {}
@@ -95,40 +112,34 @@ fn client(config: &WebhooksConfig) -> awc::Client {
         .finish()
 }
 
-/// The due head of every lane of an enabled webhook that is not `busy`,
-/// oldest first; when the next one that is not due yet will be.
-fn due(core: &Core, busy: &HashSet<Lane>) -> Result<(Vec<Due>, Option<Timestamp>), Error> {
-    let (hooks, queued) = {
-        let tx = core.store.read()?;
-        (store::webhooks(&tx)?, store::outbox(&tx)?)
-    };
-    core.metrics.webhooks_queued.set(queued.len() as i64);
-    let hooks: HashMap<WebhookId, Webhook> = hooks.into_iter().map(|h| (h.id, h)).collect();
-    let now = Timestamp::now();
-    let mut next: Option<Timestamp> = None;
-    let mut due = Vec::new();
-    let mut previous = None;
-    for (key, pending) in queued {
-        let lane = (key.webhook, key.ticket);
-        if previous == Some(lane) {
-            continue; // held back behind the head of its lane
-        }
-        previous = Some(lane);
-        let Some(hook) = hooks.get(&key.webhook).filter(|h| h.enabled) else {
-            continue;
-        };
-        if busy.contains(&lane) {
-            continue;
-        }
-        if pending.next_attempt_at <= now {
-            due.push((hook.clone(), key, pending));
-        } else {
-            let at = pending.next_attempt_at;
-            next = Some(next.map_or(at, |n| n.min(at)));
-        }
-    }
-    due.sort_by_key(|(_, _, pending)| pending.next_attempt_at);
-    Ok((due, next))
+/// Up to `room` due heads of lanes of enabled webhooks that are not `busy`,
+/// looked for from lane `cursor` on (which moves past the last one taken);
+/// when the next one that is not due yet will be, if all were looked at.
+/// Only the lanes' heads are read (`store::due_heads`), not their backlog.
+fn due(
+    core: &Core,
+    busy: &HashSet<Lane>,
+    cursor: &mut (u128, u128),
+    room: usize,
+) -> Result<(Vec<Due>, Option<Timestamp>), Error> {
+    let tx = core.store.read()?;
+    let hooks: HashMap<WebhookId, Webhook> = store::webhooks(&tx)?
+        .into_iter()
+        .filter(|h| h.enabled)
+        .map(|h| (h.id, h))
+        .collect();
+    let heads = store::due_heads(&tx, *cursor, room, Timestamp::now(), |webhook, ticket| {
+        hooks.contains_key(&webhook) && !busy.contains(&(webhook, ticket))
+    })?;
+    drop(tx);
+    core.metrics.webhooks_queued.set(heads.queued as i64);
+    *cursor = heads.resume;
+    let due = heads
+        .due
+        .into_iter()
+        .map(|(key, pending)| (hooks[&key.webhook].clone(), key, pending))
+        .collect();
+    Ok((due, heads.next))
 }
 
 /// What became of one attempt.
