@@ -21,7 +21,7 @@ use super::keyed_lock::KeyedLock;
 use crate::actors::ticket::{OpenApiConversation, ReceiveApiMessage};
 use crate::core::Core;
 use crate::domain::api_channel::validate_id;
-use crate::domain::channel::{Channel, ChannelKind};
+use crate::domain::channel::Channel;
 use crate::domain::decisions::ConflictReason;
 use crate::domain::decisions::api::{ConversationIn, MessageIn};
 use crate::domain::message::Message;
@@ -52,12 +52,14 @@ pub enum Outcome {
 
 /// The API channel `id` if `key` is its key (`Bearer` token of the request).
 pub fn authenticate(core: &Core, id: ChannelId, key: Option<&str>) -> Result<Arc<Channel>, Error> {
-    let channel = core.channels.get(id).filter(|c| c.kind == ChannelKind::Api);
-    let accepted = channel.filter(|c| {
-        let api = c.api.as_ref();
-        key.is_some_and(|key| api.is_some_and(|a| a.accepts(key)))
-    });
-    let channel = accepted.ok_or(Error::Unauthorized)?;
+    // Only API channels have `api`, the key's hash.
+    let accepts =
+        |c: &Arc<Channel>| key.is_some_and(|k| c.api.as_ref().is_some_and(|a| a.accepts(k)));
+    let channel = core
+        .channels
+        .get(id)
+        .filter(accepts)
+        .ok_or(Error::Unauthorized)?;
     if !channel.enabled {
         return Err(Error::forbidden("the channel is disabled"));
     }

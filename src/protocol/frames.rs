@@ -225,6 +225,17 @@ impl ServerFrame {
     pub fn encode(&self) -> ByteString {
         ByteString::from(serde_json::to_string(self).expect("server frames always serialize"))
     }
+
+    /// The `notification` frame of a stored notification, encoded.
+    pub fn notification(
+        n: &crate::domain::notification::Notification,
+        roster: &(impl crate::domain::agent::Roster + ?Sized),
+    ) -> ByteString {
+        ServerFrame::Notification {
+            notification: NotificationDto::new(n, roster),
+        }
+        .encode()
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::ticket::Ticket;
 use crate::domain::{AgentId, Role, TicketId, Timestamp, WebhookId};
 use crate::error::Error;
-use crate::protocol::dto::NotificationDto;
 use crate::protocol::frames::ServerFrame;
 use crate::store::{StoreError, reads, webhooks as store, writes};
 
@@ -79,10 +78,7 @@ pub(super) fn disable(
 /// Sends committed notifications to every live session of their admins.
 pub(super) fn tell(core: &Core, notifications: &[Notification]) {
     for n in notifications {
-        let frame = ServerFrame::Notification {
-            notification: NotificationDto::new(n, &core.directory),
-        }
-        .encode();
+        let frame = ServerFrame::notification(n, &core.directory);
         for session in core.registry.sessions_of(n.agent) {
             session.do_send(Deliver(frame.clone()));
         }

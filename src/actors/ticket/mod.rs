@@ -88,7 +88,7 @@ use crate::domain::ticket::Ticket;
 use crate::domain::{Agent, AgentId, InboxId, SessionId, TicketId, Timestamp};
 use crate::error::Error;
 use crate::protocol::changes::{ChangeAction, PresenceKind};
-use crate::protocol::dto::{AgentRef, DraftDto, NotificationDto, PresenceDto, TicketDto};
+use crate::protocol::dto::{AgentRef, DraftDto, PresenceDto, TicketDto};
 use crate::protocol::frames::{PresenceChange, ServerFrame, TicketChange};
 use crate::store::{self, reads, writes};
 use crate::webhooks;
@@ -171,10 +171,7 @@ impl TicketActor {
     /// Sends stored notifications to every live session of their agents.
     fn deliver(&mut self, notifications: &[Notification]) {
         for n in notifications {
-            let frame = ServerFrame::Notification {
-                notification: NotificationDto::new(n, &self.core.directory),
-            }
-            .encode();
+            let frame = ServerFrame::notification(n, &self.core.directory);
             self.send_to_agent(n.agent, &frame);
         }
     }

@@ -59,12 +59,8 @@ pub fn open(
         external_id: conversation.external_id,
     });
     let message = first.map(|m| Message::customer(id, m.body, now, Some(m.external_message_id)));
-    let change = Change {
-        messages: message.iter().cloned().collect(),
-        history: vec![channel.created(now)],
-        new_ticket: true,
-        ..Change::of(ticket)
-    };
+    let messages = message.iter().cloned().collect();
+    let change = Change::created(ticket, messages, channel.created(now));
     Ok((change, message))
 }
 

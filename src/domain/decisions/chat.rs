@@ -55,12 +55,7 @@ pub fn open(
         last_customer_message: Some(message.id),
         seen: None,
     });
-    let change = Change {
-        messages: vec![message.clone()],
-        history: vec![channel.created(now)],
-        new_ticket: true,
-        ..Change::of(ticket)
-    };
+    let change = Change::created(ticket, vec![message.clone()], channel.created(now));
     Ok((change, message))
 }
 

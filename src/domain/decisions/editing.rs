@@ -40,12 +40,7 @@ pub fn create(
     let created = HistoryEntry::new(Some(by.id), HistoryAction::Created, now)
         .with("inbox", inbox.to_string())
         .with("status", Status::Pending.as_str());
-    Ok(Change {
-        messages: vec![message],
-        history: vec![created],
-        new_ticket: true,
-        ..Change::of(ticket)
-    })
+    Ok(Change::created(ticket, vec![message], created))
 }
 
 /// An edit of subject, tags and/or fields (`None` leaves it as it is).

@@ -101,11 +101,8 @@ pub fn open(
     ticket.email = Some(thread);
     let (message, blobs) = customer_message(id, mail, now);
     let change = Change {
-        messages: vec![message.clone()],
-        history: vec![channel.created(now)],
-        new_ticket: true,
         blobs,
-        ..Change::of(ticket)
+        ..Change::created(ticket, vec![message.clone()], channel.created(now))
     };
     Ok((change, message))
 }

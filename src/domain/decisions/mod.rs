@@ -96,6 +96,17 @@ impl Change {
         }
     }
 
+    /// A new ticket with its first `messages`, its history starting with
+    /// `created`.
+    pub fn created(ticket: Ticket, messages: Vec<Message>, created: HistoryEntry) -> Change {
+        Change {
+            messages,
+            history: vec![created],
+            new_ticket: true,
+            ..Change::of(ticket)
+        }
+    }
+
     /// Whether nothing but (possibly) the ticket itself changes.
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
