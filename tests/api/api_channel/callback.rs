@@ -175,3 +175,70 @@ async fn the_callback_follows_the_channel_settings() {
         .collect();
     assert_eq!(bodies, ["after", "rotated", "heard"]);
 }
+
+#[actix_web::test]
+async fn a_disabled_or_gone_callback_hears_nothing_until_the_channel_is_changed() {
+    let (server, admin, inbox) = setup().await;
+    let receiver = Receiver::start().await;
+    let channel = ApiChannel::create(&admin, &inbox, Some(&receiver.url("/in"))).await;
+    let opened = open(&channel.client(&server), &channel, "c").await;
+    let path = format!(
+        "/api/tickets/{}/messages",
+        opened.body["conversation"]["ticket"].as_str().unwrap()
+    );
+    let reply = |body: &'static str| {
+        let (admin, path) = (admin.clone(), path.clone());
+        async move {
+            let resp = admin
+                .post(path, json!({"kind": "reply", "body": body}))
+                .await;
+            assert_eq!(resp.status, 200, "{}", resp.body);
+        }
+    };
+    let bodies = |got: &[crate::webhooks::receiver::Received]| -> Vec<String> {
+        got.iter()
+            .map(|r| {
+                r.json["data"]["message"]["body"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+
+    // While the channel is disabled its replies are not queued: had one
+    // been, it would arrive (in order) before the next one.
+    let off = admin
+        .patch(channel.path(""), json!({"enabled": false}))
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    reply("while disabled").await;
+    admin
+        .patch(channel.path(""), json!({"enabled": true}))
+        .await;
+    reply("enabled again").await;
+    assert_eq!(bodies(&receiver.until_accepted(1).await), ["enabled again"]);
+
+    // 410 disables the callback (the admins are told, as for a webhook)...
+    receiver.answer("gone now", 410, 1);
+    reply("gone now").await;
+    let log = poll(&admin, &channel.path("/deliveries"), |b| {
+        b["deliveries"][0]["status_code"] == 410
+    })
+    .await;
+    assert_eq!(log["deliveries"].as_array().unwrap().len(), 2, "{log}");
+    let notifications = admin.get("/api/me/notifications").await.body;
+    assert_eq!(
+        notifications[0]["kind"], "webhook_disabled",
+        "{notifications}"
+    );
+    reply("unheard").await;
+    // ...until an admin changes the channel.
+    let renamed = admin
+        .patch(channel.path(""), json!({"name": "SMS bridge 2"}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    reply("heard").await;
+    let got = receiver.until_accepted(2).await;
+    assert_eq!(bodies(&got), ["enabled again", "gone now", "heard"]);
+}
