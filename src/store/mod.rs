@@ -289,6 +289,73 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn an_api_channel_keeps_its_callback_and_conversations_in_step_until_deleted() {
+        use crate::domain::api_channel::{ApiConversation, ApiSettings};
+        use crate::domain::channel::{Channel, ChannelKind};
+        use crate::domain::{ChannelId, WebhookId};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
+        let inbox = InboxId::new();
+        let mut channel = Channel::new(ChannelKind::Api, inbox, "SMS".into(), Timestamp(1));
+        channel.api = Some(ApiSettings::new(Some("https://x.example.test/in".into())).0);
+        let mut t = ticket(inbox, 1, 1);
+        t.api = Some(ApiConversation {
+            channel: channel.id,
+            channel_name: channel.name.clone(),
+            external_id: "c".into(),
+        });
+        let (stored, opened) = (channel.clone(), t.clone());
+        store
+            .write(move |tx| {
+                writes::put_channel(tx, &stored)?;
+                writes::put_ticket(tx, None, &opened)
+            })
+            .await
+            .unwrap();
+        let callback = WebhookId::from_u128(channel.id.as_u128());
+        let read = |id: ChannelId| {
+            let tx = store.read().unwrap();
+            let hook = webhooks::webhook(&tx, callback).unwrap();
+            (hook, reads::api_conversation(&tx, id, "c").unwrap())
+        };
+        let (hook, conversation) = read(channel.id);
+        assert_eq!(
+            hook.map(|h| (h.enabled, h.channel)),
+            Some((true, Some(channel.id)))
+        );
+        assert_eq!(conversation, Some(t.id));
+
+        // Disabled with its channel; gone with its callback_url.
+        channel.enabled = false;
+        let stored = channel.clone();
+        store
+            .write(move |tx| writes::put_channel(tx, &stored))
+            .await
+            .unwrap();
+        assert_eq!(read(channel.id).0.map(|h| h.enabled), Some(false));
+        channel.api.as_mut().unwrap().callback_url = None;
+        let stored = channel.clone();
+        store
+            .write(move |tx| writes::put_channel(tx, &stored))
+            .await
+            .unwrap();
+        assert!(read(channel.id).0.is_none());
+
+        // A deleted channel leaves neither its callback nor its conversations.
+        channel.api.as_mut().unwrap().callback_url = Some("https://x.example.test/in".into());
+        let (stored, id) = (channel.clone(), channel.id);
+        store
+            .write(move |tx| {
+                writes::put_channel(tx, &stored)?;
+                writes::delete_channel(tx, id)
+            })
+            .await
+            .unwrap();
+        assert_eq!(read(channel.id), (None, None));
+    }
+
+    #[actix_web::test]
     async fn view_pages_are_newest_first_and_follow_moves() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 16, Arc::new(Metrics::default())).unwrap();
