@@ -52,14 +52,7 @@ async fn opening_and_leaving_a_ticket_are_claim_changed_in_order_with_its_events
             .await;
     }
     lena.presence("viewer_shown").await;
-    let patch = f
-        .agent("bianca")
-        .patch(
-            format!("/api/tickets/{ticket}"),
-            json!({"subject": "Printer on fire"}),
-        )
-        .await;
-    assert_eq!(patch.status, 200, "{}", patch.body);
+    rename(f.agent("bianca"), &ticket).await;
     bianca
         .send(json!({"type": "close", "ticket": ticket}))
         .await;
@@ -128,14 +121,7 @@ async fn nothing_is_written_for_claims_while_nobody_subscribes() {
         .await;
     lena.presence("viewer_left").await;
     // The ticket's next write commits after whatever it submitted before.
-    let patch = f
-        .agent("bianca")
-        .patch(
-            format!("/api/tickets/{ticket}"),
-            json!({"subject": "Printer on fire"}),
-        )
-        .await;
-    assert_eq!(patch.status, 200, "{}", patch.body);
+    rename(f.agent("bianca"), &ticket).await;
     assert_eq!(writes().await, before + 1, "claims alone write nothing");
 
     // Enabling the webhook again is enough for claims to be queued.
@@ -156,4 +142,15 @@ async fn nothing_is_written_for_claims_while_nobody_subscribes() {
         got.iter().all(|r| r.path != "/created"),
         "no ticket was created"
     );
+}
+
+/// A ticket change (a `ticket.updated`) amid the claims.
+async fn rename(agent: &crate::support::Api, ticket: &str) {
+    let patch = agent
+        .patch(
+            format!("/api/tickets/{ticket}"),
+            json!({"subject": "Printer on fire"}),
+        )
+        .await;
+    assert_eq!(patch.status, 200, "{}", patch.body);
 }
