@@ -7,6 +7,9 @@
 //!   Only `unread` in `ticket` frames differs per agent; such events carry both
 //!   encodings and the set of agents who have read the ticket ([`Payload::ByReadState`]).
 //! - A recipient gets an event once, even if it both subscribes and views the ticket.
+//! - Frames go straight into the recipients' [`Mailslot`]s (their sockets'
+//!   outlets), not through the session actors: the frames of one `Publish`
+//!   reach each socket as one batch (one lock, at most one wake-up).
 //! - Every frame a ticket sends passes through its inbox actor, those for
 //!   single recipients too ([`Publish::direct`]): actor mailboxes are FIFO,
 //!   so each session gets one ticket's frames in the order they were decided.
@@ -20,7 +23,7 @@
 //!   registry at once but keeps running for `idle_stop_s`, forwarding anything
 //!   still addressed to it to its successor, so no message is lost to a stop.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -29,7 +32,7 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use serde_json::Value;
 
-use super::session::Deliver;
+use super::mailslot::Mailslot;
 use crate::core::Core;
 use crate::domain::{AgentId, InboxId, SessionId, TicketId};
 
@@ -89,7 +92,7 @@ impl PresenceUpdate {
 pub struct Tab {
     pub session: SessionId,
     pub agent: AgentId,
-    pub recipient: Recipient<Deliver>,
+    pub mailslot: Mailslot,
 }
 
 /// Subscribe a session; answers the inbox's current presence (for the snapshot).
@@ -98,7 +101,7 @@ pub struct Tab {
 pub struct Subscribe {
     pub session: SessionId,
     pub agent: AgentId,
-    pub recipient: Recipient<Deliver>,
+    pub mailslot: Mailslot,
 }
 
 #[derive(Message)]
@@ -108,7 +111,7 @@ pub struct Unsubscribe {
 }
 
 /// Frames for single recipients, each with its own copy of a frame.
-pub type Direct = Vec<(Recipient<Deliver>, ByteString)>;
+pub type Direct = Vec<(Mailslot, ByteString)>;
 
 /// Delivers `payloads` (in order) to every subscriber and every listed
 /// viewer, then `direct` frames to their recipients.
@@ -132,15 +135,15 @@ impl Publish {
 
     /// Sends the frames for single recipients.
     pub fn deliver_direct(direct: Direct) {
-        for (recipient, frame) in direct {
-            recipient.do_send(Deliver(frame));
+        for (mailslot, frame) in direct {
+            mailslot.put(frame);
         }
     }
 }
 
 struct Subscriber {
     agent: AgentId,
-    recipient: Recipient<Deliver>,
+    mailslot: Mailslot,
 }
 
 pub struct InboxActor {
@@ -217,7 +220,7 @@ impl Handler<Subscribe> for InboxActor {
             msg.session,
             Subscriber {
                 agent: msg.agent,
-                recipient: msg.recipient,
+                mailslot: msg.mailslot,
             },
         );
         if previous.is_none() {
@@ -275,18 +278,17 @@ impl Handler<Publish> for InboxActor {
                 }
             }
         }
-        let mut reached: HashSet<SessionId> = HashSet::with_capacity(self.subscribers.len());
-        for payload in &msg.payloads {
-            for (session, subscriber) in &self.subscribers {
-                subscriber
-                    .recipient
-                    .do_send(Deliver(payload.for_agent(subscriber.agent).clone()));
-                reached.insert(*session);
+        if !msg.payloads.is_empty() {
+            let frames_for = |agent| msg.payloads.iter().map(move |p| p.for_agent(agent).clone());
+            for subscriber in self.subscribers.values() {
+                subscriber.mailslot.put_all(frames_for(subscriber.agent));
             }
-            for viewer in msg.viewers.iter().filter(|v| !reached.contains(&v.session)) {
-                viewer
-                    .recipient
-                    .do_send(Deliver(payload.for_agent(viewer.agent).clone()));
+            let unsubscribed = msg
+                .viewers
+                .iter()
+                .filter(|v| !self.subscribers.contains_key(&v.session));
+            for viewer in unsubscribed {
+                viewer.mailslot.put_all(frames_for(viewer.agent));
             }
         }
         Publish::deliver_direct(msg.direct);

@@ -7,6 +7,8 @@
 //!   serialized bytes out to every subscribed session.
 //! - [`session::SessionActor`]: one per agent session (browser tab); survives
 //!   a lost socket for the reconnect grace period.
+//! - [`mailslot::Mailslot`]: a session's frames from everyone else, put
+//!   straight into its socket's outlet (not a message to the session).
 //! - [`scheduler::Scheduler`]: fires scheduled replies when due (the schedule is in the store).
 //! - [`visitor::VisitorActor`]: one per chat visitor with a socket; serializes
 //!   its messages (exactly once) and fans out what reaches it to its sockets.
@@ -16,6 +18,7 @@
 //!   starts missing ones through it), and every live session of an agent.
 
 pub mod inbox;
+pub mod mailslot;
 pub mod registry;
 pub mod scheduler;
 pub mod session;

@@ -25,14 +25,21 @@ use std::sync::Mutex;
 use actix::{Actor, Addr, ArbiterHandle, WeakAddr};
 
 use super::inbox::InboxActor;
+use super::mailslot::Mailslot;
 use super::session::SessionActor;
 use super::ticket::TicketActor;
 use crate::domain::{AgentId, InboxId, SessionId, TicketId};
 
+struct Registered {
+    agent: AgentId,
+    addr: WeakAddr<SessionActor>,
+    mailslot: Mailslot,
+}
+
 #[derive(Default)]
 struct Sessions {
     /// Weak (see the module invariants); lookups upgrade.
-    by_id: HashMap<SessionId, (AgentId, WeakAddr<SessionActor>)>,
+    by_id: HashMap<SessionId, Registered>,
     /// Live sockets per agent and per client address.
     sockets: HashMap<AgentId, usize>,
     addresses: HashMap<IpAddr, usize>,
@@ -172,12 +179,16 @@ impl Registry {
         id: SessionId,
         agent: AgentId,
         addr: WeakAddr<SessionActor>,
+        mailslot: Mailslot,
     ) {
-        self.sessions
-            .lock()
-            .expect("registry lock")
-            .by_id
-            .insert(id, (agent, addr));
+        self.sessions.lock().expect("registry lock").by_id.insert(
+            id,
+            Registered {
+                agent,
+                addr,
+                mailslot,
+            },
+        );
     }
 
     pub(super) fn unregister_session(&self, id: SessionId) {
@@ -191,8 +202,8 @@ impl Registry {
     /// A live (possibly detached) session and its agent.
     pub fn session(&self, id: SessionId) -> Option<(AgentId, Addr<SessionActor>)> {
         let sessions = self.sessions.lock().expect("registry lock");
-        let (agent, addr) = sessions.by_id.get(&id)?;
-        Some((*agent, addr.upgrade()?))
+        let session = sessions.by_id.get(&id)?;
+        Some((session.agent, session.addr.upgrade()?))
     }
 
     /// Every live session of `agent`.
@@ -201,8 +212,19 @@ impl Registry {
         sessions
             .by_id
             .values()
-            .filter(|(a, _)| *a == agent)
-            .filter_map(|(_, addr)| addr.upgrade())
+            .filter(|session| session.agent == agent)
+            .filter_map(|session| session.addr.upgrade())
+            .collect()
+    }
+
+    /// Where to put frames for every live session of `agent`.
+    pub fn mailslots_of(&self, agent: AgentId) -> Vec<Mailslot> {
+        let sessions = self.sessions.lock().expect("registry lock");
+        sessions
+            .by_id
+            .values()
+            .filter(|session| session.agent == agent)
+            .map(|session| session.mailslot.clone())
             .collect()
     }
 
@@ -211,7 +233,7 @@ impl Registry {
         sessions
             .by_id
             .values()
-            .filter_map(|(_, addr)| addr.upgrade())
+            .filter_map(|session| session.addr.upgrade())
             .collect()
     }
 

@@ -16,8 +16,11 @@
 //! revoked (logout, password change).
 //!
 //! Invariants:
-//! - Frames reach the client only through the current [`Outlet`]; frames from
-//!   an older connection of the same session are ignored.
+//! - Frames reach the client only through the current [`Outlet`], which the
+//!   session's [`Mailslot`] holds; frames from an older connection of the
+//!   same session are ignored. Others put frames for the tab in its mailslot;
+//!   while the session waits for a ticket or inbox to answer, those frames
+//!   wait behind the answer's frame (see [`Self::wait_holding`]).
 //! - A client that cannot keep up (outlet backlog full) is disconnected, never
 //!   buffered without bound.
 
@@ -43,12 +46,9 @@ use crate::protocol::close::ServerClose;
 use crate::protocol::dto::{AgentDto, seconds};
 use crate::protocol::frames::{ClientFrame, Incoming, ServerFrame};
 use crate::socket::connection::Ended;
-use crate::socket::outlet::{Outlet, OutletError};
+use crate::socket::outlet::Outlet;
 
-/// Bytes to send to the client as one text frame (shared with other recipients).
-#[derive(Message, Clone)]
-#[rtype(result = "()")]
-pub struct Deliver(pub ByteString);
+use super::mailslot::{Mailslot, Overflowed};
 
 /// A new socket for this session (a fresh one, or a resume). Answers `false`
 /// if the session is stopping and cannot take it.
@@ -98,7 +98,10 @@ pub struct SessionActor {
     id: SessionId,
     core: Arc<Core>,
     agent: Arc<Agent>,
-    outlet: Option<Outlet>,
+    /// Where the tab's frames go: the attached socket's outlet.
+    mailslot: Mailslot,
+    /// The attached socket's connection.
+    connection: Option<u64>,
     inbox: Option<InboxId>,
     /// The ticket this tab has open.
     opened: Option<TicketId>,
@@ -112,19 +115,23 @@ pub struct SessionActor {
     credential: Option<Credential>,
     /// `session{session agent}`, under the span of the upgrade request that
     /// started the session (a resumed session keeps it): its handlers (all but
-    /// `Deliver`, the hot path) and its asks to tickets run inside it.
+    /// the hot path of frames, which does not pass through it) and its asks
+    /// to tickets run inside it.
     span: tracing::Span,
 }
 
 impl SessionActor {
-    pub fn new(core: Arc<Core>, agent: Arc<Agent>) -> SessionActor {
+    pub fn new(core: Arc<Core>, agent: Arc<Agent>, ctx: &Context<Self>) -> SessionActor {
         let id = SessionId::new();
+        let overflowed = ctx.address().downgrade().recipient();
+        let mailslot = Mailslot::new(overflowed, core.metrics.slow_sessions_dropped.clone());
         SessionActor {
             span: tracing::error_span!("session", session = %id, agent = %agent.id),
             id,
             core,
             agent,
-            outlet: None,
+            mailslot,
+            connection: None,
             inbox: None,
             opened: None,
             hidden: false,
@@ -138,7 +145,9 @@ impl SessionActor {
     /// Keeps chat availability in step with this tab: it attends its
     /// subscribed inbox while a socket is attached and the tab is visible.
     fn attend(&mut self) {
-        let attending = self.inbox.filter(|_| self.outlet.is_some() && !self.hidden);
+        let attending = self
+            .inbox
+            .filter(|_| self.connection.is_some() && !self.hidden);
         if attending != self.attending {
             self.attending = attending;
             self.core.attend(self.id, attending);
@@ -177,13 +186,14 @@ impl SessionActor {
         let open = Open {
             session: self.id,
             agent: self.fresh_agent(),
-            recipient: ctx.address().recipient(),
+            mailslot: self.mailslot.clone(),
             take_over,
             hidden: self.hidden,
         };
         let core = self.core.clone();
         // `wait`: later frames of this tab see the ticket open (or refused).
-        ctx.wait(
+        self.wait_holding(
+            ctx,
             async move { core.ask_ticket(ticket, open).await }
                 .instrument(self.span.clone())
                 .into_actor(self)
@@ -226,7 +236,8 @@ impl SessionActor {
         let request = ForceRelease {
             by: self.fresh_agent(),
         };
-        ctx.wait(
+        self.wait_holding(
+            ctx,
             async move { core.ask_ticket(ticket, request).await }
                 .instrument(self.span.clone())
                 .into_actor(self)
@@ -274,20 +285,21 @@ impl SessionActor {
         }
     }
 
-    /// Sends a frame to the client; a client too slow to take it is disconnected.
-    fn send(&mut self, frame: ByteString, ctx: &mut Context<Self>) {
-        let Some(outlet) = &self.outlet else { return };
-        match outlet.send(frame) {
-            Ok(()) => {}
-            Err(OutletError::Backlog) => {
-                let _entered = self.span.enter();
-                tracing::warn!("outbound backlog full; disconnecting");
-                self.core.metrics.slow_sessions_dropped.inc();
-                outlet.close(ServerClose::SlowConsumer);
-                ctx.stop();
-            }
-            Err(OutletError::Closed) => {}
-        }
+    /// Sends a frame to the client; a client too slow to take it is
+    /// disconnected ([`Overflowed`]).
+    fn send(&mut self, frame: ByteString, _: &mut Context<Self>) {
+        self.mailslot.put_own(frame);
+    }
+
+    /// Runs `ask` (a question to a ticket or inbox, then what the session does
+    /// with the answer) before any other message of this tab; frames others
+    /// put for the tab meanwhile go out after the answer's frames.
+    fn wait_holding<F>(&mut self, ctx: &mut Context<Self>, ask: F)
+    where
+        F: ActorFuture<Self, Output = ()> + 'static,
+    {
+        self.mailslot.hold();
+        ctx.wait(ask.map(|(), act, _| act.mailslot.release()));
     }
 
     fn send_error(&mut self, reference: Option<Value>, error: &Error, ctx: &mut Context<Self>) {
@@ -332,7 +344,8 @@ impl SessionActor {
                 };
                 let core = self.core.clone();
                 // `wait`: a tab's keystrokes reach the ticket in the order typed.
-                ctx.wait(
+                self.wait_holding(
+                    ctx,
                     async move { core.ask_ticket(ticket, update).await }
                         .instrument(self.span.clone())
                         .into_actor(self)
@@ -360,31 +373,25 @@ impl SessionActor {
         }
         self.unsubscribe();
         let core = self.core.clone();
-        let request = (
-            self.id,
-            self.agent.id,
-            ctx.address().recipient::<super::session::Deliver>(),
-        );
+        let request = Subscribe {
+            session: self.id,
+            agent: self.agent.id,
+            mailslot: self.mailslot.clone(),
+        };
         let subscribe = async move {
             // Retried: an idle inbox actor may stop between lookup and delivery.
             for _ in 0..3 {
-                let (session, agent, recipient) = request.clone();
                 let addr = core.inbox(inbox);
-                if let Ok(presence) = addr
-                    .send(Subscribe {
-                        session,
-                        agent,
-                        recipient,
-                    })
-                    .await
-                {
+                if let Ok(presence) = addr.send(request.clone()).await {
                     return Some(presence);
                 }
             }
             None
         };
-        // `wait`: later frames of this tab are handled after the subscription exists.
-        ctx.wait(
+        // Later frames of this tab are handled after the subscription exists,
+        // and the inbox's frames reach it after the snapshot.
+        self.wait_holding(
+            ctx,
             subscribe
                 .into_actor(self)
                 .map(move |presence, act, ctx| match presence {
@@ -418,13 +425,42 @@ impl SessionActor {
 
     /// Closes the socket with `close` and stops; the tab's claim is released as `disconnected`.
     fn end(&mut self, close: ServerClose, ctx: &mut Context<Self>) {
-        if let Some(outlet) = self.outlet.take() {
+        if let Some(outlet) = self.detach(None) {
             outlet.close(close);
         }
         ctx.stop();
     }
 
-    fn welcome(&mut self, reference: Option<Value>, resumed: bool, ctx: &mut Context<Self>) {
+    /// Detaches the socket of `connection` (any if `None`): answers its outlet.
+    fn detach(&mut self, connection: Option<u64>) -> Option<Outlet> {
+        let outlet = self.mailslot.detach(connection)?;
+        self.connection = None;
+        Some(outlet)
+    }
+
+    /// Attaches a socket: `welcome` is its first frame, then (on a resume
+    /// while subscribed) a fresh snapshot.
+    fn attach(
+        &mut self,
+        outlet: Outlet,
+        reference: Option<Value>,
+        resumed: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        self.connection = Some(outlet.connection);
+        if let Some(old) = self
+            .mailslot
+            .attach(outlet, self.welcome(reference, resumed))
+        {
+            old.close(ServerClose::Resumed);
+        }
+        if let (true, Some(inbox)) = (resumed, self.inbox) {
+            // A fresh snapshot: the client may have missed anything while away.
+            self.subscribe(inbox, None, ctx);
+        }
+    }
+
+    fn welcome(&self, reference: Option<Value>, resumed: bool) -> ByteString {
         let agent = self
             .core
             .directory
@@ -437,11 +473,7 @@ impl SessionActor {
             resumed,
             heartbeat_s: seconds(self.core.config.ws.heartbeat.as_millis() as u64),
         };
-        self.send(frame.encode(), ctx);
-        if let (true, Some(inbox)) = (resumed, self.inbox) {
-            // A fresh snapshot: the client may have missed anything while away.
-            self.subscribe(inbox, None, ctx);
-        }
+        frame.encode()
     }
 }
 
@@ -452,9 +484,12 @@ impl Actor for SessionActor {
         let _entered = self.span.enter();
         tracing::debug!("session started");
         self.core.metrics.sessions.inc();
-        self.core
-            .registry
-            .register_session(self.id, self.agent.id, ctx.address().downgrade());
+        self.core.registry.register_session(
+            self.id,
+            self.agent.id,
+            ctx.address().downgrade(),
+            self.mailslot.clone(),
+        );
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -462,7 +497,7 @@ impl Actor for SessionActor {
         tracing::debug!("session ended");
         self.release(ReleaseReason::Disconnected);
         self.unsubscribe();
-        self.outlet = None;
+        self.detach(None);
         self.attend();
         self.core.registry.unregister_session(self.id);
         self.core.metrics.sessions.dec();
@@ -480,11 +515,8 @@ impl Handler<Attach> for SessionActor {
         if let Some(grace) = self.grace.take() {
             ctx.cancel_future(grace);
         }
-        if let Some(old) = self.outlet.replace(msg.outlet) {
-            old.close(ServerClose::Resumed);
-        }
         self.credential = Some(msg.credential);
-        self.welcome(msg.reference, msg.resumed, ctx);
+        self.attach(msg.outlet, msg.reference, msg.resumed, ctx);
         self.attend();
         true
     }
@@ -495,7 +527,7 @@ impl Handler<Inbound> for SessionActor {
 
     fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
         let _entered = self.span.clone().entered();
-        if self.outlet.as_ref().map(|o| o.connection) != Some(msg.connection) {
+        if self.connection != Some(msg.connection) {
             return;
         }
         match msg.incoming.frame {
@@ -508,11 +540,13 @@ impl Handler<Inbound> for SessionActor {
     }
 }
 
-impl Handler<Deliver> for SessionActor {
+impl Handler<Overflowed> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, Deliver(bytes): Deliver, ctx: &mut Context<Self>) {
-        self.send(bytes, ctx);
+    fn handle(&mut self, _: Overflowed, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
+        tracing::warn!("outbound backlog full; disconnecting");
+        ctx.stop();
     }
 }
 
@@ -521,10 +555,9 @@ impl Handler<SocketEnded> for SessionActor {
 
     fn handle(&mut self, msg: SocketEnded, ctx: &mut Context<Self>) {
         let _entered = self.span.clone().entered();
-        if self.outlet.as_ref().map(|o| o.connection) != Some(msg.connection) {
+        if self.detach(Some(msg.connection)).is_none() {
             return;
         }
-        self.outlet = None;
         self.attend();
         match msg.cause {
             Ended::ClientClosed | Ended::ServerClosed => ctx.stop(),

@@ -263,7 +263,7 @@ async fn attach(core: &Arc<Core>, hello: Hello, outlet: Outlet) -> Addr<SessionA
             return addr;
         }
     }
-    let addr = SessionActor::new(core.clone(), agent).start();
+    let addr = SessionActor::create(|ctx| SessionActor::new(core.clone(), agent, ctx));
     let _ = addr
         .send(Attach {
             outlet,

@@ -170,39 +170,56 @@ pub struct Outlet {
 impl Outlet {
     /// Queues a text frame without waiting.
     pub fn send(&self, text: ByteString) -> Result<(), OutletError> {
-        let len = text.len();
-        self.push(Frame::Text(text), len)
+        self.send_all([text])
+    }
+
+    /// Queues text frames in order without waiting, waking the socket once;
+    /// past a limit the rest are refused.
+    pub fn send_all(&self, texts: impl IntoIterator<Item = ByteString>) -> Result<(), OutletError> {
+        self.push(texts.into_iter().map(|text| {
+            let len = text.len();
+            (Frame::Text(text), len)
+        }))
     }
 
     /// Queues a ping; fails like [`Outlet::send`].
     pub fn ping(&self) -> Result<(), OutletError> {
-        self.push(Frame::Ping, 0)
+        self.push([(Frame::Ping, 0)])
     }
 
     /// Queues the answer to a client's ping; fails like [`Outlet::send`].
     pub fn pong(&self, payload: Bytes) -> Result<(), OutletError> {
-        self.push(Frame::Pong(payload), 0)
+        self.push([(Frame::Pong(payload), 0)])
     }
 
-    fn push(&self, frame: Frame, len: usize) -> Result<(), OutletError> {
-        let waker = {
+    fn push(&self, frames: impl IntoIterator<Item = (Frame, usize)>) -> Result<(), OutletError> {
+        let (result, waker) = {
             let mut state = self.shared.lock();
             if state.stage != Stage::Open {
                 return Err(OutletError::Closed);
             }
-            if state.queue.len() >= self.shared.max_frames
-                || state.bytes + len > self.shared.max_bytes
-            {
-                return Err(OutletError::Backlog);
+            let (mut result, queued) = (Ok(()), state.queue.len());
+            for (frame, len) in frames {
+                if state.queue.len() >= self.shared.max_frames
+                    || state.bytes + len > self.shared.max_bytes
+                {
+                    result = Err(OutletError::Backlog);
+                    break;
+                }
+                state.queue.push_back(frame);
+                state.bytes += len;
             }
-            state.queue.push_back(frame);
-            state.bytes += len;
-            state.body.take()
+            let waker = if state.queue.len() > queued {
+                state.body.take()
+            } else {
+                None
+            };
+            (result, waker)
         };
         if let Some(waker) = waker {
             waker.wake();
         }
-        Ok(())
+        result
     }
 
     /// Closes the socket with `close`'s code and text once the frames queued

@@ -13,7 +13,6 @@
 
 use redb::WriteTransaction;
 
-use crate::actors::session::Deliver;
 use crate::core::Core;
 use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::ticket::Ticket;
@@ -79,8 +78,8 @@ pub(super) fn disable(
 pub(super) fn tell(core: &Core, notifications: &[Notification]) {
     for n in notifications {
         let frame = ServerFrame::notification(n, &core.directory);
-        for session in core.registry.sessions_of(n.agent) {
-            session.do_send(Deliver(frame.clone()));
+        for mailslot in core.registry.mailslots_of(n.agent) {
+            mailslot.put(frame.clone());
         }
     }
 }

@@ -344,7 +344,7 @@ impl TicketActor {
             .tabs
             .iter()
             .filter(|(session, _)| Some(**session) != except)
-            .map(|(_, viewer)| (viewer.recipient.clone(), frame.clone()))
+            .map(|(_, viewer)| (viewer.mailslot.clone(), frame.clone()))
             .collect();
         self.emit_direct(direct);
     }
@@ -354,9 +354,9 @@ impl TicketActor {
         let direct = self
             .core
             .registry
-            .sessions_of(agent)
+            .mailslots_of(agent)
             .into_iter()
-            .map(|session| (session.recipient(), frame.clone()))
+            .map(|mailslot| (mailslot, frame.clone()))
             .collect();
         self.emit_direct(direct);
     }
@@ -501,7 +501,7 @@ impl TicketActor {
                         .encode();
                         for session in self.presence.sessions_of(agent) {
                             if let Some(viewer) = self.tabs.get(&session) {
-                                direct.push((viewer.recipient.clone(), frame.clone()));
+                                direct.push((viewer.mailslot.clone(), frame.clone()));
                             }
                         }
                     }

@@ -7,7 +7,7 @@ use actix::prelude::*;
 
 use super::TicketActor;
 use crate::actors::inbox::Tab;
-use crate::actors::session::Deliver;
+use crate::actors::mailslot::Mailslot;
 use crate::domain::access::TicketAction;
 use crate::domain::history::{HistoryAction, HistoryEntry};
 use crate::domain::presence::{Event as PresenceEvent, Opening, ReleaseReason};
@@ -24,7 +24,7 @@ use crate::store::writes;
 pub struct Open {
     pub session: SessionId,
     pub agent: Arc<Agent>,
-    pub recipient: Recipient<Deliver>,
+    pub mailslot: Mailslot,
     pub take_over: bool,
     pub hidden: bool,
 }
@@ -103,7 +103,7 @@ impl TicketActor {
         let Open {
             session,
             agent,
-            recipient,
+            mailslot,
             take_over,
             hidden,
         } = msg;
@@ -118,7 +118,7 @@ impl TicketActor {
         let viewer = Tab {
             session,
             agent: agent.id,
-            recipient,
+            mailslot,
         };
         self.tabs.insert(session, viewer);
         (claimed, changes)

@@ -66,7 +66,7 @@ impl TicketActor {
                 let revoked = sessions
                     .iter()
                     .filter_map(|session| self.tabs.remove(session))
-                    .map(|viewer| (viewer.recipient, frame.clone()))
+                    .map(|viewer| (viewer.mailslot, frame.clone()))
                     .collect();
                 self.emit_direct(revoked);
                 let changes = self
