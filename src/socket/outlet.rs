@@ -353,13 +353,24 @@ impl Stream for OutboundBody {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            while let Some(next) = state.queue.front()
-                && (buf.is_empty() || buf.len() + next.encoded_len() <= CHUNK_BYTES)
-                && let Some(frame) = state.queue.pop_front()
-            {
+            // The chunk is allocated once, at its size: the frames that fit
+            // (the first one always does).
+            let (mut frames, mut len, mut text_bytes) = (0, 0, 0);
+            for frame in &state.queue {
+                let next = frame.encoded_len();
+                if frames > 0 && len + next > CHUNK_BYTES {
+                    break;
+                }
+                (frames, len) = (frames + 1, len + next);
+                if let Frame::Text(text) = frame {
+                    text_bytes += text.len();
+                }
+            }
+            buf.reserve(len);
+            state.bytes -= text_bytes;
+            for frame in state.queue.drain(..frames) {
                 match frame {
                     Frame::Text(text) => {
-                        state.bytes -= text.len();
                         this.events_sent.inc();
                         Parser::write_message(&mut buf, text.as_bytes(), OpCode::Text, true, false);
                     }
