@@ -157,6 +157,41 @@ async fn ticket_frames_carry_each_subscribers_own_unread_flag() {
     assert!(lena.sync().await.iter().all(|f| f["type"] != "ticket"));
 }
 
+/// The opening tab gets its read mark's `ticket` frame after `opened`
+/// (docs/protocol.md §6.7.5), although that frame comes from the ticket
+/// through the inbox, not from the tab's session: the session holds what
+/// others send it while it waits for the ticket's answer.
+#[actix_web::test]
+async fn the_opening_tab_hears_of_its_read_mark_after_opened() {
+    let q = queue().start().await;
+    let (mut tab, _) = Ws::hello(&q.server, q.agent("bianca")).await;
+    for round in 0..20 {
+        let t = q.new_ticket(&format!("Unread {round}")).await;
+        tab.send(json!({"type": "open", "ticket": t, "ref": round}))
+            .await;
+        loop {
+            let frame = tab.recv().await;
+            let read = frame["type"] == "ticket" && frame["change"]["action"] == "read";
+            assert!(
+                !read,
+                "round {round}: the read mark's frame came before opened"
+            );
+            if frame["type"] == "opened" {
+                break;
+            }
+        }
+        let read = tab.recv_type("ticket").await;
+        assert_eq!(
+            (
+                read["change"]["action"].as_str(),
+                read["ticket"]["id"].as_str()
+            ),
+            (Some("read"), Some(t.as_str())),
+            "round {round}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn opening_an_unread_ticket_tells_the_openers_other_tabs_once() {
     let q = queue().start().await;
