@@ -5,22 +5,25 @@
 //!
 //! The socket's task joins its pump ([`super::connection`] or
 //! [`super::visitor`]), which reads the client's frames through
-//! [`Incoming`] (a stream over the connection's read half), and its writer,
-//! which drains the socket's [`OutboundBody`] straight into the write half.
+//! [`Incoming`] (a stream over the connection), and its writer, which drains
+//! the socket's [`OutboundBody`] straight into the connection.
 //!
 //! Invariants:
 //! - An idle socket holds no read or write buffer: bytes are read into a
 //!   stack buffer and handed on as an exact copy; chunks of the outbound body
 //!   are written as they are, with no buffer in between.
 //! - The bytes the client sent right after its upgrade request are read first.
-//! - The write half is shut down once the outbound body ends (the close frame
+//! - The write side is shut down once the outbound body ends (the close frame
 //!   went out, or the close was abandoned); a writer that cannot get its last
-//!   bytes out within [`LINGER`] after the pump ended is dropped (the
-//!   connection with it).
+//!   bytes out within [`LINGER`] after the pump ended is dropped. The
+//!   connection is then read until the client closes it, for at most
+//!   [`DRAIN`], and closed.
 //! - [`Sockets`] counts the socket tasks alive, so a shutdown can wait for
 //!   their close frames to go out.
 
+use std::cell::RefCell;
 use std::pin::{Pin, pin};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
@@ -43,6 +46,10 @@ use crate::core::{AddressSlot, Core, VisitorAddressSlot};
 /// How long the writer may take to get its last bytes out once the socket's
 /// pump has ended.
 const LINGER: Duration = Duration::from_secs(5);
+
+/// How long a closed socket's connection is read (and what comes dropped)
+/// before it is closed: actix-web's client disconnect timeout.
+const DRAIN: Duration = Duration::from_secs(1);
 
 /// Bytes read from the connection per turn (on the stack, copied out exactly).
 const READ_BYTES: usize = 8 * 1024;
@@ -80,48 +87,66 @@ impl Starter {
             watch,
             span,
         } = self;
-        let (read, write) = tokio::io::split(io);
+        let io = Shared(Rc::new(RefCell::new(io)));
         let incoming = Incoming {
             early: (!early.is_empty()).then_some(early),
-            read,
+            read: io.clone(),
         };
         let alive = sockets.enter();
-        let writer = write_out(outbound, write);
+        let writer = write_out(outbound, io.clone());
         // One task per kind: an agent's socket task is not sized for a visitor's pump.
         match kind {
             Kind::Agent(slot) => {
                 let max = core.config.ws.max_frame_bytes;
                 let inlet = Inlet::new(FrameGuard::new(incoming, max), max, max, watch.clone());
                 let pump = super::connection::serve(core, slot, outlet, watch, inlet);
-                actix_web::rt::spawn(run(pump, writer, alive).instrument(span));
+                actix_web::rt::spawn(run(pump, writer, io, alive).instrument(span));
             }
             Kind::Visitor(slot, origin) => {
                 let max = core.config.visitor.max_frame_bytes;
                 let inlet = Inlet::new(FrameGuard::new(incoming, max), max, max, watch.clone());
                 let pump = super::visitor::serve(core, slot, outlet, watch, inlet, origin);
-                actix_web::rt::spawn(run(pump, writer, alive).instrument(span));
+                actix_web::rt::spawn(run(pump, writer, io, alive).instrument(span));
             }
         }
     }
 }
 
 /// Runs the pump and the writer together; once the pump is done the writer
-/// gets [`LINGER`] to finish.
-async fn run(pump: impl Future<Output = ()>, writer: impl Future<Output = ()>, alive: Alive) {
-    let (pump, writer) = (pin!(pump), pin!(writer));
-    match select(pump, writer).await {
-        Either::Left(((), writer)) => {
-            let _ = tokio::time::timeout(LINGER, writer).await;
+/// gets [`LINGER`] to finish. Then what the client still sends is read and
+/// dropped for up to [`DRAIN`], until it closes its side: a connection closed
+/// with unread bytes is reset, and the reset can destroy the close frame
+/// before the client reads it (as the HTTP dispatcher lingers).
+async fn run<T: AsyncRead + Unpin>(
+    pump: impl Future<Output = ()>,
+    writer: impl Future<Output = ()>,
+    io: Shared<T>,
+    alive: Alive,
+) {
+    {
+        let (pump, writer) = (pin!(pump), pin!(writer));
+        match select(pump, writer).await {
+            Either::Left(((), writer)) => {
+                let _ = tokio::time::timeout(LINGER, writer).await;
+            }
+            // The body ended or the connection broke: the pump's inlet stops
+            // reading, and the pump ends the socket.
+            Either::Right(((), pump)) => pump.await,
         }
-        // The body ended or the connection broke: the pump's inlet stops
-        // reading, and the pump ends the socket.
-        Either::Right(((), pump)) => pump.await,
     }
+    let drain = async {
+        let mut incoming = Incoming {
+            early: None,
+            read: io,
+        };
+        while let Some(Ok(_)) = incoming.next().await {}
+    };
+    let _ = tokio::time::timeout(DRAIN, drain).await;
     drop(alive);
 }
 
 /// Writes the socket's outbound frames as the body hands them over, then
-/// shuts the write half down. Dropping the body on the way out tells the
+/// shuts the write side down. Dropping the body on the way out tells the
 /// pump the connection is over.
 async fn write_out<W: AsyncWrite + Unpin>(mut body: OutboundBody, mut write: W) {
     while let Some(Ok(chunk)) = body.next().await {
@@ -134,7 +159,7 @@ async fn write_out<W: AsyncWrite + Unpin>(mut body: OutboundBody, mut write: W) 
 }
 
 /// The client's bytes, as the request body used to carry them: `early` first,
-/// then whatever the connection's read half gives; ends at end of stream.
+/// then whatever the connection gives; ends at end of stream.
 pub struct Incoming<R> {
     early: Option<Bytes>,
     read: R,
@@ -157,6 +182,44 @@ impl<R: AsyncRead + Unpin> Stream for Incoming<R> {
                 Err(error) => Some(Err(PayloadError::Io(error))),
             },
         )
+    }
+}
+
+/// The connection, shared by the socket's reader and writer: both are polled
+/// by the socket's one task, never at the same time.
+struct Shared<T>(Rc<RefCell<T>>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Shared<T> {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Shared<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0.borrow_mut()).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Shared<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.0.borrow_mut()).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0.borrow_mut()).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0.borrow_mut()).poll_shutdown(cx)
     }
 }
 
