@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod search;
 pub mod tickets;
 pub mod trace;
+pub mod upgrade;
 pub mod webhooks;
 pub mod widget;
 pub mod ws;

@@ -1,25 +1,29 @@
 //! `GET /ws`: checks the browser `Origin` and the sockets per client address
 //! (`ws.max_sockets_per_address`, 429 past it; the address and the server's
-//! own origin as `http::client` reads them through trusted proxies), upgrades, and hands the socket to
-//! [`crate::socket::connection::serve`] on this worker: its frames are read from
-//! the request body (through [`FrameGuard`]) and written by the response body.
-//! The socket is served in its upgrade request's span (see `http::trace`).
+//! own origin as `http::client` reads them through trusted proxies), and
+//! answers the handshake: a `101 Switching Protocols` carrying, in its
+//! extensions, the socket's [`Starter`]. Upgrade requests reach these handlers
+//! through `http::upgrade`, which writes the 101 and starts the socket on the
+//! raw connection ([`crate::socket::wire`]); a refused upgrade is an ordinary
+//! error answer. The socket is served in its upgrade request's span (see
+//! `http::trace`).
 //!
 //! `GET /ws/visitor`: the same for a chat visitor's socket, with its own
 //! limits (`[visitor]`) and origin rule (the channels' allowed origins).
+//!
+//! Invariant: a 101 always carries a [`Starter`], and only a 101 does.
 
 use super::openapi as doc;
-use actix_web::body::{BodyStream, MessageBody};
-use actix_web::{HttpRequest, HttpResponse, web};
-use tracing::Instrument;
+use actix_web::body::BoxBody;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::client::{client_address, own_origin};
+use super::upgrade::Upgraded;
 use crate::core::Core;
 use crate::error::Error;
-use crate::socket::frame_guard::FrameGuard;
-use crate::socket::inlet::Inlet;
+use crate::socket::outlet;
 use crate::socket::visitor::PageOrigin;
-use crate::socket::{self, connection, outlet};
+use crate::socket::wire::{Kind, Starter};
 
 #[utoipa::path(get, path = "/ws", tag = "sockets",
     security(()),
@@ -32,7 +36,6 @@ use crate::socket::{self, connection, outlet};
 pub async fn upgrade(
     core: web::Data<Core>,
     req: HttpRequest,
-    body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     if !origin_allowed(&core, &req) {
         return Err(Error::forbidden("origin not allowed").into());
@@ -44,27 +47,24 @@ pub async fn upgrade(
             message: "too many sockets from this address",
             retry_after_s: 5,
         })?;
-    let mut response = actix_http::ws::handshake(req.head())?;
+    let mut response = handshake(&req)?;
     let ws = &core.config.ws;
     let (outlet, outbound, watch) = outlet::open(
         ws.max_backlog_frames,
         ws.max_backlog_bytes,
         core.metrics.events_sent.clone(),
     );
-    // Oversized frames are refused from their header, before they are buffered.
-    let guarded = FrameGuard::new(body, ws.max_frame_bytes);
-    let inlet = Inlet::new(
-        guarded,
-        ws.max_frame_bytes,
-        ws.max_frame_bytes,
-        watch.clone(),
-    );
-    // In the upgrade request's span: the socket's logs, and its session's, carry its id.
-    let serve = connection::serve(core, slot, outlet, watch, inlet);
-    actix_web::rt::spawn(serve.instrument(tracing::Span::current()));
-    Ok(response
-        .message_body(BodyStream::new(outbound).boxed())?
-        .into())
+    Ok(switch(
+        response.message_body(BoxBody::new(()))?.into(),
+        Starter {
+            core,
+            kind: Kind::Agent(slot),
+            outlet,
+            outbound,
+            watch,
+            span: tracing::Span::current(),
+        },
+    ))
 }
 
 /// `GET /ws/visitor`: a chat visitor's socket (docs/protocol.md §9.6). The
@@ -82,7 +82,6 @@ pub async fn upgrade(
 pub async fn upgrade_visitor(
     core: web::Data<Core>,
     req: HttpRequest,
-    body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let origin = req
         .headers()
@@ -101,25 +100,41 @@ pub async fn upgrade_visitor(
             message: "too many chat sockets from this address",
             retry_after_s: 5,
         })?;
-    let mut response = actix_http::ws::handshake(req.head())?;
-    let (ws, visitor) = (&core.config.ws, &core.config.visitor);
+    let mut response = handshake(&req)?;
+    let ws = &core.config.ws;
     let (outlet, outbound, watch) = outlet::open(
         ws.max_backlog_frames,
         ws.max_backlog_bytes,
         core.metrics.events_sent.clone(),
     );
-    let guarded = FrameGuard::new(body, visitor.max_frame_bytes);
-    let inlet = Inlet::new(
-        guarded,
-        visitor.max_frame_bytes,
-        visitor.max_frame_bytes,
-        watch.clone(),
-    );
-    let serve = socket::visitor::serve(core, slot, outlet, watch, inlet, origin);
-    actix_web::rt::spawn(serve.instrument(tracing::Span::current()));
-    Ok(response
-        .message_body(BodyStream::new(outbound).boxed())?
-        .into())
+    Ok(switch(
+        response.message_body(BoxBody::new(()))?.into(),
+        Starter {
+            core,
+            kind: Kind::Visitor(slot, origin),
+            outlet,
+            outbound,
+            watch,
+            span: tracing::Span::current(),
+        },
+    ))
+}
+
+/// Checks the WebSocket handshake: the request must also have come the
+/// upgrade way (see `http::upgrade`), or there is no connection to take over
+/// (e.g. `Upgrade: h2c, websocket`, which actix-http does not treat as an upgrade).
+fn handshake(req: &HttpRequest) -> Result<actix_http::ResponseBuilder, actix_web::Error> {
+    let response = actix_http::ws::handshake(req.head())?;
+    if !req.extensions().contains::<Upgraded>() {
+        return Err(actix_http::ws::HandshakeError::NoWebsocketUpgrade.into());
+    }
+    Ok(response)
+}
+
+/// The 101 answer, with the socket's starter for `http::upgrade`.
+fn switch(mut response: HttpResponse, starter: Starter) -> HttpResponse {
+    response.extensions_mut().insert(starter);
+    response
 }
 
 /// No `Origin` (non-browser clients), the server's own origin, or a configured one.

@@ -1,9 +1,10 @@
 //! The socket pump of one WebSocket connection: hello handshake, heartbeats,
-//! frame limits, and the close of the socket. It runs as one local task on the
-//! HTTP worker that accepted the socket (the request body is not `Send`),
-//! reading client frames from its [`Inlet`]; the session's frames reach the
-//! socket through its [`Outlet`], which the socket's response body drains
-//! directly (see [`super::outlet`]). Everything the agent does is forwarded to
+//! frame limits, and the close of the socket. It runs in the socket's local
+//! task on the HTTP worker that accepted the socket (see [`super::wire`]: the
+//! raw connection, handed over by the HTTP dispatcher, is not `Send`), reading
+//! client frames from its [`Inlet`]; the session's frames reach the socket
+//! through its [`Outlet`], whose body the same task writes straight to the
+//! connection (see [`super::outlet`]). Everything the agent does is forwarded to
 //! its [`SessionActor`], which may live on another thread and may outlive this
 //! connection (resume).
 //!

@@ -3,7 +3,7 @@
 //!
 //! The frame codec checks a frame's size only once the whole frame has
 //! arrived, so a client announcing a 1 GiB frame and streaming it would be
-//! buffered in full. [`FrameGuard`] sits between the request body and the
+//! buffered in full. [`FrameGuard`] sits between the connection's bytes and the
 //! socket's inlet ([`super::inlet`]), follows the frame headers in the byte
 //! stream (RFC 6455 §5.2), and ends the stream with [`PayloadError::Overflow`]
 //! as soon as a header announces more than the limit. Fragmented messages are

@@ -1,5 +1,6 @@
 //! The receiving side of one WebSocket: decodes the client's frames from the
-//! request body and joins fragmented messages.
+//! connection's bytes (a stream of chunks, see [`super::wire::Incoming`]) and
+//! joins fragmented messages.
 //!
 //! Invariants:
 //! - A frame larger than the frame limit, or a fragmented message larger than
@@ -41,7 +42,7 @@ pub enum InletError {
     MessageTooBig,
     /// A text message is not valid UTF-8.
     InvalidUtf8,
-    /// The request body failed: the connection broke, or the frame guard refused a header.
+    /// The bytes stopped: the connection broke, or the frame guard refused a header.
     Payload(PayloadError),
 }
 
@@ -98,7 +99,7 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Inlet<S> {
                 Ok(None) => {}
             }
             if self.buf.is_empty() {
-                // Let go of the request buffer this was split from.
+                // Let go of the chunk this was split from: an idle socket holds no buffer.
                 self.buf = BytesMut::new();
             }
             if !self.closing && self.watch.poll_ended(cx).is_ready() {
