@@ -54,7 +54,7 @@ where
         req.extensions_mut().insert(Upgraded);
         let (app, sockets) = (self.app.clone(), self.sockets.clone());
         Box::pin(async move {
-            let response: Response<B> = match app.call(req).await {
+            let mut response: Response<B> = match app.call(req).await {
                 Ok(response) => response.into(),
                 Err(error) => {
                     // As the dispatcher answers a failed service call.
@@ -66,7 +66,6 @@ where
                     return Ok(());
                 }
             };
-            let mut response = response;
             let starter = response.extensions_mut().remove::<Starter>();
             let (head, body) = response.into_parts();
             match starter {

@@ -1,8 +1,9 @@
-//! The sending side of one WebSocket: a bounded queue that the session actor
-//! fills without waiting ([`Outlet`]), drained by the socket's own response
-//! body ([`OutboundBody`]), which the HTTP dispatcher polls whenever the socket
-//! can take more bytes. No task and no second channel sit in between, and an
-//! idle socket's queue holds no allocation.
+//! The sending side of one WebSocket: a bounded queue that the session's
+//! mailslot and the connection fill without waiting ([`Outlet`]), drained by
+//! the socket's [`OutboundBody`], which the socket's writer (see
+//! [`super::wire`]) polls whenever the connection can take more bytes. No
+//! task and no second channel sit in between, and an idle socket's queue
+//! holds no allocation.
 //!
 //! Invariants:
 //! - Memory per socket is bounded: the queue is limited in frames and bytes;
@@ -12,8 +13,9 @@
 //!   or, without a code, when the last [`Outlet`] handle is dropped.
 //! - A close that cannot be delivered is abandoned by the connection after its
 //!   close window ([`Watch::abandon`]): the queue is dropped and the body ends.
-//! - A burst of frames does not enlarge the dispatcher's write buffer for good:
-//!   the body hands over one chunk per turn, sized to fit that buffer.
+//! - Frames queued together leave together: the body encodes everything
+//!   queued into one chunk (up to [`CHUNK_BYTES`]), written with one call, and
+//!   a batch of frames wakes the writer at most once.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -154,7 +156,6 @@ pub fn open(
     let body = OutboundBody {
         shared: shared.clone(),
         events_sent,
-        handed: false,
     };
     (outlet, body, Watch { shared })
 }
@@ -321,23 +322,17 @@ impl Watch {
     }
 }
 
-/// Frames are handed to the dispatcher in chunks of at most this size (a
-/// larger frame is a chunk of its own): its write buffer's initial capacity.
+/// Frames are encoded in chunks of at most this size (a larger frame is a
+/// chunk of its own): what one write hands the kernel, and the largest
+/// transient allocation of a busy socket.
 const CHUNK_BYTES: usize = 8 * 1024;
 
-/// The socket's response body: encodes queued frames when the dispatcher asks
-/// for more, then the close frame, then ends.
-///
-/// One chunk per turn: the dispatcher copies chunks into its write buffer for
-/// as long as they come, and keeps the capacity that buffer grows to. After a
-/// chunk, the body lets the dispatcher write it to the socket before the next
-/// (it answers `Pending` and wakes itself), so a burst of frames does not
-/// leave every socket with an enlarged buffer.
+/// The socket's outbound stream: encodes queued frames when the writer asks
+/// for more, then the close frame, then ends. The writer writes each chunk
+/// whole before it asks again.
 pub struct OutboundBody {
     shared: Arc<Shared>,
     events_sent: Counter,
-    /// A chunk was handed over in this turn.
-    handed: bool,
 }
 
 impl Stream for OutboundBody {
@@ -348,11 +343,6 @@ impl Stream for OutboundBody {
         let mut buf = BytesMut::new();
         let wakers = {
             let mut state = this.shared.lock();
-            if std::mem::take(&mut this.handed) && !state.queue.is_empty() {
-                // Let the dispatcher write the last chunk first.
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
             // The chunk is allocated once, at its size: the frames that fit
             // (the first one always does).
             let (mut frames, mut len, mut text_bytes) = (0, 0, 0);
@@ -385,7 +375,6 @@ impl Stream for OutboundBody {
                 state.queue = VecDeque::new();
             }
             if !buf.is_empty() {
-                this.handed = true;
                 return Poll::Ready(Some(Ok(buf.freeze())));
             }
             match state.stage {
@@ -458,21 +447,21 @@ mod tests {
     }
 
     #[test]
-    fn one_chunk_goes_out_per_turn() {
+    fn frames_queued_together_leave_in_chunks_of_at_most_chunk_bytes() {
         let (outlet, mut body, _watch) = open(8, 1 << 20, Counter::default());
         let half = "x".repeat(CHUNK_BYTES / 2);
-        for text in [&half, &half, "small"] {
-            outlet.send(text.into()).unwrap();
-        }
+        outlet
+            .send_all([half.as_str(), &half, "small"].map(Into::into))
+            .unwrap();
         let first = CHUNK_BYTES / 2 + 4;
         assert!(matches!(next(&mut body), Poll::Ready(Some(chunk)) if chunk.len() == first));
-        assert_eq!(
-            next(&mut body),
-            Poll::Pending,
-            "the first chunk is written first"
-        );
         assert!(matches!(next(&mut body), Poll::Ready(Some(chunk)) if chunk.len() == first + 7));
         assert_eq!(next(&mut body), Poll::Pending, "nothing queued");
+        outlet.send_all(["a", "b", "c"].map(Into::into)).unwrap();
+        assert_eq!(
+            next(&mut body),
+            Poll::Ready(Some(Bytes::from_static(b"\x81\x01a\x81\x01b\x81\x01c")))
+        );
     }
 
     #[test]
