@@ -13,6 +13,8 @@
 //!
 //! Invariant: a 101 always carries a [`Starter`], and only a 101 does.
 
+use std::sync::Arc;
+
 use super::openapi as doc;
 use actix_web::body::BoxBody;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -47,24 +49,7 @@ pub async fn upgrade(
             message: "too many sockets from this address",
             retry_after_s: 5,
         })?;
-    let mut response = handshake(&req)?;
-    let ws = &core.config.ws;
-    let (outlet, outbound, watch) = outlet::open(
-        ws.max_backlog_frames,
-        ws.max_backlog_bytes,
-        core.metrics.events_sent.clone(),
-    );
-    Ok(switch(
-        response.message_body(BoxBody::new(()))?.into(),
-        Starter {
-            core,
-            kind: Kind::Agent(slot),
-            outlet,
-            outbound,
-            watch,
-            span: tracing::Span::current(),
-        },
-    ))
+    accept(&req, core, Kind::Agent(slot))
 }
 
 /// `GET /ws/visitor`: a chat visitor's socket (docs/protocol.md §9.6). The
@@ -100,41 +85,40 @@ pub async fn upgrade_visitor(
             message: "too many chat sockets from this address",
             retry_after_s: 5,
         })?;
-    let mut response = handshake(&req)?;
+    accept(&req, core, Kind::Visitor(slot, origin))
+}
+
+/// Answers the WebSocket handshake: a 101 carrying the socket's [`Starter`]
+/// (its outlet opened here) for `http::upgrade`. The request must also have
+/// come the upgrade way, or there is no connection to take over (e.g.
+/// `Upgrade: h2c, websocket`, which actix-http does not treat as an upgrade).
+fn accept(
+    req: &HttpRequest,
+    core: Arc<Core>,
+    kind: Kind,
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut response = actix_http::ws::handshake(req.head())?;
+    if !req.extensions().contains::<Upgraded>() {
+        return Err(actix_http::ws::HandshakeError::NoWebsocketUpgrade.into());
+    }
     let ws = &core.config.ws;
     let (outlet, outbound, watch) = outlet::open(
         ws.max_backlog_frames,
         ws.max_backlog_bytes,
         core.metrics.events_sent.clone(),
     );
-    Ok(switch(
-        response.message_body(BoxBody::new(()))?.into(),
-        Starter {
-            core,
-            kind: Kind::Visitor(slot, origin),
-            outlet,
-            outbound,
-            watch,
-            span: tracing::Span::current(),
-        },
-    ))
-}
-
-/// Checks the WebSocket handshake: the request must also have come the
-/// upgrade way (see `http::upgrade`), or there is no connection to take over
-/// (e.g. `Upgrade: h2c, websocket`, which actix-http does not treat as an upgrade).
-fn handshake(req: &HttpRequest) -> Result<actix_http::ResponseBuilder, actix_web::Error> {
-    let response = actix_http::ws::handshake(req.head())?;
-    if !req.extensions().contains::<Upgraded>() {
-        return Err(actix_http::ws::HandshakeError::NoWebsocketUpgrade.into());
-    }
-    Ok(response)
-}
-
-/// The 101 answer, with the socket's starter for `http::upgrade`.
-fn switch(mut response: HttpResponse, starter: Starter) -> HttpResponse {
+    let starter = Starter {
+        core,
+        kind,
+        outlet,
+        outbound,
+        watch,
+        // The socket's logs, and its session's, carry the upgrade request's id.
+        span: tracing::Span::current(),
+    };
+    let mut response: HttpResponse = response.message_body(BoxBody::new(()))?.into();
     response.extensions_mut().insert(starter);
-    response
+    Ok(response)
 }
 
 /// No `Origin` (non-browser clients), the server's own origin, or a configured one.
