@@ -210,9 +210,9 @@ impl SessionActor {
                             presence: opened.presence,
                             drafts: opened.drafts,
                         };
-                        act.send(frame.encode(), ctx);
+                        act.send(frame.encode());
                         if let Some(visitor) = opened.visitor {
-                            act.send(visitor, ctx);
+                            act.send(visitor);
                         }
                     }
                     Err(error) => {
@@ -220,7 +220,7 @@ impl SessionActor {
                             // A failed re-open: make sure the ticket lets go of this tab too.
                             act.release(ReleaseReason::Closed);
                         }
-                        act.send_error(reference, &error, ctx);
+                        act.send_error(reference, &error);
                     }
                 }),
         );
@@ -241,9 +241,9 @@ impl SessionActor {
             async move { core.ask_ticket(ticket, request).await }
                 .instrument(self.span.clone())
                 .into_actor(self)
-                .map(move |result, act, ctx| {
+                .map(move |result, act, _| {
                     if let Err(error) = result {
-                        act.send_error(reference, &error, ctx);
+                        act.send_error(reference, &error);
                     }
                 }),
         );
@@ -287,7 +287,7 @@ impl SessionActor {
 
     /// Sends a frame to the client; a client too slow to take it is
     /// disconnected ([`Overflowed`]).
-    fn send(&mut self, frame: ByteString, _: &mut Context<Self>) {
+    fn send(&mut self, frame: ByteString) {
         self.mailslot.put_own(frame);
     }
 
@@ -302,13 +302,13 @@ impl SessionActor {
         ctx.wait(ask.map(|(), act, _| act.mailslot.release()));
     }
 
-    fn send_error(&mut self, reference: Option<Value>, error: &Error, ctx: &mut Context<Self>) {
+    fn send_error(&mut self, reference: Option<Value>, error: &Error) {
         let frame = ServerFrame::Error {
             reference,
             code: error.code(),
             message: error.to_string(),
         };
-        self.send(frame.encode(), ctx);
+        self.send(frame.encode());
     }
 
     fn handle_frame(
@@ -318,9 +318,9 @@ impl SessionActor {
         ctx: &mut Context<Self>,
     ) {
         match frame {
-            ClientFrame::Ping => self.send(ServerFrame::Pong { reference }.encode(), ctx),
+            ClientFrame::Ping => self.send(ServerFrame::Pong { reference }.encode()),
             ClientFrame::Hello { .. } => {
-                self.send_error(reference, &Error::bad_request("already authenticated"), ctx);
+                self.send_error(reference, &Error::bad_request("already authenticated"));
             }
             ClientFrame::Subscribe { inbox } => self.subscribe(inbox, reference, ctx),
             ClientFrame::Leave => {
@@ -349,9 +349,9 @@ impl SessionActor {
                     async move { core.ask_ticket(ticket, update).await }
                         .instrument(self.span.clone())
                         .into_actor(self)
-                        .map(move |result, act, ctx| {
+                        .map(move |result, act, _| {
                             if let Err(error) = result {
-                                act.send_error(reference, &error, ctx);
+                                act.send_error(reference, &error);
                             }
                         }),
                 );
@@ -366,7 +366,7 @@ impl SessionActor {
                 // Re-subscribing (e.g. on resume) after losing the membership ends the subscription.
                 self.unsubscribe();
             }
-            return self.send_error(reference, &Error::NotFound, ctx);
+            return self.send_error(reference, &Error::NotFound);
         }
         if self.inbox.is_some_and(|current| current != inbox) {
             self.release(ReleaseReason::InboxChanged);
@@ -394,7 +394,7 @@ impl SessionActor {
             ctx,
             subscribe
                 .into_actor(self)
-                .map(move |presence, act, ctx| match presence {
+                .map(move |presence, act, _| match presence {
                     Some(presence) => {
                         act.inbox = Some(inbox);
                         act.attend();
@@ -405,10 +405,9 @@ impl SessionActor {
                                 presence,
                             }
                             .encode(),
-                            ctx,
                         );
                     }
-                    None => act.send_error(reference, &Error::Unavailable, ctx),
+                    None => act.send_error(reference, &Error::Unavailable),
                 }),
         );
     }
@@ -532,9 +531,7 @@ impl Handler<Inbound> for SessionActor {
         }
         match msg.incoming.frame {
             Ok(frame) => self.handle_frame(msg.incoming.reference, frame, ctx),
-            Err(message) => {
-                self.send_error(msg.incoming.reference, &Error::BadRequest(message), ctx)
-            }
+            Err(message) => self.send_error(msg.incoming.reference, &Error::BadRequest(message)),
         }
         self.attend();
     }
@@ -573,7 +570,7 @@ impl Handler<SocketEnded> for SessionActor {
 impl Handler<Recheck> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, _: Recheck, ctx: &mut Context<Self>) {
+    fn handle(&mut self, _: Recheck, _: &mut Context<Self>) {
         let _entered = self.span.clone().entered();
         let agent = self.fresh_agent();
         if let Some(inbox) = self.inbox.filter(|i| !can_view_inbox(&agent, *i)) {
@@ -581,7 +578,7 @@ impl Handler<Recheck> for SessionActor {
             let error = Error::forbidden(format!(
                 "you are no longer a member of inbox {inbox}; the subscription ended"
             ));
-            self.send_error(None, &error, ctx);
+            self.send_error(None, &error);
             self.attend();
         }
         if let Some(ticket) = self.opened {
@@ -617,7 +614,7 @@ impl Handler<Disconnect> for SessionActor {
             && let Some(ticket) = self.opened
         {
             // A disabled agent loses access: its ticket hears `revoked`, the tab `access_revoked`.
-            self.send(ServerFrame::AccessRevoked { ticket }.encode(), ctx);
+            self.send(ServerFrame::AccessRevoked { ticket }.encode());
             self.release(ReleaseReason::Revoked);
         }
         self.end(close, ctx);
