@@ -544,11 +544,17 @@ impl RawWs {
     /// Sends one masked frame: `opcode` 0x0 continuation, 0x1 text, 0x9 ping.
     pub async fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
         use tokio::io::AsyncWriteExt;
+        let frame = Self::masked(fin, opcode, payload);
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// The bytes of one masked frame.
+    pub fn masked(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
         let mask = [1u8, 2, 3, 4];
         let mut frame = Self::header(fin, opcode, payload.len() as u64);
         frame.extend_from_slice(&mask);
         frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.stream.write_all(&frame).await.unwrap();
+        frame
     }
 
     /// Sends only the header of a masked frame announcing `len` payload bytes.

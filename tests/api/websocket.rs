@@ -28,6 +28,107 @@ async fn hello_is_welcomed_with_the_agent_and_the_ref() {
     assert_eq!(ws.recv().await, json!({"type": "pong", "ref": 42}));
 }
 
+/// Writes `request` (and `then`, in the same write) on a new connection;
+/// answers the connection and the response head.
+async fn raw_request(
+    server: &TestServer,
+    request: &str,
+    then: &[u8],
+) -> (tokio::net::TcpStream, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(&[request.as_bytes(), then].concat())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.expect("response head");
+        head.push(byte[0]);
+    }
+    (
+        stream,
+        String::from_utf8(head).unwrap().to_ascii_lowercase(),
+    )
+}
+
+fn upgrade_request(server: &TestServer, path: &str, upgrade: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nUpgrade: {upgrade}\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.addr
+    )
+}
+
+/// A client may send its `hello` right behind the upgrade request, in the
+/// same packet: those bytes reach the socket first.
+#[actix_web::test]
+async fn a_hello_sent_with_the_upgrade_request_is_welcomed() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let hello = json!({"type": "hello", "token": admin.token, "ref": "early"}).to_string();
+    let (mut stream, head) = raw_request(
+        &server,
+        &upgrade_request(&server, "/ws", "websocket"),
+        &RawWs::masked(true, 0x1, hello.as_bytes()),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    let mut header = [0u8; 2];
+    stream.read_exact(&mut header).await.unwrap();
+    assert_eq!(header[0], 0x81, "a text frame");
+    let len = match header[1] {
+        126 => u64::from(stream.read_u16().await.unwrap()),
+        127 => stream.read_u64().await.unwrap(),
+        len => u64::from(len),
+    };
+    let mut payload = vec![0; len as usize];
+    stream.read_exact(&mut payload).await.unwrap();
+    let welcome: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        (welcome["type"].as_str(), welcome["ref"].as_str()),
+        (Some("welcome"), Some("early"))
+    );
+}
+
+/// A request that asks for a WebSocket upgrade anywhere else gets that
+/// route's ordinary answer, and the connection ends with it.
+#[actix_web::test]
+async fn an_upgrade_request_elsewhere_gets_its_ordinary_answer_and_the_connection_closes() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start().await;
+    let (mut stream, head) = raw_request(
+        &server,
+        &upgrade_request(&server, "/healthz", "websocket"),
+        b"",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .await
+        .expect("the connection ends");
+    assert!(!rest.is_empty(), "the body");
+}
+
+/// A handshake that HTTP/1.1 does not carry as an upgrade has no connection
+/// to take over: 400, as for any request that is not a handshake.
+#[actix_web::test]
+async fn a_handshake_that_is_not_an_upgrade_gets_400() {
+    let server = TestServer::start().await;
+    let (_, head) = raw_request(
+        &server,
+        &upgrade_request(&server, "/ws", "h2c, websocket"),
+        b"",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+}
+
 #[actix_web::test]
 async fn client_pings_are_answered_with_pongs() {
     let server = TestServer::start().await;
