@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use bytestring::ByteString;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::mailslot::Mailslot;
 use crate::core::Core;
@@ -68,16 +68,17 @@ impl Payload {
 
 static PRESENCE_VERSION: AtomicU64 = AtomicU64::new(1);
 
-/// The new presence of a ticket; `state: None` means nothing live is left.
+/// The new presence of a ticket (its `PresenceDto`, serialized); `state:
+/// None` means nothing live is left.
 #[derive(Clone, Debug)]
 pub struct PresenceUpdate {
     pub ticket: TicketId,
     pub version: u64,
-    pub state: Option<Value>,
+    pub state: Option<Box<RawValue>>,
 }
 
 impl PresenceUpdate {
-    pub fn new(ticket: TicketId, state: Option<Value>) -> PresenceUpdate {
+    pub fn new(ticket: TicketId, state: Option<Box<RawValue>>) -> PresenceUpdate {
         PresenceUpdate {
             ticket,
             version: PRESENCE_VERSION.fetch_add(1, Ordering::Relaxed),
@@ -97,7 +98,7 @@ pub struct Tab {
 
 /// Subscribe a session; answers the inbox's current presence (for the snapshot).
 #[derive(Message, Clone)]
-#[rtype(result = "Vec<Value>")]
+#[rtype(result = "Vec<Box<RawValue>>")]
 pub struct Subscribe {
     pub session: SessionId,
     pub agent: AgentId,
@@ -150,7 +151,7 @@ pub struct InboxActor {
     id: InboxId,
     core: Arc<Core>,
     subscribers: HashMap<SessionId, Subscriber>,
-    presence: HashMap<TicketId, (u64, Value)>,
+    presence: HashMap<TicketId, (u64, Box<RawValue>)>,
     /// Versions of recently emptied presences, with when they emptied.
     tombstones: HashMap<TicketId, (u64, Instant)>,
     idle_since: Instant,
@@ -208,7 +209,7 @@ impl Actor for InboxActor {
 }
 
 impl Handler<Subscribe> for InboxActor {
-    type Result = ResponseFuture<Vec<Value>>;
+    type Result = ResponseFuture<Vec<Box<RawValue>>>;
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
         if self.retired {
@@ -254,22 +255,24 @@ impl Handler<Publish> for InboxActor {
             return self.successor().do_send(msg);
         }
         self.touch();
-        let stale = msg.presence.as_ref().is_some_and(|update| {
+        let Publish {
+            payloads,
+            viewers,
+            presence,
+            direct,
+        } = msg;
+        if let Some(update) = presence {
             let known = self.presence.get(&update.ticket).map(|(v, _)| *v);
             let known = known.or_else(|| self.tombstones.get(&update.ticket).map(|(v, _)| *v));
-            known.is_some_and(|v| v > update.version)
-        });
-        if stale {
-            // A newer state is already known and was delivered: only the
-            // frames for single recipients still go out.
-            return Publish::deliver_direct(msg.direct);
-        }
-        if let Some(update) = &msg.presence {
-            match &update.state {
+            if known.is_some_and(|v| v > update.version) {
+                // A newer state is already known and was delivered: only the
+                // frames for single recipients still go out.
+                return Publish::deliver_direct(direct);
+            }
+            match update.state {
                 Some(state) => {
                     self.tombstones.remove(&update.ticket);
-                    self.presence
-                        .insert(update.ticket, (update.version, state.clone()));
+                    self.presence.insert(update.ticket, (update.version, state));
                 }
                 None => {
                     self.presence.remove(&update.ticket);
@@ -278,19 +281,18 @@ impl Handler<Publish> for InboxActor {
                 }
             }
         }
-        if !msg.payloads.is_empty() {
-            let frames_for = |agent| msg.payloads.iter().map(move |p| p.for_agent(agent).clone());
+        if !payloads.is_empty() {
+            let frames_for = |agent| payloads.iter().map(move |p| p.for_agent(agent).clone());
             for subscriber in self.subscribers.values() {
                 subscriber.mailslot.put_all(frames_for(subscriber.agent));
             }
-            let unsubscribed = msg
-                .viewers
+            let unsubscribed = viewers
                 .iter()
                 .filter(|v| !self.subscribers.contains_key(&v.session));
             for viewer in unsubscribed {
                 viewer.mailslot.put_all(frames_for(viewer.agent));
             }
         }
-        Publish::deliver_direct(msg.direct);
+        Publish::deliver_direct(direct);
     }
 }

@@ -424,6 +424,13 @@ impl PresenceDto {
     pub fn is_empty(&self) -> bool {
         self.claim.is_none() && self.viewers.is_empty() && self.lock.is_none()
     }
+
+    /// Serialized once, for the `presence` frames of a decision
+    /// ([`ServerFrame::presence`](super::frames::ServerFrame::presence)) and
+    /// the inbox's snapshot cache.
+    pub fn to_json(&self) -> Box<serde_json::value::RawValue> {
+        serde_json::value::to_raw_value(self).expect("a presence serializes")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -4,9 +4,12 @@
 //! `ref`: first as JSON, then as a typed [`ClientFrame`]. Server frames are
 //! serialized once into a [`ByteString`] that is shared by every recipient.
 
+use std::fmt::Write;
+
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::changes::{ChangeAction, MoveAction, PresenceKind};
 use super::dto::{
@@ -130,7 +133,7 @@ pub enum ServerFrame {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<Value>,
         inbox: InboxId,
-        presence: Vec<Value>,
+        presence: Vec<Box<RawValue>>,
     },
     Opened {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
@@ -155,12 +158,6 @@ pub enum ServerFrame {
     MessageRemoved {
         ticket: TicketId,
         message: crate::domain::MessageId,
-    },
-    Presence {
-        inbox: InboxId,
-        #[serde(flatten)]
-        presence: PresenceDto,
-        change: PresenceChange,
     },
     ClaimLost {
         ticket: TicketId,
@@ -226,6 +223,31 @@ impl ServerFrame {
         ByteString::from(serde_json::to_string(self).expect("server frames always serialize"))
     }
 
+    /// The `presence` frame of `change` in `inbox`: `{"type":"presence",
+    /// "inbox":…, <the fields of presence>, "change":…}`. `presence` is the
+    /// ticket's [`PresenceDto`], serialized once per decision
+    /// ([`PresenceDto::to_json`]) and shared by every frame of the decision
+    /// and by the inbox's snapshot cache, so a change costs one
+    /// serialization of the presence, not one per frame and one more for
+    /// the cache.
+    pub fn presence(inbox: InboxId, presence: &RawValue, change: &PresenceChange) -> ByteString {
+        let object = presence.get();
+        let fields = object
+            .strip_prefix('{')
+            .and_then(|o| o.strip_suffix('}'))
+            .expect("a presence serializes to an object");
+        let change = serde_json::to_string(change).expect("a presence change serializes");
+        let mut frame = String::with_capacity(object.len() + change.len() + 80);
+        let _ = write!(
+            frame,
+            "{{\"type\":\"presence\",\"inbox\":\"{inbox}\",{fields}"
+        );
+        frame.push_str(",\"change\":");
+        frame.push_str(&change);
+        frame.push('}');
+        ByteString::from(frame)
+    }
+
     /// The `notification` frame of a stored notification, encoded.
     pub fn notification(
         n: &crate::domain::notification::Notification,
@@ -287,5 +309,58 @@ mod tests {
             pong["ref"].to_string().parse::<f64>(),
             Ok(1874407370955169551616.0)
         );
+    }
+
+    #[test]
+    fn a_presence_frame_is_what_serializing_the_whole_frame_gives() {
+        use crate::domain::AgentId;
+        use crate::protocol::changes::PresenceKind;
+        use crate::protocol::dto::{ClaimDto, ViewerDto};
+
+        /// The frame as it was serialized before it was spliced.
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        enum Whole<'a> {
+            Presence {
+                inbox: InboxId,
+                #[serde(flatten)]
+                presence: &'a PresenceDto,
+                change: &'a PresenceChange,
+            },
+        }
+        let (ann, bob) = (AgentId::new(), AgentId::new());
+        let agent_ref = |id, name: &str| AgentRef {
+            id,
+            name: name.into(),
+        };
+        let presence = PresenceDto {
+            ticket: TicketId::new(),
+            number: 7,
+            claim: Some(ClaimDto {
+                agent: agent_ref(ann, "Ann \"the\" Agent"),
+                since: "2026-12-07T18:00:00Z".into(),
+            }),
+            viewers: vec![ViewerDto {
+                id: bob,
+                name: "Bob".into(),
+                hidden: true,
+            }],
+            lock: None,
+        };
+        let change = PresenceChange {
+            kind: PresenceKind::Released,
+            agent: agent_ref(bob, "Bob"),
+            reason: Some(ReleaseReason::Forced),
+            by: Some(agent_ref(ann, "Ann \"the\" Agent")),
+        };
+        let inbox = InboxId::new();
+        let whole = serde_json::to_string(&Whole::Presence {
+            inbox,
+            presence: &presence,
+            change: &change,
+        })
+        .unwrap();
+        let spliced = ServerFrame::presence(inbox, &presence.to_json(), &change);
+        assert_eq!(&*spliced, whole);
     }
 }

@@ -203,7 +203,7 @@ impl TicketActor {
             // viewers, or only a hard lock on a ticket nobody has open.
             let dto = self.presence_dto(t);
             if !dto.is_empty() {
-                let state = serde_json::to_value(dto).ok();
+                let state = Some(dto.to_json());
                 self.send_to_inbox(
                     t.inbox,
                     Vec::new(),

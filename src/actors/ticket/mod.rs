@@ -416,6 +416,7 @@ impl TicketActor {
         let (inbox, id) = (ticket.inbox, ticket.id);
         let directory = &self.core.directory;
         let dto = self.presence_dto(ticket);
+        let json = dto.to_json();
         let agent_ref = |id| AgentRef::lookup(directory, id);
         let payloads = events
             .iter()
@@ -426,18 +427,10 @@ impl TicketActor {
                     reason: e.reason,
                     by: e.by.map(agent_ref),
                 };
-                Payload::All(
-                    ServerFrame::Presence {
-                        inbox,
-                        presence: dto.clone(),
-                        change,
-                    }
-                    .encode(),
-                )
+                Payload::All(ServerFrame::presence(inbox, &json, &change))
             })
             .collect();
-        let state =
-            (!dto.is_empty()).then(|| serde_json::to_value(&dto).expect("presence serializes"));
+        let state = (!dto.is_empty()).then_some(json);
         let presence = Some(PresenceUpdate::new(id, state));
         Some((inbox, self.publication(payloads, presence, direct)))
     }
