@@ -12,9 +12,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::changes::{ChangeAction, MoveAction, PresenceKind};
-use super::dto::{
-    AgentDto, AgentRef, DraftDto, InboxDto, MessageDto, NotificationDto, PresenceDto, TicketDto,
-};
+use super::dto::{AgentDto, AgentRef, DraftDto, InboxDto, MessageDto, NotificationDto, TicketDto};
 use crate::domain::draft::DraftKind;
 use crate::domain::presence::ReleaseReason;
 use crate::domain::{InboxId, SessionId, TicketId};
@@ -140,7 +138,7 @@ pub enum ServerFrame {
         reference: Option<Value>,
         ticket: TicketId,
         claimed: bool,
-        presence: PresenceDto,
+        presence: Box<RawValue>,
         drafts: Vec<DraftDto>,
     },
     Draft {
@@ -225,8 +223,8 @@ impl ServerFrame {
 
     /// The `presence` frame of `change` in `inbox`: `{"type":"presence",
     /// "inbox":…, <the fields of presence>, "change":…}`. `presence` is the
-    /// ticket's [`PresenceDto`], serialized once per decision
-    /// ([`PresenceDto::to_json`]) and shared by every frame of the decision
+    /// ticket's [`PresenceDto`](super::dto::PresenceDto), serialized once per decision
+    /// ([`PresenceDto::to_json`](super::dto::PresenceDto::to_json)) and shared by every frame of the decision
     /// and by the inbox's snapshot cache, so a change costs one
     /// serialization of the presence, not one per frame and one more for
     /// the cache.
@@ -315,7 +313,7 @@ mod tests {
     fn a_presence_frame_is_what_serializing_the_whole_frame_gives() {
         use crate::domain::AgentId;
         use crate::protocol::changes::PresenceKind;
-        use crate::protocol::dto::{ClaimDto, ViewerDto};
+        use crate::protocol::dto::{ClaimDto, PresenceDto, ViewerDto};
 
         /// The frame as it was serialized before it was spliced.
         #[derive(Serialize)]

@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
+use serde_json::value::RawValue;
 
 use super::TicketActor;
+use super::pipeline::Publication;
 use crate::actors::inbox::Tab;
 use crate::actors::mailslot::Mailslot;
 use crate::domain::access::TicketAction;
@@ -31,7 +33,8 @@ pub struct Open {
 
 pub struct Opened {
     pub claimed: bool,
-    pub presence: PresenceDto,
+    /// The ticket's presence, serialized (the same bytes its `presence` frames carry).
+    pub presence: Box<RawValue>,
     pub drafts: Vec<DraftDto>,
     /// A chat ticket's `visitor` frame, sent after `opened`.
     pub visitor: Option<bytestring::ByteString>,
@@ -124,10 +127,15 @@ impl TicketActor {
         (claimed, changes)
     }
 
-    fn opened(&self, claimed: bool, ticket: &Ticket) -> Opened {
+    /// The answer to an open; `publication` is what the open publishes,
+    /// whose serialized presence it reuses.
+    fn opened(&self, claimed: bool, ticket: &Ticket, publication: &Publication) -> Opened {
+        let published = publication
+            .as_ref()
+            .and_then(|(_, publish)| publish.presence.as_ref()?.state.clone());
         Opened {
             claimed,
-            presence: self.presence_dto(ticket),
+            presence: published.unwrap_or_else(|| self.presence_dto(ticket).to_json()),
             drafts: self.draft_dtos(ticket),
             visitor: self.visitor_frame(ticket),
         }
@@ -158,8 +166,13 @@ impl Handler<Open> for TicketActor {
         if !newly_read && forced.is_none() {
             // Nothing to write: presence only.
             let (claimed, changes) = self.open_tab(msg, can_claim);
-            self.publish_presence(&changes);
-            let opened = self.live().map(|ticket| self.opened(claimed, ticket));
+            let publication = self.presence_publication(&changes);
+            let opened = self
+                .live()
+                .map(|ticket| self.opened(claimed, ticket, &publication));
+            if let Some((inbox, publish)) = publication {
+                self.emit(inbox, publish);
+            }
             return self.answer_in_order(opened);
         }
         // Durable before `opened` and before the take-over is published
@@ -175,9 +188,11 @@ impl Handler<Open> for TicketActor {
             _ => None,
         };
         let (claimed, changes) = self.open_tab(msg, can_claim);
-        let opened = self.live().map(|ticket| self.opened(claimed, ticket));
-        let told = read.clone();
         let publication = self.presence_publication(&changes);
+        let opened = self
+            .live()
+            .map(|ticket| self.opened(claimed, ticket, &publication));
+        let told = read.clone();
         self.write_pipelined(
             ctx,
             move |tx| {
