@@ -83,6 +83,10 @@ struct Args {
     /// Skip the baseline server (faster; no ratio).
     #[arg(long)]
     no_baseline: bool,
+    /// contention: pad the baseline's broadcast frames to about this many
+    /// bytes (0: unpadded, about 30), to compare with frames of Tandem's size.
+    #[arg(long, default_value_t = 0)]
+    baseline_frame_bytes: usize,
     /// Spread client sockets over this many 127.0.0.x source addresses (0: automatic).
     #[arg(long, default_value_t = 0)]
     source_addresses: usize,
@@ -115,6 +119,8 @@ pub struct Options {
     pub rounds: usize,
     pub tickets: usize,
     pub baseline: bool,
+    /// contention: the baseline's broadcast frames padded to about this many bytes (0: unpadded).
+    pub baseline_frame_bytes: usize,
     pub source_addresses: usize,
     pub drop_reset: bool,
     pub threads: usize,
@@ -176,6 +182,7 @@ pub fn parse() -> Options {
         rounds: a.rounds.unwrap_or(1000),
         tickets: a.tickets.unwrap_or(50),
         baseline: !a.no_baseline,
+        baseline_frame_bytes: a.baseline_frame_bytes,
         source_addresses: a.source_addresses,
         drop_reset: a.drop == "reset",
         threads: a.threads.max(1),

@@ -12,7 +12,9 @@
 //! Baseline: the same number of clients in one room per ticket, each
 //! broadcasting a frame on the same schedule; a broadcast stands for a
 //! decision (latency: to the sender's own copy). It shows what the stack
-//! itself delivers on this machine at a similar fan-out.
+//! itself delivers on this machine at a similar fan-out. Its frames are
+//! about 30 bytes; `--baseline-frame-bytes N` pads them to about N bytes to
+//! compare with frames of Tandem's size ("mean presence frame bytes").
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,14 +55,19 @@ pub fn run(options: &Options) -> Run {
     let tickets = Arc::new(world.tickets.clone());
     let violations = Arc::new(AtomicU64::new(0));
     let observed = Arc::new(AtomicU64::new(0));
+    let observed_bytes = Arc::new(AtomicU64::new(0));
     let (start_tx, start_rx) = watch::channel(None::<Instant>);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     // The observers get a thread of their own, so the agents never starve them.
     let observer_thread = {
         let (inboxes, admin) = (world.inboxes.clone(), world.admin_token.clone());
-        let (violations, observed, ready_tx) =
-            (violations.clone(), observed.clone(), ready_tx.clone());
+        let (violations, observed, observed_bytes, ready_tx) = (
+            violations.clone(),
+            observed.clone(),
+            observed_bytes.clone(),
+            ready_tx.clone(),
+        );
         std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
                 let mut observers = Vec::new();
@@ -70,6 +77,7 @@ pub fn run(options: &Options) -> Run {
                         ws,
                         violations.clone(),
                         observed.clone(),
+                        observed_bytes.clone(),
                         stop_rx.clone(),
                     )));
                 }
@@ -154,6 +162,12 @@ pub fn run(options: &Options) -> Run {
         "",
     );
     run.add(
+        "mean presence frame bytes",
+        observed_bytes.load(Ordering::Relaxed) as f64
+            / observed.load(Ordering::Relaxed).max(1) as f64,
+        "",
+    );
+    run.add(
         "double-holder violations",
         violations.load(Ordering::Relaxed) as f64,
         "",
@@ -177,6 +191,7 @@ pub fn run(options: &Options) -> Run {
         run.add("baseline broadcasts/s", b.decisions_per_s, "");
         run.add("baseline frames delivered/s", b.frames_per_s, "");
         run.add("baseline broadcast p99", b.p99_ms, "ms");
+        run.add("baseline frame bytes", b.frame_bytes as f64, "");
         run.add(
             "baseline server CPU-s per million frames",
             b.cpu_per_million,
@@ -263,6 +278,8 @@ fn start_and_merge(
 }
 
 struct Baseline {
+    /// The length of one broadcast frame.
+    frame_bytes: usize,
     decisions_per_s: f64,
     frames_per_s: f64,
     p99_ms: f64,
@@ -277,11 +294,14 @@ fn baseline(options: &Options) -> Baseline {
     let spread = generator::spread(options.source_addresses, n);
     let interval = Duration::from_secs_f64(options.interval_ms / 1000.0);
     let seconds = Duration::from_secs_f64(options.seconds);
+    let pad: Arc<str> = "x"
+        .repeat(options.baseline_frame_bytes.saturating_sub(36))
+        .into();
     let (start_tx, start_rx) = watch::channel(None::<Instant>);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     let threads: Vec<_> = (0..options.threads)
         .map(|j| {
-            let (start_rx, ready_tx) = (start_rx.clone(), ready_tx.clone());
+            let (start_rx, ready_tx, pad) = (start_rx.clone(), ready_tx.clone(), pad.clone());
             let mine: Vec<usize> = (j..n).step_by(options.threads).collect();
             std::thread::spawn(move || {
                 actix_rt::System::new().block_on(async move {
@@ -293,10 +313,9 @@ fn baseline(options: &Options) -> Baseline {
                         generator::wait_for(&mut ws, "joined").await;
                         sockets.push(ws);
                     }
-                    let clients = mine
-                        .iter()
-                        .zip(sockets)
-                        .map(|(&a, ws)| broadcaster(a, n, ws, interval, seconds, start_rx.clone()));
+                    let clients = mine.iter().zip(sockets).map(|(&a, ws)| {
+                        broadcaster(a, n, ws, interval, seconds, start_rx.clone(), pad.clone())
+                    });
                     run_clients(&ready_tx, clients).await
                 })
             })
@@ -304,10 +323,25 @@ fn baseline(options: &Options) -> Baseline {
         .collect();
     let m = start_and_merge(&target, threads, &ready_rx, &start_tx);
     Baseline {
+        frame_bytes: broadcast_frame(
+            &format!("{{\"from\":\"a{}\",", n / 2),
+            &(n as u64 / 2).to_string(),
+            &pad,
+        )
+        .len(),
         decisions_per_s: m.actions as f64 / m.elapsed,
         frames_per_s: m.frames as f64 / m.elapsed,
         p99_ms: m.latency.value_at_quantile(0.99) as f64 / 1000.0,
         cpu_per_million: m.cpu / m.frames as f64 * 1e6,
+    }
+}
+
+/// A broadcast frame: `own` (`{"from":"a1",`), its `reference`, and `pad`.
+fn broadcast_frame(own: &str, reference: &str, pad: &str) -> String {
+    if pad.is_empty() {
+        format!("{own}\"ref\":{reference}}}")
+    } else {
+        format!("{own}\"ref\":{reference},\"pad\":\"{pad}\"}}")
     }
 }
 
@@ -320,6 +354,7 @@ async fn broadcaster(
     interval: Duration,
     seconds: Duration,
     mut start_rx: watch::Receiver<Option<Instant>>,
+    pad: Arc<str>,
 ) -> ClientResult {
     let start = loop {
         start_rx.changed().await.unwrap();
@@ -336,11 +371,11 @@ async fn broadcaster(
         tokio::select! {
             biased;
             _ = tokio::time::sleep_until(at.into()), if at < end => {
-                generator::send(&mut ws, format!("{own}\"ref\":{k}}}")).await;
+                generator::send(&mut ws, broadcast_frame(&own, &k.to_string(), &pad)).await;
                 k += 1;
             }
             _ = std::future::ready(()), if at >= end && !finished => {
-                generator::send(&mut ws, format!("{own}\"ref\":\"last\"}}")).await;
+                generator::send(&mut ws, broadcast_frame(&own, "\"last\"", &pad)).await;
                 finished = true;
             }
             msg = ws.next() => match msg {
@@ -454,6 +489,7 @@ async fn observe(
     mut ws: Ws,
     violations: Arc<AtomicU64>,
     observed: Arc<AtomicU64>,
+    observed_bytes: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut holder: HashMap<String, String> = HashMap::new();
@@ -481,6 +517,7 @@ async fn observe(
             continue;
         }
         observed.fetch_add(1, Ordering::Relaxed);
+        observed_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
         let (Some(ticket), Some(agent)) = (field(text, "ticket"), change_agent(text)) else {
             continue;
         };
