@@ -128,9 +128,4 @@ impl Mailslot {
         state.held = None;
         state.outlet.take()
     }
-
-    /// The connection of the attached socket.
-    pub fn connection(&self) -> Option<u64> {
-        self.lock().outlet.as_ref().map(|o| o.connection)
-    }
 }

@@ -208,23 +208,22 @@ impl Registry {
 
     /// Every live session of `agent`.
     pub fn sessions_of(&self, agent: AgentId) -> Vec<Addr<SessionActor>> {
-        let sessions = self.sessions.lock().expect("registry lock");
-        sessions
-            .by_id
-            .values()
-            .filter(|session| session.agent == agent)
-            .filter_map(|session| session.addr.upgrade())
-            .collect()
+        self.of_agent(agent, |session| session.addr.upgrade())
     }
 
     /// Where to put frames for every live session of `agent`.
     pub fn mailslots_of(&self, agent: AgentId) -> Vec<Mailslot> {
+        self.of_agent(agent, |session| Some(session.mailslot.clone()))
+    }
+
+    /// `pick` of every registered session of `agent` (where it gives something).
+    fn of_agent<T>(&self, agent: AgentId, pick: impl Fn(&Registered) -> Option<T>) -> Vec<T> {
         let sessions = self.sessions.lock().expect("registry lock");
         sessions
             .by_id
             .values()
             .filter(|session| session.agent == agent)
-            .map(|session| session.mailslot.clone())
+            .filter_map(pick)
             .collect()
     }
 
