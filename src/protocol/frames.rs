@@ -313,7 +313,7 @@ mod tests {
     fn a_presence_frame_is_what_serializing_the_whole_frame_gives() {
         use crate::domain::AgentId;
         use crate::protocol::changes::PresenceKind;
-        use crate::protocol::dto::{ClaimDto, PresenceDto, ViewerDto};
+        use crate::protocol::dto::{ClaimDto, LockDto, PresenceDto, ViewerDto};
 
         /// The frame as it was serialized before it was spliced.
         #[derive(Serialize)]
@@ -343,7 +343,11 @@ mod tests {
                 name: "Bob".into(),
                 hidden: true,
             }],
-            lock: None,
+            lock: Some(LockDto {
+                agent: agent_ref(ann, "Ann \"the\" Agent"),
+                since: "2026-12-07T18:01:00Z".into(),
+                expires_at: Some("2026-12-07T18:31:00Z".into()),
+            }),
         };
         let change = PresenceChange {
             kind: PresenceKind::Released,

@@ -531,6 +531,35 @@ async fn opening_a_held_ticket_views_it_read_only_and_light_agents_only_view() {
     );
 }
 
+/// `opened` carries the presence as the open left it on every path: a first
+/// open (its read mark written first), a reopen of a read ticket (nothing
+/// to write, its presence frames published), and a repeated open that
+/// changes nothing (nothing published either).
+#[actix_web::test]
+async fn every_kind_of_open_answers_the_presence_it_left() {
+    let f = floor().start().await;
+    let mut bianca = f.tab(f.agent("bianca")).await;
+    let mut hanna = f.tab(f.agent("hanna")).await;
+    let first = bianca.open(&f.tickets[0], false).await;
+    assert_eq!(
+        (
+            claim_agent(&first["presence"]),
+            viewer_names(&first["presence"])
+        ),
+        (Some("Bianca"), vec!["Bianca".to_owned()])
+    );
+    hanna.open(&f.tickets[0], false).await;
+    hanna.open(&f.tickets[1], false).await;
+    let reopened = hanna.open(&f.tickets[0], false).await;
+    assert_eq!(reopened["claimed"], false);
+    assert_eq!(claim_agent(&reopened["presence"]), Some("Bianca"));
+    assert_eq!(viewer_names(&reopened["presence"]), ["Bianca", "Hanna"]);
+    let again = bianca.open(&f.tickets[0], false).await;
+    assert_eq!(again["claimed"], true);
+    assert_eq!(claim_agent(&again["presence"]), Some("Bianca"));
+    assert_eq!(viewer_names(&again["presence"]), ["Bianca", "Hanna"]);
+}
+
 #[actix_web::test]
 async fn tabs_of_one_agent_share_a_claim_without_flapping() {
     let f = floor().start().await;
